@@ -1,0 +1,60 @@
+package dev.fleetserver.core.error;
+
+/**
+ * Every error the agent-facing API can answer with, by the original's error name and default message. The HTTP
+ * status for each lives in exactly one place, in the Netty module's error mapper; core only says which error.
+ */
+public enum FleetError {
+    AGENT_NOT_FOUND("AgentNotFound", "agent could not be found"),
+    API_KEY_NOT_ENABLED("Unauthorized", "ApiKey not enabled"),
+    CLIENT_CLOSED_REQUEST("StatusClientClosedRequest", "server is stopping"),
+    AGENT_NOT_REPLACEABLE("AgentNotReplaceable", "existing agent cannot be replaced"),
+    INVALID_USER_AGENT("InvalidUserAgent", "user-agent is invalid"),
+    UNSUPPORTED_VERSION("UnsupportedVersion", "version is not supported"),
+    NOT_FOUND("NotFound", "not found"),
+    RATE_LIMIT("RateLimit", "exceeded the rate limit"),
+    MAX_LIMIT("MaxLimit", "exceeded the max limit"),
+    REQUEST_TIMEOUT("RequestTimeout", "timeout on request"),
+    UPDATING_INACTIVE_AGENT("Unauthorized", "Agent not active"),
+    AGENT_IDENTITY("ErrAgentIdentity", "Agent header contains wrong identifier"),
+    AGENT_CORRUPTED("ErrAgentCorrupted", "Agent record corrupted"),
+    AGENT_INACTIVE("ErrAgentInactive", "Agent inactive"),
+    NO_AUTH_HEADER("ErrNoAuthHeader", "no authorization header"),
+    MALFORMED_HEADER("ErrMalformedHeader", "malformed authorization header"),
+    UNAUTHORIZED("ErrUnauthorized", "unauthorized"),
+    MALFORMED_TOKEN("ErrMalformedToken", "malformed token"),
+    INVALID_TOKEN("ErrInvalidToken", "token not valid utf8"),
+    API_KEY_NOT_FOUND("ErrAPIKeyNotFound", "api key not found"),
+    INVALID_API_VERSION_FORMAT("ErrInvalidAPIVersionFormat", "invalid version format"),
+    UNSUPPORTED_API_VERSION("ErrUnsupportedAPIVersion", "version is not supported"),
+    POLICY_NOT_FOUND("ErrPolicyNotFound", "ErrPolicyNotFound"),
+    /** A malformed request: the message is {@code Bad request: <what>}. */
+    BAD_REQUEST("BadRequest", "Bad request"),
+    /** What the original answers with its default branch (HTTP 500, name {@code BadRequest}). */
+    INTERNAL("BadRequest", "internal error"),
+    /** The store (Elasticsearch) refused the connection or is unavailable. */
+    SERVICE_UNAVAILABLE("ServiceUnavailable", "Fleet server unable to communicate with Elasticsearch"),
+    // Management API (Kibana-style errors)
+    MANAGEMENT_UNAUTHORIZED("Unauthorized", "missing or invalid bearer token"),
+    MANAGEMENT_NOT_FOUND("Not Found", "not found"),
+    MANAGEMENT_BAD_REQUEST("Bad Request", "bad request"),
+    MANAGEMENT_CONFLICT("Conflict", "conflict");
+
+    private final String errorName;
+    private final String defaultMessage;
+
+    FleetError(String errorName, String defaultMessage) {
+        this.errorName = errorName;
+        this.defaultMessage = defaultMessage;
+    }
+
+    /** The {@code error} field of the JSON error body. */
+    public String errorName() {
+        return errorName;
+    }
+
+    /** The {@code message} field when the exception carries none of its own. */
+    public String defaultMessage() {
+        return defaultMessage;
+    }
+}

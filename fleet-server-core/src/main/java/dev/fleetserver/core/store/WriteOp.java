@@ -1,0 +1,37 @@
+package dev.fleetserver.core.store;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * One write of a {@link DocumentStore#bulk(java.util.List)} batch. Each op is applied on its own: one failing op
+ * does not fail the others.
+ */
+public sealed interface WriteOp {
+    String index();
+
+    String id();
+
+    /** Create a new document; fails with {@link StoreException.Conflict} when the id exists. */
+    record Create(String index, String id, ObjectNode source) implements WriteOp {
+    }
+
+    /** Create or replace the whole document. */
+    record Put(String index, String id, ObjectNode source) implements WriteOp {
+    }
+
+    /**
+     * Merge {@code partial} into the existing document, like Elasticsearch's partial {@code doc} update: objects are
+     * merged recursively, every other value (arrays, scalars, {@code null}) replaces the old one. Fails with
+     * {@link StoreException.NotFound} when the document does not exist, and with {@link StoreException.Conflict} when
+     * {@code ifSeqNo} is set ({@code >= 0}) and differs from the document's current sequence number.
+     */
+    record Update(String index, String id, ObjectNode partial, long ifSeqNo) implements WriteOp {
+        public Update(String index, String id, ObjectNode partial) {
+            this(index, id, partial, -1);
+        }
+    }
+
+    /** Delete; fails with {@link StoreException.NotFound} when absent. */
+    record Delete(String index, String id) implements WriteOp {
+    }
+}
