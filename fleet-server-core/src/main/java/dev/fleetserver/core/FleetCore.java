@@ -1,0 +1,142 @@
+package dev.fleetserver.core;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.ack.AckService;
+import dev.fleetserver.core.action.ActionDispatcher;
+import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.auth.AgentAuthenticator;
+import dev.fleetserver.core.auth.ApiKeyAuthenticator;
+import dev.fleetserver.core.auth.UserAgentCheck;
+import dev.fleetserver.core.checkin.CheckinBulker;
+import dev.fleetserver.core.checkin.CheckinRegistry;
+import dev.fleetserver.core.checkin.CheckinService;
+import dev.fleetserver.core.enroll.EnrollService;
+import dev.fleetserver.core.enroll.ReplaceTokenHasher;
+import dev.fleetserver.core.manage.ManagementService;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.policy.PolicyMonitor;
+import dev.fleetserver.core.store.DocumentStore;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Scheduler;
+import java.time.Clock;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * All of core, wired: the services the HTTP layer calls and the background machinery (policy and action feeds,
+ * checkin flushes). Depends only on the two ports, a clock and a scheduler.
+ */
+public final class FleetCore implements AutoCloseable {
+    /** The policy a fresh installation enrolls agents into. */
+    public static final String DEFAULT_POLICY_ID = "default";
+
+    private final FleetRepository repo;
+    private final ExecutorService worker;
+    private final AgentAuthenticator auth;
+    private final EnrollService enroll;
+    private final CheckinService checkin;
+    private final AckService acks;
+    private final ManagementService management;
+    private final StatusService status;
+    private final PolicyMonitor policies;
+    private final ActionDispatcher actions;
+    private final CoreSettings settings;
+
+    public FleetCore(DocumentStore store, ApiKeys apiKeys, CoreSettings settings, Clock clock, Scheduler scheduler) {
+        this.settings = settings;
+        this.repo = new FleetRepository(store);
+        AtomicInteger n = new AtomicInteger();
+        this.worker = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
+            Thread t = new Thread(r, "fleet-worker-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        ApiKeyAuthenticator keyCache = new ApiKeyAuthenticator(apiKeys, clock, settings.apiKeyTtl(), settings.apiKeyJitter(),
+                settings.apiKeyCacheSize());
+        this.auth = new AgentAuthenticator(keyCache, repo);
+        UserAgentCheck userAgents = new UserAgentCheck(FleetVersion.VERSION);
+        this.enroll = new EnrollService(auth, keyCache, apiKeys, repo, userAgents,
+                new ReplaceTokenHasher(settings.pbkdf2Iterations(), settings.pbkdf2KeyLength(), settings.pbkdf2SaltLength()),
+                clock, worker);
+        CheckinRegistry registry = new CheckinRegistry();
+        this.policies = new PolicyMonitor(repo, registry, scheduler);
+        this.actions = new ActionDispatcher(store, registry, clock, scheduler);
+        this.checkin = new CheckinService(repo, userAgents, policies, actions, new CheckinBulker(repo, clock), registry,
+                settings.checkin(), clock, scheduler);
+        this.acks = new AckService(repo, clock);
+        this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());
+        this.status = new StatusService(auth);
+    }
+
+    /**
+     * Starts the feeds, creates the default policy and an enrollment key for it on an empty store, and reports
+     * HEALTHY. Completes with an enrollment token of the default policy.
+     */
+    public CompletableFuture<String> start() {
+        return management.ensurePolicy(defaultPolicyBody())
+                .thenCompose(v -> policies.start())
+                .thenCompose(v -> actions.start())
+                .thenRun(checkin::start)
+                .thenCompose(v -> management.ensureEnrollmentToken(DEFAULT_POLICY_ID))
+                .thenApply(token -> {
+                    status.state(StatusService.State.HEALTHY);
+                    return token;
+                });
+    }
+
+    /** Answers parked checkins, flushes pending writes, stops the feeds. The store stays open (its owner closes it). */
+    public CompletableFuture<Void> stop() {
+        status.state(StatusService.State.STOPPING);
+        policies.stop();
+        actions.stop();
+        return checkin.stop().whenComplete((v, t) -> status.state(StatusService.State.STOPPED));
+    }
+
+    private ObjectNode defaultPolicyBody() {
+        ObjectNode body = Json.object();
+        body.put("id", DEFAULT_POLICY_ID);
+        body.put("name", "Default policy");
+        body.put("namespace", "default");
+        body.set("outputs", settings.defaultOutputs().deepCopy());
+        // What Kibana grants an output by default, so output API keys (when issued) can ship monitoring data.
+        ObjectNode perms = body.putObject("output_permissions").putObject("default");
+        perms.putObject("_elastic_agent_checks").putArray("cluster").add("monitor");
+        body.putArray("inputs");
+        return body;
+    }
+
+    public AgentAuthenticator auth() {
+        return auth;
+    }
+
+    public EnrollService enroll() {
+        return enroll;
+    }
+
+    public CheckinService checkin() {
+        return checkin;
+    }
+
+    public AckService acks() {
+        return acks;
+    }
+
+    public ManagementService management() {
+        return management;
+    }
+
+    public StatusService status() {
+        return status;
+    }
+
+    public FleetRepository repository() {
+        return repo;
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+    }
+}

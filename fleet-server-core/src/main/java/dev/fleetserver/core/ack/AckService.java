@@ -1,0 +1,148 @@
+package dev.fleetserver.core.ack;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Times;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * {@code POST /api/fleet/agents/{id}/acks}: records one action result per acked action and applies what acks change.
+ * A policy ack ({@code policy:<id>:<rev>}) moves the agent's {@code policy_revision_idx} forward, never back; acking
+ * the same thing twice is harmless.
+ */
+public final class AckService {
+    private static final int MAX_CONFLICT_RETRIES = 3;
+    /** Fields of an ack event copied into the action result (besides ids and timestamp). */
+    private static final List<String> RESULT_FIELDS = List.of("error", "data", "action_input_type", "action_data",
+            "action_response", "started_at", "completed_at");
+
+    private final FleetRepository repo;
+    private final Clock clock;
+
+    public AckService(FleetRepository repo, Clock clock) {
+        this.repo = repo;
+        this.clock = clock;
+    }
+
+    /** Processes the events of an authenticated agent. The body is read before this returns. */
+    public CompletableFuture<AckResult> ack(Agent agent, InputStream body) {
+        List<JsonNode> events = parse(body);
+        List<CompletableFuture<AckResult.Item>> items = new ArrayList<>();
+        List<String> policyAcks = new ArrayList<>();
+        for (JsonNode event : events) {
+            String agentId = event.path("agent_id").asText("");
+            String actionId = event.path("action_id").asText("");
+            if (!agentId.isEmpty() && !agentId.equals(agent.id())) {
+                items.add(CompletableFuture.completedFuture(new AckResult.Item(400, "Bad Request")));
+            } else if (actionId.startsWith("policy:")) {
+                if (event.get("error") == null || event.get("error").isNull()) {
+                    policyAcks.add(actionId);
+                }
+                items.add(CompletableFuture.completedFuture(new AckResult.Item(200, "OK")));
+            } else {
+                items.add(ackAction(agent, actionId, event));
+            }
+        }
+        CompletableFuture<Void> policy = policyAcks.isEmpty()
+                ? CompletableFuture.completedFuture(null)
+                : ackPolicy(agent, policyAcks, 0);
+        return policy.thenCompose(v -> CompletableFuture.allOf(items.toArray(CompletableFuture[]::new)))
+                .thenApply(v -> new AckResult(items.stream().map(CompletableFuture::join).toList()));
+    }
+
+    private CompletableFuture<AckResult.Item> ackAction(Agent agent, String actionId, JsonNode event) {
+        return repo.actionByActionId(actionId).thenCompose(found -> {
+            if (found.isEmpty()) {
+                return CompletableFuture.completedFuture(new AckResult.Item(404, "Not Found"));
+            }
+            ObjectNode result = Json.object();
+            result.put("@timestamp", Times.millis(clock.instant()));
+            result.put("action_id", actionId);
+            result.put("agent_id", agent.id());
+            JsonNode ns = agent.source().get("namespaces");
+            if (ns != null && ns.isArray() && !ns.isEmpty()) {
+                result.set("namespaces", ns);
+            }
+            for (String f : RESULT_FIELDS) {
+                JsonNode v = event.get(f);
+                if (v != null && !v.isNull() && !(v.isTextual() && v.textValue().isEmpty())) {
+                    result.set(f, v);
+                }
+            }
+            return repo.createActionResult(actionId, agent.id(), result).thenApply(v -> new AckResult.Item(200, "OK"));
+        });
+    }
+
+    /** Moves {@code policy_revision_idx} to the highest acked revision of the agent's current policy, if higher. */
+    private CompletableFuture<Void> ackPolicy(Agent agent, List<String> acks, int attempt) {
+        long best = -1;
+        for (String ack : acks) {
+            String[] parts = ack.split(":");
+            if (parts.length < 3 || !parts[1].equals(agent.policyId())) {
+                continue;
+            }
+            try {
+                best = Math.max(best, Long.parseLong(parts[2]));
+            } catch (NumberFormatException e) {
+                // a malformed revision acks nothing, like the original
+            }
+        }
+        if (best <= agent.policyRevisionIdx()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        ObjectNode partial = Json.object();
+        partial.put("policy_revision_idx", best);
+        partial.put("updated_at", Times.millis(clock.instant()));
+        // Conditional on the version we read: a concurrent reassign or newer ack is never rolled back.
+        return repo.updateAgent(agent.id(), partial, agent.seqNo()).<Void>thenApply(s -> null)
+                .exceptionallyCompose(t -> {
+                    if (Futures.unwrap(t) instanceof StoreException.Conflict && attempt < MAX_CONFLICT_RETRIES) {
+                        return repo.agent(agent.id()).thenCompose(a -> a.isPresent()
+                                ? ackPolicy(a.get(), acks, attempt + 1)
+                                : CompletableFuture.completedFuture(null));
+                    }
+                    return CompletableFuture.failedFuture(t);
+                });
+    }
+
+    private static List<JsonNode> parse(InputStream body) {
+        JsonNode root;
+        try {
+            root = Json.MAPPER.readTree(body);
+        } catch (IOException e) {
+            throw FleetException.badRequest("unable to decode ack request: " + Json.reason(e));
+        }
+        if (root == null || root.isMissingNode()) {
+            throw FleetException.badRequest("unable to decode ack request: EOF");
+        }
+        if (!root.isObject()) {
+            throw FleetException.badRequest("unable to decode ack request: expected a JSON object");
+        }
+        JsonNode events = root.get("events");
+        List<JsonNode> out = new ArrayList<>();
+        if (events == null || events.isNull()) {
+            return out;
+        }
+        if (!events.isArray()) {
+            throw FleetException.badRequest("unable to decode ack request: events must be an array");
+        }
+        for (JsonNode e : events) {
+            if (!e.isObject()) {
+                throw FleetException.badRequest("unable to decode ack request: each event must be an object");
+            }
+            out.add(e);
+        }
+        return out;
+    }
+}

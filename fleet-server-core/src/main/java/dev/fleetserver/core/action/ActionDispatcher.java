@@ -1,0 +1,84 @@
+package dev.fleetserver.core.action;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.checkin.CheckinRegistry;
+import dev.fleetserver.core.checkin.CheckinResponse;
+import dev.fleetserver.core.checkin.ParkedCheckin;
+import dev.fleetserver.core.model.Action;
+import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.DocumentStore;
+import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.util.ChangeFeed;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Scheduler;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Follows {@code .fleet-actions} and hands each new action straight to the parked checkins of the agents it
+ * targets. Agents not parked pick it up from the store on their next checkin, because their {@code action_seq_no}
+ * has not moved.
+ */
+public final class ActionDispatcher {
+    private final CheckinRegistry registry;
+    private final Clock clock;
+    private final ChangeFeed feed;
+
+    public ActionDispatcher(DocumentStore store, CheckinRegistry registry, Clock clock, Scheduler scheduler) {
+        this.registry = registry;
+        this.clock = clock;
+        this.feed = new ChangeFeed(store, FleetIndex.ACTIONS, scheduler, this::onChanges);
+    }
+
+    public CompletableFuture<Void> start() {
+        return feed.startFromNow();
+    }
+
+    public void stop() {
+        feed.stop();
+    }
+
+    /**
+     * Every action at or below this sequence number has been (or is being) dispatched to the checkins parked at
+     * that time; a checkin that registers itself first and then queries up to here misses nothing.
+     */
+    public long checkpoint() {
+        return feed.checkpoint();
+    }
+
+    private void onChanges(List<Doc> docs) {
+        Instant now = clock.instant();
+        Map<ParkedCheckin, List<Action>> batches = new LinkedHashMap<>();
+        for (Doc d : docs) {
+            Action action = new Action(d);
+            if (!action.deliverable() || action.expiredAt(now)) {
+                continue;
+            }
+            for (String agentId : action.agents()) {
+                ParkedCheckin parked = registry.forAgent(agentId);
+                if (parked != null && action.seqNo() > parked.actionSeqNo()) {
+                    batches.computeIfAbsent(parked, k -> new ArrayList<>()).add(action);
+                }
+            }
+        }
+        batches.forEach((parked, actions) -> parked.complete(response(parked.agentId(), actions)));
+    }
+
+    /** A checkin answer carrying these actions; the ack token is the last action document's id. */
+    public static CheckinResponse response(String agentId, List<Action> actions) {
+        ObjectNode body = Json.object();
+        body.put("ack_token", actions.get(actions.size() - 1).docId());
+        body.put("action", "checkin");
+        ArrayNode list = body.putArray("actions");
+        for (Action a : actions) {
+            list.add(ActionFormatter.format(a, agentId));
+        }
+        return new CheckinResponse(Json.bytes(body));
+    }
+}

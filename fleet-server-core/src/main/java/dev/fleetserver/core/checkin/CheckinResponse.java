@@ -1,0 +1,56 @@
+package dev.fleetserver.core.checkin;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The JSON body of a checkin answer, as byte segments to be written back to back. Segments may be shared between
+ * responses (a policy revision is serialised once for every agent) and must never be mutated.
+ */
+public final class CheckinResponse {
+    private static final byte[] EMPTY_PREFIX = "{\"ack_token\":\"".getBytes(StandardCharsets.UTF_8);
+    private static final byte[] EMPTY_SUFFIX = "\",\"action\":\"checkin\"}".getBytes(StandardCharsets.UTF_8);
+    private static final CheckinResponse EMPTY = new CheckinResponse(new byte[][] {
+        "{\"ack_token\":\"\",\"action\":\"checkin\"}".getBytes(StandardCharsets.UTF_8)});
+
+    private final byte[][] parts;
+
+    public CheckinResponse(byte[]... parts) {
+        this.parts = parts;
+    }
+
+    /** {@code {"ack_token":"<token>","action":"checkin"}}: nothing new for the agent. */
+    public static CheckinResponse empty(String ackToken) {
+        if (ackToken == null || ackToken.isEmpty()) {
+            return EMPTY;
+        }
+        return new CheckinResponse(EMPTY_PREFIX, JsonText.escape(ackToken), EMPTY_SUFFIX);
+    }
+
+    public byte[][] parts() {
+        return parts;
+    }
+
+    public int length() {
+        int n = 0;
+        for (byte[] p : parts) {
+            n += p.length;
+        }
+        return n;
+    }
+
+    /** The body as one array (tests and small responses). */
+    public byte[] toBytes() {
+        byte[] out = new byte[length()];
+        int pos = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, out, pos, p.length);
+            pos += p.length;
+        }
+        return out;
+    }
+
+    @Override
+    public String toString() {
+        return new String(toBytes(), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,310 @@
+package dev.fleetserver.core.checkin;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.action.ActionDispatcher;
+import dev.fleetserver.core.auth.UserAgentCheck;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.model.Action;
+import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.policy.PolicyMonitor;
+import dev.fleetserver.core.policy.PreparedPolicy;
+import dev.fleetserver.core.util.GoDuration;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Scheduler;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * {@code POST /api/fleet/agents/{id}/checkin}, the long poll. Records what the agent reports (coalesced, not one
+ * write per checkin), then either answers at once (pending actions, a newer policy revision) or parks the request
+ * until an action or revision arrives, the poll times out, or the server stops.
+ *
+ * <p>No lost wake-ups: the checkin is registered before the store is asked for pending actions and before the
+ * policy revision is compared, so anything that lands in between wakes it.
+ */
+public final class CheckinService {
+    private static final int MAX_ACTIONS = 100;
+    private static final Duration MIN_POLL = Duration.ofMinutes(1);
+    private static final Duration POLL_MARGIN = Duration.ofMinutes(2);
+
+    private final FleetRepository repo;
+    private final UserAgentCheck userAgents;
+    private final PolicyMonitor policies;
+    private final ActionDispatcher actions;
+    private final CheckinBulker bulker;
+    private final CheckinRegistry registry;
+    private final CheckinSettings settings;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private Scheduler.Cancellable heartbeatTask;
+    private Scheduler.Cancellable flushTask;
+
+    public CheckinService(FleetRepository repo, UserAgentCheck userAgents, PolicyMonitor policies, ActionDispatcher actions,
+                          CheckinBulker bulker, CheckinRegistry registry, CheckinSettings settings, Clock clock, Scheduler scheduler) {
+        this.repo = repo;
+        this.userAgents = userAgents;
+        this.policies = policies;
+        this.actions = actions;
+        this.bulker = bulker;
+        this.registry = registry;
+        this.settings = settings;
+        this.clock = clock;
+        this.scheduler = scheduler;
+    }
+
+    /** Starts the periodic heartbeat of parked agents and the periodic flush of checkin writes. */
+    public void start() {
+        heartbeatTask = scheduler.scheduleEvery(this::heartbeatParked, settings.heartbeat());
+        flushTask = scheduler.scheduleEvery(bulker::flush, settings.flushInterval());
+    }
+
+    /**
+     * Answers every parked checkin with nothing new (their own ack token) and flushes pending writes; for shutdown.
+     */
+    public CompletableFuture<Void> stop() {
+        if (heartbeatTask != null) {
+            heartbeatTask.cancel();
+            flushTask.cancel();
+        }
+        registry.forEach(ParkedCheckin::expire);
+        return bulker.flush();
+    }
+
+    public CheckinRegistry registry() {
+        return registry;
+    }
+
+    /**
+     * Runs one checkin of an authenticated agent. Validation errors (User-Agent, body) are thrown; everything later
+     * goes to {@code sink}. The body is fully read before this returns.
+     *
+     * @param startNanos {@link System#nanoTime()} when the request arrived, so that setup time shortens the poll
+     */
+    public void checkin(Agent agent, String userAgent, InputStream body, long startNanos, CheckinSink sink) {
+        String version = userAgents.check(userAgent);
+        CheckinRequest req = CheckinRequest.parse(body);
+        Duration poll = basePoll(req.pollTimeout());
+
+        ObjectNode fields = Json.object();
+        fields.put("last_checkin_status", req.status());
+        fields.put("last_checkin_message", req.message());
+        if (!version.equals(agent.agentVersion())) {
+            fields.putObject("agent").put("version", version);
+        }
+        if (req.localMetadata() != null && !req.localMetadata().isNull() && !req.localMetadata().equals(agent.localMetadata())) {
+            fields.set("local_metadata", req.localMetadata());
+        }
+        if (req.components() != null && !req.components().isNull() && !req.components().equals(agent.components())) {
+            fields.set("components", req.components());
+            List<String> reasons = unhealthyReasons(req.components());
+            if (reasons.isEmpty()) {
+                fields.putNull("unhealthy_reason");
+            } else {
+                ArrayNode arr = fields.putArray("unhealthy_reason");
+                reasons.forEach(arr::add);
+            }
+        }
+        if (req.rollbacks() != null && !req.rollbacks().equals(agent.source().path("upgrade").get("rollbacks"))) {
+            fields.putObject("upgrade").set("rollbacks", req.rollbacks());
+        }
+
+        String policyId = agent.policyId() == null ? "" : agent.policyId();
+        long revision = agent.policyRevisionIdx();
+        boolean reportsPolicy = req.agentPolicyId() != null && !req.agentPolicyId().isEmpty();
+        if (reportsPolicy) {
+            if (!req.agentPolicyId().equals(agent.agentPolicyId()) || req.policyRevisionIdx() != agent.policyRevisionIdx()) {
+                fields.put("agent_policy_id", req.agentPolicyId());
+                fields.put("policy_revision_idx", req.policyRevisionIdx());
+            }
+            revision = req.agentPolicyId().equals(policyId) ? req.policyRevisionIdx() : 0;
+        }
+        long reported = revision;
+
+        resolveAckToken(agent, req.ackToken())
+                .thenCompose(seq -> {
+                    if (seq != agent.actionSeqNo()) {
+                        fields.set("action_seq_no", Json.array().add(seq));
+                    }
+                    bulker.checkin(agent.id(), fields);
+                    return policies.latestOrLoad(policyId).thenApply(latest -> new long[] {seq,
+                            // An agent claiming a revision that does not exist yet is sent the latest one.
+                            latest.isPresent() && reported > latest.get().revision() ? 0 : reported});
+                })
+                .thenAccept(state -> park(agent, req, state[0], state[1], policyId, wait(poll, startNanos), sink))
+                .exceptionally(t -> {
+                    sink.fail(t);
+                    return null;
+                });
+    }
+
+    private void park(Agent agent, CheckinRequest req, long seq, long revision, String policyId, Duration wait, CheckinSink sink) {
+        ParkedCheckin parked = new ParkedCheckin(agent.id(), policyId, revision, seq, req.ackToken(),
+                req.status(), req.message(), sink, registry);
+        sink.park(parked, wait);
+        registry.register(parked);
+        // Registered: from here on a new action or revision reaches it, so these lookups cannot miss one.
+        long upTo = actions.checkpoint();
+        repo.pendingActions(agent.id(), seq, upTo, clock.instant(), MAX_ACTIONS)
+                .thenCompose(found -> {
+                    List<Action> deliverable = found.stream().filter(Action::deliverable).toList();
+                    if (!deliverable.isEmpty()) {
+                        parked.complete(ActionDispatcher.response(agent.id(), deliverable));
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    if (!found.isEmpty()) {
+                        // Only undeliverable types: move the agent past them so they are not read again.
+                        parked.complete(CheckinResponse.empty(found.get(found.size() - 1).docId()));
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    return policies.latestOrLoad(policyId).thenAccept(latest -> offerPolicy(parked, latest));
+                })
+                .exceptionally(t -> {
+                    parked.fail(t);
+                    return null;
+                });
+    }
+
+    private static void offerPolicy(ParkedCheckin parked, Optional<PreparedPolicy> latest) {
+        if (latest.isPresent() && latest.get().revision() > parked.revision()) {
+            parked.complete(latest.get().responseFor(parked.agentId()));
+        }
+    }
+
+    private CompletableFuture<Long> resolveAckToken(Agent agent, String ackToken) {
+        if (ackToken == null || ackToken.isEmpty()) {
+            return CompletableFuture.completedFuture(agent.actionSeqNo());
+        }
+        return repo.actionSeqNo(ackToken).thenApply(seq -> seq.orElse(agent.actionSeqNo()));
+    }
+
+    /** The poll before setup time and jitter: the original's rules for {@code poll_timeout}. */
+    Duration basePoll(Duration pollTimeout) {
+        if (pollTimeout == null || pollTimeout.isZero()) {
+            return settings.longPoll();
+        }
+        Duration p = pollTimeout.minus(POLL_MARGIN);
+        if (p.compareTo(settings.maxPoll()) > 0) {
+            p = settings.maxPoll();
+        }
+        return p.compareTo(MIN_POLL) < 0 ? MIN_POLL : p;
+    }
+
+    /** Setup time already spent comes off the poll, then a random jitter spreads the agents' reconnects. */
+    private Duration wait(Duration poll, long startNanos) {
+        Duration setup = Duration.ofNanos(System.nanoTime() - startNanos);
+        if (setup.compareTo(poll) >= 0) {
+            return Duration.ofMillis(1);
+        }
+        Duration left = poll.minus(setup);
+        if (!settings.jitter().isZero()) {
+            Duration j = Duration.ofNanos(ThreadLocalRandom.current().nextLong(settings.jitter().toNanos()));
+            if (j.compareTo(left) < 0) {
+                left = left.minus(j);
+            }
+        }
+        return left;
+    }
+
+    private void heartbeatParked() {
+        registry.forEach(p -> bulker.heartbeat(p.agentId(), p.status(), p.message()));
+    }
+
+    /** {@code input}/{@code output} for unhealthy units of that type in unhealthy components, else {@code other}. */
+    static List<String> unhealthyReasons(JsonNode components) {
+        boolean input = false;
+        boolean output = false;
+        boolean any = false;
+        if (components.isArray()) {
+            for (JsonNode c : components) {
+                if (!unhealthy(c.path("status").asText(""))) {
+                    continue;
+                }
+                any = true;
+                for (JsonNode u : c.path("units")) {
+                    if (unhealthy(u.path("status").asText(""))) {
+                        String type = u.path("type").asText("");
+                        input |= type.equals("input");
+                        output |= type.equals("output");
+                    }
+                }
+            }
+        }
+        if (input || output) {
+            return input && output ? List.of("input", "output") : List.of(input ? "input" : "output");
+        }
+        return any ? List.of("other") : List.of();
+    }
+
+    private static boolean unhealthy(String status) {
+        String s = status.toUpperCase(Locale.ROOT);
+        return s.equals("FAILED") || s.equals("DEGRADED");
+    }
+
+    /** The fields of a checkin body this server reads. */
+    record CheckinRequest(String status, String message, String ackToken, JsonNode localMetadata, JsonNode components,
+                          Duration pollTimeout, String agentPolicyId, long policyRevisionIdx, JsonNode rollbacks) {
+
+        static CheckinRequest parse(InputStream body) {
+            JsonNode root;
+            try {
+                root = Json.MAPPER.readTree(body);
+            } catch (IOException e) {
+                throw FleetException.badRequest("unable to decode checkin request: " + Json.reason(e));
+            }
+            if (root == null || root.isMissingNode()) {
+                throw FleetException.badRequest("unable to decode checkin request: EOF");
+            }
+            if (!root.isObject()) {
+                throw FleetException.badRequest("unable to decode checkin request: expected a JSON object");
+            }
+            String status = text(root, "status");
+            if (status == null || status.isEmpty()) {
+                throw FleetException.badRequest("checkin status missing");
+            }
+            Duration pollTimeout = null;
+            String pt = text(root, "poll_timeout");
+            if (pt != null && !pt.isEmpty()) {
+                try {
+                    pollTimeout = GoDuration.parse(pt);
+                } catch (IllegalArgumentException e) {
+                    throw FleetException.badRequest("poll_timeout cannot be parsed as duration: " + e.getMessage());
+                }
+            }
+            JsonNode rev = root.get("policy_revision_idx");
+            if (rev != null && !rev.isNull() && !rev.canConvertToLong()) {
+                throw FleetException.badRequest("unable to decode checkin request: policy_revision_idx must be an integer");
+            }
+            JsonNode upgrade = root.get("upgrade");
+            JsonNode rollbacks = null;
+            if (upgrade != null && upgrade.isObject()) {
+                JsonNode r = upgrade.get("rollbacks");
+                rollbacks = r != null && r.isArray() ? r : Json.array();
+            }
+            String message = text(root, "message");
+            return new CheckinRequest(status, message == null ? "" : message, text(root, "ack_token"),
+                    root.get("local_metadata"), root.get("components"), pollTimeout, text(root, "agent_policy_id"),
+                    rev == null || rev.isNull() ? 0 : rev.asLong(), rollbacks);
+        }
+
+        private static String text(JsonNode root, String field) {
+            JsonNode n = root.get(field);
+            if (n == null || n.isNull()) {
+                return null;
+            }
+            if (!n.isTextual()) {
+                throw FleetException.badRequest("unable to decode checkin request: " + field + " must be a string");
+            }
+            return n.textValue();
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package dev.fleetserver.core.checkin;
+
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+/**
+ * One long-polling checkin, waiting for an action, a newer policy revision, its timeout or shutdown. Kept as small
+ * as possible: tens of thousands of these are parked at once. Whoever wins {@link #complete} writes the answer,
+ * exactly once; every ending (answer, timeout, disconnect) unregisters it through the same path.
+ */
+public final class ParkedCheckin {
+    private static final AtomicIntegerFieldUpdater<ParkedCheckin> STATE =
+            AtomicIntegerFieldUpdater.newUpdater(ParkedCheckin.class, "state");
+
+    private final String agentId;
+    private final String policyId;
+    private final long revision;
+    private final long actionSeqNo;
+    private final String ackToken;
+    private final String status;
+    private final String message;
+    private final CheckinSink sink;
+    private final CheckinRegistry registry;
+    private volatile int state;
+
+    ParkedCheckin(String agentId, String policyId, long revision, long actionSeqNo, String ackToken,
+                  String status, String message, CheckinSink sink, CheckinRegistry registry) {
+        this.agentId = agentId;
+        this.policyId = policyId;
+        this.revision = revision;
+        this.actionSeqNo = actionSeqNo;
+        this.ackToken = ackToken;
+        this.status = status;
+        this.message = message;
+        this.sink = sink;
+        this.registry = registry;
+    }
+
+    public String agentId() {
+        return agentId;
+    }
+
+    public String policyId() {
+        return policyId;
+    }
+
+    /** The policy revision the agent has; a higher one wakes it. */
+    public long revision() {
+        return revision;
+    }
+
+    /** The sequence number of the last action delivered; only newer actions wake it. */
+    public long actionSeqNo() {
+        return actionSeqNo;
+    }
+
+    String status() {
+        return status;
+    }
+
+    String message() {
+        return message;
+    }
+
+    /** Answers with {@code response} unless already answered; returns whether this call did it. */
+    public boolean complete(CheckinResponse response) {
+        if (!STATE.compareAndSet(this, 0, 1)) {
+            return false;
+        }
+        registry.unregister(this);
+        sink.respond(response);
+        return true;
+    }
+
+    /** The poll timed out, or the server is stopping: answer with nothing new (and the agent's own ack token). */
+    public boolean expire() {
+        return complete(CheckinResponse.empty(ackToken));
+    }
+
+    /** The client went away: forget it without writing. */
+    public void abandon() {
+        if (STATE.compareAndSet(this, 0, 2)) {
+            registry.unregister(this);
+        }
+    }
+
+    /** Failed after registration (e.g. the store is down): unregister and answer with the error. */
+    boolean fail(Throwable error) {
+        if (!STATE.compareAndSet(this, 0, 1)) {
+            return false;
+        }
+        registry.unregister(this);
+        sink.fail(error);
+        return true;
+    }
+
+    public boolean done() {
+        return state != 0;
+    }
+}

@@ -1,0 +1,309 @@
+package dev.fleetserver.core.enroll;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.apikey.ApiKey;
+import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.auth.AgentAuthenticator;
+import dev.fleetserver.core.auth.ApiKeyAuthenticator;
+import dev.fleetserver.core.auth.UserAgentCheck;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.EnrollmentKey;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Times;
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * {@code POST /api/fleet/agents/enroll}: checks the enrollment key, the User-Agent and the body in the original's
+ * order, creates (or replaces) the agent document and issues its access API key.
+ */
+public final class EnrollService {
+    private static final Set<String> TYPES = Set.of("PERMANENT", "EPHEMERAL", "TEMPORARY");
+
+    private final AgentAuthenticator auth;
+    private final ApiKeyAuthenticator keyCache;
+    private final ApiKeys apiKeys;
+    private final FleetRepository repo;
+    private final UserAgentCheck userAgents;
+    private final ReplaceTokenHasher replaceTokens;
+    private final Clock clock;
+    private final Executor worker;
+
+    public EnrollService(AgentAuthenticator auth, ApiKeyAuthenticator keyCache, ApiKeys apiKeys, FleetRepository repo,
+                         UserAgentCheck userAgents, ReplaceTokenHasher replaceTokens, Clock clock, Executor worker) {
+        this.auth = auth;
+        this.keyCache = keyCache;
+        this.apiKeys = apiKeys;
+        this.repo = repo;
+        this.userAgents = userAgents;
+        this.replaceTokens = replaceTokens;
+        this.clock = clock;
+        this.worker = worker;
+    }
+
+    /**
+     * Enrolls an agent. {@code body} is read only after authentication succeeded; the caller may release it once
+     * the returned future completes.
+     *
+     * @return the JSON response body ({@code {"action":"created","item":{...}}})
+     */
+    public CompletableFuture<ObjectNode> enroll(List<String> authorization, String userAgent, InputStream body) {
+        return auth.authenticateKey(authorization)
+                .thenCompose(key -> {
+                    String version = userAgents.check(userAgent);
+                    return repo.activeEnrollmentKeysByApiKeyId(key.id()).thenApply(keys -> {
+                        if (keys.size() != 1) {
+                            throw new FleetException(FleetError.INTERNAL, "FindEnrollmentAPIKey: hit count mismatch " + keys.size());
+                        }
+                        return new Context(keys.get(0), version, parse(body));
+                    });
+                })
+                // Replace-token hashing is deliberately slow (PBKDF2): keep it off I/O and event-loop threads.
+                .thenComposeAsync(this::enroll, worker);
+    }
+
+    private CompletableFuture<ObjectNode> enroll(Context ctx) {
+        EnrollRequest req = ctx.request;
+        CompletableFuture<Optional<Agent>> existing = req.id.isEmpty()
+                ? CompletableFuture.completedFuture(Optional.empty())
+                : repo.agent(req.id);
+        CompletableFuture<Void> enrollmentIdCleanup = req.enrollmentId.isEmpty()
+                ? CompletableFuture.completedFuture(null)
+                : removeNeverCheckedIn(req.enrollmentId);
+        return enrollmentIdCleanup.thenCompose(v -> existing).thenComposeAsync(found -> {
+            Agent old = found.orElse(null);
+            if (old != null && !old.active()) {
+                return repo.deleteAgent(old.id()).thenCompose(x -> createNew(ctx, req.id));
+            }
+            if (old != null) {
+                return replace(ctx, old);
+            }
+            return createNew(ctx, req.id.isEmpty() ? UUID.randomUUID().toString() : req.id);
+        }, worker);
+    }
+
+    /** A re-enrollment with the same enrollment id replaces an agent that never checked in (the original's ghost fix). */
+    private CompletableFuture<Void> removeNeverCheckedIn(String enrollmentId) {
+        return repo.agents(Query.where().term("enrollment_id", enrollmentId).size(10)).thenCompose(agents -> {
+            CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+            for (Agent a : agents) {
+                if (a.source().get("last_checkin") == null) {
+                    String keyId = a.accessApiKeyId();
+                    all = all.thenCompose(x -> keyId == null ? CompletableFuture.completedFuture(null) : apiKeys.invalidate(List.of(keyId)))
+                            .thenCompose(x -> repo.deleteAgent(a.id()).thenApply(s -> null));
+                }
+            }
+            return all;
+        });
+    }
+
+    private CompletableFuture<ObjectNode> replace(Context ctx, Agent old) {
+        EnrollRequest req = ctx.request;
+        String stored = old.replaceToken();
+        if (stored == null || stored.isEmpty() || req.replaceToken.isEmpty()
+                || !replaceTokens.matches(req.replaceToken, stored)
+                || !ctx.key.policyId().equals(old.policyId())) {
+            throw new FleetException(FleetError.AGENT_NOT_REPLACEABLE);
+        }
+        String oldKeyId = old.accessApiKeyId();
+        return createAccessKey(old.id()).thenCompose(key -> {
+            String now = Times.millis(clock.instant());
+            ObjectNode partial = Json.object();
+            partial.set("namespaces", namespaces(ctx.key));
+            partial.set("local_metadata", localMetadata(req.localMetadata, old.id()));
+            partial.put("access_api_key_id", key.id());
+            partial.set("agent", agentSection(old.id(), ctx.version));
+            partial.set("tags", tags(req.tags));
+            partial.put("policy_revision_idx", 0);
+            partial.put("policy_base_id", policyBaseId(ctx.key.policyId()));
+            for (String f : List.of("audit_unenrolled_time", "audit_unenrolled_reason", "unenrolled_at", "unenrolled_reason")) {
+                partial.putNull(f);
+            }
+            partial.put("updated_at", now);
+            return repo.updateAgent(old.id(), partial, -1)
+                    .thenCompose(seq -> oldKeyId == null ? CompletableFuture.completedFuture(null) : apiKeys.invalidate(List.of(oldKeyId)))
+                    .thenApply(x -> {
+                        if (oldKeyId != null) {
+                            keyCache.forget(oldKeyId);
+                        }
+                        keyCache.remember(key);
+                        return response(old.id(), key, ctx, old.source().path("enrolled_at").asText(now), partial);
+                    });
+        });
+    }
+
+    private CompletableFuture<ObjectNode> createNew(Context ctx, String agentId) {
+        EnrollRequest req = ctx.request;
+        return createAccessKey(agentId).thenCompose(key -> {
+            String enrolledAt = Times.seconds(clock.instant());
+            ObjectNode doc = Json.object();
+            doc.put("active", true);
+            doc.put("policy_id", ctx.key.policyId());
+            doc.put("policy_base_id", policyBaseId(ctx.key.policyId()));
+            JsonNode ns = namespaces(ctx.key);
+            if (!ns.isEmpty()) {
+                doc.set("namespaces", ns);
+            }
+            doc.put("type", req.type);
+            doc.put("enrolled_at", enrolledAt);
+            doc.put("updated_at", Times.millis(clock.instant()));
+            doc.set("local_metadata", localMetadata(req.localMetadata, agentId));
+            doc.put("access_api_key_id", key.id());
+            doc.set("action_seq_no", Json.array().add(-1));
+            doc.set("agent", agentSection(agentId, ctx.version));
+            doc.set("tags", tags(req.tags));
+            if (!req.enrollmentId.isEmpty()) {
+                doc.put("enrollment_id", req.enrollmentId);
+            }
+            if (!req.replaceToken.isEmpty()) {
+                doc.put("replace_token", replaceTokens.hash(req.replaceToken));
+            }
+            return repo.createAgent(agentId, doc)
+                    .exceptionallyCompose(t -> apiKeys.invalidate(List.of(key.id()))
+                            .handle((x, y) -> null)
+                            .thenCompose(x -> CompletableFuture.failedFuture(t)))
+                    .thenApply(seq -> {
+                        keyCache.remember(key);
+                        return response(agentId, key, ctx, enrolledAt, doc);
+                    });
+        });
+    }
+
+    private CompletableFuture<ApiKey> createAccessKey(String agentId) {
+        ObjectNode roles = Json.object();
+        ObjectNode access = roles.putObject("fleet-apikey-access");
+        access.putArray("cluster");
+        ObjectNode app = access.putArray("applications").addObject();
+        app.put("application", "fleet");
+        app.putArray("privileges").add("no-privileges");
+        app.putArray("resources").add("*");
+        ObjectNode meta = Json.object();
+        meta.put("agent_id", agentId);
+        meta.put("managed", true);
+        meta.put("managed_by", "fleet-server");
+        meta.put("type", "access");
+        return apiKeys.create(agentId, roles, meta);
+    }
+
+    private ObjectNode response(String agentId, ApiKey key, Context ctx, String enrolledAt, ObjectNode doc) {
+        ObjectNode body = Json.object();
+        body.put("action", "created");
+        ObjectNode item = body.putObject("item");
+        item.put("access_api_key", key.token());
+        item.put("access_api_key_id", key.id());
+        item.put("active", true);
+        item.put("enrolled_at", enrolledAt);
+        item.put("id", agentId);
+        item.set("local_metadata", doc.get("local_metadata"));
+        item.put("policy_id", ctx.key.policyId());
+        item.put("status", "online");
+        item.set("tags", doc.get("tags"));
+        // Elastic Agent refuses any other value here, whatever type it asked for.
+        item.put("type", "PERMANENT");
+        item.set("user_provided_metadata", NullNode.getInstance());
+        return body;
+    }
+
+    private static JsonNode localMetadata(JsonNode local, String agentId) {
+        if (local == null || local.isNull() || local.isMissingNode()) {
+            return NullNode.getInstance();
+        }
+        JsonNode copy = local.deepCopy();
+        JsonNode agent = copy.path("elastic").path("agent");
+        if (agent instanceof ObjectNode o && o.has("id")) {
+            o.put("id", agentId);
+        }
+        return copy;
+    }
+
+    private static ObjectNode agentSection(String id, String version) {
+        ObjectNode agent = Json.object();
+        agent.put("id", id);
+        agent.put("version", version);
+        return agent;
+    }
+
+    private static ArrayNode tags(List<String> tags) {
+        ArrayNode out = Json.array();
+        new TreeSet<>(tags).forEach(out::add);
+        return out;
+    }
+
+    private static JsonNode namespaces(EnrollmentKey key) {
+        JsonNode ns = key.namespaces();
+        return ns != null && ns.isArray() ? ns : Json.array();
+    }
+
+    static String policyBaseId(String policyId) {
+        int hash = policyId.lastIndexOf('#');
+        return hash < 0 ? policyId : policyId.substring(0, hash);
+    }
+
+    private static EnrollRequest parse(InputStream body) {
+        JsonNode root;
+        try {
+            root = body == null ? null : Json.MAPPER.readTree(body);
+        } catch (IOException e) {
+            throw FleetException.badRequest("unable to decode enroll request: " + Json.reason(e));
+        }
+        if (root == null || root.isMissingNode()) {
+            throw FleetException.badRequest("unable to decode enroll request: EOF");
+        }
+        if (!root.isObject()) {
+            throw FleetException.badRequest("unable to decode enroll request: expected a JSON object");
+        }
+        String type = stringField(root, "type");
+        if (!TYPES.contains(type)) {
+            throw new FleetException(FleetError.INTERNAL, "unknown enroll request type");
+        }
+        JsonNode metadata = root.path("metadata");
+        List<String> tags = new java.util.ArrayList<>();
+        JsonNode t = metadata.path("tags");
+        if (t.isArray()) {
+            for (JsonNode tag : t) {
+                if (!tag.isTextual()) {
+                    throw FleetException.badRequest("unable to decode enroll request: metadata.tags must be strings");
+                }
+                tags.add(tag.textValue());
+            }
+        } else if (!t.isMissingNode() && !t.isNull()) {
+            throw FleetException.badRequest("unable to decode enroll request: metadata.tags must be an array");
+        }
+        JsonNode local = metadata.get("local");
+        return new EnrollRequest(type, stringField(root, "id"), stringField(root, "replace_token"),
+                stringField(root, "enrollment_id"), local, tags);
+    }
+
+    private static String stringField(JsonNode root, String name) {
+        JsonNode n = root.get(name);
+        if (n == null || n.isNull()) {
+            return "";
+        }
+        if (!n.isTextual()) {
+            throw FleetException.badRequest("unable to decode enroll request: " + name + " must be a string");
+        }
+        return n.textValue();
+    }
+
+    private record EnrollRequest(String type, String id, String replaceToken, String enrollmentId,
+                                 JsonNode localMetadata, List<String> tags) {
+    }
+
+    private record Context(EnrollmentKey key, String version, EnrollRequest request) {
+    }
+}

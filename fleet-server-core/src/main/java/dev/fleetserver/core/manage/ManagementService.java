@@ -1,0 +1,370 @@
+package dev.fleetserver.core.manage;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.EnrollmentKey;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.model.PolicyRevision;
+import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Times;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The management operations behind the Kibana-shaped API on the management listener: agent policies (each update a
+ * new revision in {@code .fleet-policies}, which parked agents receive), enrollment keys, and reading agents.
+ * Request and response bodies follow Kibana's Fleet API; {@link FleetException}s carry the management errors.
+ */
+public final class ManagementService {
+    /** Policy content keys accepted in a policy body (the agent-facing policy, as Kibana compiles it). */
+    static final Set<String> CONTENT_KEYS = Set.of("outputs", "output_permissions", "inputs", "agent", "fleet", "signed",
+            "secret_references", "extensions", "receivers", "processors", "connectors", "exporters", "service");
+    /** Descriptive keys kept beside the content. */
+    static final Set<String> META_KEYS = Set.of("id", "name", "namespace", "description");
+    private static final int MAX_REVISION_RETRIES = 5;
+    private static final Duration OFFLINE_AFTER = Duration.ofMinutes(5);
+
+    private final FleetRepository repo;
+    private final ApiKeys apiKeys;
+    private final Clock clock;
+    private final ObjectNode defaultOutputs;
+
+    public ManagementService(FleetRepository repo, ApiKeys apiKeys, Clock clock, ObjectNode defaultOutputs) {
+        this.repo = repo;
+        this.apiKeys = apiKeys;
+        this.clock = clock;
+        this.defaultOutputs = defaultOutputs;
+    }
+
+    // --- agent policies ---
+
+    /** Creates revision 1 of a new policy; {@code body.id} optional (a UUID otherwise). 409 when the id exists. */
+    public CompletableFuture<ObjectNode> createPolicy(JsonNode body) {
+        ObjectNode b = requireObject(body);
+        validatePolicyBody(b, true);
+        String id = b.hasNonNull("id") ? b.get("id").textValue() : UUID.randomUUID().toString();
+        return repo.latestPolicy(id).thenCompose(existing -> {
+            if (existing.isPresent()) {
+                throw new FleetException(FleetError.MANAGEMENT_CONFLICT, "agent policy " + id + " already exists");
+            }
+            ObjectNode meta = Json.object();
+            meta.put("name", b.get("name").textValue());
+            meta.put("namespace", b.hasNonNull("namespace") ? b.get("namespace").textValue() : "default");
+            if (b.hasNonNull("description")) {
+                meta.put("description", b.get("description").textValue());
+            }
+            ObjectNode data = Json.object();
+            for (String k : CONTENT_KEYS) {
+                if (b.has(k)) {
+                    data.set(k, b.get(k));
+                }
+            }
+            if (!data.has("outputs")) {
+                data.set("outputs", defaultOutputs.deepCopy());
+            }
+            if (!data.has("inputs")) {
+                data.putArray("inputs");
+            }
+            return writeRevision(id, 1, meta, data).thenApply(ManagementService::policyItem);
+        });
+    }
+
+    /** Writes the next revision with the body's fields replacing the latest revision's. 404 for an unknown policy. */
+    public CompletableFuture<ObjectNode> updatePolicy(String id, JsonNode body) {
+        ObjectNode b = requireObject(body);
+        validatePolicyBody(b, false);
+        if (b.hasNonNull("id") && !b.get("id").asText().equals(id)) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "the body's id does not match the path");
+        }
+        return updatePolicy(id, b, 0);
+    }
+
+    private CompletableFuture<ObjectNode> updatePolicy(String id, ObjectNode b, int attempt) {
+        return repo.latestPolicy(id).thenCompose(found -> {
+            PolicyRevision latest = found.orElseThrow(() -> policyNotFound(id));
+            ObjectNode meta = Json.object();
+            for (String k : List.of("name", "namespace", "description")) {
+                JsonNode v = b.hasNonNull(k) ? b.get(k) : latest.doc().source().get(k);
+                if (v != null && !v.isNull()) {
+                    meta.set(k, v);
+                }
+            }
+            ObjectNode data = latest.data().deepCopy();
+            data.remove(List.of("id", "revision"));
+            for (String k : CONTENT_KEYS) {
+                if (b.has(k)) {
+                    data.set(k, b.get(k));
+                }
+            }
+            return writeRevision(id, latest.revisionIdx() + 1, meta, data)
+                    .thenApply(ManagementService::policyItem)
+                    .exceptionallyCompose(t -> {
+                        // Another writer took this revision number: build ours on top of theirs.
+                        if (Futures.unwrap(t) instanceof StoreException.Conflict && attempt < MAX_REVISION_RETRIES) {
+                            return updatePolicy(id, b, attempt + 1);
+                        }
+                        return CompletableFuture.failedFuture(t);
+                    });
+        });
+    }
+
+    public CompletableFuture<ObjectNode> getPolicy(String id) {
+        return repo.latestPolicy(id).thenApply(found -> policyItem(found.orElseThrow(() -> policyNotFound(id))));
+    }
+
+    /**
+     * The document id of a revision is {@code <policy id>:<revision>} and written with create, so two servers (or two
+     * requests) can never both write the same revision.
+     */
+    private CompletableFuture<PolicyRevision> writeRevision(String policyId, long revision, ObjectNode meta, ObjectNode data) {
+        ObjectNode doc = Json.object();
+        doc.put("@timestamp", Times.millis(clock.instant()));
+        doc.put("policy_id", policyId);
+        doc.put("revision_idx", revision);
+        doc.put("coordinator_idx", 0);
+        ObjectNode d = Json.object();
+        d.put("id", policyId);
+        d.put("revision", revision);
+        d.setAll(data);
+        doc.set("data", d);
+        doc.put("default_fleet_server", false);
+        doc.setAll(meta);
+        String docId = policyId + ":" + revision;
+        return repo.createPolicyRevision(docId, doc)
+                .thenApply(seq -> new PolicyRevision(new Doc(FleetIndex.POLICIES, docId, seq, 1, doc)));
+    }
+
+    private static ObjectNode policyItem(PolicyRevision rev) {
+        ObjectNode item = Json.object();
+        ObjectNode src = rev.doc().source();
+        item.put("id", rev.policyId());
+        item.put("name", src.path("name").asText(rev.policyId()));
+        item.put("namespace", src.path("namespace").asText("default"));
+        if (src.hasNonNull("description")) {
+            item.set("description", src.get("description"));
+        }
+        item.put("status", "active");
+        item.put("is_managed", false);
+        item.put("revision", rev.revisionIdx());
+        item.put("updated_at", src.path("@timestamp").asText(""));
+        ObjectNode data = rev.data();
+        for (String k : CONTENT_KEYS) {
+            if (data.has(k)) {
+                item.set(k, data.get(k));
+            }
+        }
+        ObjectNode out = Json.object();
+        out.set("item", item);
+        return out;
+    }
+
+    private static void validatePolicyBody(ObjectNode b, boolean create) {
+        for (Iterator<String> it = b.fieldNames(); it.hasNext(); ) {
+            String k = it.next();
+            if (!CONTENT_KEYS.contains(k) && !META_KEYS.contains(k)) {
+                throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body." + k + "]: definition for this key is missing");
+            }
+        }
+        if (create && (!b.hasNonNull("name") || !b.get("name").isTextual() || b.get("name").textValue().isBlank())) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body.name]: expected a non-empty string");
+        }
+        for (String k : List.of("id", "name", "namespace", "description")) {
+            if (b.hasNonNull(k) && !b.get(k).isTextual()) {
+                throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body." + k + "]: expected a string");
+            }
+        }
+        if (b.hasNonNull("id") && (b.get("id").textValue().isBlank() || b.get("id").textValue().contains(":"))) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body.id]: must be non-empty and contain no ':'");
+        }
+        for (String k : List.of("outputs", "output_permissions", "agent", "fleet", "signed")) {
+            if (b.hasNonNull(k) && !b.get(k).isObject()) {
+                throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body." + k + "]: expected an object");
+            }
+        }
+        if (b.hasNonNull("inputs") && !b.get("inputs").isArray()) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body.inputs]: expected an array");
+        }
+        if (b.has("outputs") && b.get("outputs").isObject()) {
+            b.get("outputs").fields().forEachRemaining(e -> {
+                if (!e.getValue().isObject() || !e.getValue().path("type").isTextual()) {
+                    throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST,
+                            "[request body.outputs." + e.getKey() + "]: expected an object with a string type");
+                }
+            });
+        }
+    }
+
+    // --- enrollment keys ---
+
+    /** Creates an active enrollment key for an existing policy; the item carries the token ({@code api_key}). */
+    public CompletableFuture<ObjectNode> createEnrollmentKey(JsonNode body) {
+        ObjectNode b = requireObject(body);
+        if (!b.path("policy_id").isTextual() || b.get("policy_id").textValue().isEmpty()) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body.policy_id]: expected a non-empty string");
+        }
+        if (b.hasNonNull("name") && !b.get("name").isTextual()) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body.name]: expected a string");
+        }
+        String policyId = b.get("policy_id").textValue();
+        return repo.latestPolicy(policyId).thenCompose(policy -> {
+            if (policy.isEmpty()) {
+                throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "Agent policy " + policyId + " not found");
+            }
+            String id = UUID.randomUUID().toString();
+            String name = (b.hasNonNull("name") ? b.get("name").textValue() : "Default") + " (" + id + ")";
+            ObjectNode roles = Json.object();
+            ObjectNode enroll = roles.putObject("fleet-apikey-enroll");
+            enroll.putArray("cluster");
+            enroll.putArray("index");
+            ObjectNode app = enroll.putArray("applications").addObject();
+            app.put("application", "fleet");
+            app.putArray("privileges").add("no-privileges");
+            app.putArray("resources").add("*");
+            ObjectNode meta = Json.object();
+            meta.put("managed_by", "fleet");
+            meta.put("managed", true);
+            meta.put("type", "enroll");
+            meta.put("policy_id", policyId);
+            return apiKeys.create(name, roles, meta).thenCompose(key -> {
+                ObjectNode doc = Json.object();
+                doc.put("active", true);
+                doc.put("api_key_id", key.id());
+                doc.put("api_key", key.token());
+                doc.put("name", name);
+                doc.put("policy_id", policyId);
+                doc.put("created_at", Times.millis(clock.instant()));
+                return repo.putEnrollmentKey(id, doc).thenApply(seq -> {
+                    ObjectNode out = Json.object();
+                    out.put("action", "created");
+                    out.set("item", enrollmentKeyItem(id, doc));
+                    return out;
+                });
+            });
+        });
+    }
+
+    /** The token of an active enrollment key of the policy, creating one when there is none. */
+    public CompletableFuture<String> ensureEnrollmentToken(String policyId) {
+        return repo.activeEnrollmentKeysOfPolicy(policyId).thenCompose(keys -> {
+            Optional<EnrollmentKey> usable = keys.stream().filter(k -> k.apiKey() != null).findFirst();
+            if (usable.isPresent()) {
+                return CompletableFuture.completedFuture(usable.get().apiKey());
+            }
+            ObjectNode body = Json.object().put("policy_id", policyId);
+            return createEnrollmentKey(body).thenApply(r -> r.path("item").path("api_key").asText());
+        });
+    }
+
+    private static ObjectNode enrollmentKeyItem(String id, ObjectNode doc) {
+        ObjectNode item = Json.object();
+        item.put("id", id);
+        item.setAll(doc);
+        return item;
+    }
+
+    /** Creates the policy with this id unless it exists; {@code body} as for {@link #createPolicy}. */
+    public CompletableFuture<Void> ensurePolicy(ObjectNode body) {
+        String id = body.get("id").textValue();
+        return repo.latestPolicy(id).thenCompose(p -> p.isPresent()
+                ? CompletableFuture.completedFuture(null)
+                : createPolicy(body).<Void>thenApply(x -> null));
+    }
+
+    // --- agents ---
+
+    /** A page of agents, newest enrollment first, as Kibana lists them. */
+    public CompletableFuture<ObjectNode> listAgents(int page, int perPage) {
+        if (page < 1 || perPage < 1 || perPage > 10_000) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "page must be >= 1 and perPage between 1 and 10000");
+        }
+        Query q = Query.where().sortDesc("enrolled_at").from((page - 1) * perPage).size(perPage);
+        return repo.countAgents(Query.where()).thenCompose(total -> repo.agents(q).thenApply(agents -> {
+            ObjectNode out = Json.object();
+            ArrayNode items = out.putArray("items");
+            Instant now = clock.instant();
+            agents.forEach(a -> items.add(agentItem(a, now)));
+            out.put("total", total);
+            out.put("page", page);
+            out.put("perPage", perPage);
+            return out;
+        }));
+    }
+
+    public CompletableFuture<ObjectNode> getAgent(String id) {
+        return repo.agent(id).thenApply(found -> {
+            Agent a = found.orElseThrow(() -> new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Agent " + id + " not found"));
+            ObjectNode out = Json.object();
+            out.set("item", agentItem(a, clock.instant()));
+            return out;
+        });
+    }
+
+    /** The agent document without secrets, plus {@code id}, {@code status} and {@code policy_revision} as Kibana adds. */
+    static ObjectNode agentItem(Agent a, Instant now) {
+        ObjectNode item = Json.object();
+        item.put("id", a.id());
+        item.setAll(a.source().deepCopy());
+        item.remove("replace_token");
+        JsonNode outputs = item.get("outputs");
+        if (outputs instanceof ObjectNode o) {
+            o.elements().forEachRemaining(out -> {
+                if (out instanceof ObjectNode oo) {
+                    oo.remove("api_key");
+                }
+            });
+        }
+        item.put("status", status(a, now));
+        if (a.source().has("policy_revision_idx")) {
+            item.put("policy_revision", a.policyRevisionIdx());
+        }
+        return item;
+    }
+
+    /** Kibana's agent status from the document alone. */
+    public static String status(Agent a, Instant now) {
+        if (!a.active()) {
+            return a.source().hasNonNull("unenrolled_at") ? "unenrolled" : "inactive";
+        }
+        Instant last = Times.parse(Json.text(a.source(), "last_checkin"));
+        if (last == null) {
+            return "enrolling";
+        }
+        if (last.plus(OFFLINE_AFTER).isBefore(now)) {
+            return "offline";
+        }
+        String s = a.lastCheckinStatus() == null ? "" : a.lastCheckinStatus().toLowerCase(java.util.Locale.ROOT);
+        return switch (s) {
+            case "error", "failed" -> "error";
+            case "degraded" -> "degraded";
+            default -> "online";
+        };
+    }
+
+    private static ObjectNode requireObject(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "expected a JSON object body");
+        }
+        return (ObjectNode) body;
+    }
+
+    private static FleetException policyNotFound(String id) {
+        return new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Agent policy " + id + " not found");
+    }
+}

@@ -1,0 +1,145 @@
+package dev.fleetserver.core.model;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.store.DocumentStore;
+import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.core.store.WriteOp;
+import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.Times;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The typed layer over {@link DocumentStore}: every read and write of Fleet documents that core makes, with the
+ * queries the original uses. Holds no state of its own.
+ */
+public final class FleetRepository {
+    private final DocumentStore store;
+
+    public FleetRepository(DocumentStore store) {
+        this.store = store;
+    }
+
+    public DocumentStore store() {
+        return store;
+    }
+
+    // --- agents ---
+
+    public CompletableFuture<Optional<Agent>> agent(String id) {
+        return store.get(FleetIndex.AGENTS, id).thenApply(d -> d.map(Agent::new));
+    }
+
+    public CompletableFuture<Long> createAgent(String id, ObjectNode source) {
+        return store.create(FleetIndex.AGENTS, id, source);
+    }
+
+    /** Partial update; {@code ifSeqNo < 0} means unconditional. */
+    public CompletableFuture<Long> updateAgent(String id, ObjectNode partial, long ifSeqNo) {
+        return store.write(new WriteOp.Update(FleetIndex.AGENTS, id, partial, ifSeqNo));
+    }
+
+    public CompletableFuture<Long> deleteAgent(String id) {
+        return store.delete(FleetIndex.AGENTS, id);
+    }
+
+    public CompletableFuture<List<Agent>> agents(Query query) {
+        return store.search(FleetIndex.AGENTS, query).thenApply(ds -> ds.stream().map(Agent::new).toList());
+    }
+
+    public CompletableFuture<Long> countAgents(Query query) {
+        return store.count(FleetIndex.AGENTS, query);
+    }
+
+    // --- enrollment keys ---
+
+    /** The one active enrollment key with this API key id, or empty (the original requires exactly one hit). */
+    public CompletableFuture<List<EnrollmentKey>> activeEnrollmentKeysByApiKeyId(String apiKeyId) {
+        Query q = Query.where().term("api_key_id", apiKeyId).term("active", true).size(2);
+        return store.search(FleetIndex.ENROLLMENT_API_KEYS, q).thenApply(ds -> ds.stream().map(EnrollmentKey::new).toList());
+    }
+
+    public CompletableFuture<List<EnrollmentKey>> activeEnrollmentKeysOfPolicy(String policyId) {
+        Query q = Query.where().term("policy_id", policyId).term("active", true).sortAsc("created_at");
+        return store.search(FleetIndex.ENROLLMENT_API_KEYS, q).thenApply(ds -> ds.stream().map(EnrollmentKey::new).toList());
+    }
+
+    public CompletableFuture<Long> putEnrollmentKey(String id, ObjectNode source) {
+        return store.create(FleetIndex.ENROLLMENT_API_KEYS, id, source);
+    }
+
+    // --- policies ---
+
+    /** The highest revision of a policy, or empty when it has none. */
+    public CompletableFuture<Optional<PolicyRevision>> latestPolicy(String policyId) {
+        Query q = Query.where().term("policy_id", policyId).sortDesc("revision_idx").size(1);
+        return store.search(FleetIndex.POLICIES, q)
+                .thenApply(ds -> ds.isEmpty() ? Optional.<PolicyRevision>empty() : Optional.of(new PolicyRevision(ds.get(0))));
+    }
+
+    /** The latest revision of every policy. */
+    public CompletableFuture<Map<String, PolicyRevision>> latestPolicies() {
+        return store.search(FleetIndex.POLICIES, Query.where().sortAsc(Query.SEQ_NO)).thenApply(ds -> {
+            Map<String, PolicyRevision> latest = new HashMap<>();
+            ds.stream().map(PolicyRevision::new).filter(p -> p.policyId() != null)
+                    .forEach(p -> latest.merge(p.policyId(), p, (a, b) -> b.revisionIdx() > a.revisionIdx() ? b : a));
+            return latest;
+        });
+    }
+
+    public CompletableFuture<Long> createPolicyRevision(String docId, ObjectNode source) {
+        return store.create(FleetIndex.POLICIES, docId, source);
+    }
+
+    // --- actions ---
+
+    /**
+     * Actions for an agent with sequence numbers in {@code (afterSeqNo, upToSeqNo]}, not expired at {@code now},
+     * oldest first, at most {@code size}; non-deliverable types are left to the caller to filter (as the original).
+     */
+    public CompletableFuture<List<Action>> pendingActions(String agentId, long afterSeqNo, long upToSeqNo, Instant now, int size) {
+        if (upToSeqNo <= afterSeqNo) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        Query q = Query.where().seqNoAfter(afterSeqNo).seqNoAtMost(upToSeqNo).after("expiration", Times.millis(now))
+                .term("agents", agentId).sortAsc(Query.SEQ_NO).size(size);
+        return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
+    }
+
+    /** An action by its {@code action_id} (not the document id). */
+    public CompletableFuture<Optional<Action>> actionByActionId(String actionId) {
+        Query q = Query.where().term("action_id", actionId).size(1);
+        return store.search(FleetIndex.ACTIONS, q)
+                .thenApply(ds -> ds.isEmpty() ? Optional.<Action>empty() : Optional.of(new Action(ds.get(0))));
+    }
+
+    /** The sequence number of the action document with this {@code _id} (an ack token), or empty. */
+    public CompletableFuture<Optional<Long>> actionSeqNo(String docId) {
+        return store.get(FleetIndex.ACTIONS, docId)
+                .thenApply(d -> d.map(x -> x.seqNo()))
+                .exceptionally(t -> {
+                    if (Futures.unwrap(t) instanceof StoreException.NotFound) {
+                        return Optional.empty();
+                    }
+                    throw t instanceof RuntimeException r ? r : new StoreException(t.getMessage(), t);
+                });
+    }
+
+    /** Writes an action result with id {@code <action_id>:<agent_id>}; an existing result is kept (the original ignores 409). */
+    public CompletableFuture<Void> createActionResult(String actionId, String agentId, ObjectNode source) {
+        return store.create(FleetIndex.ACTION_RESULTS, actionId + ":" + agentId, source)
+                .handle((seq, t) -> {
+                    if (t == null || Futures.unwrap(t) instanceof StoreException.Conflict) {
+                        return null;
+                    }
+                    Throwable cause = Futures.unwrap(t);
+                    throw cause instanceof RuntimeException r ? r : new StoreException(cause.getMessage(), cause);
+                });
+    }
+}

@@ -1,0 +1,56 @@
+package dev.fleetserver.netty;
+
+import ch.qos.logback.classic.Level;
+import dev.fleetserver.netty.config.ConfigException;
+import dev.fleetserver.netty.config.ConfigLoader;
+import dev.fleetserver.netty.config.FleetServerConfig;
+import dev.fleetserver.netty.config.HelpRequestedException;
+import java.util.Locale;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code java -jar fleet-server.jar [--config FILE] [--data-dir DIR] [--host H] [--port P] [--management-port P]}.
+ * Prints {@code Enrollment token: <token>} once ready; SIGTERM stops it gracefully. Exit codes: 0 normal, 1 failed
+ * to start, 2 bad configuration.
+ */
+public final class FleetServerMain {
+    private FleetServerMain() {
+    }
+
+    public static void main(String[] args) {
+        FleetServerConfig config;
+        try {
+            config = ConfigLoader.load(args);
+        } catch (HelpRequestedException e) {
+            System.out.println(ConfigLoader.usage());
+            return;
+        } catch (ConfigException e) {
+            System.err.println("fleet-server: " + e.getMessage());
+            System.err.println("Run with --help for usage.");
+            System.exit(2);
+            return;
+        }
+        setLogLevel(config.logging().level());
+        FleetDaemon daemon;
+        try {
+            daemon = FleetDaemon.start(config);
+        } catch (Exception e) {
+            LoggerFactory.getLogger(FleetServerMain.class).error("fleet-server failed to start", e);
+            System.err.println("fleet-server: failed to start: " + e);
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(daemon::stop, "fleet-shutdown"));
+        System.out.println("Fleet Server listening on " + config.server().host() + ":" + daemon.port()
+                + (daemon.managementPort() >= 0 ? ", management API on " + config.management().host() + ":" + daemon.managementPort() : ""));
+        System.out.println("Management token file: " + config.embedded().dataDir().resolve(FleetDaemon.MANAGEMENT_TOKEN_FILE)
+                + (config.management().token() != null ? " (token set in configuration)" : ""));
+        System.out.println("Enrollment token: " + daemon.enrollmentToken());
+        System.out.flush();
+    }
+
+    private static void setLogLevel(String level) {
+        var root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.setLevel(Level.toLevel("warning".equals(level) ? "WARN" : level.toUpperCase(Locale.ROOT), Level.INFO));
+    }
+}

@@ -1,0 +1,74 @@
+package dev.fleetserver.netty.config;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Connection and route limits, from {@code inputs[0].server.limits.*}, as written in the file (choosing a limit
+ * profile from {@code max_agents} and filling unset fields from it is the caller's business).
+ *
+ * <p>Also accepted but not implemented: {@code max_file_storage_size} and the deprecated {@code policy_throttle}.
+ *
+ * @param maxAgents         sizing hint: 0 = by available memory, more = by agent count, negative = code defaults
+ * @param maxHeaderByteSize largest request head; default 8192 (0 in the file also means 8192, as in the original)
+ * @param maxConnections    in-flight requests per listener, 0 = from the profile / unlimited
+ * @param routes            one entry for every name in {@link #ROUTES}, keyed without the {@code _limit} suffix;
+ *                          {@link RouteLimitConfig#UNSET} for routes the file does not mention
+ */
+public record LimitsConfig(int maxAgents, int maxHeaderByteSize, int maxConnections,
+                           Map<String, RouteLimitConfig> routes) {
+
+    /** Route names as in the file's {@code <route>_limit} keys, in the original's order. */
+    public static final List<String> ROUTES = List.of(
+            "checkin", "artifact", "enroll", "ack", "status", "upload_start", "upload_end", "upload_chunk",
+            "file_delivery", "pgp_retrieval", "audit_unenroll", "opamp", "action", "policy");
+
+    public LimitsConfig {
+        if (maxHeaderByteSize <= 0) {
+            throw new IllegalArgumentException("maxHeaderByteSize must be positive: " + maxHeaderByteSize);
+        }
+        if (maxConnections < 0) {
+            throw new IllegalArgumentException("maxConnections must not be negative: " + maxConnections);
+        }
+        Map<String, RouteLimitConfig> complete = new LinkedHashMap<>();
+        for (String route : ROUTES) {
+            complete.put(route, routes.getOrDefault(route, RouteLimitConfig.UNSET));
+        }
+        if (!ROUTES.containsAll(routes.keySet())) {
+            throw new IllegalArgumentException("unknown routes in " + routes.keySet() + "; known: " + ROUTES);
+        }
+        routes = Collections.unmodifiableMap(complete);
+    }
+
+    public static LimitsConfig defaults() {
+        return read(Section.empty());
+    }
+
+    /**
+     * @param route a name from {@link #ROUTES}, e.g. {@code "checkin"}
+     * @throws IllegalArgumentException for any other name
+     */
+    public RouteLimitConfig route(String route) {
+        RouteLimitConfig limit = routes.get(route);
+        if (limit == null) {
+            throw new IllegalArgumentException("unknown route \"" + route + "\"; known: " + ROUTES);
+        }
+        return limit;
+    }
+
+    static LimitsConfig read(Section s) {
+        int maxAgents = s.integer("max_agents", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        int maxHeaderByteSize = s.integer("max_header_byte_size", 8192, 0, Integer.MAX_VALUE);
+        int maxConnections = s.integer("max_connections", 0, 0, Integer.MAX_VALUE);
+        Map<String, RouteLimitConfig> routes = new LinkedHashMap<>();
+        for (String route : ROUTES) {
+            routes.put(route, RouteLimitConfig.read(s.section(route + "_limit")));
+        }
+        s.ignore("max_file_storage_size", "policy_throttle");
+        s.finish();
+        return new LimitsConfig(maxAgents, maxHeaderByteSize == 0 ? 8192 : maxHeaderByteSize, maxConnections,
+                routes);
+    }
+}

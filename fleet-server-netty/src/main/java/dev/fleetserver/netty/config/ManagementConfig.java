@@ -1,0 +1,48 @@
+package dev.fleetserver.netty.config;
+
+import java.util.Objects;
+
+/**
+ * Our management listener (not in the original), from {@code management.*}; {@code --management-host} and
+ * {@code --management-port} override the file.
+ *
+ * @param enabled default true
+ * @param host    default {@code 127.0.0.1}
+ * @param port    default 8221
+ * @param token   bearer token the management API requires, or null
+ */
+public record ManagementConfig(boolean enabled, String host, int port, String token) {
+
+    public static final String DEFAULT_HOST = "127.0.0.1";
+    public static final int DEFAULT_PORT = 8221;
+
+    public ManagementConfig {
+        Objects.requireNonNull(host, "host");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be between 0 and 65535: " + port);
+        }
+    }
+
+    public static ManagementConfig defaults() {
+        return read(Section.empty());
+    }
+
+    /** A copy listening on another host and port. */
+    public ManagementConfig withAddress(String host, int port) {
+        return new ManagementConfig(enabled, host, port, token);
+    }
+
+    /** Never prints the token. */
+    @Override
+    public String toString() {
+        return "ManagementConfig[enabled=" + enabled + ", host=" + host + ", port=" + port
+                + ", token=" + (token == null ? null : "[redacted]") + "]";
+    }
+
+    static ManagementConfig read(Section s) {
+        ManagementConfig config = new ManagementConfig(s.bool("enabled", true), s.string("host", DEFAULT_HOST),
+                s.port("port", DEFAULT_PORT), s.optionalString("token"));
+        s.finish();
+        return config;
+    }
+}

@@ -1,0 +1,61 @@
+package dev.fleetserver.netty.config;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * Server timeouts, from {@code inputs[0].server.timeouts.*}; every value is zero or more.
+ *
+ * @param read             accept to the end of the request body (TLS handshake included); default 60s
+ * @param readHeader       accept to the end of the request headers; default 5s
+ * @param write            time to write a response; a checkin with {@code poll_timeout} sets its own; default 10m
+ * @param idle             keep-alive between two requests on one connection; default 35s
+ * @param checkinLongPoll  how long a checkin is parked when the agent sends no {@code poll_timeout}; default 5m
+ * @param checkinJitter    upper bound of the random time subtracted from the long poll, zero disables; default 30s
+ * @param checkinTimestamp how often a parked checkin refreshes the agent's {@code last_checkin}; default 30s
+ * @param checkinMaxPoll   cap for the long poll an agent may ask for; default 1h
+ * @param drain            how long shutdown waits for connections before closing them; default 10s
+ */
+public record TimeoutsConfig(
+        Duration read,
+        Duration readHeader,
+        Duration write,
+        Duration idle,
+        Duration checkinLongPoll,
+        Duration checkinJitter,
+        Duration checkinTimestamp,
+        Duration checkinMaxPoll,
+        Duration drain) {
+
+    public TimeoutsConfig {
+        Objects.requireNonNull(read, "read");
+        Objects.requireNonNull(readHeader, "readHeader");
+        Objects.requireNonNull(write, "write");
+        Objects.requireNonNull(idle, "idle");
+        Objects.requireNonNull(checkinLongPoll, "checkinLongPoll");
+        Objects.requireNonNull(checkinJitter, "checkinJitter");
+        Objects.requireNonNull(checkinTimestamp, "checkinTimestamp");
+        Objects.requireNonNull(checkinMaxPoll, "checkinMaxPoll");
+        Objects.requireNonNull(drain, "drain");
+    }
+
+    /** The original's code defaults (not its reference file's, which says {@code idle: 30s}). */
+    public static TimeoutsConfig defaults() {
+        return read(Section.empty());
+    }
+
+    static TimeoutsConfig read(Section s) {
+        TimeoutsConfig config = new TimeoutsConfig(
+                s.duration("read", Duration.ofSeconds(60)),
+                s.duration("read_header", Duration.ofSeconds(5)),
+                s.duration("write", Duration.ofMinutes(10)),
+                s.duration("idle", Duration.ofSeconds(35)),
+                s.duration("checkin_long_poll", Duration.ofMinutes(5)),
+                s.duration("checkin_jitter", Duration.ofSeconds(30)),
+                s.duration("checkin_timestamp", Duration.ofSeconds(30)),
+                s.duration("checkin_max_poll", Duration.ofHours(1)),
+                s.duration("drain", Duration.ofSeconds(10)));
+        s.finish();
+        return config;
+    }
+}

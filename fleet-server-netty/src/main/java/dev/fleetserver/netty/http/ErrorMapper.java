@@ -1,0 +1,96 @@
+package dev.fleetserver.netty.http;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.Json;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.EnumMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place where failures become HTTP answers: status and {@code {"statusCode","error","message"}}. Store
+ * outages are 503, never 401 (agents that see repeated 401s stop checking in).
+ */
+public final class ErrorMapper {
+    private static final Logger LOG = LoggerFactory.getLogger(ErrorMapper.class);
+    private static final Map<FleetError, Integer> STATUS = new EnumMap<>(FleetError.class);
+
+    static {
+        STATUS.put(FleetError.AGENT_NOT_FOUND, 404);
+        STATUS.put(FleetError.API_KEY_NOT_ENABLED, 401);
+        STATUS.put(FleetError.CLIENT_CLOSED_REQUEST, 499);
+        STATUS.put(FleetError.AGENT_NOT_REPLACEABLE, 403);
+        STATUS.put(FleetError.INVALID_USER_AGENT, 400);
+        STATUS.put(FleetError.UNSUPPORTED_VERSION, 400);
+        STATUS.put(FleetError.NOT_FOUND, 404);
+        STATUS.put(FleetError.RATE_LIMIT, 429);
+        STATUS.put(FleetError.MAX_LIMIT, 429);
+        STATUS.put(FleetError.REQUEST_TIMEOUT, 408);
+        STATUS.put(FleetError.UPDATING_INACTIVE_AGENT, 401);
+        STATUS.put(FleetError.AGENT_IDENTITY, 403);
+        STATUS.put(FleetError.AGENT_CORRUPTED, 400);
+        STATUS.put(FleetError.AGENT_INACTIVE, 401);
+        STATUS.put(FleetError.NO_AUTH_HEADER, 401);
+        STATUS.put(FleetError.MALFORMED_HEADER, 400);
+        STATUS.put(FleetError.UNAUTHORIZED, 401);
+        STATUS.put(FleetError.MALFORMED_TOKEN, 400);
+        STATUS.put(FleetError.INVALID_TOKEN, 401);
+        STATUS.put(FleetError.API_KEY_NOT_FOUND, 401);
+        STATUS.put(FleetError.INVALID_API_VERSION_FORMAT, 400);
+        STATUS.put(FleetError.UNSUPPORTED_API_VERSION, 400);
+        STATUS.put(FleetError.POLICY_NOT_FOUND, 400);
+        STATUS.put(FleetError.BAD_REQUEST, 400);
+        STATUS.put(FleetError.INTERNAL, 500);
+        STATUS.put(FleetError.SERVICE_UNAVAILABLE, 503);
+        STATUS.put(FleetError.MANAGEMENT_UNAUTHORIZED, 401);
+        STATUS.put(FleetError.MANAGEMENT_NOT_FOUND, 404);
+        STATUS.put(FleetError.MANAGEMENT_BAD_REQUEST, 400);
+        STATUS.put(FleetError.MANAGEMENT_CONFLICT, 409);
+        for (FleetError e : FleetError.values()) {
+            if (!STATUS.containsKey(e)) {
+                throw new ExceptionInInitializerError("no HTTP status for " + e);
+            }
+        }
+    }
+
+    private ErrorMapper() {
+    }
+
+    /** A mapped failure. */
+    public record Mapped(HttpResponseStatus status, ObjectNode body) {
+    }
+
+    public static Mapped map(Throwable failure) {
+        Throwable t = Futures.unwrap(failure);
+        if (t instanceof FleetException f) {
+            return mapped(STATUS.get(f.error()), f.error().errorName(), f.getMessage());
+        }
+        if (t instanceof StoreException.Unavailable) {
+            LOG.warn("store unavailable: {}", t.toString());
+            return mapped(503, FleetError.SERVICE_UNAVAILABLE.errorName(), FleetError.SERVICE_UNAVAILABLE.defaultMessage());
+        }
+        if (t instanceof StoreException) {
+            LOG.warn("store error: {}", t.toString());
+            return mapped(503, String.valueOf(t.getMessage()), "elasticsearch error");
+        }
+        LOG.error("unexpected failure", t);
+        return mapped(500, "BadRequest", String.valueOf(t.getMessage()));
+    }
+
+    public static int status(FleetError error) {
+        return STATUS.get(error);
+    }
+
+    private static Mapped mapped(int status, String error, String message) {
+        ObjectNode body = Json.object();
+        body.put("statusCode", status);
+        body.put("error", error);
+        body.put("message", message);
+        return new Mapped(HttpResponseStatus.valueOf(status), body);
+    }
+}

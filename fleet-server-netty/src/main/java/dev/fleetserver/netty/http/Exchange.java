@@ -1,0 +1,209 @@
+package dev.fleetserver.netty.http;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.checkin.CheckinResponse;
+import dev.fleetserver.core.checkin.CheckinSink;
+import dev.fleetserver.core.checkin.ParkedCheckin;
+import dev.fleetserver.core.util.Json;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request and its answer. Answers exactly once, from any thread (writes hop onto the connection's event loop).
+ * Also the {@link CheckinSink} of a checkin: while parked it holds only the context, the request id, the parked
+ * checkin and its timer — the request itself has been released.
+ */
+public final class Exchange implements CheckinSink {
+    static final AsciiString X_REQUEST_ID = AsciiString.cached("X-Request-Id");
+    static final AsciiString ELASTIC_API_VERSION = AsciiString.cached("Elastic-Api-Version");
+    static final AsciiString NOSNIFF = AsciiString.cached("nosniff");
+    static final AsciiString X_CONTENT_TYPE_OPTIONS = AsciiString.cached("X-Content-Type-Options");
+    static final AsciiString JSON_UTF8 = AsciiString.cached("application/json; charset=utf-8");
+    static final AsciiString JSON = AsciiString.cached("application/json");
+
+    private final ChannelHandlerContext ctx;
+    private final FleetHandler owner;
+    private final String requestId;
+    private final CharSequence apiVersion;
+    private final boolean keepAlive;
+    private final long startNanos;
+    private FullHttpRequest request;
+    private Map<String, String> params;
+    private ParkedCheckin parked;
+    private ScheduledFuture<?> timeout;
+    private boolean answered;
+
+    Exchange(ChannelHandlerContext ctx, FleetHandler owner, FullHttpRequest request, String requestId, CharSequence apiVersion) {
+        this.ctx = ctx;
+        this.owner = owner;
+        this.request = request;
+        this.requestId = requestId;
+        this.apiVersion = apiVersion;
+        this.keepAlive = HttpUtil.isKeepAlive(request);
+        this.startNanos = System.nanoTime();
+    }
+
+    ChannelHandlerContext context() {
+        return ctx;
+    }
+
+    void params(Map<String, String> params) {
+        this.params = params;
+    }
+
+    public String param(String name) {
+        return params.get(name);
+    }
+
+    public String uri() {
+        return request.uri();
+    }
+
+    public long startNanos() {
+        return startNanos;
+    }
+
+    public String header(CharSequence name) {
+        return request.headers().get(name);
+    }
+
+    public List<String> headers(CharSequence name) {
+        return request.headers().getAll(name);
+    }
+
+    /** The request body; valid until {@link #releaseRequest()}. */
+    public InputStream body() {
+        return new ByteBufInputStream(request.content().duplicate());
+    }
+
+    /** Frees the request's buffers early (before parking); later calls are no-ops. Event loop only. */
+    public void releaseRequest() {
+        if (request != null) {
+            request.release();
+            request = null;
+        }
+    }
+
+    // --- answers ---
+
+    public void respondJson(HttpResponseStatus status, ObjectNode body) {
+        respond(status, JSON, Json.bytes(body));
+    }
+
+    /** Answers with the mapped error body of {@code failure}. */
+    @Override
+    public void fail(Throwable failure) {
+        ErrorMapper.Mapped m = ErrorMapper.map(failure);
+        respond(m.status(), JSON_UTF8, Json.bytes(m.body()));
+    }
+
+    @Override
+    public void respond(CheckinResponse response) {
+        respond(HttpResponseStatus.OK, JSON, response.parts());
+    }
+
+    public void respond(HttpResponseStatus status, CharSequence contentType, byte[]... body) {
+        if (ctx.executor().inEventLoop()) {
+            write(status, contentType, body);
+        } else {
+            ctx.executor().execute(() -> write(status, contentType, body));
+        }
+    }
+
+    private void write(HttpResponseStatus status, CharSequence contentType, byte[][] body) {
+        if (answered) {
+            return;
+        }
+        answered = true;
+        if (timeout != null) {
+            timeout.cancel(false);
+            timeout = null;
+        }
+        parked = null;
+        releaseRequest();
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                body.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
+        var h = response.headers();
+        if (contentType != null) {
+            h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        }
+        if (contentType == JSON_UTF8) {
+            h.set(Exchange.X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+        }
+        h.setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        if (requestId != null) {
+            h.set(X_REQUEST_ID, requestId);
+        }
+        if (apiVersion != null) {
+            h.set(ELASTIC_API_VERSION, apiVersion);
+        }
+        if (!keepAlive) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        var future = ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            future.addListener(ChannelFutureListener.CLOSE);
+        }
+        owner.exchangeDone(this);
+    }
+
+    // --- CheckinSink ---
+
+    @Override
+    public void park(ParkedCheckin checkin, Duration wait) {
+        if (ctx.executor().inEventLoop()) {
+            arm(checkin, wait);
+        } else {
+            ctx.executor().execute(() -> arm(checkin, wait));
+        }
+    }
+
+    private void arm(ParkedCheckin checkin, Duration wait) {
+        if (answered) {
+            // Answered already, or the client left before the park arrived: make sure it is not left registered.
+            checkin.abandon();
+            return;
+        }
+        if (!ctx.channel().isActive()) {
+            checkin.abandon();
+            return;
+        }
+        parked = checkin;
+        timeout = ctx.executor().schedule(checkin::expire, wait.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** The connection closed before the answer: forget the parked checkin, write nothing. Event loop only. */
+    void clientGone() {
+        answered = true;
+        if (timeout != null) {
+            timeout.cancel(false);
+            timeout = null;
+        }
+        if (parked != null) {
+            parked.abandon();
+            parked = null;
+        }
+        releaseRequest();
+    }
+
+    boolean answered() {
+        return answered;
+    }
+}

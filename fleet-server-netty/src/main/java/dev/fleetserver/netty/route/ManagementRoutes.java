@@ -1,0 +1,106 @@
+package dev.fleetserver.netty.route;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.FleetCore;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.netty.http.BodyLimits;
+import dev.fleetserver.netty.http.Exchange;
+import dev.fleetserver.netty.http.RouteHandler;
+import dev.fleetserver.netty.http.Routes;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * The management API on its own listener, Kibana Fleet API paths and shapes, every call authenticated with
+ * {@code Authorization: Bearer <management token>}.
+ */
+public final class ManagementRoutes {
+    private final FleetCore core;
+    private final byte[] token;
+
+    private ManagementRoutes(FleetCore core, String token) {
+        this.core = core;
+        this.token = token.getBytes(StandardCharsets.UTF_8);
+    }
+
+    public static Routes table(FleetCore core, String token) {
+        ManagementRoutes r = new ManagementRoutes(core, token);
+        var m = core.management();
+        return new Routes()
+                .add(HttpMethod.POST, "/api/fleet/agent_policies", BodyLimits.MANAGEMENT, r.json(ex -> m.createPolicy(body(ex))))
+                .add(HttpMethod.GET, "/api/fleet/agent_policies/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getPolicy(ex.param("id"))))
+                .add(HttpMethod.PUT, "/api/fleet/agent_policies/{id}", BodyLimits.MANAGEMENT,
+                        r.json(ex -> m.updatePolicy(ex.param("id"), body(ex))))
+                .add(HttpMethod.POST, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.json(ex -> m.createEnrollmentKey(body(ex))))
+                .add(HttpMethod.GET, "/api/fleet/agents", BodyLimits.DEFAULT, r.json(ex -> {
+                    Map<String, String> q = Routes.query(ex.uri());
+                    return m.listAgents(intParam(q, "page", 1), intParam(q, "perPage", 20));
+                }))
+                .add(HttpMethod.GET, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getAgent(ex.param("id"))));
+    }
+
+    /** Authenticates, runs {@code op}, answers 200 with its JSON. */
+    private RouteHandler json(Function<Exchange, CompletableFuture<ObjectNode>> op) {
+        return ex -> {
+            if (!authorized(ex.header(HttpHeaderNames.AUTHORIZATION))) {
+                ex.releaseRequest();
+                ex.fail(new FleetException(FleetError.MANAGEMENT_UNAUTHORIZED));
+                return;
+            }
+            CompletableFuture<ObjectNode> result;
+            try {
+                result = op.apply(ex);
+            } finally {
+                ex.releaseRequest();
+            }
+            result.whenComplete((body, t) -> {
+                if (t != null) {
+                    ex.fail(t);
+                } else {
+                    ex.respondJson(HttpResponseStatus.OK, body);
+                }
+            });
+        };
+    }
+
+    private boolean authorized(String header) {
+        if (header == null || !header.startsWith("Bearer ")) {
+            return false;
+        }
+        return MessageDigest.isEqual(token, header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static JsonNode body(Exchange ex) {
+        try {
+            JsonNode n = Json.MAPPER.readTree(ex.body());
+            if (n == null || n.isMissingNode()) {
+                throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "a JSON body is required");
+            }
+            return n;
+        } catch (IOException e) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "invalid JSON: " + Json.reason(e));
+        }
+    }
+
+    private static int intParam(Map<String, String> q, String name, int dflt) {
+        String v = q.get(name);
+        if (v == null || v.isEmpty()) {
+            return dflt;
+        }
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request query." + name + "]: expected a number");
+        }
+    }
+}
