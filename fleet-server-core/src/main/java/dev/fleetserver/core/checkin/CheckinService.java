@@ -46,6 +46,7 @@ public final class CheckinService {
     private final CheckinSettings settings;
     private final Clock clock;
     private final Scheduler scheduler;
+    private volatile boolean stopping;
     private Scheduler.Cancellable heartbeatTask;
     private Scheduler.Cancellable flushTask;
 
@@ -72,6 +73,7 @@ public final class CheckinService {
      * Answers every parked checkin with nothing new (their own ack token) and flushes pending writes; for shutdown.
      */
     public CompletableFuture<Void> stop() {
+        stopping = true;
         if (heartbeatTask != null) {
             heartbeatTask.cancel();
             flushTask.cancel();
@@ -82,6 +84,11 @@ public final class CheckinService {
 
     public CheckinRegistry registry() {
         return registry;
+    }
+
+    /** Writes the coalesced checkin updates now instead of at the next interval. */
+    public CompletableFuture<Void> flushPending() {
+        return bulker.flush();
     }
 
     /**
@@ -152,6 +159,11 @@ public final class CheckinService {
                 req.status(), req.message(), sink, registry);
         sink.park(parked, wait);
         registry.register(parked);
+        if (stopping) {
+            // Arrived while the server stops: stop() may already have swept the registry, so answer it ourselves.
+            parked.expire();
+            return;
+        }
         // Registered: from here on a new action or revision reaches it, so these lookups cannot miss one.
         long upTo = actions.checkpoint();
         repo.pendingActions(agent.id(), seq, upTo, clock.instant(), MAX_ACTIONS)

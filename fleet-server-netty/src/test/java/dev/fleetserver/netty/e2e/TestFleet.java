@@ -1,0 +1,42 @@
+package dev.fleetserver.netty.e2e;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.netty.FleetDaemon;
+import dev.fleetserver.netty.config.ConfigLoader;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Boots the real daemon (embedded store in a temporary directory, both listeners on ephemeral loopback ports) the way
+ * {@code main} does, with test-friendly timing: short long polls without jitter and cheap replace-token hashing.
+ */
+public final class TestFleet {
+    private TestFleet() {
+    }
+
+    public static FleetDaemon start(Path dataDir) throws Exception {
+        return start(dataDir, server -> { });
+    }
+
+    /** @param tweak may change {@code inputs[0].server} before start (e.g. timeouts) */
+    public static FleetDaemon start(Path dataDir, Consumer<ObjectNode> tweak) throws Exception {
+        ObjectNode root = Json.object();
+        ObjectNode input = root.putArray("inputs").addObject();
+        input.put("type", "fleet-server");
+        ObjectNode server = input.putObject("server");
+        server.put("host", "127.0.0.1");
+        server.put("port", 0);
+        ObjectNode timeouts = server.putObject("timeouts");
+        timeouts.put("checkin_long_poll", "3s");
+        timeouts.put("checkin_jitter", "0s");
+        timeouts.put("drain", "5s");
+        server.putObject("pdkdf2").put("iterations", 1000);
+        tweak.accept(server);
+        ObjectNode management = root.putObject("management");
+        management.put("host", "127.0.0.1");
+        management.put("port", 0);
+        return FleetDaemon.start(ConfigLoader.load(root, Map.of("data-dir", dataDir.toString()), Map.of()));
+    }
+}
