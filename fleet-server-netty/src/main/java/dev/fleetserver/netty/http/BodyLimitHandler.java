@@ -13,12 +13,13 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.compression.DecompressionException;
 import io.netty.util.ReferenceCountUtil;
 
 /**
  * Enforces a route's body limit while the body streams in, before anything buffers it: a request over the limit
- * gets the original's 400 and the connection is closed, so the rest of the body is never read. One instance sits
+ * gets the original's 400 and the connection is closed, so the rest of the body is never read. Answers are written
+ * from here, before the response compressor, which only expects answers to requests it has seen. One instance sits
  * before the decompressor (limit as sent) and one after it (limit decompressed, which stops gzip bombs).
  */
 public final class BodyLimitHandler extends ChannelInboundHandlerAdapter {
@@ -59,10 +60,25 @@ public final class BodyLimitHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelRead(msg);
     }
 
+    /** A body that is not valid gzip (the decompressor sits right before the decompressed-limit instance). */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (decompressed && cause instanceof DecompressionException && !rejected) {
+            rejected = true;
+            answer(ctx, "unable to decode request body: " + cause.getMessage());
+            return;
+        }
+        ctx.fireExceptionCaught(cause);
+    }
+
     private void reject(ChannelHandlerContext ctx, Object msg) {
         ReferenceCountUtil.release(msg);
         rejected = true;
-        ErrorMapper.Mapped m = ErrorMapper.map(FleetException.badRequest("http: request body too large"));
+        answer(ctx, "http: request body too large");
+    }
+
+    private void answer(ChannelHandlerContext ctx, String detail) {
+        ErrorMapper.Mapped m = ErrorMapper.map(FleetException.badRequest(detail));
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, m.status(),
                 Unpooled.wrappedBuffer(Json.bytes(m.body())));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, Exchange.JSON_UTF8);
@@ -71,8 +87,5 @@ public final class BodyLimitHandler extends ChannelInboundHandlerAdapter {
         response.headers().set(HttpHeaderNames.CONNECTION, "close");
         // Written from here, not through the route: the request never reaches the handlers behind us.
         ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-        if (msg instanceof LastHttpContent) {
-            return;
-        }
     }
 }

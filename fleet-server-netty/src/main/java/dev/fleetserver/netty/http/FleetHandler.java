@@ -159,7 +159,7 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
             badRequestAndClose(ctx, cause);
             return;
         }
-        if (cause instanceof java.io.IOException) {
+        if (cause instanceof java.io.IOException || cause instanceof io.netty.handler.codec.PrematureChannelClosureException) {
             LOG.debug("connection error: {}", cause.toString());
         } else {
             LOG.warn("unexpected error on {}", ctx.channel(), cause);
