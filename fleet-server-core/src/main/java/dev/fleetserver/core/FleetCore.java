@@ -71,15 +71,22 @@ public final class FleetCore implements AutoCloseable {
     }
 
     /**
-     * Starts the feeds, creates the default policy and an enrollment key for it on an empty store, and reports
-     * HEALTHY. Completes with an enrollment token of the default policy.
+     * Starts the feeds, creates the default policy and an enrollment key for it when the store has no policy at all
+     * (a cluster managed by Kibana is never given one), and reports HEALTHY. Completes with an enrollment token of
+     * the {@code default} policy, or {@code null} when that policy does not exist.
      */
     public CompletableFuture<String> start() {
-        return management.ensurePolicy(defaultPolicyBody())
+        return repo.latestPolicies()
+                .thenCompose(existing -> existing.isEmpty()
+                        ? management.ensurePolicy(defaultPolicyBody())
+                        : CompletableFuture.completedFuture(null))
                 .thenCompose(v -> policies.start())
                 .thenCompose(v -> actions.start())
                 .thenRun(checkin::start)
-                .thenCompose(v -> management.ensureEnrollmentToken(DEFAULT_POLICY_ID))
+                .thenCompose(v -> repo.latestPolicy(DEFAULT_POLICY_ID))
+                .thenCompose(p -> p.isPresent()
+                        ? management.ensureEnrollmentToken(DEFAULT_POLICY_ID)
+                        : CompletableFuture.<String>completedFuture(null))
                 .thenApply(token -> {
                     status.state(StatusService.State.HEALTHY);
                     return token;

@@ -105,7 +105,7 @@ public final class AckService {
         partial.put("policy_revision_idx", best);
         partial.put("updated_at", Times.millis(clock.instant()));
         // Conditional on the version we read: a concurrent reassign or newer ack is never rolled back.
-        return repo.updateAgent(agent.id(), partial, agent.seqNo()).<Void>thenApply(s -> null)
+        return repo.updateAgentIfUnchanged(agent, partial).<Void>thenApply(s -> null)
                 .exceptionallyCompose(t -> {
                     if (Futures.unwrap(t) instanceof StoreException.Conflict && attempt < MAX_CONFLICT_RETRIES) {
                         return repo.agent(agent.id()).thenCompose(a -> a.isPresent()

@@ -1,6 +1,7 @@
 package dev.fleetserver.core.checkin;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.JsonMerge;
@@ -10,6 +11,9 @@ import dev.fleetserver.core.store.WriteResult;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
 import java.time.Clock;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Optional;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
@@ -27,6 +31,7 @@ import org.slf4j.LoggerFactory;
 public final class CheckinBulker {
     private static final Logger LOG = LoggerFactory.getLogger(CheckinBulker.class);
     private static final int MAX_BATCH = 2048;
+    private static final int MAX_CONFLICT_RETRIES = 3;
 
     private final FleetRepository repo;
     private final Clock clock;
@@ -60,36 +65,83 @@ public final class CheckinBulker {
         return pending.size();
     }
 
-    /** Writes everything queued so far; completes when the store has answered. */
+    /**
+     * Writes everything queued so far; completes when the store has answered. Each update is conditional on the
+     * version of the agent document read just before, and skipped when that document already carries a newer
+     * {@code last_checkin} (another server saw the agent later): two servers never roll an agent's status back.
+     */
     public CompletableFuture<Void> flush() {
-        List<WriteOp> ops = new ArrayList<>();
+        Map<String, ObjectNode> batch = new HashMap<>();
         Iterator<Map.Entry<String, ObjectNode>> it = pending.entrySet().iterator();
         while (it.hasNext()) {
             Map.Entry<String, ObjectNode> e = it.next();
             // remove(key, value) so a merge racing with the flush is kept for the next one.
             if (pending.remove(e.getKey(), e.getValue())) {
-                ops.add(new WriteOp.Update(FleetIndex.AGENTS, e.getKey(), e.getValue()));
+                batch.put(e.getKey(), e.getValue());
             }
         }
-        List<CompletableFuture<Void>> writes = new ArrayList<>();
-        for (int i = 0; i < ops.size(); i += MAX_BATCH) {
-            List<WriteOp> batch = ops.subList(i, Math.min(ops.size(), i + MAX_BATCH));
-            writes.add(repo.store().bulk(batch).handle((results, t) -> {
-                if (t != null) {
-                    LOG.warn("checkin status flush of {} agents failed: {}", batch.size(), t.toString());
-                } else {
-                    logItemFailures(results);
+        return write(batch, 0);
+    }
+
+    private CompletableFuture<Void> write(Map<String, ObjectNode> batch, int attempt) {
+        if (batch.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        List<String> ids = new ArrayList<>(batch.keySet());
+        List<CompletableFuture<Optional<Agent>>> reads = ids.stream().map(repo::agent).toList();
+        return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenCompose(v -> {
+            List<WriteOp> ops = new ArrayList<>();
+            for (int i = 0; i < ids.size(); i++) {
+                Optional<Agent> current = reads.get(i).join();
+                ObjectNode fields = batch.get(ids.get(i));
+                if (current.isEmpty() || newer(current.get(), fields)) {
+                    continue;
                 }
-                return null;
+                ops.add(WriteOp.Update.ifUnchanged(current.get().doc(), fields));
+            }
+            return bulk(ops);
+        }).thenCompose(conflicted -> {
+            if (conflicted.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (attempt >= MAX_CONFLICT_RETRIES) {
+                LOG.warn("checkin status of {} agents not written: they kept changing under us", conflicted.size());
+                return CompletableFuture.completedFuture(null);
+            }
+            Map<String, ObjectNode> retry = new HashMap<>();
+            conflicted.forEach(id -> retry.put(id, batch.get(id)));
+            return write(retry, attempt + 1);
+        }).exceptionally(t -> {
+            LOG.warn("checkin status flush of {} agents failed: {}", batch.size(), t.toString());
+            return null;
+        });
+    }
+
+    /** The stored document was checked in later than what we hold (by another server). */
+    private static boolean newer(Agent current, ObjectNode fields) {
+        Instant stored = Times.parse(current.source().path("last_checkin").asText(null));
+        Instant ours = Times.parse(fields.path("last_checkin").asText(null));
+        return stored != null && ours != null && stored.isAfter(ours);
+    }
+
+    /** Writes in chunks; completes with the ids that hit a version conflict. */
+    private CompletableFuture<List<String>> bulk(List<WriteOp> ops) {
+        List<CompletableFuture<List<String>>> writes = new ArrayList<>();
+        for (int i = 0; i < ops.size(); i += MAX_BATCH) {
+            List<WriteOp> chunk = ops.subList(i, Math.min(ops.size(), i + MAX_BATCH));
+            writes.add(repo.store().bulk(chunk).thenApply(results -> {
+                logItemFailures(results);
+                return results.stream().filter(r -> r.error() instanceof StoreException.Conflict).map(WriteResult::id).toList();
             }));
         }
-        return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new));
+        return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new))
+                .thenApply(v -> writes.stream().flatMap(f -> f.join().stream()).toList());
     }
 
     private static void logItemFailures(List<WriteResult> results) {
         for (WriteResult r : results) {
-            // A deleted agent has nothing left to update; anything else is worth a line.
-            if (!r.ok() && !(r.error() instanceof StoreException.NotFound)) {
+            // A deleted agent has nothing left to update, a conflict is retried; anything else is worth a line.
+            if (!r.ok() && !(r.error() instanceof StoreException.NotFound) && !(r.error() instanceof StoreException.Conflict)) {
                 LOG.warn("checkin status update of agent {} failed: {}", r.id(), r.error().getMessage());
             }
         }

@@ -135,7 +135,7 @@ public final class EnrollService {
                 partial.putNull(f);
             }
             partial.put("updated_at", now);
-            return repo.updateAgent(old.id(), partial, -1)
+            return repo.updateAgent(old.id(), partial)
                     .thenCompose(seq -> oldKeyId == null ? CompletableFuture.completedFuture(null) : apiKeys.invalidate(List.of(oldKeyId)))
                     .thenApply(x -> {
                         if (oldKeyId != null) {

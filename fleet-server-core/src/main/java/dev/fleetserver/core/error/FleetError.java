@@ -15,6 +15,8 @@ public enum FleetError {
     RATE_LIMIT("RateLimit", "exceeded the rate limit"),
     MAX_LIMIT("MaxLimit", "exceeded the max limit"),
     REQUEST_TIMEOUT("RequestTimeout", "timeout on request"),
+    /** Elasticsearch answered 429 to an API-key authentication. */
+    ES_API_KEY_AUTH_LIMIT("ElasticsearchAPIKeyAuthLimit", "exceeded the elasticsearch api key auth limit"),
     UPDATING_INACTIVE_AGENT("Unauthorized", "Agent not active"),
     AGENT_IDENTITY("ErrAgentIdentity", "Agent header contains wrong identifier"),
     AGENT_CORRUPTED("ErrAgentCorrupted", "Agent record corrupted"),

@@ -82,7 +82,13 @@ public final class ManagementService {
             if (!data.has("inputs")) {
                 data.putArray("inputs");
             }
-            return writeRevision(id, 1, meta, data).thenApply(ManagementService::policyItem);
+            return writeRevision(id, 1, meta, data).thenApply(ManagementService::policyItem)
+                    .exceptionally(t -> {
+                        if (Futures.unwrap(t) instanceof StoreException.Conflict) {
+                            throw new FleetException(FleetError.MANAGEMENT_CONFLICT, "agent policy " + id + " already exists");
+                        }
+                        throw t instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(t);
+                    });
         });
     }
 
@@ -117,8 +123,12 @@ public final class ManagementService {
                     .thenApply(ManagementService::policyItem)
                     .exceptionallyCompose(t -> {
                         // Another writer took this revision number: build ours on top of theirs.
-                        if (Futures.unwrap(t) instanceof StoreException.Conflict && attempt < MAX_REVISION_RETRIES) {
-                            return updatePolicy(id, b, attempt + 1);
+                        if (Futures.unwrap(t) instanceof StoreException.Conflict) {
+                            if (attempt < MAX_REVISION_RETRIES) {
+                                return updatePolicy(id, b, attempt + 1);
+                            }
+                            return CompletableFuture.failedFuture(new FleetException(FleetError.MANAGEMENT_CONFLICT,
+                                    "agent policy " + id + " is being updated concurrently; retry"));
                         }
                         return CompletableFuture.failedFuture(t);
                     });

@@ -40,9 +40,14 @@ public final class FleetRepository {
         return store.create(FleetIndex.AGENTS, id, source);
     }
 
-    /** Partial update; {@code ifSeqNo < 0} means unconditional. */
-    public CompletableFuture<Long> updateAgent(String id, ObjectNode partial, long ifSeqNo) {
-        return store.write(new WriteOp.Update(FleetIndex.AGENTS, id, partial, ifSeqNo));
+    /** Unconditional partial update. */
+    public CompletableFuture<Long> updateAgent(String id, ObjectNode partial) {
+        return store.write(new WriteOp.Update(FleetIndex.AGENTS, id, partial));
+    }
+
+    /** Partial update that fails with {@link StoreException.Conflict} if the agent changed since {@code agent} was read. */
+    public CompletableFuture<Long> updateAgentIfUnchanged(Agent agent, ObjectNode partial) {
+        return store.write(WriteOp.Update.ifUnchanged(agent.doc(), partial));
     }
 
     public CompletableFuture<Long> deleteAgent(String id) {

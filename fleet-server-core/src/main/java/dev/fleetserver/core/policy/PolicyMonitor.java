@@ -57,7 +57,7 @@ public final class PolicyMonitor {
         if (cached != null) {
             return CompletableFuture.completedFuture(Optional.of(cached));
         }
-        return repo.latestPolicy(policyId).thenApply(rev -> rev.map(this::offer));
+        return repo.latestPolicy(policyId).thenApply(rev -> rev.map(this::offerAndWake));
     }
 
     private void onChanges(List<Doc> docs) {
@@ -68,13 +68,20 @@ public final class PolicyMonitor {
                 newest.merge(rev.policyId(), rev, (a, b) -> b.revisionIdx() > a.revisionIdx() ? b : a);
             }
         }
-        for (PolicyRevision rev : newest.values()) {
-            PreparedPolicy before = latest.get(rev.policyId());
-            PreparedPolicy now = offer(rev);
-            if (now != before) {
-                wake(now);
-            }
+        newest.values().forEach(this::offerAndWake);
+    }
+
+    /**
+     * Caches {@code rev} if newer and, if it was, wakes the checkins parked on an older revision. Whoever installs a
+     * revision wakes for it (the change feed or a checkin's load), so a revision first seen by a load is not lost.
+     */
+    private PreparedPolicy offerAndWake(PolicyRevision rev) {
+        PreparedPolicy before = latest.get(rev.policyId());
+        PreparedPolicy now = offer(rev);
+        if (now != before && now != null) {
+            wake(now);
         }
+        return now;
     }
 
     /** Caches {@code rev} if newer than what is cached; returns what is cached afterwards. */

@@ -23,11 +23,23 @@ public sealed interface WriteOp {
      * Merge {@code partial} into the existing document, like Elasticsearch's partial {@code doc} update: objects are
      * merged recursively, every other value (arrays, scalars, {@code null}) replaces the old one. Fails with
      * {@link StoreException.NotFound} when the document does not exist, and with {@link StoreException.Conflict} when
-     * {@code ifSeqNo} is set ({@code >= 0}) and differs from the document's current sequence number.
+     * {@code ifSeqNo} is set ({@code >= 0}) and differs from the document's current sequence number (or
+     * {@code ifPrimaryTerm}, when set, from its primary term: Elasticsearch needs both, and the term changes when a
+     * primary moves, e.g. after a restart).
      */
-    record Update(String index, String id, ObjectNode partial, long ifSeqNo) implements WriteOp {
+    record Update(String index, String id, ObjectNode partial, long ifSeqNo, long ifPrimaryTerm) implements WriteOp {
         public Update(String index, String id, ObjectNode partial) {
-            this(index, id, partial, -1);
+            this(index, id, partial, -1, -1);
+        }
+
+        /** Conditional on the sequence number only (primary term 1, the embedded store's and a fresh index's). */
+        public Update(String index, String id, ObjectNode partial, long ifSeqNo) {
+            this(index, id, partial, ifSeqNo, -1);
+        }
+
+        /** Conditional on the version read in {@code doc}. */
+        public static Update ifUnchanged(Doc doc, ObjectNode partial) {
+            return new Update(doc.index(), doc.id(), partial, doc.seqNo(), doc.primaryTerm());
         }
     }
 

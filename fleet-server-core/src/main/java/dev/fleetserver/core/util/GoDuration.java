@@ -30,7 +30,7 @@ public final class GoDuration {
         if (i == s.length()) {
             throw invalid(text);
         }
-        double totalNanos = 0;
+        java.math.BigInteger total = java.math.BigInteger.ZERO;
         while (i < s.length()) {
             int start = i;
             while (i < s.length() && (Character.isDigit(s.charAt(i)) || s.charAt(i) == '.')) {
@@ -45,23 +45,24 @@ public final class GoDuration {
                 i++;
             }
             String unit = s.substring(unitStart, i);
-            double factor = switch (unit) {
-                case "ns" -> 1;
-                case "us", "µs", "μs" -> 1e3;
-                case "ms" -> 1e6;
-                case "s" -> 1e9;
-                case "m" -> 60e9;
-                case "h" -> 3600e9;
+            long factor = switch (unit) {
+                case "ns" -> 1L;
+                case "us", "µs", "μs" -> 1_000L;
+                case "ms" -> 1_000_000L;
+                case "s" -> 1_000_000_000L;
+                case "m" -> 60_000_000_000L;
+                case "h" -> 3_600_000_000_000L;
                 case "" -> throw new IllegalArgumentException("time: missing unit in duration \"" + text + "\"");
                 default -> throw new IllegalArgumentException("time: unknown unit \"" + unit + "\" in duration \"" + text + "\"");
             };
-            totalNanos += Double.parseDouble(number) * factor;
+            // Exact decimal arithmetic, truncating fractions of a nanosecond, as Go does.
+            total = total.add(new java.math.BigDecimal(number).multiply(java.math.BigDecimal.valueOf(factor)).toBigInteger());
         }
-        if (totalNanos > Long.MAX_VALUE) {
+        java.math.BigInteger signed = negative ? total.negate() : total;
+        if (signed.bitLength() > 63) {
             throw invalid(text);
         }
-        long nanos = Math.round(totalNanos);
-        return Duration.ofNanos(negative ? -nanos : nanos);
+        return Duration.ofNanos(signed.longValueExact());
     }
 
     /** Formats like Go's {@code Duration.String()} for whole units: {@code 5m0s}, {@code 1h0m0s}, {@code 250ms}. */

@@ -1,0 +1,241 @@
+package dev.fleetserver.core.ack;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
+import dev.fleetserver.core.util.Json;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AckServiceTest {
+    private static final Instant NOW = Instant.parse("2024-05-01T12:00:00Z");
+
+    @TempDir
+    Path dataDir;
+
+    private SqliteDocumentStore store;
+    private FleetRepository repo;
+    private AckService service;
+
+    @BeforeEach
+    void open() throws Exception {
+        store = SqliteDocumentStore.open(dataDir);
+        repo = new FleetRepository(store);
+        service = new AckService(repo, Clock.fixed(NOW, ZoneOffset.UTC));
+        ObjectNode agent = (ObjectNode) Json.MAPPER.readTree("{\"active\":true,\"policy_id\":\"p1\",\"policy_revision_idx\":2,"
+                + "\"agent\":{\"id\":\"agent-1\",\"version\":\"9.6.0\"},\"namespaces\":[\"default\"]}");
+        repo.createAgent("agent-1", agent).get(5, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    private Agent agent() throws Exception {
+        return repo.agent("agent-1").get(5, TimeUnit.SECONDS).orElseThrow();
+    }
+
+    private AckResult ack(Agent agent, String body) throws Exception {
+        return service.ack(agent, new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))).get(5, TimeUnit.SECONDS);
+    }
+
+    private AckResult ack(String body) throws Exception {
+        return ack(agent(), body);
+    }
+
+    private static String events(String... actionIds) {
+        StringBuilder b = new StringBuilder("{\"events\":[");
+        for (int i = 0; i < actionIds.length; i++) {
+            b.append(i == 0 ? "" : ",").append("{\"type\":\"ACTION_RESULT\",\"agent_id\":\"agent-1\",\"action_id\":\"")
+                    .append(actionIds[i]).append("\"}");
+        }
+        return b.append("]}").toString();
+    }
+
+    private void putAction(String docId, String actionId) throws Exception {
+        store.create(FleetIndex.ACTIONS, docId, Json.object().put("action_id", actionId).put("type", "SETTINGS"))
+                .get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aPolicyAckMovesTheRevisionForward() throws Exception {
+        AckResult result = ack(events("policy:p1:3"));
+
+        assertThat(result.items()).containsExactly(new AckResult.Item(200, "OK"));
+        assertThat(result.httpStatus()).isEqualTo(200);
+        Agent after = agent();
+        assertThat(after.policyRevisionIdx()).isEqualTo(3);
+        assertThat(after.source().get("updated_at").asText()).isEqualTo("2024-05-01T12:00:00.000Z");
+    }
+
+    @Test
+    void aPolicyAckNeverMovesTheRevisionBack() throws Exception {
+        long seq = agent().seqNo();
+
+        ack(events("policy:p1:1"));
+        ack(events("policy:p1:2"));
+
+        Agent after = agent();
+        assertThat(after.policyRevisionIdx()).isEqualTo(2);
+        assertThat(after.seqNo()).as("nothing written").isEqualTo(seq);
+    }
+
+    @Test
+    void aPolicyAckForAnotherPolicyChangesNothing() throws Exception {
+        AckResult result = ack(events("policy:p2:9"));
+
+        assertThat(result.items()).containsExactly(new AckResult.Item(200, "OK"));
+        assertThat(agent().policyRevisionIdx()).isEqualTo(2);
+    }
+
+    @Test
+    void theHighestAckedRevisionOfTheCurrentPolicyWins() throws Exception {
+        ack(events("policy:p1:5", "policy:p1:4", "policy:p2:99", "policy:p1:bad", "policy:p1"));
+
+        assertThat(agent().policyRevisionIdx()).isEqualTo(5);
+    }
+
+    @Test
+    void aPolicyAckWithAnErrorIsAnsweredButNotApplied() throws Exception {
+        AckResult result = ack("{\"events\":[{\"action_id\":\"policy:p1:3\",\"error\":\"failed to apply\"}]}");
+
+        assertThat(result.items()).containsExactly(new AckResult.Item(200, "OK"));
+        assertThat(agent().policyRevisionIdx()).isEqualTo(2);
+    }
+
+    @Test
+    void aPolicyAckWithCoordinatorSuffixIsApplied() throws Exception {
+        ack(events("policy:p1:4:1"));
+
+        assertThat(agent().policyRevisionIdx()).isEqualTo(4);
+    }
+
+    @Test
+    void aStaleAgentIsReReadAndTheAckStillApplied() throws Exception {
+        Agent stale = agent();
+        store.update(FleetIndex.AGENTS, "agent-1", Json.object().put("last_checkin", "2024-05-01T11:00:00.000Z")).get(5, TimeUnit.SECONDS);
+
+        ack(stale, events("policy:p1:3"));
+
+        Agent after = agent();
+        assertThat(after.policyRevisionIdx()).isEqualTo(3);
+        assertThat(after.source().get("last_checkin").asText()).isEqualTo("2024-05-01T11:00:00.000Z");
+    }
+
+    @Test
+    void aConcurrentNewerRevisionIsNotRolledBack() throws Exception {
+        Agent stale = agent();
+        store.update(FleetIndex.AGENTS, "agent-1", Json.object().put("policy_revision_idx", 6)).get(5, TimeUnit.SECONDS);
+
+        ack(stale, events("policy:p1:4"));
+
+        assertThat(agent().policyRevisionIdx()).isEqualTo(6);
+    }
+
+    @Test
+    void aConcurrentReassignmentIsNotOverwritten() throws Exception {
+        Agent stale = agent();
+        store.update(FleetIndex.AGENTS, "agent-1", Json.object().put("policy_id", "p2").put("policy_revision_idx", 0)).get(5, TimeUnit.SECONDS);
+
+        ack(stale, events("policy:p1:4"));
+
+        Agent after = agent();
+        assertThat(after.policyId()).isEqualTo("p2");
+        assertThat(after.policyRevisionIdx()).isZero();
+    }
+
+    @Test
+    void anUnknownActionIsANotFoundItem() throws Exception {
+        AckResult result = ack(events("no-such-action"));
+
+        assertThat(result.items()).containsExactly(new AckResult.Item(404, "Not Found"));
+        assertThat(result.httpStatus()).isEqualTo(404);
+        assertThat(result.body().get("errors").asBoolean()).isTrue();
+        assertThat(store.search(FleetIndex.ACTION_RESULTS, dev.fleetserver.core.store.Query.where()).get(5, TimeUnit.SECONDS))
+                .isEmpty();
+    }
+
+    @Test
+    void anAckedActionWritesAResultWithIdActionIdColonAgentId() throws Exception {
+        putAction("doc-1", "act-1");
+
+        AckResult result = ack("{\"events\":[{\"type\":\"ACTION_RESULT\",\"agent_id\":\"agent-1\",\"action_id\":\"act-1\","
+                + "\"error\":\"\",\"data\":{\"upload_id\":\"u1\"},\"started_at\":\"2024-05-01T11:59:00Z\",\"message\":\"m\"}]}");
+
+        assertThat(result.items()).containsExactly(new AckResult.Item(200, "OK"));
+        Doc doc = store.get(FleetIndex.ACTION_RESULTS, "act-1:agent-1").get(5, TimeUnit.SECONDS).orElseThrow();
+        JsonNode src = doc.source();
+        assertThat(src.get("action_id").asText()).isEqualTo("act-1");
+        assertThat(src.get("agent_id").asText()).isEqualTo("agent-1");
+        assertThat(src.get("@timestamp").asText()).isEqualTo("2024-05-01T12:00:00.000Z");
+        assertThat(src.get("namespaces")).isEqualTo(Json.array().add("default"));
+        assertThat(src.get("data").get("upload_id").asText()).isEqualTo("u1");
+        assertThat(src.get("started_at").asText()).isEqualTo("2024-05-01T11:59:00Z");
+        assertThat(src.has("error")).as("empty error is not copied").isFalse();
+        assertThat(src.has("message")).isFalse();
+    }
+
+    @Test
+    void ackingTheSameActionTwiceIsHarmlessAndKeepsTheFirstResult() throws Exception {
+        putAction("doc-1", "act-1");
+        ack("{\"events\":[{\"action_id\":\"act-1\",\"error\":\"first\"}]}");
+
+        AckResult again = ack("{\"events\":[{\"action_id\":\"act-1\",\"error\":\"second\"}]}");
+
+        assertThat(again.items()).containsExactly(new AckResult.Item(200, "OK"));
+        Doc doc = store.get(FleetIndex.ACTION_RESULTS, "act-1:agent-1").get(5, TimeUnit.SECONDS).orElseThrow();
+        assertThat(doc.source().get("error").asText()).isEqualTo("first");
+    }
+
+    @Test
+    void itemsFollowTheEventsOrderAndTheHttpStatusIsTheHighest() throws Exception {
+        putAction("doc-1", "act-1");
+
+        AckResult result = ack("{\"events\":[{\"action_id\":\"act-1\"},{\"action_id\":\"missing\"},"
+                + "{\"action_id\":\"act-1\",\"agent_id\":\"someone-else\"},{\"action_id\":\"policy:p1:3\"}]}");
+
+        assertThat(result.items()).containsExactly(new AckResult.Item(200, "OK"), new AckResult.Item(404, "Not Found"),
+                new AckResult.Item(400, "Bad Request"), new AckResult.Item(200, "OK"));
+        assertThat(result.httpStatus()).isEqualTo(404);
+    }
+
+    @Test
+    void nullOrEmptyEventsGiveNoItems() throws Exception {
+        for (String body : new String[] {"{\"events\":null}", "{\"events\":[]}", "{}"}) {
+            AckResult result = ack(body);
+
+            assertThat(result.items()).isEmpty();
+            assertThat(result.httpStatus()).isEqualTo(200);
+            assertThat(Json.string(result.body())).isEqualTo("{\"action\":\"acks\"}");
+        }
+    }
+
+    @Test
+    void malformedBodiesAreBadRequests() throws Exception {
+        Agent agent = agent();
+        for (String body : new String[] {"", "not json", "[]", "{\"events\":{}}", "{\"events\":[1]}", "{\"events\":[]} x"}) {
+            assertThatThrownBy(() -> service.ack(agent, new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))))
+                    .as(body)
+                    .isInstanceOfSatisfying(FleetException.class, e -> assertThat(e.error()).isEqualTo(FleetError.BAD_REQUEST));
+        }
+    }
+}

@@ -1,0 +1,14 @@
+package dev.fleetserver.core.checkin;
+
+/** Parks checkins from tests in other packages (the constructor and {@code register} are package-private). */
+public final class Parking {
+    private Parking() {
+    }
+
+    public static ParkedCheckin park(CheckinRegistry registry, String agentId, String policyId, long revision,
+                                     long actionSeqNo, String ackToken, CheckinSink sink) {
+        ParkedCheckin p = new ParkedCheckin(agentId, policyId, revision, actionSeqNo, ackToken, "online", "", sink, registry);
+        registry.register(p);
+        return p;
+    }
+}

@@ -1,0 +1,158 @@
+package dev.fleetserver.core.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.checkin.CheckinResponse;
+import dev.fleetserver.core.model.PolicyRevision;
+import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.util.Json;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PreparedPolicyTest {
+
+    private static PolicyRevision revision(String json) throws Exception {
+        ObjectNode source = (ObjectNode) Json.MAPPER.readTree(json);
+        String id = source.path("policy_id").asText() + ":" + source.path("revision_idx").asLong();
+        return new PolicyRevision(new Doc(FleetIndex.POLICIES, id, 7, 1, source));
+    }
+
+    private static PolicyRevision simple() throws Exception {
+        return revision("{\"@timestamp\":\"2024-05-01T12:00:00.000Z\",\"policy_id\":\"p1\",\"revision_idx\":3,"
+                + "\"data\":{\"id\":\"p1\",\"revision\":3,\"outputs\":{\"default\":{\"type\":\"elasticsearch\"}},"
+                + "\"inputs\":[{\"id\":\"in1\"}],\"agent\":{\"monitoring\":{}},\"bogus\":{\"x\":1},\"secret_references\":[]}}");
+    }
+
+    private static JsonNode parse(CheckinResponse r) throws Exception {
+        return Json.MAPPER.readTree(r.toBytes());
+    }
+
+    private static List<String> fieldNames(JsonNode n) {
+        List<String> names = new ArrayList<>();
+        n.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    @Test
+    void theAnswerIsValidJsonWithOnePolicyChangeAction() throws Exception {
+        JsonNode body = parse(PreparedPolicy.prepare(simple()).responseFor("agent-1"));
+
+        assertThat(fieldNames(body)).containsExactly("ack_token", "action", "actions");
+        assertThat(body.get("ack_token").asText()).isEmpty();
+        assertThat(body.get("action").asText()).isEqualTo("checkin");
+        assertThat(body.get("actions")).hasSize(1);
+    }
+
+    @Test
+    void theActionHasTheOriginalsKeysInTheOriginalsOrder() throws Exception {
+        JsonNode action = parse(PreparedPolicy.prepare(simple()).responseFor("agent-1")).get("actions").get(0);
+
+        assertThat(fieldNames(action)).containsExactly("agent_id", "created_at", "data", "id", "input_type", "type");
+        assertThat(action.get("agent_id").asText()).isEqualTo("agent-1");
+        assertThat(action.get("created_at").asText()).isEqualTo("2024-05-01T12:00:00.000Z");
+        assertThat(action.get("id").asText()).isEqualTo("policy:p1:3");
+        assertThat(action.get("input_type").asText()).isEmpty();
+        assertThat(action.get("type").asText()).isEqualTo("POLICY_CHANGE");
+        assertThat(fieldNames(action.get("data"))).containsExactly("policy");
+    }
+
+    @Test
+    void onlyTheEmittedPolicyKeysSurvive() throws Exception {
+        JsonNode policy = parse(PreparedPolicy.prepare(simple()).responseFor("a")).at("/actions/0/data/policy");
+
+        assertThat(fieldNames(policy)).containsExactlyInAnyOrder("id", "outputs", "inputs", "agent", "revision");
+        assertThat(policy.get("outputs").get("default").get("type").asText()).isEqualTo("elasticsearch");
+        assertThat(policy.get("inputs").get(0).get("id").asText()).isEqualTo("in1");
+        assertThat(PreparedPolicy.EMITTED_KEYS).doesNotContain("bogus", "secret_references");
+    }
+
+    @Test
+    void everyEmittedKeyIsPassedThrough() throws Exception {
+        ObjectNode data = Json.object();
+        for (String k : PreparedPolicy.EMITTED_KEYS) {
+            data.putObject(k).put("k", k);
+        }
+        ObjectNode src = Json.object().put("policy_id", "p9").put("revision_idx", 2);
+        src.set("data", data);
+        JsonNode policy = parse(PreparedPolicy.prepare(new PolicyRevision(new Doc(FleetIndex.POLICIES, "p9:2", 1, 1, src)))
+                .responseFor("a")).at("/actions/0/data/policy");
+
+        assertThat(fieldNames(policy)).containsExactlyInAnyOrderElementsOf(PreparedPolicy.EMITTED_KEYS);
+        assertThat(policy.get("fleet").get("k").asText()).isEqualTo("fleet");
+    }
+
+    @Test
+    void policyIdAndRevisionComeFromTheDocumentNotFromItsData() throws Exception {
+        PolicyRevision rev = revision("{\"policy_id\":\"p1\",\"revision_idx\":5,"
+                + "\"data\":{\"id\":\"stale\",\"revision\":4,\"outputs\":{}}}");
+
+        PreparedPolicy prepared = PreparedPolicy.prepare(rev);
+        JsonNode action = parse(prepared.responseFor("a")).at("/actions/0");
+
+        assertThat(prepared.policyId()).isEqualTo("p1");
+        assertThat(prepared.revision()).isEqualTo(5);
+        assertThat(action.get("id").asText()).isEqualTo("policy:p1:5");
+        assertThat(action.at("/data/policy/id").asText()).isEqualTo("p1");
+        assertThat(action.at("/data/policy/revision").asLong()).isEqualTo(5);
+    }
+
+    @Test
+    void inputsDefaultToAnEmptyArray() throws Exception {
+        PolicyRevision rev = revision("{\"policy_id\":\"p1\",\"revision_idx\":1,\"data\":{\"outputs\":{}}}");
+
+        JsonNode inputs = parse(PreparedPolicy.prepare(rev).responseFor("a")).at("/actions/0/data/policy/inputs");
+
+        assertThat(inputs.isArray()).isTrue();
+        assertThat(inputs).isEmpty();
+    }
+
+    @Test
+    void aRevisionWithoutDataOrTimestampStillGivesAValidAnswer() throws Exception {
+        PolicyRevision rev = revision("{\"policy_id\":\"p1\",\"revision_idx\":1}");
+
+        JsonNode action = parse(PreparedPolicy.prepare(rev).responseFor("a")).at("/actions/0");
+
+        assertThat(action.get("created_at").asText()).isEmpty();
+        assertThat(fieldNames(action.at("/data/policy"))).containsExactlyInAnyOrder("id", "revision", "inputs");
+    }
+
+    @Test
+    void anAgentIdNeedingEscapingIsEscaped() throws Exception {
+        String agentId = "we\"ird\\id\n\u0001é✓";
+        CheckinResponse r = PreparedPolicy.prepare(simple()).responseFor(agentId);
+
+        JsonNode action = parse(r).at("/actions/0");
+
+        assertThat(action.get("agent_id").asText()).isEqualTo(agentId);
+        assertThat(r.toString()).contains("\"agent_id\":\"we\\\"ird\\\\id\\n\\u0001é✓\"");
+    }
+
+    @Test
+    void nulCharactersInsideThePolicyDoNotMoveTheAgentId() throws Exception {
+        PolicyRevision rev = revision("{\"policy_id\":\"p1\",\"revision_idx\":1,"
+                + "\"data\":{\"agent\":{\"nul\":\"a\\u0000b\",\"text\":\"\\\\u0000\"}}}");
+
+        JsonNode action = parse(PreparedPolicy.prepare(rev).responseFor("agent-1")).at("/actions/0");
+
+        assertThat(action.get("agent_id").asText()).isEqualTo("agent-1");
+        assertThat(action.at("/data/policy/agent/nul").asText()).isEqualTo("a\u0000b");
+        assertThat(action.at("/data/policy/agent/text").asText()).isEqualTo("\\u0000");
+    }
+
+    @Test
+    void thePolicyIsSerialisedOnceAndSharedBetweenAgents() throws Exception {
+        PreparedPolicy prepared = PreparedPolicy.prepare(simple());
+
+        CheckinResponse a = prepared.responseFor("a");
+        CheckinResponse b = prepared.responseFor("b");
+
+        assertThat(a.parts()[0]).isSameAs(b.parts()[0]);
+        assertThat(a.parts()[a.parts().length - 1]).isSameAs(b.parts()[b.parts().length - 1]);
+        assertThat(parse(b).at("/actions/0/agent_id").asText()).isEqualTo("b");
+        assertThat(parse(a).at("/actions/0/data")).isEqualTo(parse(b).at("/actions/0/data"));
+    }
+}
