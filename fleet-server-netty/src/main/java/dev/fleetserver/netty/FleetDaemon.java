@@ -3,11 +3,18 @@ package dev.fleetserver.netty;
 import dev.fleetserver.core.CoreSettings;
 import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.core.checkin.CheckinSettings;
+import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.embedded.EmbeddedApiKeys;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
 import dev.fleetserver.core.util.ExecutorScheduler;
+import dev.fleetserver.es.EsApiKeys;
+import dev.fleetserver.es.EsClient;
+import dev.fleetserver.es.EsConfig;
+import dev.fleetserver.es.EsDocumentStore;
+import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.FleetServerConfig;
+import dev.fleetserver.netty.config.OutputConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,12 +25,14 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running Fleet Server: store, core and listeners, built from a {@link FleetServerConfig}. {@link #stop()} shuts
+ * One running Fleet Server: store, core and listeners, built from a {@link FleetServerConfig}. The back end is
+ * Elasticsearch when {@code output.elasticsearch.hosts} is set (as in the original), else the embedded store. {@link #stop()} shuts
  * down in the safe order (listeners and parked checkins, pending writes, then the store).
  */
 public final class FleetDaemon implements AutoCloseable {
@@ -31,6 +40,7 @@ public final class FleetDaemon implements AutoCloseable {
     static final String MANAGEMENT_TOKEN_FILE = "management-token";
 
     private final DocumentStore store;
+    private final Backend backend;
     private final ExecutorScheduler scheduler;
     private final FleetCore core;
     private final FleetServer server;
@@ -39,9 +49,10 @@ public final class FleetDaemon implements AutoCloseable {
     private final Duration drain;
     private boolean stopped;
 
-    private FleetDaemon(DocumentStore store, ExecutorScheduler scheduler, FleetCore core, FleetServer server,
+    private FleetDaemon(Backend backend, ExecutorScheduler scheduler, FleetCore core, FleetServer server,
                         String enrollmentToken, String managementToken, Duration drain) {
-        this.store = store;
+        this.backend = backend;
+        this.store = backend.store();
         this.scheduler = scheduler;
         this.core = core;
         this.server = server;
@@ -52,20 +63,20 @@ public final class FleetDaemon implements AutoCloseable {
 
     /** Starts everything; on failure releases what was started and rethrows. */
     public static FleetDaemon start(FleetServerConfig config) throws Exception {
-        if (config.output().isConfigured()) {
-            LOG.warn("output.elasticsearch is configured, but the Elasticsearch back end is not available in this build: "
-                    + "using the embedded store in {}", config.embedded().dataDir());
-        }
         for (String ignored : config.ignoredSettings()) {
             LOG.warn("setting {} is accepted for compatibility but not implemented; it has no effect", ignored);
         }
         Path dataDir = config.embedded().dataDir();
-        DocumentStore store = SqliteDocumentStore.open(dataDir);
+        Files.createDirectories(dataDir);
+        Backend backend = config.output().isConfigured() ? elasticsearch(config) : embedded(dataDir);
+        DocumentStore store = backend.store();
         ExecutorScheduler scheduler = new ExecutorScheduler("fleet-scheduler");
         FleetCore core = null;
         try {
-            core = new FleetCore(store, new EmbeddedApiKeys(store, Clock.systemUTC()), coreSettings(config),
-                    Clock.systemUTC(), scheduler);
+            if (backend.prepare() != null) {
+                backend.prepare().get(60, TimeUnit.SECONDS);
+            }
+            core = new FleetCore(store, backend.apiKeys(), coreSettings(config), Clock.systemUTC(), scheduler);
             String token = core.start().get(60, TimeUnit.SECONDS);
             String managementToken = managementToken(config, dataDir);
             var s = config.server();
@@ -73,15 +84,52 @@ public final class FleetDaemon implements AutoCloseable {
             FleetServer server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
                     m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(), s.timeouts().idle(),
                     s.compressionLevel(), s.compressionThreshold()), core);
-            return new FleetDaemon(store, scheduler, core, server, token, managementToken, s.timeouts().drain());
+            return new FleetDaemon(backend, scheduler, core, server, token, managementToken, s.timeouts().drain());
         } catch (Exception e) {
             if (core != null) {
                 core.close();
             }
             scheduler.close();
-            store.close();
+            backend.close();
             throw e;
         }
+    }
+
+    /** The store and key ports of one back end, and how to release them. */
+    private record Backend(DocumentStore store, ApiKeys apiKeys, CompletableFuture<Void> prepare, AutoCloseable extra) {
+        void close() {
+            store.close();
+            if (extra != null) {
+                try {
+                    extra.close();
+                } catch (Exception e) {
+                    LOG.warn("closing {} failed: {}", extra, e.toString());
+                }
+            }
+        }
+    }
+
+    private static Backend embedded(Path dataDir) {
+        DocumentStore store = SqliteDocumentStore.open(dataDir);
+        LOG.info("back end: embedded store in {}", dataDir);
+        return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), null, null);
+    }
+
+    private static Backend elasticsearch(FleetServerConfig config) throws IOException {
+        OutputConfig out = config.output();
+        String token = out.serviceToken();
+        if ((token == null || token.isEmpty()) && out.serviceTokenPath() != null) {
+            token = Files.readString(Path.of(out.serviceTokenPath().toString()), StandardCharsets.UTF_8).trim();
+        }
+        if (token == null || token.isEmpty()) {
+            throw new ConfigException("output.elasticsearch: service_token or service_token_path is required when hosts are set");
+        }
+        EsClient client = new EsClient(new EsConfig(out.hosts(), out.protocol(), token,
+                out.caFiles().stream().map(p -> Path.of(p.toString())).toList(), out.headers(), out.timeout()));
+        EsDocumentStore store = new EsDocumentStore(client, EsDocumentStore.BulkSettings.defaults());
+        LOG.info("back end: Elasticsearch at {}", out.hosts());
+        // Key calls share the connection pool with batched traffic; keep some connections for the batches.
+        return new Backend(store, new EsApiKeys(client, 120), store.ensureFleetIndices(), client);
     }
 
     static CoreSettings coreSettings(FleetServerConfig config) {
@@ -158,7 +206,7 @@ public final class FleetDaemon implements AutoCloseable {
         server.stop(drain);
         core.close();
         scheduler.close();
-        store.close();
+        backend.close();
     }
 
     @Override

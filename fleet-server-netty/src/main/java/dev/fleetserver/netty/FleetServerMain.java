@@ -45,7 +45,11 @@ public final class FleetServerMain {
                 + (daemon.managementPort() >= 0 ? ", management API on " + config.management().host() + ":" + daemon.managementPort() : ""));
         System.out.println("Management token file: " + config.embedded().dataDir().resolve(FleetDaemon.MANAGEMENT_TOKEN_FILE)
                 + (config.management().token() != null ? " (token set in configuration)" : ""));
-        System.out.println("Enrollment token: " + daemon.enrollmentToken());
+        if (daemon.enrollmentToken() != null) {
+            System.out.println("Enrollment token: " + daemon.enrollmentToken());
+        } else {
+            System.out.println("No policy with id \"default\": create enrollment tokens in Kibana or with the management API");
+        }
         System.out.flush();
     }
 

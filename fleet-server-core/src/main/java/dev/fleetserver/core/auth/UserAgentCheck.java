@@ -28,7 +28,8 @@ public final class UserAgentCheck {
      */
     public String check(String userAgent) {
         if (userAgent == null) {
-            throw new FleetException(FleetError.INVALID_USER_AGENT);
+            // What the original's generated request wrapper answers for a missing required header.
+            throw new FleetException(FleetError.INTERNAL, "Header parameter User-Agent is required, but not found");
         }
         String ua = userAgent.toLowerCase(Locale.ROOT);
         if (!ua.startsWith(PREFIX)) {

@@ -8,7 +8,6 @@ import dev.fleetserver.core.error.FleetException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import org.junit.jupiter.params.provider.NullSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 class UserAgentCheckTest {
@@ -39,8 +38,15 @@ class UserAgentCheckTest {
                 e -> assertThat(e.error()).isEqualTo(FleetError.UNSUPPORTED_VERSION));
     }
 
+    @Test
+    void aMissingUserAgentIsTheOriginalsRequiredHeaderError() {
+        assertThatThrownBy(() -> check.check(null)).isInstanceOfSatisfying(FleetException.class, e -> {
+            assertThat(e.error()).isEqualTo(FleetError.INTERNAL);
+            assertThat(e.getMessage()).isEqualTo("Header parameter User-Agent is required, but not found");
+        });
+    }
+
     @ParameterizedTest(name = "\"{0}\" is InvalidUserAgent")
-    @NullSource
     @ValueSource(strings = {"elastic-agent 9.6.0", "garbage", "", "Elastic Agent", "Elastic Agent ", "Elastic Agent vx.y.z",
         "Mozilla/5.0", "Elastic Agent v9..0"})
     void rejectsMalformedUserAgents(String userAgent) {

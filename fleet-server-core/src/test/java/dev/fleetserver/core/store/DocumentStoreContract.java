@@ -35,10 +35,15 @@ public abstract class DocumentStoreContract {
     /** The store under test: fresh for each test, closed by the subclass. */
     protected abstract DocumentStore store();
 
+    /** Prefix of the per-test index names (a back end may only be allowed to write some index patterns). */
+    protected String indexPrefix() {
+        return "contract-";
+    }
+
     @BeforeEach
     protected void nameTheIndex(TestInfo test) {
         String method = test.getTestMethod().map(m -> m.getName()).orElse("test");
-        index = "contract-" + method.toLowerCase(Locale.ROOT) + "-" + UUID.randomUUID().toString().substring(0, 8);
+        index = indexPrefix() + method.toLowerCase(Locale.ROOT) + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
     @Test

@@ -31,6 +31,7 @@ public final class ErrorMapper {
         STATUS.put(FleetError.RATE_LIMIT, 429);
         STATUS.put(FleetError.MAX_LIMIT, 429);
         STATUS.put(FleetError.REQUEST_TIMEOUT, 408);
+        STATUS.put(FleetError.ES_API_KEY_AUTH_LIMIT, 429);
         STATUS.put(FleetError.UPDATING_INACTIVE_AGENT, 401);
         STATUS.put(FleetError.AGENT_IDENTITY, 403);
         STATUS.put(FleetError.AGENT_CORRUPTED, 400);

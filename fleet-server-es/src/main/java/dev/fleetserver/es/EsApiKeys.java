@@ -1,0 +1,103 @@
+package dev.fleetserver.es;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.apikey.ApiKey;
+import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.core.util.Json;
+import java.util.Collection;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Agent API keys as real Elasticsearch API keys ({@code _security/api_key}), owned by the fleet-server service
+ * account. Authentication asks Elasticsearch with the agent's own key ({@code _security/_authenticate}); an
+ * unreachable cluster is an outage (503 to the agent), never a 401. Key calls cannot be batched, so at most
+ * {@code maxConcurrent} run at once, leaving connections for the batched traffic.
+ */
+public final class EsApiKeys implements ApiKeys {
+    private final EsClient client;
+    private final Semaphore permits;
+
+    public EsApiKeys(EsClient client, int maxConcurrent) {
+        this.client = client;
+        this.permits = new Semaphore(maxConcurrent);
+    }
+
+    /**
+     * Created with {@code refresh=true}: a key must be visible to {@code DELETE /_security/api_key} at once, or an
+     * invalidation right after (a failed enrollment, a quick unenroll) would silently match nothing.
+     */
+    @Override
+    public CompletableFuture<ApiKey> create(String name, ObjectNode roleDescriptors, ObjectNode metadata) {
+        ObjectNode body = Json.object();
+        body.put("name", name);
+        body.set("role_descriptors", roleDescriptors);
+        body.set("metadata", metadata);
+        return bounded(EsClient.Request.write("POST", "/_security/api_key?refresh=true", Json.bytes(body))).thenApply(r -> {
+            if (!r.ok()) {
+                throw failure("create API key", r);
+            }
+            JsonNode j = r.json();
+            return new ApiKey(j.path("id").asText(), j.path("api_key").asText());
+        });
+    }
+
+    @Override
+    public CompletableFuture<AuthResult> authenticate(ApiKey key) {
+        return bounded(EsClient.Request.get("/_security/_authenticate").as("ApiKey " + key.token())).thenApply(r -> {
+            if (r.status() == 401) {
+                throw new FleetException(FleetError.UNAUTHORIZED);
+            }
+            if (r.status() == 429) {
+                throw new FleetException(FleetError.ES_API_KEY_AUTH_LIMIT);
+            }
+            if (!r.ok()) {
+                throw failure("authenticate API key", r);
+            }
+            JsonNode j = r.json();
+            if (!key.id().equals(j.path("api_key").path("id").asText(key.id()))) {
+                throw new FleetException(FleetError.UNAUTHORIZED);
+            }
+            return j.path("enabled").asBoolean(true) ? AuthResult.VALID : AuthResult.DISABLED;
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> invalidate(Collection<String> ids) {
+        if (ids.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        ObjectNode body = Json.object();
+        ids.forEach(body.putArray("ids")::add);
+        body.put("owner", true);
+        return bounded(EsClient.Request.write("DELETE", "/_security/api_key", Json.bytes(body))).thenAccept(r -> {
+            if (!r.ok() && r.status() != 404) {
+                throw failure("invalidate API keys", r);
+            }
+        });
+    }
+
+    private CompletableFuture<EsResponse> bounded(EsClient.Request request) {
+        // Acquired without blocking a thread: callers past the bound wait on the permit's release chain.
+        CompletableFuture<Void> permit = new CompletableFuture<>();
+        acquire(permit);
+        return permit.thenCompose(v -> client.send(request)).whenComplete((r, t) -> permits.release());
+    }
+
+    private void acquire(CompletableFuture<Void> permit) {
+        if (permits.tryAcquire()) {
+            permit.complete(null);
+        } else {
+            CompletableFuture.delayedExecutor(5, java.util.concurrent.TimeUnit.MILLISECONDS).execute(() -> acquire(permit));
+        }
+    }
+
+    private static StoreException failure(String what, EsResponse r) {
+        String msg = what + ": " + r.describe();
+        return r.status() >= 500 || r.status() == 429 ? new StoreException.Unavailable(msg, null) : new StoreException(msg);
+    }
+}

@@ -1,0 +1,446 @@
+package dev.fleetserver.es;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.DocumentStore;
+import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.core.store.WriteOp;
+import dev.fleetserver.core.store.WriteResult;
+import dev.fleetserver.core.util.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The document-store port on Elasticsearch. Reads go through {@code _mget} and {@code _msearch}, writes through
+ * {@code _bulk} (refreshed, so searches see them), all batched by {@link Batcher}s. Checkpoints are the primary
+ * shard's global checkpoint: followed with the Fleet plugin's {@code _fleet/global_checkpoints} long poll when the
+ * cluster has it, by polling {@code _stats} otherwise. Missing indices read as empty.
+ */
+public final class EsDocumentStore implements DocumentStore {
+    private static final Logger LOG = LoggerFactory.getLogger(EsDocumentStore.class);
+    /** The Fleet indices, created from our mappings when missing (never touched when present). */
+    public static final List<String> FLEET_INDICES = List.of(".fleet-agents", ".fleet-actions", ".fleet-actions-results",
+            ".fleet-policies", ".fleet-enrollment-api-keys", ".fleet-artifacts", ".fleet-secrets");
+    private static final Duration CHECKPOINT_POLL = Duration.ofMillis(250);
+
+    private final EsClient client;
+    private final ScheduledExecutorService timer;
+    private final Batcher<WriteItem> writes;
+    private final Batcher<GetItem> gets;
+    private final Batcher<SearchItem> searches;
+    private final Set<String> preparedIndices = ConcurrentHashMap.newKeySet();
+    private volatile Boolean fleetPlugin;
+    private volatile boolean closed;
+
+    /** Batching knobs ({@code inputs[0].server.bulk.*} in the original). */
+    public record BulkSettings(Duration flushInterval, int maxItems, long maxBytes, int maxInFlight) {
+        public static BulkSettings defaults() {
+            return new BulkSettings(Duration.ZERO, 2048, 1024 * 1024, 8);
+        }
+    }
+
+    public EsDocumentStore(EsClient client, BulkSettings bulk) {
+        this.client = client;
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "fleet-es-timer");
+            t.setDaemon(true);
+            return t;
+        });
+        this.writes = new Batcher<>("bulk", this::flushWrites, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
+        this.gets = new Batcher<>("mget", this::flushGets, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
+        this.searches = new Batcher<>("msearch", this::flushSearches, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
+    }
+
+    /** Creates the Fleet indices that do not exist yet, from {@code /mappings/<index>.json}. */
+    public CompletableFuture<Void> ensureFleetIndices() {
+        CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+        for (String index : FLEET_INDICES) {
+            all = all.thenCompose(v -> createIfMissing(index, mappingFor(index)));
+        }
+        return all;
+    }
+
+    static ObjectNode mappingFor(String index) {
+        try (InputStream in = EsDocumentStore.class.getResourceAsStream("/mappings/" + index + ".json")) {
+            if (in != null) {
+                return (ObjectNode) Json.MAPPER.readTree(in);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("bad mapping resource for " + index, e);
+        }
+        // Any other index (tests, future ones): strings as keywords, so term queries and sorts behave like ours.
+        ObjectNode body = Json.object();
+        ObjectNode strings = body.putObject("mappings").putArray("dynamic_templates").addObject().putObject("strings");
+        strings.put("match_mapping_type", "string");
+        strings.putObject("mapping").put("type", "keyword");
+        return body;
+    }
+
+    /**
+     * Creates the index with {@code body} unless it exists. Only {@code create_index} is needed (the fleet-server
+     * service account has no {@code view_index_metadata} outside {@code .fleet-*}), and an existing index is never
+     * touched: "already exists" is success.
+     */
+    private CompletableFuture<Void> createIfMissing(String index, ObjectNode body) {
+        return client.send(EsClient.Request.write("PUT", "/" + enc(index), Json.bytes(body))).thenAccept(created -> {
+            if (created.ok()) {
+                LOG.info("created index {}", index);
+            } else if (!"resource_already_exists_exception".equals(created.errorType())) {
+                String message = "cannot create index " + index + ": " + created.describe();
+                throw created.status() >= 500 ? new StoreException.Unavailable(message, null) : new StoreException(message);
+            }
+            preparedIndices.add(index);
+        });
+    }
+
+    // --- reads ---
+
+    @Override
+    public CompletableFuture<Optional<Doc>> get(String index, String id) {
+        GetItem item = new GetItem(index, id, new CompletableFuture<>());
+        gets.add(item);
+        return item.future;
+    }
+
+    @Override
+    public CompletableFuture<List<Doc>> search(String index, Query query) {
+        if (query.from() >= QueryDsl.MAX_WINDOW) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        SearchItem item = new SearchItem(index, QueryDsl.search(query), new CompletableFuture<>());
+        searches.add(item);
+        return item.future.thenApply(r -> hits(index, r));
+    }
+
+    @Override
+    public CompletableFuture<Long> count(String index, Query query) {
+        SearchItem item = new SearchItem(index, QueryDsl.count(query), new CompletableFuture<>());
+        searches.add(item);
+        return item.future.thenApply(r -> r.path("hits").path("total").path("value").asLong(0));
+    }
+
+    @Override
+    public CompletableFuture<List<Doc>> changesAfter(String index, long afterSeqNo, long upToSeqNo, int size) {
+        if (upToSeqNo <= afterSeqNo) {
+            return CompletableFuture.completedFuture(List.of());
+        }
+        return search(index, Query.where().seqNoAfter(afterSeqNo).seqNoAtMost(upToSeqNo).sortAsc(Query.SEQ_NO).size(size));
+    }
+
+    @Override
+    public CompletableFuture<Long> checkpoint(String index) {
+        return client.send(EsClient.Request.get("/" + enc(index) + "/_stats/docs?level=shards")).thenApply(r -> {
+            if (r.status() == 404) {
+                return -1L;
+            }
+            if (!r.ok()) {
+                throw new StoreException.Unavailable("checkpoint of " + index + ": " + r.describe(), null);
+            }
+            return primaryGlobalCheckpoint(r.json());
+        });
+    }
+
+    static long primaryGlobalCheckpoint(JsonNode stats) {
+        long best = -1;
+        for (JsonNode idx : stats.path("indices")) {
+            for (JsonNode copies : idx.path("shards")) {
+                for (JsonNode copy : copies) {
+                    if (copy.path("routing").path("primary").asBoolean(false)) {
+                        best = Math.max(best, copy.path("seq_no").path("global_checkpoint").asLong(-1));
+                    }
+                }
+            }
+        }
+        return best;
+    }
+
+    @Override
+    public CompletableFuture<Long> awaitCheckpointAfter(String index, long knownCheckpoint, Duration timeout) {
+        CompletableFuture<Long> result = new CompletableFuture<>();
+        long deadline = System.nanoTime() + timeout.toNanos();
+        pollCheckpoint(index, knownCheckpoint, deadline, result);
+        // Once the checkpoint moved, make everything up to it visible to searches (Kibana may not refresh).
+        return result.thenCompose(cp -> cp > knownCheckpoint ? refresh(index).thenApply(v -> cp) : CompletableFuture.completedFuture(cp));
+    }
+
+    private void pollCheckpoint(String index, long known, long deadline, CompletableFuture<Long> result) {
+        if (closed) {
+            result.completeExceptionally(new StoreException.Unavailable("store closed", null));
+            return;
+        }
+        checkpoint(index).whenComplete((cp, t) -> {
+            if (t != null) {
+                result.completeExceptionally(t);
+            } else if (cp > known || System.nanoTime() >= deadline) {
+                result.complete(cp);
+            } else {
+                long wait = Math.min(CHECKPOINT_POLL.toNanos(), Math.max(0, deadline - System.nanoTime()));
+                timer.schedule(() -> pollCheckpoint(index, known, deadline, result), wait, TimeUnit.NANOSECONDS);
+            }
+        });
+    }
+
+    private CompletableFuture<Void> refresh(String index) {
+        return client.send(EsClient.Request.read("POST", "/" + enc(index) + "/_refresh?ignore_unavailable=true", null))
+                .thenAccept(r -> {
+                    if (!r.ok() && r.status() != 404) {
+                        throw new StoreException.Unavailable("refresh of " + index + ": " + r.describe(), null);
+                    }
+                });
+    }
+
+    // --- writes ---
+
+    @Override
+    public CompletableFuture<List<WriteResult>> bulk(List<WriteOp> ops) {
+        List<CompletableFuture<WriteResult>> results = new ArrayList<>(ops.size());
+        CompletableFuture<Void> ready = CompletableFuture.completedFuture(null);
+        for (WriteOp op : ops) {
+            if (!preparedIndices.contains(op.index())) {
+                String index = op.index();
+                ready = ready.thenCompose(v -> preparedIndices.contains(index)
+                        ? CompletableFuture.completedFuture(null)
+                        : createIfMissing(index, mappingFor(index)));
+            }
+        }
+        return ready.thenCompose(v -> {
+            for (WriteOp op : ops) {
+                WriteItem item = WriteItem.of(op);
+                writes.add(item);
+                results.add(item.future);
+            }
+            return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
+                    .thenApply(x -> results.stream().map(CompletableFuture::join).toList());
+        });
+    }
+
+    // --- flushes ---
+
+    private CompletableFuture<Void> flushWrites(List<WriteItem> batch) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        for (WriteItem i : batch) {
+            body.writeBytes(i.action);
+            body.write('\n');
+            if (i.source != null) {
+                body.writeBytes(i.source);
+                body.write('\n');
+            }
+        }
+        return client.send(EsClient.Request.write("POST", "/_bulk?refresh=true", body.toByteArray()).ndjson())
+                .thenAccept(r -> {
+                    if (!r.ok()) {
+                        StoreException e = r.status() == 429 || r.status() >= 500
+                                ? new StoreException.Unavailable(r.describe(), null) : new StoreException(r.describe());
+                        batch.forEach(i -> i.fail(e));
+                        return;
+                    }
+                    JsonNode items = r.json().path("items");
+                    for (int k = 0; k < batch.size(); k++) {
+                        JsonNode result = items.path(k);
+                        batch.get(k).complete(result.isObject() && result.size() == 1 ? result.elements().next() : result);
+                    }
+                });
+    }
+
+    private CompletableFuture<Void> flushGets(List<GetItem> batch) {
+        ObjectNode body = Json.object();
+        var docs = body.putArray("docs");
+        for (GetItem i : batch) {
+            docs.addObject().put("_index", i.index).put("_id", i.id);
+        }
+        return client.send(EsClient.Request.read("POST", "/_mget", Json.bytes(body))).thenAccept(r -> {
+            if (!r.ok()) {
+                batch.forEach(i -> i.fail(new StoreException.Unavailable(r.describe(), null)));
+                return;
+            }
+            JsonNode out = r.json().path("docs");
+            for (int k = 0; k < batch.size(); k++) {
+                GetItem i = batch.get(k);
+                JsonNode d = out.path(k);
+                if (d.path("found").asBoolean(false)) {
+                    i.future.complete(Optional.of(doc(i.index, d)));
+                } else if (d.has("error") && !"index_not_found_exception".equals(d.path("error").path("type").asText())) {
+                    i.future.completeExceptionally(new StoreException("get " + i.index + "/" + i.id + ": " + d.path("error")));
+                } else {
+                    i.future.complete(Optional.empty());
+                }
+            }
+        });
+    }
+
+    private CompletableFuture<Void> flushSearches(List<SearchItem> batch) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        for (SearchItem i : batch) {
+            ObjectNode header = Json.object();
+            header.put("index", i.index);
+            header.put("ignore_unavailable", true);
+            header.put("allow_no_indices", true);
+            body.writeBytes(Json.bytes(header));
+            body.write('\n');
+            body.writeBytes(Json.bytes(i.body));
+            body.write('\n');
+        }
+        return client.send(EsClient.Request.read("POST", "/_msearch", body.toByteArray()).ndjson()).thenAccept(r -> {
+            if (!r.ok()) {
+                batch.forEach(i -> i.fail(new StoreException.Unavailable(r.describe(), null)));
+                return;
+            }
+            JsonNode responses = r.json().path("responses");
+            for (int k = 0; k < batch.size(); k++) {
+                JsonNode one = responses.path(k);
+                if (one.has("error")) {
+                    String type = one.path("error").path("type").asText();
+                    if ("index_not_found_exception".equals(type)) {
+                        batch.get(k).future.complete(Json.object());
+                    } else {
+                        JsonNode shardReason = one.path("error").path("failed_shards").path(0).path("reason");
+                        batch.get(k).future.completeExceptionally(new StoreException("search " + batch.get(k).index + ": "
+                                + one.path("error").path("reason").asText(type)
+                                + (shardReason.isMissingNode() ? "" : " (" + shardReason.path("reason").asText() + ")")));
+                    }
+                } else {
+                    batch.get(k).future.complete(one);
+                }
+            }
+        });
+    }
+
+    private static List<Doc> hits(String index, JsonNode response) {
+        List<Doc> out = new ArrayList<>();
+        for (JsonNode h : response.path("hits").path("hits")) {
+            out.add(doc(index, h));
+        }
+        return out;
+    }
+
+    /** A hit or mget doc; the index is reported by the alias name we asked for, not the concrete index. */
+    private static Doc doc(String index, JsonNode h) {
+        JsonNode src = h.path("_source");
+        return new Doc(index, h.path("_id").asText(), h.path("_seq_no").asLong(-1), h.path("_primary_term").asLong(1),
+                src instanceof ObjectNode o ? o : Json.object());
+    }
+
+    static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        timer.shutdownNow();
+    }
+
+    // --- items ---
+
+    private record GetItem(String index, String id, CompletableFuture<Optional<Doc>> future) implements Batcher.Item {
+        @Override
+        public int size() {
+            return index.length() + id.length() + 32;
+        }
+
+        @Override
+        public void fail(Throwable t) {
+            future.completeExceptionally(t);
+        }
+    }
+
+    private record SearchItem(String index, ObjectNode body, CompletableFuture<JsonNode> future) implements Batcher.Item {
+        @Override
+        public int size() {
+            return 256;
+        }
+
+        @Override
+        public void fail(Throwable t) {
+            future.completeExceptionally(t);
+        }
+    }
+
+    private static final class WriteItem implements Batcher.Item {
+        final String id;
+        final byte[] action;
+        final byte[] source;
+        final boolean delete;
+        final CompletableFuture<WriteResult> future = new CompletableFuture<>();
+
+        private WriteItem(String id, byte[] action, byte[] source, boolean delete) {
+            this.id = id;
+            this.action = action;
+            this.source = source;
+            this.delete = delete;
+        }
+
+        static WriteItem of(WriteOp op) {
+            ObjectNode action = Json.object();
+            ObjectNode meta;
+            byte[] source = null;
+            if (op instanceof WriteOp.Create c) {
+                meta = action.putObject("create");
+                source = Json.bytes(c.source());
+            } else if (op instanceof WriteOp.Put p) {
+                meta = action.putObject("index");
+                source = Json.bytes(p.source());
+            } else if (op instanceof WriteOp.Update u) {
+                meta = action.putObject("update");
+                if (u.ifSeqNo() >= 0) {
+                    meta.put("if_seq_no", u.ifSeqNo());
+                    meta.put("if_primary_term", u.ifPrimaryTerm() >= 0 ? u.ifPrimaryTerm() : 1);
+                }
+                ObjectNode body = Json.object();
+                body.set("doc", u.partial());
+                // Every successful write must move the sequence number, as the port promises.
+                body.put("detect_noop", false);
+                source = Json.bytes(body);
+            } else {
+                meta = action.putObject("delete");
+            }
+            meta.put("_index", op.index());
+            meta.put("_id", op.id());
+            return new WriteItem(op.id(), Json.bytes(action), source, op instanceof WriteOp.Delete);
+        }
+
+        @Override
+        public int size() {
+            return action.length + (source == null ? 0 : source.length);
+        }
+
+        @Override
+        public void fail(Throwable t) {
+            StoreException e = t instanceof StoreException s ? s : new StoreException.Unavailable(String.valueOf(t.getMessage()), t);
+            future.complete(new WriteResult(id, -1, e));
+        }
+
+        void complete(JsonNode result) {
+            int status = result.path("status").asInt(500);
+            if (status >= 200 && status < 300) {
+                future.complete(new WriteResult(id, delete ? -1 : result.path("_seq_no").asLong(-1), null));
+                return;
+            }
+            String reason = result.path("error").path("type").asText("") + ": " + result.path("error").path("reason").asText("");
+            StoreException e = switch (status) {
+                case 404 -> new StoreException.NotFound(reason);
+                case 409 -> new StoreException.Conflict(reason);
+                case 429, 503 -> new StoreException.Unavailable(reason, null);
+                default -> new StoreException("write " + id + " failed with " + status + ": " + reason);
+            };
+            future.complete(new WriteResult(id, -1, e));
+        }
+    }
+}

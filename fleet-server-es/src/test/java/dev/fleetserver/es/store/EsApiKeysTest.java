@@ -1,0 +1,86 @@
+package dev.fleetserver.es.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.apikey.ApiKey;
+import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.EsApiKeys;
+import dev.fleetserver.es.EsClient;
+import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Agent keys are real Elasticsearch API keys, created and invalidated by the fleet-server service account. */
+class EsApiKeysTest {
+    private EsClient client;
+    private EsApiKeys keys;
+
+    @BeforeEach
+    void open() {
+        client = EsTestSupport.client(ElasticsearchTestCluster.shared());
+        keys = new EsApiKeys(client, 8);
+    }
+
+    @AfterEach
+    void close() {
+        client.close();
+    }
+
+    @Test
+    void aCreatedKeyAuthenticatesUntilItIsInvalidated() throws Exception {
+        ApiKey key = keys.create("agent-1", accessRoles(), Json.object().put("agent_id", "agent-1").put("type", "access"))
+                .get(30, TimeUnit.SECONDS);
+        assertThat(keys.authenticate(key).get(30, TimeUnit.SECONDS)).isEqualTo(ApiKeys.AuthResult.VALID);
+
+        keys.invalidate(List.of(key.id())).get(30, TimeUnit.SECONDS);
+
+        assertThat(errorOf(key)).isEqualTo(FleetError.UNAUTHORIZED);
+    }
+
+    @Test
+    void aWrongSecretIsUnauthorized() throws Exception {
+        ApiKey key = keys.create("agent-2", accessRoles(), Json.object()).get(30, TimeUnit.SECONDS);
+        assertThat(errorOf(new ApiKey(key.id(), "not-the-secret-at-all"))).isEqualTo(FleetError.UNAUTHORIZED);
+        assertThat(errorOf(new ApiKey("no-such-key-id-00000", "x"))).isEqualTo(FleetError.UNAUTHORIZED);
+    }
+
+    @Test
+    void theKeyCarriesTheReferenceRoleDescriptorAndMetadata() throws Exception {
+        ApiKey key = keys.create("agent-3", accessRoles(),
+                Json.object().put("agent_id", "agent-3").put("managed", true).put("managed_by", "fleet-server").put("type", "access"))
+                .get(30, TimeUnit.SECONDS);
+        String info = ElasticsearchTestCluster.shared().request("GET", "/_security/api_key?id=" + key.id(), null);
+        var json = Json.MAPPER.readTree(info).at("/api_keys/0");
+        assertThat(json.get("name").asText()).isEqualTo("agent-3");
+        assertThat(json.at("/metadata/managed_by").asText()).isEqualTo("fleet-server");
+        assertThat(json.at("/role_descriptors/fleet-apikey-access/applications/0/privileges/0").asText()).isEqualTo("no-privileges");
+    }
+
+    private FleetError errorOf(ApiKey key) {
+        try {
+            keys.authenticate(key).get(30, TimeUnit.SECONDS);
+            return null;
+        } catch (Exception e) {
+            return Futures.unwrap(e) instanceof FleetException f ? f.error() : null;
+        }
+    }
+
+    static ObjectNode accessRoles() {
+        ObjectNode roles = Json.object();
+        ObjectNode access = roles.putObject("fleet-apikey-access");
+        access.putArray("cluster");
+        ObjectNode app = access.putArray("applications").addObject();
+        app.put("application", "fleet");
+        app.putArray("privileges").add("no-privileges");
+        app.putArray("resources").add("*");
+        return roles;
+    }
+}
