@@ -35,9 +35,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class EsDocumentStore implements DocumentStore {
     private static final Logger LOG = LoggerFactory.getLogger(EsDocumentStore.class);
-    /** The Fleet indices, created from our mappings when missing (never touched when present). */
+    /**
+     * The Fleet indices, created from our mappings when missing (never touched when present). Not
+     * {@code .fleet-secrets}: Elasticsearch's Fleet plugin owns it and the service account may only read it.
+     */
     public static final List<String> FLEET_INDICES = List.of(".fleet-agents", ".fleet-actions", ".fleet-actions-results",
-            ".fleet-policies", ".fleet-enrollment-api-keys", ".fleet-artifacts", ".fleet-secrets");
+            ".fleet-policies", ".fleet-enrollment-api-keys", ".fleet-artifacts");
     private static final Duration CHECKPOINT_POLL = Duration.ofMillis(250);
 
     private final EsClient client;
@@ -72,7 +75,14 @@ public final class EsDocumentStore implements DocumentStore {
     public CompletableFuture<Void> ensureFleetIndices() {
         CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
         for (String index : FLEET_INDICES) {
-            all = all.thenCompose(v -> createIfMissing(index, mappingFor(index)));
+            all = all.thenCompose(v -> createIfMissing(index, mappingFor(index)).exceptionally(t -> {
+                // Not allowed to create it (a locked-down cluster): carry on, writes will say what is wrong.
+                if (String.valueOf(t.getMessage()).contains("403")) {
+                    LOG.warn("index {} is missing and may not be created: {}", index, t.getMessage());
+                    return null;
+                }
+                throw t instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(t);
+            }));
         }
         return all;
     }

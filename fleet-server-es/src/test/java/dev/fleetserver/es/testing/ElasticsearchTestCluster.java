@@ -69,10 +69,11 @@ import javax.tools.ToolProvider;
  * {@code org.elasticsearch.distribution.integ-test-zip:elasticsearch:}{@value #DEFAULT_VERSION}{@code :zip}
  * (version overridable with {@value #VERSION_PROPERTY}). The JVM that runs Elasticsearch is
  * {@value #JAVA_HOME_PROPERTY}, else {@code ES_JAVA_HOME}, else the test JVM's {@code java.home} (8.x needs 17+).
- * The heap is {@value #HEAP_PROPERTY} (default {@value #DEFAULT_HEAP}).
+ * The heap is {@value #HEAP_PROPERTY} (default {@value #DEFAULT_HEAP}); {@value #JAVA_OPTS_PROPERTY} adds JVM options.
  *
  * <h2>Layout</h2>
  * The zip is unpacked once per version into {@code <java.io.tmpdir>/fleet-es-test/elasticsearch-<version>/}
+ * ({@code fleet-es-test-<user>} when not running as root)
  * (reused while its marker file matches), together with a small analysis plugin compiled at run time from the
  * test resources under {@code es-analysis-plugin/} (the {@code .security} index needs {@code uax_url_email},
  * {@code pattern_capture} and {@code unique}, which the zip lacks) and file-realm credentials generated once with
@@ -99,6 +100,8 @@ public final class ElasticsearchTestCluster {
     public static final String JAVA_HOME_PROPERTY = "fleet.es.java.home";
     /** System property: Elasticsearch heap size ({@code -Xms}/{@code -Xmx}). */
     public static final String HEAP_PROPERTY = "fleet.es.heap";
+    /** System property: extra JVM options for Elasticsearch, appended to {@code ES_JAVA_OPTS}. */
+    public static final String JAVA_OPTS_PROPERTY = "fleet.es.java.opts";
     public static final String DEFAULT_VERSION = "8.19.0";
     public static final String DEFAULT_HEAP = "512m";
     /** The unprivileged system user Elasticsearch runs as when the tests run as root. */
@@ -118,7 +121,9 @@ public final class ElasticsearchTestCluster {
     private static final Duration READY_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
-    private static final Path ROOT = Path.of(System.getProperty("java.io.tmpdir"), "fleet-es-test");
+    /** {@code fleet-es-test} for root (CI); per user otherwise, so that users do not trip over each other's files. */
+    private static final Path ROOT = Path.of(System.getProperty("java.io.tmpdir"),
+        isRoot() ? "fleet-es-test" : "fleet-es-test-" + System.getProperty("user.name"));
     private static final Set<ElasticsearchTestCluster> LIVE = ConcurrentHashMap.newKeySet();
     private static ElasticsearchTestCluster shared;
     private static Distribution distribution;
@@ -139,8 +144,8 @@ public final class ElasticsearchTestCluster {
         .version(HttpClient.Version.HTTP_1_1)
         .connectTimeout(Duration.ofSeconds(5))
         .build();
-    private Process process;
-    private boolean closed;
+    private volatile Process process;
+    private volatile boolean closed;
 
     private ElasticsearchTestCluster(Distribution dist, Path instanceDir, int httpPort, int transportPort) {
         this.dist = dist;
@@ -216,8 +221,9 @@ public final class ElasticsearchTestCluster {
         return instanceDir;
     }
 
-    public synchronized boolean running() {
-        return process != null && process.isAlive();
+    public boolean running() {
+        Process p = process;
+        return p != null && p.isAlive();
     }
 
     /** Stops the node (SIGTERM, wait, then kill) and deletes its instance directory. Idempotent. */
@@ -236,6 +242,22 @@ public final class ElasticsearchTestCluster {
                 System.err.println("could not delete " + instanceDir + ": " + e);
             }
         }
+    }
+
+    /** Stops the node but keeps its data and ports, for outage tests; {@link #startNode()} brings it back. */
+    public synchronized void stopNode() {
+        if (closed) {
+            throw new IllegalStateException("cluster was stopped");
+        }
+        stopProcess();
+    }
+
+    /** Starts a node stopped with {@link #stopNode()} again and waits until it is ready. */
+    public synchronized void startNode() {
+        if (closed) {
+            throw new IllegalStateException("cluster was stopped");
+        }
+        start();
     }
 
     /** Stops the node and starts it again on the same data directory and ports; waits until it is ready. */
@@ -323,8 +345,10 @@ public final class ElasticsearchTestCluster {
         env.put("ES_TMPDIR", tmp.toString());
         env.put("HOME", instanceDir.toString());
         String heap = System.getProperty(HEAP_PROPERTY, DEFAULT_HEAP);
-        env.put("ES_JAVA_OPTS", "-Xms" + heap + " -Xmx" + heap + " -Djna.tmpdir=" + tmp);
-        env.put("CLI_JAVA_OPTS", "-Djava.io.tmpdir=" + tmp);
+        // C1 only and no heap pre-touch: roughly halves the CPU a start costs (matters on 2-core CI machines).
+        env.put("ES_JAVA_OPTS", ("-Xms" + heap + " -Xmx" + heap + " -XX:TieredStopAtLevel=1 -XX:-AlwaysPreTouch"
+            + " -Djna.tmpdir=" + tmp + " " + System.getProperty(JAVA_OPTS_PROPERTY, "")).trim());
+        env.put("CLI_JAVA_OPTS", "-XX:TieredStopAtLevel=1 -Djava.io.tmpdir=" + tmp);
 
         long begin = System.nanoTime();
         CompletableFuture<Process> started = new CompletableFuture<>();
@@ -369,8 +393,15 @@ public final class ElasticsearchTestCluster {
         System.out.println("[ElasticsearchTestCluster] " + message);
     }
 
+    /**
+     * Ready means: the {@code .security} index is active (it backs API keys, and service-token authentication reads
+     * it as soon as it exists: 8.19 creates it just after start, so cluster health alone can be green too early)
+     * and the service token authenticates.
+     */
     private void awaitReady() {
         long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+        long firstAnswer = 0;
+        boolean creationRequested = false;
         String last = "no response";
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
@@ -378,17 +409,29 @@ public final class ElasticsearchTestCluster {
                     + " before it was ready\n" + logTail());
             }
             try {
-                HttpResponse<String> response = send("GET", "/_cluster/health?wait_for_status=yellow&timeout=1s",
-                    null, adminAuthorization());
+                HttpResponse<String> response = send("GET", "/_cluster/health/.security?wait_for_status=yellow"
+                    + "&wait_for_no_initializing_shards=true&timeout=1s", null, adminAuthorization());
                 if (response.statusCode() == 200) {
-                    return;
+                    response = send("GET", "/_security/_authenticate", null, "Bearer " + serviceToken());
+                    if (response.statusCode() == 200) {
+                        return;
+                    }
+                } else if (response.statusCode() == 408) {
+                    // The node answers, but .security is missing or not active yet.
+                    if (firstAnswer == 0) {
+                        firstAnswer = System.nanoTime();
+                    } else if (!creationRequested && System.nanoTime() - firstAnswer > TimeUnit.SECONDS.toNanos(10)) {
+                        // Versions that create it lazily: have it created by the first write to it.
+                        creationRequested = true;
+                        send("PUT", "/_security/role/fleet-test-readiness", "{\"cluster\":[]}", adminAuthorization());
+                    }
                 }
                 last = response.statusCode() + " " + response.body();
             } catch (UncheckedIOException e) {
                 last = String.valueOf(e.getCause());
             }
             try {
-                process.waitFor(250, TimeUnit.MILLISECONDS);
+                process.waitFor(200, TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for Elasticsearch", e);

@@ -45,10 +45,15 @@ final class E2eSupport {
 
     /** Polls {@code condition} until it holds; fails after {@link #DEADLINE}. */
     static void await(String what, BooleanSupplier condition) {
-        long deadline = System.nanoTime() + DEADLINE.toNanos();
+        await(DEADLINE, what, condition);
+    }
+
+    /** Polls {@code condition} until it holds; fails after {@code limit}. */
+    static void await(java.time.Duration limit, String what, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + limit.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > deadline) {
-                throw new AssertionError("not true after " + DEADLINE.toSeconds() + " s: " + what);
+                throw new AssertionError("not true after " + limit.toSeconds() + " s: " + what);
             }
             LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
         }
