@@ -185,9 +185,41 @@ public final class EsDocumentStore implements DocumentStore {
     public CompletableFuture<Long> awaitCheckpointAfter(String index, long knownCheckpoint, Duration timeout) {
         CompletableFuture<Long> result = new CompletableFuture<>();
         long deadline = System.nanoTime() + timeout.toNanos();
-        pollCheckpoint(index, knownCheckpoint, deadline, result);
+        if (Boolean.FALSE.equals(fleetPlugin)) {
+            pollCheckpoint(index, knownCheckpoint, deadline, result);
+        } else {
+            waitWithFleetPlugin(index, knownCheckpoint, timeout, deadline, result);
+        }
         // Once the checkpoint moved, make everything up to it visible to searches (Kibana may not refresh).
         return result.thenCompose(cp -> cp > knownCheckpoint ? refresh(index).thenApply(v -> cp) : CompletableFuture.completedFuture(cp));
+    }
+
+    /**
+     * The Fleet plugin's long poll: one request that returns when the checkpoint passes {@code known} or the timeout
+     * ends. A cluster without the plugin answers "no handler": remember that and poll {@code _stats} from then on.
+     */
+    private void waitWithFleetPlugin(String index, long known, Duration timeout, long deadline, CompletableFuture<Long> result) {
+        String path = "/" + enc(index) + "/_fleet/global_checkpoints?wait_for_advance=true&wait_for_index=true&checkpoints="
+                + known + "&timeout=" + timeout.toMillis() + "ms";
+        client.send(EsClient.Request.get(path).withTimeout(timeout.plusSeconds(30))).whenComplete((r, t) -> {
+            if (t != null) {
+                result.completeExceptionally(t);
+                return;
+            }
+            if (r.ok()) {
+                fleetPlugin = Boolean.TRUE;
+                JsonNode cps = r.json().path("global_checkpoints");
+                result.complete(cps.isArray() && !cps.isEmpty() ? cps.get(0).asLong(known) : known);
+            } else if (r.status() == 504 || "timeout_exception".equals(r.errorType())) {
+                result.complete(known);
+            } else if (fleetPlugin == null && (r.status() == 400 || r.status() == 404 || r.status() == 405)) {
+                LOG.info("no Fleet plugin in this cluster ({}): following checkpoints by polling _stats", r.describe());
+                fleetPlugin = Boolean.FALSE;
+                pollCheckpoint(index, known, deadline, result);
+            } else {
+                result.completeExceptionally(new StoreException.Unavailable("global checkpoints of " + index + ": " + r.describe(), null));
+            }
+        });
     }
 
     private void pollCheckpoint(String index, long known, long deadline, CompletableFuture<Long> result) {

@@ -156,7 +156,14 @@ class ElasticsearchBackendTest {
         ObjectNode root = Json.object();
         ObjectNode es = root.putObject("output").putObject("elasticsearch");
         es.putArray("hosts").add(cluster.httpUri());
-        es.put("service_token", cluster.serviceToken());
+        if (name.equals("b")) {
+            // The other way operators give the token: a file, as the original's service_token_path.
+            Path tokenFile = tmp.resolve(name + "-service-token");
+            java.nio.file.Files.writeString(tokenFile, cluster.serviceToken() + "\n");
+            es.put("service_token_path", tokenFile.toString());
+        } else {
+            es.put("service_token", cluster.serviceToken());
+        }
         ObjectNode server = root.putArray("inputs").addObject().put("type", "fleet-server").putObject("server");
         server.put("host", "127.0.0.1");
         server.put("port", 0);
