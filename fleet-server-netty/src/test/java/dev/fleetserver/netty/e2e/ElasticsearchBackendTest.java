@@ -95,6 +95,41 @@ class ElasticsearchBackendTest {
     }
 
     @Test
+    void anActionWrittenByAnyoneReachesAParkedAgentWithinTwoSeconds() throws Exception {
+        ElasticsearchTestCluster cluster = ElasticsearchTestCluster.shared();
+        FleetDaemon fleet = start(cluster, "actions");
+        String policy = newPolicy(fleet);
+        AgentClient agent = new AgentClient(fleet.port());
+        JsonNode item = agent.enroll(enrollmentToken(fleet, policy));
+        String id = item.get("id").asText();
+        String key = item.get("access_api_key").asText();
+        agent.checkin(id, key, AgentClient.checkinBody("starting"));
+        agent.acks(id, key, AgentClient.ackEvents(id, "policy:" + policy + ":1"));
+        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(id, key, report(policy, 1));
+        awaitParked(fleet, id);
+
+        ObjectNode action = Json.object();
+        action.put("action_id", "settings-" + UUID.randomUUID());
+        action.put("type", "SETTINGS");
+        action.putArray("agents").add(id);
+        action.put("@timestamp", Instant.now().toString());
+        action.put("expiration", Instant.now().plus(Duration.ofHours(1)).toString());
+        action.putObject("data").put("log_level", "debug");
+        long written = System.nanoTime();
+        String docId = Json.MAPPER.readTree(cluster.request("POST", "/.fleet-actions/_doc", Json.string(action))).get("_id").asText();
+
+        AgentClient.Reply woken = parked.get(15, TimeUnit.SECONDS);
+        assertThat(Duration.ofNanos(System.nanoTime() - written)).isLessThan(Duration.ofSeconds(2));
+        assertThat(woken.json().get("ack_token").asText()).isEqualTo(docId);
+        assertThat(woken.json().at("/actions/0/id").asText()).isEqualTo(action.get("action_id").asText());
+        assertThat(woken.json().at("/actions/0/data/log_level").asText()).isEqualTo("debug");
+
+        assertThat(agent.acks(id, key, AgentClient.ackEvents(id, action.get("action_id").asText())).status()).isEqualTo(200);
+        JsonNode result = doc(cluster, ".fleet-actions-results", action.get("action_id").asText() + ":" + id);
+        assertThat(result.get("agent_id").asText()).isEqualTo(id);
+    }
+
+    @Test
     void twoServersOnOneClusterServeTheSameAgentAlternately() throws Exception {
         ElasticsearchTestCluster cluster = ElasticsearchTestCluster.shared();
         FleetDaemon a = start(cluster, "a");
@@ -126,7 +161,14 @@ class ElasticsearchBackendTest {
     @Test
     void anOutageAnswers503NotUnauthorizedKeepsParkedCheckinsAndRecoversByItself() throws Exception {
         ownCluster = ElasticsearchTestCluster.startNew();
+        // A Fleet index that already exists (as Kibana's Fleet plugin would have made it) is never touched.
+        ownCluster.request("PUT", "/.fleet-artifacts", "{\"mappings\":{\"_meta\":{\"owner\":\"kibana\"},\"dynamic\":true}}");
         FleetDaemon fleet = start(ownCluster, "outage");
+        JsonNode artifacts = Json.MAPPER.readTree(ownCluster.request("GET", "/.fleet-artifacts/_mapping", null));
+        assertThat(artifacts.at("/.fleet-artifacts/mappings/_meta/owner").asText()).isEqualTo("kibana");
+        JsonNode agents = Json.MAPPER.readTree(ownCluster.request("GET", "/.fleet-agents/_mapping", null));
+        assertThat(agents.at("/.fleet-agents/mappings/dynamic").asText()).isEqualTo("false");
+        assertThat(agents.at("/.fleet-agents/mappings/properties/access_api_key_id/type").asText()).isEqualTo("keyword");
         AgentClient agent = new AgentClient(fleet.port());
         JsonNode item = agent.enroll(fleet.enrollmentToken());
         String id = item.get("id").asText();

@@ -1,0 +1,95 @@
+package dev.fleetserver.es;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Batching rules: flush when a slot is free and the batch is due, never more than the in-flight bound. */
+class BatcherTest {
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    private final List<List<Item>> sent = new CopyOnWriteArrayList<>();
+    private final List<CompletableFuture<Void>> pending = new CopyOnWriteArrayList<>();
+
+    @AfterEach
+    void close() {
+        timer.shutdownNow();
+    }
+
+    private record Item(int n, int size) implements Batcher.Item {
+        @Override
+        public void fail(Throwable t) {
+        }
+    }
+
+    private Batcher<Item> batcher(Duration interval, int maxItems, long maxBytes, int maxInFlight) {
+        return new Batcher<>("test", batch -> {
+            sent.add(new ArrayList<>(batch));
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            pending.add(done);
+            return done;
+        }, timer, interval, maxItems, maxBytes, maxInFlight);
+    }
+
+    @Test
+    void withoutATimerAnItemGoesAtOnceWhenASlotIsFreeAndQueuesBehindBusySlots() {
+        Batcher<Item> b = batcher(Duration.ZERO, 100, 1 << 20, 1);
+        b.add(new Item(1, 10));
+        assertThat(sent).hasSize(1);
+        b.add(new Item(2, 10));
+        b.add(new Item(3, 10));
+        assertThat(sent).as("the only slot is busy").hasSize(1);
+
+        pending.get(0).complete(null);
+        assertThat(sent).hasSize(2);
+        assertThat(sent.get(1)).extracting(Item::n).containsExactly(2, 3);
+    }
+
+    @Test
+    void aBatchNeverExceedsTheItemCountAndTheRestFollows() {
+        Batcher<Item> b = batcher(Duration.ZERO, 2, 1 << 20, 1);
+        b.add(new Item(0, 1));
+        for (int i = 1; i <= 5; i++) {
+            b.add(new Item(i, 1));
+        }
+        pending.get(0).complete(null);
+        pending.get(1).complete(null);
+        pending.get(2).complete(null);
+        assertThat(sent).extracting(List::size).containsExactly(1, 2, 2, 1);
+    }
+
+    @Test
+    void withATimerItemsWaitForItUnlessTheBatchIsFull() throws Exception {
+        Batcher<Item> b = batcher(Duration.ofMillis(200), 3, 1 << 20, 4);
+        b.add(new Item(1, 1));
+        b.add(new Item(2, 1));
+        assertThat(sent).isEmpty();
+        b.add(new Item(3, 1));
+        assertThat(sent).as("full: sent without waiting").hasSize(1);
+
+        b.add(new Item(4, 1));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (sent.size() < 2 && System.nanoTime() < deadline) {
+            Thread.onSpinWait();
+        }
+        assertThat(sent).hasSize(2);
+        assertThat(sent.get(1)).extracting(Item::n).containsExactly(4);
+    }
+
+    @Test
+    void theByteThresholdAlsoFillsABatch() {
+        Batcher<Item> b = batcher(Duration.ofHours(1), 1000, 100, 4);
+        b.add(new Item(1, 60));
+        assertThat(sent).isEmpty();
+        b.add(new Item(2, 60));
+        assertThat(sent).hasSize(1);
+    }
+}
