@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.apikey.ApiKey;
 import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.apikey.FleetRoles;
 import dev.fleetserver.core.auth.AgentAuthenticator;
 import dev.fleetserver.core.auth.ApiKeyAuthenticator;
 import dev.fleetserver.core.auth.UserAgentCheck;
@@ -185,19 +186,12 @@ public final class EnrollService {
     }
 
     private CompletableFuture<ApiKey> createAccessKey(String agentId) {
-        ObjectNode roles = Json.object();
-        ObjectNode access = roles.putObject("fleet-apikey-access");
-        access.putArray("cluster");
-        ObjectNode app = access.putArray("applications").addObject();
-        app.put("application", "fleet");
-        app.putArray("privileges").add("no-privileges");
-        app.putArray("resources").add("*");
         ObjectNode meta = Json.object();
         meta.put("agent_id", agentId);
         meta.put("managed", true);
         meta.put("managed_by", "fleet-server");
         meta.put("type", "access");
-        return apiKeys.create(agentId, roles, meta);
+        return apiKeys.create(agentId, FleetRoles.access(), meta);
     }
 
     private ObjectNode response(String agentId, ApiKey key, Context ctx, String enrolledAt, ObjectNode doc) {

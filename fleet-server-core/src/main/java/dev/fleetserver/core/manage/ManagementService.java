@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.apikey.FleetRoles;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Agent;
@@ -239,20 +240,12 @@ public final class ManagementService {
             }
             String id = UUID.randomUUID().toString();
             String name = (b.hasNonNull("name") ? b.get("name").textValue() : "Default") + " (" + id + ")";
-            ObjectNode roles = Json.object();
-            ObjectNode enroll = roles.putObject("fleet-apikey-enroll");
-            enroll.putArray("cluster");
-            enroll.putArray("index");
-            ObjectNode app = enroll.putArray("applications").addObject();
-            app.put("application", "fleet");
-            app.putArray("privileges").add("no-privileges");
-            app.putArray("resources").add("*");
             ObjectNode meta = Json.object();
             meta.put("managed_by", "fleet");
             meta.put("managed", true);
             meta.put("type", "enroll");
             meta.put("policy_id", policyId);
-            return apiKeys.create(name, roles, meta).thenCompose(key -> {
+            return apiKeys.create(name, FleetRoles.enroll(), meta).thenCompose(key -> {
                 ObjectNode doc = Json.object();
                 doc.put("active", true);
                 doc.put("api_key_id", key.id());

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.apikey.ApiKey;
 import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.apikey.FleetRoles;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.util.Futures;
@@ -74,13 +75,6 @@ class EsApiKeysTest {
     }
 
     static ObjectNode accessRoles() {
-        ObjectNode roles = Json.object();
-        ObjectNode access = roles.putObject("fleet-apikey-access");
-        access.putArray("cluster");
-        ObjectNode app = access.putArray("applications").addObject();
-        app.put("application", "fleet");
-        app.putArray("privileges").add("no-privileges");
-        app.putArray("resources").add("*");
-        return roles;
+        return FleetRoles.access();
     }
 }

@@ -7,10 +7,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.netty.FleetDaemon;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -185,12 +181,9 @@ class AgentLifecycleTest {
         }
     }
 
-    private JsonNode management(String method, String path, String body) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + fleet.managementPort() + path))
-                .header("Authorization", "Bearer " + fleet.managementToken())
-                .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return Json.MAPPER.readTree(r.body());
+    private JsonNode management(String method, String path, String body) {
+        AgentClient.Reply r = E2eSupport.management(fleet, method, path, body);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return r.json();
     }
 }

@@ -8,10 +8,6 @@ import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
 import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.config.ConfigLoader;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -239,13 +235,10 @@ class ElasticsearchBackendTest {
         return management(fleet, "POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"" + policy + "\"}").at("/item/api_key").asText();
     }
 
-    private static JsonNode management(FleetDaemon fleet, String method, String path, String body) throws Exception {
-        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + fleet.managementPort() + path))
-                .header("Authorization", "Bearer " + fleet.managementToken())
-                .method(method, HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-        return Json.MAPPER.readTree(r.body());
+    private static JsonNode management(FleetDaemon fleet, String method, String path, String body) {
+        AgentClient.Reply r = E2eSupport.management(fleet, method, path, body);
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return r.json();
     }
 
     private static JsonNode doc(ElasticsearchTestCluster cluster, String index, String id) throws Exception {
