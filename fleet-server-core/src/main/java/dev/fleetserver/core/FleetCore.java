@@ -2,7 +2,9 @@ package dev.fleetserver.core;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.ack.AckService;
+import dev.fleetserver.core.ack.AgentKeys;
 import dev.fleetserver.core.action.ActionDispatcher;
+import dev.fleetserver.core.action.ActionGc;
 import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.auth.AgentAuthenticator;
 import dev.fleetserver.core.auth.ApiKeyAuthenticator;
@@ -42,6 +44,7 @@ public final class FleetCore implements AutoCloseable {
     private final StatusService status;
     private final PolicyMonitor policies;
     private final ActionDispatcher actions;
+    private final ActionGc actionGc;
     private final CoreSettings settings;
 
     public FleetCore(DocumentStore store, ApiKeys apiKeys, CoreSettings settings, Clock clock, Scheduler scheduler) {
@@ -65,7 +68,8 @@ public final class FleetCore implements AutoCloseable {
         this.actions = new ActionDispatcher(store, registry, clock, scheduler);
         this.checkin = new CheckinService(repo, userAgents, policies, actions, new CheckinBulker(repo, clock), registry,
                 settings.checkin(), clock, scheduler);
-        this.acks = new AckService(repo, clock);
+        this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
+        this.acks = new AckService(repo, new AgentKeys(repo, apiKeys, keyCache, clock), clock);
         this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());
         this.status = new StatusService(auth);
     }
@@ -83,6 +87,7 @@ public final class FleetCore implements AutoCloseable {
                 .thenCompose(v -> policies.start())
                 .thenCompose(v -> actions.start())
                 .thenRun(checkin::start)
+                .thenRun(actionGc::start)
                 .thenCompose(v -> repo.latestPolicy(DEFAULT_POLICY_ID))
                 .thenCompose(p -> p.isPresent()
                         ? management.ensureEnrollmentToken(DEFAULT_POLICY_ID)
@@ -98,6 +103,7 @@ public final class FleetCore implements AutoCloseable {
         status.state(StatusService.State.STOPPING);
         policies.stop();
         actions.stop();
+        actionGc.stop();
         return checkin.stop().whenComplete((v, t) -> status.state(StatusService.State.STOPPED));
     }
 

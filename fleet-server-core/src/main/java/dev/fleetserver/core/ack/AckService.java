@@ -3,6 +3,7 @@ package dev.fleetserver.core.ack;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.StoreException;
@@ -28,10 +29,12 @@ public final class AckService {
             "action_response", "started_at", "completed_at");
 
     private final FleetRepository repo;
+    private final AgentKeys agentKeys;
     private final Clock clock;
 
-    public AckService(FleetRepository repo, Clock clock) {
+    public AckService(FleetRepository repo, AgentKeys agentKeys, Clock clock) {
         this.repo = repo;
+        this.agentKeys = agentKeys;
         this.clock = clock;
     }
 
@@ -80,8 +83,48 @@ public final class AckService {
                     result.set(f, v);
                 }
             }
-            return repo.createActionResult(actionId, agent.id(), result).thenApply(v -> new AckResult.Item(200, "OK"));
+            Action action = found.get();
+            return repo.createActionResult(actionId, agent.id(), result)
+                    .thenCompose(v -> applyEffect(agent, action, event))
+                    .thenApply(v -> new AckResult.Item(200, "OK"));
         });
+    }
+
+    /** What an acked action changes on the agent (the original's handleAck side effects). */
+    private CompletableFuture<Void> applyEffect(Agent agent, Action action, JsonNode event) {
+        boolean failed = event.hasNonNull("error") && !event.get("error").asText().isEmpty();
+        String type = action.type() == null ? "" : action.type();
+        switch (type) {
+            case "UNENROLL", "MIGRATE" -> {
+                return failed ? CompletableFuture.completedFuture(null) : agentKeys.unenroll(agent);
+            }
+            case "UPGRADE" -> {
+                return upgradeAcked(agent, failed, event.path("payload"));
+            }
+            default -> {
+                return CompletableFuture.completedFuture(null);
+            }
+        }
+    }
+
+    /** The legacy upgrade ack path: a success marks the upgrade done; a failure that will not be retried clears the start. */
+    private CompletableFuture<Void> upgradeAcked(Agent agent, boolean failed, JsonNode payload) {
+        ObjectNode partial = Json.object();
+        if (failed) {
+            if (payload.path("retry").asBoolean(false)) {
+                return CompletableFuture.completedFuture(null);
+            }
+            partial.putNull("upgrade_started_at");
+        } else {
+            String now = Times.millis(clock.instant());
+            partial.putNull("upgrade_started_at");
+            partial.put("upgraded_at", now);
+            if (!agent.source().hasNonNull("upgrade_details")) {
+                partial.putNull("upgrade_attempts");
+            }
+        }
+        partial.put("updated_at", Times.millis(clock.instant()));
+        return repo.updateAgent(agent.id(), partial).thenApply(s -> null);
     }
 
     /** Moves {@code policy_revision_idx} to the highest acked revision of the agent's current policy, if higher. */

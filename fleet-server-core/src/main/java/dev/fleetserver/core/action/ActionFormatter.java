@@ -38,7 +38,10 @@ public final class ActionFormatter {
         if (signed != null && signed.isObject() && !signed.isEmpty()) {
             out.set("signed", signed);
         }
-        putIfText(out, "start_time", action.field("start_time"));
+        String start = startTime(action, agentId);
+        if (start != null) {
+            out.put("start_time", start);
+        }
         JsonNode timeout = action.field("timeout");
         if (timeout != null && timeout.isNumber() && timeout.asLong() != 0) {
             out.put("timeout", timeout.asLong());
@@ -46,6 +49,28 @@ public final class ActionFormatter {
         putIfText(out, "traceparent", action.field("traceparent"));
         out.put("type", action.type());
         return out;
+    }
+
+    /**
+     * A scheduled action spread over its rollout window: agent {@code i} of {@code n} starts
+     * {@code rollout_duration_seconds * i / n} after {@code start_time}. Applied on every delivery path (the original
+     * forgets it for actions read at checkin).
+     */
+    static String startTime(Action action, String agentId) {
+        JsonNode start = action.field("start_time");
+        if (start == null || !start.isTextual() || start.textValue().isEmpty()) {
+            return null;
+        }
+        JsonNode rollout = action.field("rollout_duration_seconds");
+        long window = rollout != null && rollout.isNumber() ? rollout.asLong() : 0;
+        java.time.Instant t = dev.fleetserver.core.util.Times.parse(start.textValue());
+        if (window <= 0 || t == null) {
+            return start.textValue();
+        }
+        java.util.List<String> agents = action.agents();
+        int i = Math.max(0, agents.indexOf(agentId));
+        long offset = window * i / Math.max(1, agents.size());
+        return dev.fleetserver.core.util.Times.seconds(t.plusSeconds(offset));
     }
 
     private static JsonNode data(Action action) {

@@ -137,7 +137,8 @@ public final class CheckinService {
         }
         long reported = revision;
 
-        resolveAckToken(agent, req.ackToken())
+        upgradeDetails(agent, req.upgradeDetails())
+                .thenCompose(v -> resolveAckToken(agent, req.ackToken()))
                 .thenCompose(seq -> {
                     if (seq != agent.actionSeqNo()) {
                         fields.set("action_seq_no", Json.array().add(seq));
@@ -184,6 +185,82 @@ public final class CheckinService {
                     parked.fail(t);
                     return null;
                 });
+    }
+
+    /**
+     * Records the upgrade progress the agent reports (the original writes it at once, not through the bulker), after
+     * checking it names a known UPGRADE action and its metadata is complete; details of an unknown action are
+     * ignored. No details while the document has some means the upgrade finished.
+     */
+    private CompletableFuture<Void> upgradeDetails(Agent agent, JsonNode details) {
+        boolean stored = agent.source().hasNonNull("upgrade_details");
+        String now = dev.fleetserver.core.util.Times.millis(clock.instant());
+        if (details == null || details.isNull()) {
+            if (!stored) {
+                return CompletableFuture.completedFuture(null);
+            }
+            ObjectNode done = Json.object();
+            done.putNull("upgrade_details");
+            done.putNull("upgrade_started_at");
+            done.put("upgraded_at", now);
+            done.put("updated_at", now);
+            return repo.updateAgent(agent.id(), done).thenApply(x -> null);
+        }
+        if (!details.isObject()) {
+            throw FleetException.badRequest("unable to decode checkin request: upgrade_details must be an object");
+        }
+        String actionId = details.path("action_id").asText("");
+        return repo.actionByActionId(actionId).thenCompose(action -> {
+            if (action.isEmpty() || !"UPGRADE".equals(action.get().type())) {
+                return CompletableFuture.completedFuture(null);
+            }
+            ObjectNode partial = Json.object();
+            partial.set("upgrade_details", validUpgradeDetails(details));
+            if ("UPG_WATCHING".equals(details.path("state").asText()) && agent.source().hasNonNull("upgrade_attempts")) {
+                partial.putNull("upgrade_attempts");
+            }
+            partial.put("updated_at", now);
+            return repo.updateAgent(agent.id(), partial).thenApply(x -> null);
+        });
+    }
+
+    /** The original's checks on upgrade metadata; a violation is its 500 "failed to update upgrade_details". */
+    static JsonNode validUpgradeDetails(JsonNode details) {
+        String state = details.path("state").asText("");
+        JsonNode meta = details.path("metadata");
+        switch (state) {
+            case "UPG_FAILED" -> {
+                if (meta.path("error_msg").asText("").isEmpty()) {
+                    throw invalidUpgrade("UPG_FAILED requires metadata.error_msg");
+                }
+                ObjectNode copy = details.deepCopy();
+                ObjectNode m = copy.putObject("metadata");
+                if (meta.has("failed_state")) {
+                    m.set("failed_state", meta.get("failed_state"));
+                }
+                m.set("error_msg", meta.get("error_msg"));
+                return copy;
+            }
+            case "UPG_SCHEDULED" -> {
+                if (dev.fleetserver.core.util.Times.parse(meta.path("scheduled_at").asText(null)) == null) {
+                    throw invalidUpgrade("UPG_SCHEDULED requires metadata.scheduled_at");
+                }
+            }
+            case "UPG_DOWNLOADING" -> {
+                JsonNode pct = meta.get("download_percent");
+                if (pct != null && !pct.isNull() && !pct.isNumber()) {
+                    throw invalidUpgrade("download_percent must be a number");
+                }
+            }
+            default -> {
+            }
+        }
+        return details;
+    }
+
+    private static FleetException invalidUpgrade(String why) {
+        return new FleetException(dev.fleetserver.core.error.FleetError.INTERNAL,
+                "failed to update upgrade_details: invalid upgrade metadata: " + why);
     }
 
     private static void offerPolicy(ParkedCheckin parked, Optional<PreparedPolicy> latest) {
@@ -264,7 +341,8 @@ public final class CheckinService {
 
     /** The fields of a checkin body this server reads. */
     record CheckinRequest(String status, String message, String ackToken, JsonNode localMetadata, JsonNode components,
-                          Duration pollTimeout, String agentPolicyId, long policyRevisionIdx, JsonNode rollbacks) {
+                          Duration pollTimeout, String agentPolicyId, long policyRevisionIdx, JsonNode rollbacks,
+                          JsonNode upgradeDetails) {
 
         static CheckinRequest parse(InputStream body) {
             JsonNode root;
@@ -305,7 +383,7 @@ public final class CheckinService {
             String message = text(root, "message");
             return new CheckinRequest(status, message == null ? "" : message, text(root, "ack_token"),
                     root.get("local_metadata"), root.get("components"), pollTimeout, text(root, "agent_policy_id"),
-                    rev == null || rev.isNull() ? 0 : rev.asLong(), rollbacks);
+                    rev == null || rev.isNull() ? 0 : rev.asLong(), rollbacks, root.get("upgrade_details"));
         }
 
         private static String text(JsonNode root, String field) {

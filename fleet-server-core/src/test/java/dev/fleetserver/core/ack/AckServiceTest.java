@@ -39,7 +39,11 @@ class AckServiceTest {
     void open() throws Exception {
         store = SqliteDocumentStore.open(dataDir);
         repo = new FleetRepository(store);
-        service = new AckService(repo, Clock.fixed(NOW, ZoneOffset.UTC));
+        Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
+        var apiKeys = new dev.fleetserver.core.store.embedded.EmbeddedApiKeys(store, clock);
+        var keyCache = new dev.fleetserver.core.auth.ApiKeyAuthenticator(apiKeys, clock, java.time.Duration.ofMinutes(15),
+                java.time.Duration.ZERO, 100);
+        service = new AckService(repo, new AgentKeys(repo, apiKeys, keyCache, clock), clock);
         ObjectNode agent = (ObjectNode) Json.MAPPER.readTree("{\"active\":true,\"policy_id\":\"p1\",\"policy_revision_idx\":2,"
                 + "\"agent\":{\"id\":\"agent-1\",\"version\":\"9.6.0\"},\"namespaces\":[\"default\"]}");
         repo.createAgent("agent-1", agent).get(5, TimeUnit.SECONDS);

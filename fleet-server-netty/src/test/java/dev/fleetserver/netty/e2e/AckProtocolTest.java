@@ -174,8 +174,6 @@ class AckProtocolTest {
     }
 
     @Test
-    @Disabled("issue 5, not built yet: an UNENROLL ack without error only writes the action result; the agent stays "
-            + "active:true with no unenrolled_at, its access key stays valid and the next checkin is 200 (protocol 1.8, 3.6)")
     void ackingAnUnenrollActionUnenrollsTheAgent() throws Exception {
         E2eSupport.indexAction(fleet, "unenroll-doc", E2eSupport.action("unenroll-1", "UNENROLL", a.id(),
                 Instant.now().plusSeconds(3600), null));
@@ -199,8 +197,6 @@ class AckProtocolTest {
     }
 
     @Test
-    @Disabled("issue 5, not built yet: a successful UPGRADE ack only writes the action result; upgrade_started_at is kept "
-            + "and upgraded_at is never set (protocol 1.8, 3.7 legacy ack path)")
     void ackingAnUpgradeMarksTheAgentUpgraded() {
         E2eSupport.updateAgent(fleet, a.id(), Json.object().put("upgrade_started_at", "2026-01-01T00:00:00Z"));
         E2eSupport.indexAction(fleet, "upgrade-doc", E2eSupport.action("upgrade-1", "UPGRADE", a.id(),

@@ -349,8 +349,6 @@ class CheckinProtocolTest {
     }
 
     @Test
-    @Disabled("issue 5, not built yet: checkin ignores upgrade_details: the agent document never gets upgrade_details "
-            + "(and a later checkin without them never sets upgraded_at) (protocol 1.7 step 7, 3.7)")
     void upgradeDetailsOfAKnownUpgradeActionAreRecorded() throws Exception {
         Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
         E2eSupport.indexAction(fleet, "upgrade-doc", E2eSupport.action("upgrade-1", "UPGRADE", a.id(),

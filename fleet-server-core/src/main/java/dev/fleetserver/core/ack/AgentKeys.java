@@ -1,0 +1,71 @@
+package dev.fleetserver.core.ack;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.auth.ApiKeyAuthenticator;
+import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Times;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Ending an agent's membership: every API key it holds is invalidated and the document marked inactive, so its next
+ * request is refused (401) whatever any cache says.
+ */
+public final class AgentKeys {
+    private final FleetRepository repo;
+    private final ApiKeys apiKeys;
+    private final ApiKeyAuthenticator keyCache;
+    private final Clock clock;
+
+    public AgentKeys(FleetRepository repo, ApiKeys apiKeys, ApiKeyAuthenticator keyCache, Clock clock) {
+        this.repo = repo;
+        this.apiKeys = apiKeys;
+        this.keyCache = keyCache;
+        this.clock = clock;
+    }
+
+    /** Every key id of the agent: access key, each output's current and retired keys, the legacy default key. */
+    public static List<String> keyIds(Agent agent) {
+        Set<String> ids = new LinkedHashSet<>();
+        add(ids, agent.source().get("access_api_key_id"));
+        add(ids, agent.source().get("default_api_key_id"));
+        JsonNode outputs = agent.source().get("outputs");
+        if (outputs != null && outputs.isObject()) {
+            for (JsonNode out : outputs) {
+                add(ids, out.get("api_key_id"));
+                for (JsonNode retired : out.path("to_retire_api_key_ids")) {
+                    add(ids, retired.get("id"));
+                }
+            }
+        }
+        return new ArrayList<>(ids);
+    }
+
+    private static void add(Set<String> ids, JsonNode id) {
+        if (id != null && id.isTextual() && !id.textValue().isEmpty()) {
+            ids.add(id.textValue());
+        }
+    }
+
+    /** Invalidates the agent's keys, then marks it inactive with {@code unenrolled_at}. */
+    public CompletableFuture<Void> unenroll(Agent agent) {
+        List<String> ids = keyIds(agent);
+        ids.forEach(keyCache::forget);
+        return apiKeys.invalidate(ids).thenCompose(v -> {
+            String now = Times.millis(clock.instant());
+            ObjectNode partial = Json.object();
+            partial.put("active", false);
+            partial.put("unenrolled_at", now);
+            partial.put("updated_at", now);
+            return repo.updateAgent(agent.id(), partial);
+        }).thenApply(seq -> null);
+    }
+}
