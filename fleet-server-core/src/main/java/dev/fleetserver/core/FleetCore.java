@@ -14,6 +14,7 @@ import dev.fleetserver.core.checkin.CheckinRegistry;
 import dev.fleetserver.core.checkin.CheckinService;
 import dev.fleetserver.core.enroll.EnrollService;
 import dev.fleetserver.core.enroll.ReplaceTokenHasher;
+import dev.fleetserver.core.manage.AgentAdminService;
 import dev.fleetserver.core.manage.ManagementService;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.policy.PolicyMonitor;
@@ -41,6 +42,7 @@ public final class FleetCore implements AutoCloseable {
     private final CheckinService checkin;
     private final AckService acks;
     private final ManagementService management;
+    private final AgentAdminService agentAdmin;
     private final StatusService status;
     private final PolicyMonitor policies;
     private final ActionDispatcher actions;
@@ -69,7 +71,9 @@ public final class FleetCore implements AutoCloseable {
         this.checkin = new CheckinService(repo, userAgents, policies, actions, new CheckinBulker(repo, clock), registry,
                 settings.checkin(), clock, scheduler);
         this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
-        this.acks = new AckService(repo, new AgentKeys(repo, apiKeys, keyCache, clock), clock);
+        AgentKeys agentKeys = new AgentKeys(repo, apiKeys, keyCache, clock);
+        this.acks = new AckService(repo, agentKeys, clock);
+        this.agentAdmin = new AgentAdminService(repo, agentKeys, clock);
         this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());
         this.status = new StatusService(auth);
     }
@@ -138,6 +142,10 @@ public final class FleetCore implements AutoCloseable {
 
     public ManagementService management() {
         return management;
+    }
+
+    public AgentAdminService agentAdmin() {
+        return agentAdmin;
     }
 
     public StatusService status() {

@@ -243,7 +243,8 @@ public final class EnrollService {
         return ns != null && ns.isArray() ? ns : Json.array();
     }
 
-    static String policyBaseId(String policyId) {
+    /** {@code policy_base_id}: the policy id without its {@code #<suffix>} (the original's rule). */
+    public static String policyBaseId(String policyId) {
         int hash = policyId.lastIndexOf('#');
         return hash < 0 ? policyId : policyId.substring(0, hash);
     }

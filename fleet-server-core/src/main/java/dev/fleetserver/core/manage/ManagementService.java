@@ -294,20 +294,74 @@ public final class ManagementService {
 
     /** A page of agents, newest enrollment first, as Kibana lists them. */
     public CompletableFuture<ObjectNode> listAgents(int page, int perPage) {
+        return listAgents(page, perPage, null, false);
+    }
+
+    /**
+     * A page of agents, newest enrollment first, filtered by {@code kuery} (see {@link Kuery}); inactive agents only
+     * with {@code showInactive}, as in Kibana.
+     */
+    public CompletableFuture<ObjectNode> listAgents(int page, int perPage, String kuery, boolean showInactive) {
         if (page < 1 || perPage < 1 || perPage > 10_000) {
             throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "page must be >= 1 and perPage between 1 and 10000");
         }
-        Query q = Query.where().sortDesc("enrolled_at").from((page - 1) * perPage).size(perPage);
-        return repo.countAgents(Query.where()).thenCompose(total -> repo.agents(q).thenApply(agents -> {
+        Kuery filter = Kuery.parse(kuery);
+        Query q = filter.apply(Query.where().sortDesc("enrolled_at").size(10_000));
+        if (!showInactive) {
+            q.term("active", true);
+        }
+        Instant now = clock.instant();
+        return repo.agents(q).thenApply(all -> {
+            List<Agent> matching = all.stream().filter(a -> filter.matchesComputed(a, now)).toList();
             ObjectNode out = Json.object();
             ArrayNode items = out.putArray("items");
-            Instant now = clock.instant();
-            agents.forEach(a -> items.add(agentItem(a, now)));
-            out.put("total", total);
+            matching.stream().skip((long) (page - 1) * perPage).limit(perPage).forEach(a -> items.add(agentItem(a, now)));
+            out.put("total", matching.size());
             out.put("page", page);
             out.put("perPage", perPage);
             return out;
-        }));
+        });
+    }
+
+    /** Latest revision of every policy, as Kibana lists agent policies. */
+    public CompletableFuture<ObjectNode> listPolicies() {
+        return repo.latestPolicies().thenApply(latest -> {
+            ObjectNode out = Json.object();
+            ArrayNode items = out.putArray("items");
+            latest.values().stream().sorted(java.util.Comparator.comparing(PolicyRevision::policyId))
+                    .forEach(p -> items.add(policyItem(p).get("item")));
+            out.put("total", latest.size());
+            out.put("page", 1);
+            out.put("perPage", latest.size());
+            return out;
+        });
+    }
+
+    /** Enrollment keys, newest first; the token is included, as Kibana shows it. */
+    public CompletableFuture<ObjectNode> listEnrollmentKeys(int page, int perPage) {
+        Query q = Query.where().sortDesc("created_at").size(10_000);
+        return repo.store().search(FleetIndex.ENROLLMENT_API_KEYS, q).thenApply(docs -> {
+            ObjectNode out = Json.object();
+            ArrayNode items = out.putArray("items");
+            docs.stream().skip((long) Math.max(0, page - 1) * perPage).limit(perPage)
+                    .forEach(d -> items.add(enrollmentKeyItem(d.id(), d.source())));
+            out.put("total", docs.size());
+            out.put("page", page);
+            out.put("perPage", perPage);
+            return out;
+        });
+    }
+
+    /** Revokes an enrollment key: unusable at once (the document goes inactive, the API key is invalidated). */
+    public CompletableFuture<ObjectNode> revokeEnrollmentKey(String id) {
+        return repo.store().get(FleetIndex.ENROLLMENT_API_KEYS, id).thenCompose(found -> {
+            Doc doc = found.orElseThrow(() -> new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Enrollment key " + id + " not found"));
+            ObjectNode partial = Json.object().put("active", false).put("updated_at", Times.millis(clock.instant()));
+            String keyId = Json.text(doc.source(), "api_key_id");
+            return repo.store().update(FleetIndex.ENROLLMENT_API_KEYS, id, partial)
+                    .thenCompose(seq -> keyId == null ? CompletableFuture.completedFuture(null) : apiKeys.invalidate(List.of(keyId)))
+                    .thenApply(v -> Json.object().put("action", "deleted"));
+        });
     }
 
     public CompletableFuture<ObjectNode> getAgent(String id) {
@@ -345,6 +399,9 @@ public final class ManagementService {
         if (!a.active()) {
             return a.source().hasNonNull("unenrolled_at") ? "unenrolled" : "inactive";
         }
+        if (a.source().hasNonNull("unenrollment_started_at")) {
+            return "unenrolling";
+        }
         Instant last = Times.parse(Json.text(a.source(), "last_checkin"));
         if (last == null) {
             return "enrolling";
@@ -352,12 +409,25 @@ public final class ManagementService {
         if (last.plus(OFFLINE_AFTER).isBefore(now)) {
             return "offline";
         }
+        if (upgrading(a)) {
+            return "updating";
+        }
         String s = a.lastCheckinStatus() == null ? "" : a.lastCheckinStatus().toLowerCase(java.util.Locale.ROOT);
         return switch (s) {
             case "error", "failed" -> "error";
             case "degraded" -> "degraded";
             default -> "online";
         };
+    }
+
+    /** An upgrade was started and has neither finished nor failed. */
+    private static boolean upgrading(Agent a) {
+        JsonNode details = a.source().get("upgrade_details");
+        if (details != null && details.isObject()) {
+            String state = details.path("state").asText("");
+            return !state.equals("UPG_FAILED") && !state.equals("UPG_COMPLETED");
+        }
+        return a.source().hasNonNull("upgrade_started_at");
     }
 
     private static ObjectNode requireObject(JsonNode body) {

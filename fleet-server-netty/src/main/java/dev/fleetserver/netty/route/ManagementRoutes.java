@@ -36,7 +36,31 @@ public final class ManagementRoutes {
     public static Routes table(FleetCore core, String token) {
         ManagementRoutes r = new ManagementRoutes(core, token);
         var m = core.management();
+        var admin = core.agentAdmin();
         return new Routes()
+                .add(HttpMethod.GET, "/api/fleet/agent_policies", BodyLimits.DEFAULT, r.json(ex -> m.listPolicies()))
+                .add(HttpMethod.GET, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.json(ex -> {
+                    Map<String, String> q = Routes.query(ex.uri());
+                    return m.listEnrollmentKeys(intParam(q, "page", 1), intParam(q, "perPage", 20));
+                }))
+                .add(HttpMethod.DELETE, "/api/fleet/enrollment_api_keys/{id}", BodyLimits.DEFAULT,
+                        r.json(ex -> m.revokeEnrollmentKey(ex.param("id"))))
+                .add(HttpMethod.GET, "/api/fleet/agent_status", BodyLimits.DEFAULT,
+                        r.json(ex -> admin.agentStatus(Routes.query(ex.uri()).get("policyId"))))
+                .add(HttpMethod.GET, "/api/fleet/agents/action_status", BodyLimits.DEFAULT,
+                        r.json(ex -> admin.actionStatus(intParam(Routes.query(ex.uri()), "perPage", 20))))
+                .add(HttpMethod.POST, "/api/fleet/agents/bulk_unenroll", BodyLimits.MANAGEMENT, r.json(ex -> admin.bulkUnenroll(body(ex))))
+                .add(HttpMethod.POST, "/api/fleet/agents/bulk_upgrade", BodyLimits.MANAGEMENT, r.json(ex -> admin.bulkUpgrade(body(ex))))
+                .add(HttpMethod.POST, "/api/fleet/agents/bulk_reassign", BodyLimits.MANAGEMENT, r.json(ex -> admin.bulkReassign(body(ex))))
+                .add(HttpMethod.PUT, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.json(ex -> admin.update(ex.param("id"), body(ex))))
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/unenroll", BodyLimits.DEFAULT,
+                        r.json(ex -> admin.unenroll(ex.param("id"), optionalBody(ex))))
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/upgrade", BodyLimits.DEFAULT, r.json(ex -> admin.upgrade(ex.param("id"), body(ex))))
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/reassign", BodyLimits.DEFAULT,
+                        r.json(ex -> admin.reassign(ex.param("id"), body(ex))))
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/actions", BodyLimits.DEFAULT, r.json(ex -> admin.action(ex.param("id"), body(ex))))
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/request_diagnostics", BodyLimits.DEFAULT,
+                        r.json(ex -> admin.requestDiagnostics(ex.param("id"), optionalBody(ex))))
                 .add(HttpMethod.POST, "/api/fleet/agent_policies", BodyLimits.MANAGEMENT, r.json(ex -> m.createPolicy(body(ex))))
                 .add(HttpMethod.GET, "/api/fleet/agent_policies/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getPolicy(ex.param("id"))))
                 .add(HttpMethod.PUT, "/api/fleet/agent_policies/{id}", BodyLimits.MANAGEMENT,
@@ -44,7 +68,8 @@ public final class ManagementRoutes {
                 .add(HttpMethod.POST, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.json(ex -> m.createEnrollmentKey(body(ex))))
                 .add(HttpMethod.GET, "/api/fleet/agents", BodyLimits.DEFAULT, r.json(ex -> {
                     Map<String, String> q = Routes.query(ex.uri());
-                    return m.listAgents(intParam(q, "page", 1), intParam(q, "perPage", 20));
+                    return m.listAgents(intParam(q, "page", 1), intParam(q, "perPage", 20), q.get("kuery"),
+                            Boolean.parseBoolean(q.getOrDefault("showInactive", "false")));
                 }))
                 .add(HttpMethod.GET, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getAgent(ex.param("id"))));
     }
@@ -87,6 +112,19 @@ public final class ManagementRoutes {
                 throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "a JSON body is required");
             }
             return n;
+        } catch (IOException e) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "invalid JSON: " + Json.reason(e));
+        }
+    }
+
+    /** An empty body reads as {@code {}} (Kibana lets these calls omit it). */
+    private static JsonNode optionalBody(Exchange ex) {
+        try {
+            byte[] raw = ex.body().readAllBytes();
+            if (raw.length == 0 || new String(raw, StandardCharsets.UTF_8).isBlank()) {
+                return Json.object();
+            }
+            return Json.MAPPER.readTree(raw);
         } catch (IOException e) {
             throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "invalid JSON: " + Json.reason(e));
         }

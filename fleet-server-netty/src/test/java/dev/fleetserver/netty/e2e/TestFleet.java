@@ -16,6 +16,19 @@ public final class TestFleet {
     private TestFleet() {
     }
 
+    /**
+     * The daemon on Elasticsearch: {@code output.elasticsearch} pointing at the cluster with its service token, the
+     * same test timing as {@link #start(Path, Consumer)}.
+     */
+    public static FleetDaemon startOnElasticsearch(Path dataDir, dev.fleetserver.es.testing.ElasticsearchTestCluster cluster,
+                                                   Consumer<ObjectNode> tweak) throws Exception {
+        return start(dataDir, server -> tweak.accept(server), root -> {
+            ObjectNode es = root.putObject("output").putObject("elasticsearch");
+            es.putArray("hosts").add(cluster.httpUri());
+            es.put("service_token", cluster.serviceToken());
+        });
+    }
+
     /** {@link #start(Path)} for tests that would rather not declare the checked exception. */
     public static FleetDaemon start0(Path dataDir) {
         try {
@@ -31,7 +44,12 @@ public final class TestFleet {
 
     /** @param tweak may change {@code inputs[0].server} before start (e.g. timeouts) */
     public static FleetDaemon start(Path dataDir, Consumer<ObjectNode> tweak) throws Exception {
+        return start(dataDir, tweak, root -> { });
+    }
+
+    private static FleetDaemon start(Path dataDir, Consumer<ObjectNode> tweak, Consumer<ObjectNode> rootTweak) throws Exception {
         ObjectNode root = Json.object();
+        rootTweak.accept(root);
         ObjectNode input = root.putArray("inputs").addObject();
         input.put("type", "fleet-server");
         ObjectNode server = input.putObject("server");

@@ -1,0 +1,416 @@
+package dev.fleetserver.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufInputStream;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContentDecompressor;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.GZIPOutputStream;
+
+/**
+ * One simulated Elastic Agent 9.6 on one kept-alive connection: enroll, then a checkin loop (first checkin gets
+ * POLICY_CHANGE, which is acked; later checkins report {@code agent_policy_id} + {@code policy_revision_idx} and
+ * so park). Speaks like the real agent: request targets end in {@code ?}, its headers, gzip checkin bodies,
+ * {@code Accept-Encoding: gzip}. Honours {@code 429}/{@code 503} with {@code Retry-After}, backs off
+ * exponentially on other failures and reconnects when the server closes the connection.
+ *
+ * <p>Not a thread: all state lives on one event loop ({@link #loop}), and is touched only there, except
+ * {@link #revision} / {@link #revisionNanos}, which the generator reads to measure fan-out.
+ */
+final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse> {
+    static final String USER_AGENT = "Elastic Agent v9.6.0";
+    private static final AsciiString KBN_XSRF = AsciiString.cached("kbn-xsrf");
+    private static final AsciiString X_REQUEST_ID = AsciiString.cached("X-Request-ID");
+    private static final AsciiString ELASTIC_API_VERSION = AsciiString.cached("Elastic-Api-Version");
+    private static final AsciiString API_VERSION = AsciiString.cached("2023-06-01");
+    private static final AsciiString UA = AsciiString.cached(USER_AGENT);
+    private static final long REQUEST_TIMEOUT_SECONDS = 60;
+    private static final long BACKOFF_MIN_MILLIS = 1_000;
+    private static final long BACKOFF_MAX_MILLIS = 30_000;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private enum Step { ENROLL, CHECKIN, ACK }
+
+    private final int index;
+    private final LoadGenerator gen;
+    private final EventLoop loop;
+    private final InetSocketAddress server;
+    private final InetSocketAddress source;
+    private final AsciiString host;
+
+    private Channel channel;
+    private Step step = Step.ENROLL;
+    private long sentNanos;
+    private ScheduledFuture<?> requestTimeout;
+    private int failures;
+    private boolean stopped;
+    private boolean everParked;
+    private boolean parked;
+    private boolean retryPending;
+
+    private String agentId;
+    private AsciiString authorization;
+    private String ackToken = "";
+    private String policyId = "";
+    private List<String> toAck = List.of();
+    volatile long revision;
+    volatile long revisionNanos;
+
+    AgentSimulator(int index, LoadGenerator gen, EventLoop loop, InetSocketAddress server, InetSocketAddress source) {
+        this.index = index;
+        this.gen = gen;
+        this.loop = loop;
+        this.server = server;
+        this.source = source;
+        this.host = AsciiString.cached(server.getHostString() + ":" + server.getPort());
+    }
+
+    /** Connects and enrolls. Any thread. */
+    void start() {
+        loop.execute(this::connect);
+    }
+
+    /** Closes the connection and stops retrying. Any thread. */
+    void stop() {
+        loop.execute(() -> {
+            stopped = true;
+            setParked(false);
+            if (channel != null) {
+                channel.close();
+            }
+        });
+    }
+
+    boolean everParked() {
+        return everParked;
+    }
+
+    private void connect() {
+        if (stopped) {
+            return;
+        }
+        Bootstrap b = new Bootstrap().group(loop).channel(gen.channelType())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(4096, 8192, 8192),
+                                new HttpContentDecompressor(), new HttpObjectAggregator(4 << 20), AgentSimulator.this);
+                    }
+                });
+        ChannelFuture f = b.connect(server, source);
+        channel = f.channel();
+        f.addListener(done -> {
+            if (!done.isSuccess()) {
+                gen.connectFailed();
+                retryLater(null);
+                return;
+            }
+            gen.connected(1);
+            sendCurrentStep();
+        });
+    }
+
+    @Override
+    public boolean isSharable() {
+        // One instance per agent, re-added to each new connection of that agent (never two at once).
+        return true;
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        gen.connected(-1);
+        cancelTimeout();
+        setParked(false);
+        if (!stopped && ctx.channel() == channel) {
+            gen.reconnect();
+            // The request in flight (a parked checkin, usually) is sent again on the new connection.
+            retryLater(null);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        gen.error("io", cause.toString());
+        ctx.close();
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpResponse res) {
+        long now = System.nanoTime();
+        cancelTimeout();
+        setParked(false);
+        int status = res.status().code();
+        if (status != 200) {
+            gen.error("http" + status, step + " " + res.content().toString(StandardCharsets.UTF_8));
+            if (status == 429 || status == 503) {
+                gen.throttled();
+                retryLater(retryAfter(res.headers()));
+            } else {
+                retryLater(null);
+            }
+            return;
+        }
+        failures = 0;
+        JsonNode body;
+        try (var in = new ByteBufInputStream(res.content().duplicate())) {
+            body = JSON.readTree(in);
+        } catch (IOException e) {
+            gen.error("json", e.toString());
+            retryLater(null);
+            return;
+        }
+        switch (step) {
+            case ENROLL -> onEnrolled(body, now);
+            case CHECKIN -> onCheckin(body, now);
+            case ACK -> {
+                gen.ackLatency(now - sentNanos);
+                step = Step.CHECKIN;
+                sendCurrentStep();
+            }
+            default -> throw new IllegalStateException(step.toString());
+        }
+    }
+
+    private void onEnrolled(JsonNode body, long now) {
+        JsonNode item = body.path("item");
+        agentId = item.path("id").asText();
+        authorization = AsciiString.cached("ApiKey " + item.path("access_api_key").asText());
+        gen.enrolled(now - sentNanos);
+        step = Step.CHECKIN;
+        sendCurrentStep();
+    }
+
+    private void onCheckin(JsonNode body, long now) {
+        String token = body.path("ack_token").asText("");
+        if (!token.isEmpty()) {
+            ackToken = token;
+        }
+        List<String> ids = new ArrayList<>();
+        for (JsonNode action : body.path("actions")) {
+            ids.add(action.path("id").asText());
+            if ("POLICY_CHANGE".equals(action.path("type").asText())) {
+                JsonNode policy = action.path("data").path("policy");
+                long rev = policy.path("revision").asLong();
+                if (rev > revision) {
+                    policyId = policy.path("id").asText();
+                    revisionNanos = now;
+                    revision = rev;
+                }
+            }
+        }
+        if (ids.isEmpty()) {
+            // The long poll ran out with nothing new: check in again, as the agent does.
+            gen.pollExpired();
+            sendCurrentStep();
+            return;
+        }
+        gen.checkinLatency(now - sentNanos);
+        toAck = ids;
+        step = Step.ACK;
+        sendCurrentStep();
+    }
+
+    private void sendCurrentStep() {
+        if (stopped) {
+            return;
+        }
+        if (channel == null || !channel.isActive()) {
+            connect();
+            return;
+        }
+        FullHttpRequest req = switch (step) {
+            case ENROLL -> request("/api/fleet/agents/enroll?", enrollBody(), false);
+            case CHECKIN -> request("/api/fleet/agents/" + agentId + "/checkin?", gzip(checkinBody()), true);
+            case ACK -> request("/api/fleet/agents/" + agentId + "/acks?", ackBody(), false);
+        };
+        sentNanos = System.nanoTime();
+        boolean parks = step == Step.CHECKIN && revision > 0;
+        if (!parks) {
+            requestTimeout = loop.schedule(() -> {
+                gen.error("timeout", step.toString());
+                channel.close();
+            }, REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        }
+        channel.writeAndFlush(req).addListener(f -> {
+            if (f.isSuccess() && parks) {
+                setParked(true);
+            }
+        });
+    }
+
+    private FullHttpRequest request(String uri, byte[] body, boolean gzip) {
+        ByteBuf content = Unpooled.wrappedBuffer(body);
+        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, uri, content);
+        HttpHeaders h = req.headers();
+        h.set(HttpHeaderNames.HOST, host);
+        h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+        h.set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON);
+        h.set(KBN_XSRF, "1");
+        h.set(X_REQUEST_ID, UUID.randomUUID().toString());
+        h.set(ELASTIC_API_VERSION, API_VERSION);
+        h.set(HttpHeaderNames.USER_AGENT, UA);
+        h.set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.GZIP);
+        if (step == Step.ENROLL) {
+            h.set(HttpHeaderNames.AUTHORIZATION, gen.enrollAuthorization());
+        } else {
+            h.set(HttpHeaderNames.AUTHORIZATION, authorization);
+        }
+        if (gzip) {
+            h.set(HttpHeaderNames.CONTENT_ENCODING, HttpHeaderValues.GZIP);
+        }
+        h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        return req;
+    }
+
+    private byte[] enrollBody() {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("type", "PERMANENT");
+        body.put("id", "");
+        body.put("replace_token", "");
+        ObjectNode meta = body.putObject("metadata");
+        ObjectNode local = meta.putObject("local");
+        local.putObject("elastic").putObject("agent").put("id", "bench-" + gen.id() + "-" + index).put("version", "9.6.0");
+        local.putObject("host").put("hostname", "bench-host-" + gen.id() + "-" + index);
+        meta.putObject("user_provided");
+        meta.putNull("tags");
+        return bytes(body);
+    }
+
+    private byte[] checkinBody() {
+        ObjectNode body = JSON.createObjectNode();
+        body.put("status", "online");
+        body.put("ack_token", ackToken);
+        ObjectNode local = body.putObject("local_metadata");
+        local.putObject("elastic").putObject("agent").put("id", "bench-" + gen.id() + "-" + index).put("version", "9.6.0");
+        local.putObject("host").put("hostname", "bench-host-" + gen.id() + "-" + index);
+        body.put("message", "Running");
+        body.putArray("components");
+        body.putObject("upgrade");
+        if (revision > 0) {
+            body.put("agent_policy_id", policyId);
+            body.put("policy_revision_idx", revision);
+        }
+        return bytes(body);
+    }
+
+    private byte[] ackBody() {
+        ObjectNode body = JSON.createObjectNode();
+        ArrayNode events = body.putArray("events");
+        for (String id : toAck) {
+            ObjectNode e = events.addObject();
+            e.put("action_id", id);
+            e.put("agent_id", agentId);
+            e.put("message", "Action \"" + id + "\" acknowledged.");
+            e.put("subtype", "ACKNOWLEDGED");
+            e.put("timestamp", java.time.OffsetDateTime.now().toString());
+            e.put("type", "ACTION_RESULT");
+        }
+        return bytes(body);
+    }
+
+    private static byte[] bytes(ObjectNode node) {
+        try {
+            return JSON.writeValueAsBytes(node);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static byte[] gzip(byte[] data) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(data.length);
+        try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+            gz.write(data);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    /** Seconds from {@code Retry-After}, or null when absent or not a number of seconds. */
+    private static Long retryAfter(HttpHeaders h) {
+        String v = h.get(HttpHeaderNames.RETRY_AFTER);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return Math.max(0, Long.parseLong(v.trim())) * 1000;
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** Waits {@code millis} (the server's Retry-After) or an exponential backoff with jitter, then resends. */
+    private void retryLater(Long millis) {
+        if (stopped || retryPending) {
+            return;
+        }
+        retryPending = true;
+        long wait;
+        if (millis != null) {
+            wait = millis;
+        } else {
+            long base = Math.min(BACKOFF_MAX_MILLIS, BACKOFF_MIN_MILLIS << Math.min(failures, 5));
+            wait = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+        }
+        failures++;
+        loop.schedule(() -> {
+            retryPending = false;
+            sendCurrentStep();
+        }, wait, TimeUnit.MILLISECONDS);
+    }
+
+    private void cancelTimeout() {
+        if (requestTimeout != null) {
+            requestTimeout.cancel(false);
+            requestTimeout = null;
+        }
+    }
+
+    private void setParked(boolean value) {
+        if (value == parked) {
+            return;
+        }
+        parked = value;
+        if (value && !everParked) {
+            everParked = true;
+            gen.firstParked();
+        }
+        gen.parked(value ? 1 : -1);
+    }
+}

@@ -1,0 +1,335 @@
+package dev.fleetserver.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.AsciiString;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
+
+/**
+ * A load generator process: {@code --agents} simulated agents ({@link AgentSimulator}) on one Netty client event
+ * loop group, each on its own kept-alive connection bound to a source address in 127.0.0.0/8 (so that ephemeral
+ * ports do not run out), enrolled with at most {@code --enroll-concurrency} agents between "started" and "first
+ * parked checkin".
+ *
+ * <p>Bounded: it stops by itself after {@code --max-seconds}, on {@code stop} or at end of stdin.
+ *
+ * <p>Stdout: one JSON object per line ({@code event}: {@code start}, {@code progress} each second, {@code fanout},
+ * {@code done}). Stdin commands: {@code fanout <revision> <t0 nanoTime> <timeout millis>} reports, once every agent
+ * holds that revision (or at the timeout), a histogram of (receipt time - t0) over the agents; {@code stop}.
+ * Times are {@link System#nanoTime()}, which on Linux is {@code CLOCK_MONOTONIC}, shared by all processes of the
+ * machine, so the runner's t0 and the agents' receipt times are comparable.
+ */
+public final class LoadGenerator {
+    static final String USAGE = """
+            java -cp bench.jar dev.fleetserver.bench.LoadGenerator --targets 127.0.0.1:8220[,host:port...] \\
+                --token ENROLLMENT_TOKEN --agents N [--id 0] [--sources 127.0.1.1-127.0.1.8] \\
+                [--enroll-concurrency 200] [--max-seconds 600] [--threads 1]""";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final long HIST_MAX_MICROS = TimeUnit.HOURS.toMicros(1);
+
+    private final int id;
+    private final int concurrency;
+    private final long maxNanos;
+    private final AsciiString enrollAuthorization;
+    private final EventLoopGroup group;
+    private final Class<? extends Channel> channelType;
+    private final List<AgentSimulator> agents = new ArrayList<>();
+    private final ScheduledExecutorService control = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "generator-control");
+        t.setDaemon(true);
+        return t;
+    });
+    private final long startNanos = System.nanoTime();
+    private final AtomicInteger nextToStart = new AtomicInteger();
+    private final AtomicInteger enrolled = new AtomicInteger();
+    private final AtomicInteger everParked = new AtomicInteger();
+    private final AtomicInteger parked = new AtomicInteger();
+    private final AtomicInteger connected = new AtomicInteger();
+    private final LongAdder throttled = new LongAdder();
+    private final LongAdder reconnects = new LongAdder();
+    private final LongAdder connectFailures = new LongAdder();
+    private final LongAdder pollsExpired = new LongAdder();
+    private final ConcurrentHashMap<String, LongAdder> errors = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, String> lastError = new ConcurrentHashMap<>();
+    private final Histogram enrollMicros = new ConcurrentHistogram(HIST_MAX_MICROS, 3);
+    private final Histogram checkinMicros = new ConcurrentHistogram(HIST_MAX_MICROS, 3);
+    private final Histogram ackMicros = new ConcurrentHistogram(HIST_MAX_MICROS, 3);
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final AtomicBoolean stopping = new AtomicBoolean();
+
+    private LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads) {
+        this.id = id;
+        this.concurrency = concurrency;
+        this.maxNanos = TimeUnit.SECONDS.toNanos(maxSeconds);
+        this.enrollAuthorization = AsciiString.cached("ApiKey " + token);
+        boolean epoll = Epoll.isAvailable();
+        this.group = epoll ? new EpollEventLoopGroup(threads) : new NioEventLoopGroup(threads);
+        this.channelType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    public static void main(String[] argv) throws Exception {
+        Args a = new Args(argv, USAGE, List.of("targets", "token", "agents", "id", "sources", "enroll-concurrency",
+                "max-seconds", "threads"));
+        List<InetSocketAddress> targets = new ArrayList<>();
+        for (String t : a.required("targets").split(",")) {
+            int colon = t.lastIndexOf(':');
+            targets.add(new InetSocketAddress(t.substring(0, colon), Integer.parseInt(t.substring(colon + 1))));
+        }
+        List<InetAddress> sources = sourceRange(a.get("sources", "127.0.1.1-127.0.1.8"));
+        int n = a.integer("agents", 1000);
+        long maxSeconds = a.longValue("max-seconds", 600);
+        LoadGenerator g = new LoadGenerator(a.integer("id", 0), a.integer("enroll-concurrency", 200), maxSeconds,
+                a.required("token"), a.integer("threads", 1));
+        for (int i = 0; i < n; i++) {
+            g.agents.add(new AgentSimulator(i, g, g.group.next(), targets.get(i % targets.size()),
+                    new InetSocketAddress(sources.get(i % sources.size()), 0)));
+        }
+        g.run(targets, sources);
+        System.exit(0);
+    }
+
+    /** {@code 127.0.1.1-127.0.1.8}: a range in the last octet; or a single address. */
+    static List<InetAddress> sourceRange(String spec) throws UnknownHostException {
+        String[] ends = spec.split("-");
+        InetAddress first = InetAddress.getByName(ends[0]);
+        if (ends.length == 1) {
+            return List.of(first);
+        }
+        byte[] b = first.getAddress();
+        int last = Integer.parseInt(ends[1].substring(ends[1].lastIndexOf('.') + 1));
+        List<InetAddress> out = new ArrayList<>();
+        for (int x = b[3] & 0xff; x <= last; x++) {
+            b[3] = (byte) x;
+            out.add(InetAddress.getByAddress(b.clone()));
+        }
+        return out;
+    }
+
+    private void run(List<InetSocketAddress> targets, List<InetAddress> sources) throws InterruptedException {
+        ObjectNode start = event("start");
+        start.put("agents", agents.size());
+        start.put("targets", targets.toString());
+        start.put("sources", sources.size());
+        start.put("transport", channelType.getSimpleName());
+        print(start);
+        Thread stdin = new Thread(this::readCommands, "generator-stdin");
+        stdin.setDaemon(true);
+        stdin.start();
+        control.scheduleAtFixedRate(() -> print(progress("progress")), 1, 1, TimeUnit.SECONDS);
+        control.schedule(() -> stop("max-seconds"), maxNanos, TimeUnit.NANOSECONDS);
+        for (int i = 0; i < Math.min(concurrency, agents.size()); i++) {
+            startNext();
+        }
+        // Belt and braces: the control thread stops the run at max-seconds; this bounds the wait for it.
+        if (!finished.await(maxNanos + TimeUnit.SECONDS.toNanos(60), TimeUnit.NANOSECONDS)) {
+            stop("hard deadline");
+        }
+    }
+
+    private void startNext() {
+        int i = nextToStart.getAndIncrement();
+        if (i < agents.size() && !stopping.get()) {
+            agents.get(i).start();
+        }
+    }
+
+    private void readCommands() {
+        try (BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                String[] w = line.trim().split("\\s+");
+                switch (w[0]) {
+                    case "fanout" -> watchFanout(Long.parseLong(w[1]), Long.parseLong(w[2]),
+                            System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[3])));
+                    case "stop" -> {
+                        stop("stop command");
+                        return;
+                    }
+                    case "" -> {
+                    }
+                    default -> error("command", line);
+                }
+            }
+        } catch (Exception e) {
+            error("stdin", e.toString());
+        }
+        stop("stdin closed");
+    }
+
+    /** Polls the agents' revisions every 5 ms until all hold {@code revision} or the deadline passes. */
+    private void watchFanout(long revision, long t0, long deadline) {
+        control.execute(new Runnable() {
+            @Override
+            public void run() {
+                int have = 0;
+                for (AgentSimulator a : agents) {
+                    if (a.revision >= revision) {
+                        have++;
+                    }
+                }
+                if (have < agents.size() && System.nanoTime() < deadline && !stopping.get()) {
+                    control.schedule(this, 5, TimeUnit.MILLISECONDS);
+                    return;
+                }
+                Histogram h = new Histogram(HIST_MAX_MICROS, 3);
+                long early = 0;
+                for (AgentSimulator a : agents) {
+                    if (a.revision >= revision) {
+                        long micros = (a.revisionNanos - t0) / 1000;
+                        if (micros < 0) {
+                            early++;
+                        }
+                        h.recordValue(Math.min(HIST_MAX_MICROS, Math.max(0, micros)));
+                    }
+                }
+                ObjectNode e = event("fanout");
+                e.put("revision", revision);
+                e.put("agents", agents.size());
+                e.put("received", have);
+                e.put("early", early);
+                e.put("p50Micros", h.getValueAtPercentile(50));
+                e.put("maxMicros", h.getMaxValue());
+                e.put("histogram", Histograms.encode(h));
+                print(e);
+            }
+        });
+    }
+
+    private void stop(String why) {
+        if (!stopping.compareAndSet(false, true)) {
+            return;
+        }
+        agents.forEach(AgentSimulator::stop);
+        try {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(15, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        ObjectNode done = progress("done");
+        done.put("reason", why);
+        done.put("enrollHistogram", Histograms.encode(enrollMicros));
+        done.put("checkinHistogram", Histograms.encode(checkinMicros));
+        done.put("ackHistogram", Histograms.encode(ackMicros));
+        print(done);
+        control.shutdownNow();
+        finished.countDown();
+    }
+
+    private ObjectNode progress(String kind) {
+        ObjectNode e = event(kind);
+        e.put("started", Math.min(nextToStart.get(), agents.size()));
+        e.put("enrolled", enrolled.get());
+        e.put("everParked", everParked.get());
+        e.put("parked", parked.get());
+        e.put("connected", connected.get());
+        e.put("throttled", throttled.sum());
+        e.put("reconnects", reconnects.sum());
+        e.put("connectFailures", connectFailures.sum());
+        e.put("pollsExpired", pollsExpired.sum());
+        ObjectNode errs = e.putObject("errors");
+        errors.forEach((k, v) -> errs.put(k, v.sum()));
+        ObjectNode last = e.putObject("lastError");
+        lastError.forEach(last::put);
+        return e;
+    }
+
+    private ObjectNode event(String kind) {
+        ObjectNode e = JSON.createObjectNode();
+        e.put("event", kind);
+        e.put("gen", id);
+        e.put("elapsedMs", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
+        return e;
+    }
+
+    private static void print(ObjectNode e) {
+        synchronized (System.out) {
+            System.out.println(e.toString());
+            System.out.flush();
+        }
+    }
+
+    // --- called by agents, from event loops ---
+
+    int id() {
+        return id;
+    }
+
+    Class<? extends Channel> channelType() {
+        return channelType;
+    }
+
+    AsciiString enrollAuthorization() {
+        return enrollAuthorization;
+    }
+
+    void enrolled(long nanos) {
+        enrolled.incrementAndGet();
+        enrollMicros.recordValue(Math.min(HIST_MAX_MICROS, nanos / 1000));
+    }
+
+    void checkinLatency(long nanos) {
+        checkinMicros.recordValue(Math.min(HIST_MAX_MICROS, nanos / 1000));
+    }
+
+    void ackLatency(long nanos) {
+        ackMicros.recordValue(Math.min(HIST_MAX_MICROS, nanos / 1000));
+    }
+
+    void firstParked() {
+        everParked.incrementAndGet();
+        startNext();
+    }
+
+    void parked(int delta) {
+        parked.addAndGet(delta);
+    }
+
+    void connected(int delta) {
+        connected.addAndGet(delta);
+    }
+
+    void throttled() {
+        throttled.increment();
+    }
+
+    void reconnect() {
+        reconnects.increment();
+    }
+
+    void connectFailed() {
+        connectFailures.increment();
+    }
+
+    void pollExpired() {
+        pollsExpired.increment();
+    }
+
+    void error(String kind, String detail) {
+        errors.computeIfAbsent(kind, k -> new LongAdder()).increment();
+        lastError.put(kind, detail.length() > 300 ? detail.substring(0, 300) : detail);
+    }
+}

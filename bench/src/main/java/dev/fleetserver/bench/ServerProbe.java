@@ -1,0 +1,118 @@
+package dev.fleetserver.bench;
+
+import com.sun.tools.attach.VirtualMachine;
+import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.management.MBeanServerConnection;
+import javax.management.remote.JMXConnector;
+import javax.management.remote.JMXConnectorFactory;
+import javax.management.remote.JMXServiceURL;
+
+/**
+ * Reads a server JVM's memory from outside: attaches with the Attach API, starts the JVM's local JMX agent and
+ * reads the platform MXBeans over it.
+ *
+ * <ul>
+ *   <li>heap: {@link MemoryMXBean#gc()} twice (a full collection with G1), then heap used — the live set;</li>
+ *   <li>direct: the {@code direct} {@link BufferPoolMXBean}. Netty 4.1 on Java 17 without
+ *       {@code -Dio.netty.tryReflectionSetAccessible=true} cannot use its cleaner-less direct buffers, so its pooled
+ *       arenas and the epoll event arrays are all {@code ByteBuffer.allocateDirect} and all counted here;</li>
+ *   <li>RSS: {@code VmRSS} of {@code /proc/<pid>/status};</li>
+ *   <li>native memory tracking total, when the JVM runs with {@code -XX:NativeMemoryTracking=summary}.</li>
+ * </ul>
+ */
+final class ServerProbe implements AutoCloseable {
+    private static final Pattern NMT_TOTAL = Pattern.compile("Total: reserved=(\\d+)KB, committed=(\\d+)KB");
+
+    private final long pid;
+    private final JMXConnector connector;
+    private final MemoryMXBean memory;
+    private final List<BufferPoolMXBean> pools;
+
+    /** One reading; bytes. {@code nmtCommitted} is -1 without native memory tracking. */
+    record Memory(long heap, long direct, long rss, long nmtCommitted, int threads) {
+        long jvm() {
+            return heap + direct;
+        }
+    }
+
+    private ServerProbe(long pid, JMXConnector connector, MBeanServerConnection conn) throws IOException {
+        this.pid = pid;
+        this.connector = connector;
+        this.memory = ManagementFactory.newPlatformMXBeanProxy(conn, ManagementFactory.MEMORY_MXBEAN_NAME, MemoryMXBean.class);
+        this.pools = ManagementFactory.getPlatformMXBeans(conn, BufferPoolMXBean.class);
+    }
+
+    static ServerProbe attach(long pid) throws Exception {
+        VirtualMachine vm = VirtualMachine.attach(Long.toString(pid));
+        String address;
+        try {
+            address = vm.startLocalManagementAgent();
+        } finally {
+            vm.detach();
+        }
+        JMXConnector c = JMXConnectorFactory.connect(new JMXServiceURL(address));
+        return new ServerProbe(pid, c, c.getMBeanServerConnection());
+    }
+
+    Memory measure() throws IOException, InterruptedException {
+        memory.gc();
+        memory.gc();
+        long heap = memory.getHeapMemoryUsage().getUsed();
+        long direct = 0;
+        for (BufferPoolMXBean p : pools) {
+            if (p.getName().equals("direct")) {
+                direct = p.getMemoryUsed();
+            }
+        }
+        return new Memory(heap, direct, procStatusKb("VmRSS") * 1024, nmtCommitted(), (int) procStatusKb("Threads"));
+    }
+
+    private long procStatusKb(String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.substring(field.length() + 1).trim().split("\\s+")[0]);
+            }
+        }
+        return -1;
+    }
+
+    private long nmtCommitted() throws IOException, InterruptedException {
+        Matcher m = NMT_TOTAL.matcher(String.join("\n", jcmd("VM.native_memory", "summary")));
+        return m.find() ? Long.parseLong(m.group(2)) * 1024 : -1;
+    }
+
+    /** The first {@code lines} lines of {@code jcmd <pid> GC.class_histogram} (which collects first). */
+    List<String> classHistogram(int lines) throws IOException, InterruptedException {
+        List<String> all = jcmd("GC.class_histogram");
+        return new ArrayList<>(all.subList(0, Math.min(lines, all.size())));
+    }
+
+    private List<String> jcmd(String... command) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString());
+        cmd.add(Long.toString(pid));
+        cmd.addAll(List.of(command));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+        }
+        return List.of(new String(out, StandardCharsets.UTF_8).split("\n"));
+    }
+
+    @Override
+    public void close() throws IOException {
+        connector.close();
+    }
+}

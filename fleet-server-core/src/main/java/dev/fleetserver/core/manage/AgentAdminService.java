@@ -1,0 +1,433 @@
+package dev.fleetserver.core.manage;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.ack.AgentKeys;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.model.Action;
+import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.store.WriteOp;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Times;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Acting on agents through the management API, in Kibana's shapes: actions are written to {@code .fleet-actions}
+ * exactly as Kibana writes them (so the same delivery path serves both), agent changes go to {@code .fleet-agents}.
+ * Validation happens before anything is written, so a bad request leaves nothing half-done.
+ */
+public final class AgentAdminService {
+    /** Action types the generic {@code .../actions} endpoint accepts (those agents are ever sent). */
+    static final Set<String> GENERIC_TYPES = Action.DELIVERABLE_TYPES;
+    /** How long an action we create stays deliverable (Kibana gives upgrades and others an expiration too). */
+    static final Duration ACTION_LIFETIME = Duration.ofDays(30);
+    /** Kibana writes at most this many agents into one action document. */
+    static final int AGENTS_PER_DOC = 1000;
+
+    private final FleetRepository repo;
+    private final AgentKeys agentKeys;
+    private final Clock clock;
+
+    public AgentAdminService(FleetRepository repo, AgentKeys agentKeys, Clock clock) {
+        this.repo = repo;
+        this.agentKeys = agentKeys;
+        this.clock = clock;
+    }
+
+    // --- single agent ---
+
+    /** {@code revoke:true} unenrolls at once (keys invalidated, next request 401); otherwise the agent is sent UNENROLL. */
+    public CompletableFuture<ObjectNode> unenroll(String agentId, JsonNode body) {
+        boolean revoke = bool(body, "revoke");
+        return agent(agentId).thenCompose(a -> unenroll(List.of(a), revoke));
+    }
+
+    public CompletableFuture<ObjectNode> upgrade(String agentId, JsonNode body) {
+        UpgradeRequest req = UpgradeRequest.parse(body);
+        return agent(agentId).thenCompose(a -> upgrade(List.of(a), req));
+    }
+
+    public CompletableFuture<ObjectNode> reassign(String agentId, JsonNode body) {
+        String policyId = requiredText(body, "policy_id");
+        return agent(agentId).thenCompose(a -> reassign(List.of(a), policyId));
+    }
+
+    /** {@code {"action":{"type":...,"data":...}}}: any type agents understand. */
+    public CompletableFuture<ObjectNode> action(String agentId, JsonNode body) {
+        JsonNode action = object(body).get("action");
+        if (action == null || !action.isObject()) {
+            throw bad("[request body.action]: expected an object");
+        }
+        String type = requiredText(action, "type");
+        if (!GENERIC_TYPES.contains(type)) {
+            throw bad("[request body.action.type]: must be one of " + new TreeSet<>(GENERIC_TYPES));
+        }
+        JsonNode data = action.get("data");
+        return agent(agentId).thenCompose(a -> writeAction(type, List.of(a.id()), data, Json.object()))
+                .thenApply(written -> {
+                    ObjectNode item = Json.object();
+                    item.put("id", written.actionId);
+                    item.put("type", type);
+                    item.set("data", data);
+                    item.putArray("agents").add(agentId);
+                    item.put("created_at", written.createdAt);
+                    ObjectNode out = Json.object();
+                    out.set("item", item);
+                    return out;
+                });
+    }
+
+    public CompletableFuture<ObjectNode> requestDiagnostics(String agentId, JsonNode body) {
+        ObjectNode data = Json.object();
+        JsonNode metrics = body == null ? null : body.get("additional_metrics");
+        if (metrics != null && !metrics.isNull()) {
+            if (!metrics.isArray()) {
+                throw bad("[request body.additional_metrics]: expected an array");
+            }
+            data.set("additional_metrics", metrics);
+        }
+        return agent(agentId).thenCompose(a -> writeAction("REQUEST_DIAGNOSTICS", List.of(a.id()), data, Json.object()))
+                .thenApply(w -> actionId(w.actionId));
+    }
+
+    /** {@code PUT /api/fleet/agents/{id}}: tags (de-duplicated, sorted). */
+    public CompletableFuture<ObjectNode> update(String agentId, JsonNode body) {
+        ObjectNode b = object(body);
+        b.fieldNames().forEachRemaining(k -> {
+            if (!k.equals("tags")) {
+                throw bad("[request body." + k + "]: definition for this key is missing");
+            }
+        });
+        JsonNode tags = b.get("tags");
+        if (tags == null || !tags.isArray()) {
+            throw bad("[request body.tags]: expected an array of strings");
+        }
+        TreeSet<String> sorted = new TreeSet<>();
+        tags.forEach(t -> {
+            if (!t.isTextual()) {
+                throw bad("[request body.tags]: expected an array of strings");
+            }
+            sorted.add(t.textValue());
+        });
+        return agent(agentId).thenCompose(a -> {
+            ObjectNode partial = Json.object();
+            sorted.forEach(partial.putArray("tags")::add);
+            partial.put("updated_at", Times.millis(clock.instant()));
+            return repo.updateAgent(a.id(), partial);
+        }).thenCompose(seq -> repo.agent(agentId)).thenApply(a -> {
+            ObjectNode out = Json.object();
+            out.set("item", ManagementService.agentItem(a.orElseThrow(), clock.instant()));
+            return out;
+        });
+    }
+
+    // --- bulk ---
+
+    /** {@code {"agents": [ids] | "<kuery>", "revoke"?}}. */
+    public CompletableFuture<ObjectNode> bulkUnenroll(JsonNode body) {
+        boolean revoke = bool(body, "revoke");
+        return select(body).thenCompose(agents -> unenroll(agents, revoke));
+    }
+
+    public CompletableFuture<ObjectNode> bulkUpgrade(JsonNode body) {
+        UpgradeRequest req = UpgradeRequest.parse(body);
+        return select(body).thenCompose(agents -> upgrade(agents, req));
+    }
+
+    public CompletableFuture<ObjectNode> bulkReassign(JsonNode body) {
+        String policyId = requiredText(body, "policy_id");
+        return select(body).thenCompose(agents -> reassign(agents, policyId));
+    }
+
+    // --- the operations ---
+
+    private CompletableFuture<ObjectNode> unenroll(List<Agent> agents, boolean revoke) {
+        if (revoke) {
+            CompletableFuture<?>[] all = agents.stream().map(agentKeys::unenroll).toArray(CompletableFuture[]::new);
+            return CompletableFuture.allOf(all).thenApply(v -> Json.object());
+        }
+        String now = Times.millis(clock.instant());
+        return writeAction("UNENROLL", ids(agents), null, Json.object()).thenCompose(w -> {
+            List<WriteOp> marks = new ArrayList<>();
+            for (Agent a : agents) {
+                marks.add(new WriteOp.Update(FleetIndex.AGENTS, a.id(), Json.object().put("unenrollment_started_at", now)
+                        .put("updated_at", now)));
+            }
+            return repo.store().bulk(marks).thenApply(r -> actionId(w.actionId));
+        });
+    }
+
+    private CompletableFuture<ObjectNode> upgrade(List<Agent> agents, UpgradeRequest req) {
+        ObjectNode data = Json.object().put("version", req.version);
+        if (req.sourceUri != null) {
+            data.put("source_uri", req.sourceUri);
+        }
+        ObjectNode extra = Json.object();
+        if (req.startTime != null) {
+            extra.put("start_time", req.startTime);
+        }
+        if (req.rollout > 0) {
+            extra.put("rollout_duration_seconds", req.rollout);
+            if (req.startTime == null) {
+                extra.put("start_time", Times.seconds(clock.instant()));
+            }
+        }
+        String now = Times.millis(clock.instant());
+        return writeAction("UPGRADE", ids(agents), data, extra).thenCompose(w -> {
+            List<WriteOp> marks = new ArrayList<>();
+            for (Agent a : agents) {
+                marks.add(new WriteOp.Update(FleetIndex.AGENTS, a.id(), Json.object().put("upgrade_started_at", now)
+                        .put("updated_at", now)));
+            }
+            return repo.store().bulk(marks).thenApply(r -> actionId(w.actionId));
+        });
+    }
+
+    /** Moves agents to another policy; they are sent POLICY_REASSIGN and get the new policy on their next checkin. */
+    private CompletableFuture<ObjectNode> reassign(List<Agent> agents, String policyId) {
+        return repo.latestPolicy(policyId).thenCompose(p -> {
+            if (p.isEmpty()) {
+                throw new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Agent policy " + policyId + " not found");
+            }
+            String now = Times.millis(clock.instant());
+            List<WriteOp> moves = new ArrayList<>();
+            for (Agent a : agents) {
+                ObjectNode partial = Json.object();
+                partial.put("policy_id", policyId);
+                partial.put("policy_base_id", dev.fleetserver.core.enroll.EnrollService.policyBaseId(policyId));
+                partial.put("policy_revision_idx", 0);
+                partial.put("updated_at", now);
+                moves.add(new WriteOp.Update(FleetIndex.AGENTS, a.id(), partial));
+            }
+            return repo.store().bulk(moves)
+                    .thenCompose(r -> writeAction("POLICY_REASSIGN", ids(agents), Json.object().put("policy_id", policyId), Json.object()))
+                    .thenApply(w -> actionId(w.actionId));
+        });
+    }
+
+    private record Written(String actionId, String createdAt) {
+    }
+
+    /** Writes one action for these agents, split into documents of at most {@link #AGENTS_PER_DOC} agents like Kibana. */
+    private CompletableFuture<Written> writeAction(String type, List<String> agentIds, JsonNode data, ObjectNode extra) {
+        if (agentIds.isEmpty()) {
+            throw bad("no agents selected");
+        }
+        String actionId = UUID.randomUUID().toString();
+        Instant now = clock.instant();
+        String created = Times.millis(now);
+        List<WriteOp> docs = new ArrayList<>();
+        for (int i = 0; i < agentIds.size(); i += AGENTS_PER_DOC) {
+            ObjectNode doc = Json.object();
+            doc.put("action_id", actionId);
+            doc.put("type", type);
+            doc.put("@timestamp", created);
+            doc.put("expiration", Times.millis(now.plus(ACTION_LIFETIME)));
+            ArrayNode agents = doc.putArray("agents");
+            agentIds.subList(i, Math.min(agentIds.size(), i + AGENTS_PER_DOC)).forEach(agents::add);
+            if (data != null && !data.isNull()) {
+                doc.set("data", data);
+            }
+            doc.setAll(extra);
+            docs.add(new WriteOp.Create(FleetIndex.ACTIONS, UUID.randomUUID().toString(), doc));
+        }
+        return repo.store().bulk(docs).thenApply(results -> {
+            results.forEach(r -> r.orThrow());
+            return new Written(actionId, created);
+        });
+    }
+
+    // --- status ---
+
+    /** {@code GET /api/fleet/agent_status?policyId=}: counts by Kibana's agent statuses. */
+    public CompletableFuture<ObjectNode> agentStatus(String policyId) {
+        Query q = Query.where().size(10_000);
+        if (policyId != null && !policyId.isEmpty()) {
+            q.term("policy_id", policyId);
+        }
+        return repo.agents(q).thenApply(agents -> {
+            Map<String, Integer> counts = new LinkedHashMap<>();
+            for (String s : List.of("online", "error", "offline", "updating", "inactive", "unenrolled", "enrolling")) {
+                counts.put(s, 0);
+            }
+            Instant now = clock.instant();
+            int total = 0;
+            for (Agent a : agents) {
+                String s = ManagementService.status(a, now);
+                // Kibana's summary folds degraded into error and unenrolling into updating.
+                String bucket = s.equals("degraded") ? "error" : s.equals("unenrolling") ? "updating" : s;
+                counts.merge(bucket, 1, Integer::sum);
+                if (a.active()) {
+                    total++;
+                }
+            }
+            ObjectNode results = Json.object();
+            results.put("total", total);
+            counts.forEach(results::put);
+            results.put("other", counts.get("enrolling"));
+            results.remove("enrolling");
+            results.put("events", 0);
+            ObjectNode out = Json.object();
+            out.set("results", results);
+            return out;
+        });
+    }
+
+    /** {@code GET /api/fleet/agents/action_status}: per action, agents targeted, acked and failed (newest first). */
+    public CompletableFuture<ObjectNode> actionStatus(int perPage) {
+        Query q = Query.where().sortDesc("@timestamp").size(10_000);
+        return repo.store().search(FleetIndex.ACTIONS, q).thenCompose(docs -> {
+            Map<String, List<Doc>> byAction = new LinkedHashMap<>();
+            for (Doc d : docs) {
+                String id = Json.text(d.source(), "action_id");
+                if (id != null && byAction.size() < perPage || byAction.containsKey(id)) {
+                    byAction.computeIfAbsent(id, k -> new ArrayList<>()).add(d);
+                }
+            }
+            List<CompletableFuture<ObjectNode>> items = new ArrayList<>();
+            byAction.forEach((id, parts) -> items.add(statusOf(id, parts)));
+            return CompletableFuture.allOf(items.toArray(CompletableFuture[]::new)).thenApply(v -> {
+                ObjectNode out = Json.object();
+                ArrayNode arr = out.putArray("items");
+                items.forEach(i -> arr.add(i.join()));
+                return out;
+            });
+        });
+    }
+
+    private CompletableFuture<ObjectNode> statusOf(String actionId, List<Doc> parts) {
+        Query q = Query.where().term("action_id", actionId).size(10_000);
+        return repo.store().search(FleetIndex.ACTION_RESULTS, q).thenApply(results -> {
+            int targeted = parts.stream().mapToInt(p -> new Action(p).agents().size()).sum();
+            long failed = results.stream().filter(r -> r.source().hasNonNull("error")
+                    && !r.source().get("error").asText().isEmpty()).count();
+            long acked = results.size() - failed;
+            Action first = new Action(parts.get(0));
+            boolean expired = first.expiredAt(clock.instant());
+            String status = acked + failed >= targeted ? (failed > 0 ? "FAILED" : "COMPLETE") : expired ? "EXPIRED" : "IN_PROGRESS";
+            ObjectNode item = Json.object();
+            item.put("actionId", actionId);
+            item.put("type", first.type());
+            item.put("status", status);
+            item.put("nbAgentsActioned", targeted);
+            item.put("nbAgentsActionCreated", targeted);
+            item.put("nbAgentsAck", acked);
+            item.put("nbAgentsFailed", failed);
+            item.put("creationTime", Json.text(first.doc().source(), "@timestamp"));
+            item.put("expiration", Json.text(first.doc().source(), "expiration"));
+            return item;
+        });
+    }
+
+    // --- helpers ---
+
+    private CompletableFuture<Agent> agent(String id) {
+        return repo.agent(id).thenApply(a -> a.orElseThrow(
+                () -> new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Agent " + id + " not found")));
+    }
+
+    /** The agents a bulk request names: {@code agents} as a list of ids (all must exist) or as a kuery string. */
+    private CompletableFuture<List<Agent>> select(JsonNode body) {
+        JsonNode agents = object(body).get("agents");
+        if (agents != null && agents.isArray()) {
+            List<CompletableFuture<Agent>> found = new ArrayList<>();
+            agents.forEach(id -> {
+                if (!id.isTextual()) {
+                    throw bad("[request body.agents]: expected agent ids or a kuery string");
+                }
+                found.add(agent(id.textValue()));
+            });
+            return CompletableFuture.allOf(found.toArray(CompletableFuture[]::new))
+                    .thenApply(v -> found.stream().map(CompletableFuture::join).toList());
+        }
+        if (agents != null && agents.isTextual()) {
+            Kuery kuery = Kuery.parse(agents.textValue());
+            Instant now = clock.instant();
+            return repo.agents(kuery.apply(Query.where().term("active", true).size(10_000)))
+                    .thenApply(list -> list.stream().filter(a -> kuery.matchesComputed(a, now)).toList());
+        }
+        throw bad("[request body.agents]: expected agent ids or a kuery string");
+    }
+
+    private static List<String> ids(List<Agent> agents) {
+        return agents.stream().map(Agent::id).toList();
+    }
+
+    private static ObjectNode actionId(String id) {
+        return Json.object().put("actionId", id);
+    }
+
+    private static ObjectNode object(JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw bad("expected a JSON object body");
+        }
+        return (ObjectNode) body;
+    }
+
+    private static boolean bool(JsonNode body, String field) {
+        if (body == null || body.isNull() || body.isMissingNode()) {
+            return false;
+        }
+        JsonNode v = object(body).get(field);
+        if (v != null && !v.isNull() && !v.isBoolean()) {
+            throw bad("[request body." + field + "]: expected a boolean");
+        }
+        return v != null && v.asBoolean(false);
+    }
+
+    static String requiredText(JsonNode body, String field) {
+        JsonNode v = object(body).get(field);
+        if (v == null || !v.isTextual() || v.textValue().isBlank()) {
+            throw bad("[request body." + field + "]: expected a non-empty string");
+        }
+        return v.textValue();
+    }
+
+    private static FleetException bad(String message) {
+        return new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, message);
+    }
+
+    private record UpgradeRequest(String version, String sourceUri, String startTime, long rollout) {
+        static UpgradeRequest parse(JsonNode body) {
+            String version = requiredText(body, "version");
+            if (!version.matches("\\d+\\.\\d+\\.\\d+(-[A-Za-z0-9.+]+)?")) {
+                throw bad("[request body.version]: not a version: " + version);
+            }
+            JsonNode src = body.get("source_uri");
+            if (src != null && !src.isNull() && !src.isTextual()) {
+                throw bad("[request body.source_uri]: expected a string");
+            }
+            JsonNode start = body.get("start_time");
+            String startTime = null;
+            if (start != null && !start.isNull()) {
+                Instant t = Times.parse(start.asText(null));
+                if (t == null) {
+                    throw bad("[request body.start_time]: expected an RFC 3339 timestamp");
+                }
+                startTime = Times.seconds(t);
+            }
+            JsonNode rollout = body.get("rollout_duration_seconds");
+            if (rollout != null && !rollout.isNull() && (!rollout.canConvertToLong() || rollout.asLong() < 0)) {
+                throw bad("[request body.rollout_duration_seconds]: expected a non-negative integer");
+            }
+            return new UpgradeRequest(version, src == null || src.isNull() ? null : src.textValue(), startTime,
+                    rollout == null || rollout.isNull() ? 0 : rollout.asLong());
+        }
+    }
+}

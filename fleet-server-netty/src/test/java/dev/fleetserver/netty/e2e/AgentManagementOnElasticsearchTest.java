@@ -1,0 +1,35 @@
+package dev.fleetserver.netty.e2e;
+
+import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import dev.fleetserver.netty.FleetDaemon;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * Every management test again, on a real Elasticsearch of its own; the Fleet indices are removed between tests so
+ * each starts from an empty cluster, as each embedded-store test starts from an empty directory.
+ */
+class AgentManagementOnElasticsearchTest extends AgentManagementTest {
+    private static ElasticsearchTestCluster cluster;
+
+    @BeforeAll
+    static void startCluster() {
+        cluster = ElasticsearchTestCluster.startNew();
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        cluster.stop();
+    }
+
+    @Override
+    protected FleetDaemon startFleet(String longPoll) throws Exception {
+        return TestFleet.startOnElasticsearch(dataDir, cluster, server -> server.with("timeouts").put("checkin_long_poll", longPoll));
+    }
+
+    @Override
+    protected void afterStop() {
+        cluster.request("DELETE", "/.fleet-agents,.fleet-actions,.fleet-actions-results,.fleet-policies,"
+                + ".fleet-enrollment-api-keys,.fleet-artifacts?ignore_unavailable=true", null);
+    }
+}

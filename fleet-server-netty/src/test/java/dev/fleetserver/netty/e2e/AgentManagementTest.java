@@ -1,0 +1,224 @@
+package dev.fleetserver.netty.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.netty.FleetDaemon;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Running a fleet through the management API: each action reaches the agent, is acked, and its effect shows. */
+class AgentManagementTest {
+    // Not final: the Elasticsearch subclass runs the same tests on that back end.
+    @TempDir
+    Path dataDir;
+    FleetDaemon fleet;
+    AgentClient agent;
+
+    @BeforeEach
+    void start() throws Exception {
+        fleet = startFleet("30s");
+        agent = new AgentClient(fleet.port());
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (fleet != null) {
+            fleet.stop();
+        }
+        afterStop();
+    }
+
+    /** The server under test with this long poll; the embedded store here, Elasticsearch in a subclass. */
+    protected FleetDaemon startFleet(String longPoll) throws Exception {
+        return TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", longPoll));
+    }
+
+    /** Runs after each test's server stopped. */
+    protected void afterStop() throws Exception {
+    }
+
+    @Test
+    void unenrollReachesTheParkedAgentAndItsAckEndsTheAgent() throws Exception {
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        CompletableFuture<AgentClient.Reply> parked = park(a);
+
+        ok("POST", "/api/fleet/agents/" + a.id() + "/unenroll", "");
+        JsonNode delivered = parked.get(10, TimeUnit.SECONDS).json();
+        assertThat(delivered.at("/actions/0/type").asText()).isEqualTo("UNENROLL");
+        assertThat(delivered.at("/actions/0/data").isNull()).isTrue();
+        assertThat(ok("GET", "/api/fleet/agents/" + a.id(), null).at("/item/status").asText()).isEqualTo("unenrolling");
+
+        String actionId = delivered.at("/actions/0/id").asText();
+        assertThat(agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), actionId)).status()).isEqualTo(200);
+        assertThat(ok("GET", "/api/fleet/agents/" + a.id(), null).at("/item/status").asText()).isEqualTo("unenrolled");
+        assertThat(agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).status()).isEqualTo(401);
+    }
+
+    @Test
+    void aRevokingUnenrollRefusesTheAgentAtOnce() throws Exception {
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        ok("POST", "/api/fleet/agents/" + a.id() + "/unenroll", "{\"revoke\":true}");
+        assertThat(agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).status()).isEqualTo(401);
+        assertThat(agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), "policy:default:1")).status()).isEqualTo(401);
+    }
+
+    @Test
+    void anUpgradeForAnAgentThatWasAwayArrivesOnItsNextCheckinAndItsAckMarksTheAgentUpgraded() throws Exception {
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        ok("POST", "/api/fleet/agents/" + a.id() + "/upgrade", "{\"version\":\"9.6.1\",\"source_uri\":\"https://artifacts.example/\"}");
+
+        JsonNode delivered = agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json();
+        assertThat(delivered.at("/actions/0/type").asText()).isEqualTo("UPGRADE");
+        assertThat(delivered.at("/actions/0/data")).isEqualTo(Json.MAPPER.readTree(
+                "{\"version\":\"9.6.1\",\"source_uri\":\"https://artifacts.example/\"}"));
+        assertThat(agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), delivered.at("/actions/0/id").asText())).status())
+                .isEqualTo(200);
+        JsonNode item = ok("GET", "/api/fleet/agents/" + a.id(), null).get("item");
+        assertThat(item.hasNonNull("upgraded_at")).isTrue();
+        assertThat(item.get("upgrade_started_at").isNull()).isTrue();
+    }
+
+    @Test
+    void aReassignedAgentIsToldAndThenGetsItsNewPolicy() throws Exception {
+        ok("POST", "/api/fleet/agent_policies", "{\"id\":\"second\",\"name\":\"Second\"}");
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        CompletableFuture<AgentClient.Reply> parked = park(a);
+
+        ok("POST", "/api/fleet/agents/" + a.id() + "/reassign", "{\"policy_id\":\"second\"}");
+        JsonNode delivered = parked.get(10, TimeUnit.SECONDS).json();
+        assertThat(delivered.at("/actions/0/type").asText()).isEqualTo("POLICY_REASSIGN");
+        assertThat(delivered.at("/actions/0/data/policy_id").asText()).isEqualTo("second");
+        agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), delivered.at("/actions/0/id").asText()));
+
+        var next = E2eSupport.runningPolicy("default", 1);
+        next.put("ack_token", delivered.get("ack_token").asText());
+        assertThat(agent.checkin(a.id(), a.key(), next).json().at("/actions/0/id").asText()).isEqualTo("policy:second:1");
+        assertThat(ok("GET", "/api/fleet/agents/" + a.id(), null).at("/item/policy_id").asText()).isEqualTo("second");
+        assertThat(ok("POST", "/api/fleet/agents/" + a.id() + "/reassign", "{\"policy_id\":\"nope\"}", 404)).isNotNull();
+    }
+
+    @Test
+    void settingsAndDiagnosticsActionsAreDeliveredAckedAndCounted() throws Exception {
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        CompletableFuture<AgentClient.Reply> parked = park(a);
+        ok("POST", "/api/fleet/agents/" + a.id() + "/actions", "{\"action\":{\"type\":\"SETTINGS\",\"data\":{\"log_level\":\"debug\"}}}");
+        JsonNode settings = parked.get(10, TimeUnit.SECONDS).json();
+        assertThat(settings.at("/actions/0/data/log_level").asText()).isEqualTo("debug");
+        agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), settings.at("/actions/0/id").asText()));
+
+        ok("POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{\"additional_metrics\":[\"CPU\"]}");
+        var next = E2eSupport.runningPolicy("default", 1);
+        next.put("ack_token", settings.get("ack_token").asText());
+        JsonNode diag = agent.checkin(a.id(), a.key(), next).json();
+        assertThat(diag.at("/actions/0/type").asText()).isEqualTo("REQUEST_DIAGNOSTICS");
+        var ack = AgentClient.ackEvents(a.id(), diag.at("/actions/0/id").asText());
+        ((com.fasterxml.jackson.databind.node.ObjectNode) ack.get("events").get(0)).putObject("data").put("upload_id", "up-1");
+        agent.acks(a.id(), a.key(), ack);
+        JsonNode result = fleet.store().get(FleetIndex.ACTION_RESULTS, diag.at("/actions/0/id").asText() + ":" + a.id())
+                .get(5, TimeUnit.SECONDS).orElseThrow().source();
+        assertThat(result.at("/data/upload_id").asText()).isEqualTo("up-1");
+
+        JsonNode status = ok("GET", "/api/fleet/agents/action_status", null).get("items");
+        assertThat(status).hasSize(2);
+        for (JsonNode s : status) {
+            assertThat(s.get("nbAgentsActionCreated").asInt()).isEqualTo(1);
+            assertThat(s.get("nbAgentsAck").asInt()).isEqualTo(1);
+            assertThat(s.get("status").asText()).isEqualTo("COMPLETE");
+        }
+        assertThat(ok("POST", "/api/fleet/agents/" + a.id() + "/actions", "{\"action\":{\"type\":\"FORCE_UNENROLL\"}}", 400)).isNotNull();
+    }
+
+    @Test
+    void aBulkUpgradeOfThreeAgentsWithARolloutWindowGivesThreeStartTimes() throws Exception {
+        List<E2eSupport.Enrolled> agents = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            agents.add(E2eSupport.enrollUpToDate(fleet, agent));
+        }
+        var ids = Json.array();
+        agents.forEach(a -> ids.add(a.id()));
+        ok("POST", "/api/fleet/agents/bulk_upgrade", "{\"agents\":" + ids + ",\"version\":\"9.6.1\","
+                + "\"start_time\":\"2030-01-01T00:00:00Z\",\"rollout_duration_seconds\":600}");
+        List<String> starts = new ArrayList<>();
+        for (E2eSupport.Enrolled a : agents) {
+            starts.add(agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json().at("/actions/0/start_time").asText());
+        }
+        assertThat(starts).containsExactly("2030-01-01T00:00:00Z", "2030-01-01T00:03:20Z", "2030-01-01T00:06:40Z");
+    }
+
+    @Test
+    void agentsAreListedByKueryCountedByStatusAndTagged() throws Exception {
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled b = E2eSupport.enrollUpToDate(fleet, agent);
+        ok("PUT", "/api/fleet/agents/" + a.id(), "{\"tags\":[\"prod\",\"eu\",\"prod\"]}");
+        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+
+        assertThat(ok("GET", "/api/fleet/agents/" + a.id(), null).at("/item/tags")).isEqualTo(Json.MAPPER.readTree("[\"eu\",\"prod\"]"));
+        JsonNode tagged = ok("GET", "/api/fleet/agents?kuery=" + java.net.URLEncoder.encode("tags:prod and status:online",
+                java.nio.charset.StandardCharsets.UTF_8), null);
+        assertThat(tagged.get("total").asInt()).isEqualTo(1);
+        assertThat(tagged.at("/items/0/id").asText()).isEqualTo(a.id());
+        assertThat(ok("GET", "/api/fleet/agents?kuery=policy_id:default", null).get("total").asInt()).isEqualTo(2);
+        assertThat(ok("GET", "/api/fleet/agents?kuery=" + java.net.URLEncoder.encode("tags:(a or b)",
+                java.nio.charset.StandardCharsets.UTF_8), null, 400)).isNotNull();
+
+        ok("POST", "/api/fleet/agents/" + b.id() + "/unenroll", "{\"revoke\":true}");
+        JsonNode counts = ok("GET", "/api/fleet/agent_status?policyId=default", null).get("results");
+        assertThat(counts.get("online").asInt()).isEqualTo(1);
+        assertThat(counts.get("unenrolled").asInt()).isEqualTo(1);
+        assertThat(counts.get("total").asInt()).isEqualTo(1);
+    }
+
+    @Test
+    void aRevokedEnrollmentKeyCanNoLongerEnroll() throws Exception {
+        JsonNode key = ok("POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"default\"}").get("item");
+        assertThat(agent.enroll(key.get("api_key").asText(), AgentClient.enrollBody()).status()).isEqualTo(200);
+        assertThat(ok("GET", "/api/fleet/enrollment_api_keys", null).get("total").asInt()).isEqualTo(2);
+
+        ok("DELETE", "/api/fleet/enrollment_api_keys/" + key.get("id").asText(), null);
+        assertThat(agent.enroll(key.get("api_key").asText(), AgentClient.enrollBody()).status()).isIn(401, 500);
+        assertThat(ok("DELETE", "/api/fleet/enrollment_api_keys/unknown", null, 404)).isNotNull();
+    }
+
+    @Test
+    void anAgentNeverReceivesAnActionTwiceAcrossAServerRestart() throws Exception {
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        ok("POST", "/api/fleet/agents/" + a.id() + "/actions", "{\"action\":{\"type\":\"SETTINGS\",\"data\":{\"log_level\":\"info\"}}}");
+        JsonNode delivered = agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json();
+        String token = delivered.get("ack_token").asText();
+        assertThat(token).isNotEmpty();
+        fleet.stop();
+
+        fleet = startFleet("1s");
+        agent = new AgentClient(fleet.port());
+        var next = E2eSupport.runningPolicy("default", 1);
+        next.put("ack_token", token);
+        JsonNode after = agent.checkin(a.id(), a.key(), next).json();
+        assertThat(after.has("actions")).isFalse();
+    }
+
+    private CompletableFuture<AgentClient.Reply> park(E2eSupport.Enrolled a) {
+        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), E2eSupport.runningPolicy("default", 1));
+        E2eSupport.await("checkin of " + a.id() + " parked", () -> fleet.core().checkin().registry().forAgent(a.id()) != null);
+        return parked;
+    }
+
+    private JsonNode ok(String method, String path, String body) {
+        return ok(method, path, body, 200);
+    }
+
+    private JsonNode ok(String method, String path, String body, int status) {
+        AgentClient.Reply r = E2eSupport.management(fleet, method, path, body == null ? "" : body);
+        assertThat(r.status()).as(method + " " + path + ": " + r.body()).isEqualTo(status);
+        return r.json();
+    }
+}
