@@ -15,6 +15,7 @@ import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.core.store.WriteOp;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
@@ -321,6 +322,46 @@ public final class ManagementService {
             out.put("perPage", perPage);
             return out;
         });
+    }
+
+    /**
+     * Kibana's {@code POST /api/fleet/agent_policies/delete}: removes every revision and deactivates the policy's
+     * enrollment keys. Refused (400) while any agent, active or not, is assigned to it, so nothing is left dangling.
+     */
+    public CompletableFuture<ObjectNode> deletePolicy(JsonNode body) {
+        ObjectNode b = requireObject(body);
+        if (!b.path("agentPolicyId").isTextual() || b.get("agentPolicyId").textValue().isEmpty()) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body.agentPolicyId]: expected a non-empty string");
+        }
+        String id = b.get("agentPolicyId").textValue();
+        return repo.latestPolicy(id).thenCompose(found -> {
+            if (found.isEmpty()) {
+                throw policyNotFound(id);
+            }
+            return repo.countAgents(Query.where().term("policy_id", id));
+        }).thenCompose(assigned -> {
+            if (assigned > 0) {
+                throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST,
+                        "Cannot delete an agent policy that is assigned to any active or inactive agents");
+            }
+            return repo.activeEnrollmentKeysOfPolicy(id);
+        }).thenCompose(keys -> {
+            List<CompletableFuture<ObjectNode>> revoked = keys.stream().map(k -> revokeEnrollmentKey(k.id())).toList();
+            return CompletableFuture.allOf(revoked.toArray(CompletableFuture[]::new));
+        }).thenCompose(v -> repo.store().search(FleetIndex.POLICIES, Query.where().term("policy_id", id)))
+                .thenCompose(revisions -> repo.store().bulk(revisions.stream()
+                        .<WriteOp>map(d -> new WriteOp.Delete(FleetIndex.POLICIES, d.id())).toList()))
+                .thenApply(results -> {
+                    results.forEach(r -> {
+                        if (!r.ok() && !(r.error() instanceof StoreException.NotFound)) {
+                            throw r.error();
+                        }
+                    });
+                    ObjectNode out = Json.object();
+                    out.put("id", id);
+                    out.put("name", id);
+                    return out;
+                });
     }
 
     /** Latest revision of every policy, as Kibana lists agent policies. */

@@ -39,6 +39,7 @@ public final class ManagementRoutes {
         var admin = core.agentAdmin();
         return new Routes()
                 .add(HttpMethod.GET, "/api/fleet/agent_policies", BodyLimits.DEFAULT, r.json(ex -> m.listPolicies()))
+                .add(HttpMethod.POST, "/api/fleet/agent_policies/delete", BodyLimits.DEFAULT, r.json(ex -> m.deletePolicy(body(ex))))
                 .add(HttpMethod.GET, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.json(ex -> {
                     Map<String, String> q = Routes.query(ex.uri());
                     return m.listEnrollmentKeys(intParam(q, "page", 1), intParam(q, "perPage", 20));

@@ -206,6 +206,62 @@ class AgentManagementTest {
         assertThat(after.has("actions")).isFalse();
     }
 
+    @Test
+    void aPolicyIsDeletedOnlyWhenNoAgentUsesItAndItsKeysStopWorking() throws Exception {
+        ok("POST", "/api/fleet/agent_policies", "{\"id\":\"temp\",\"name\":\"Temporary\"}");
+        ok("PUT", "/api/fleet/agent_policies/temp", "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}");
+        String token = ok("POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"temp\"}").at("/item/api_key").asText();
+        assertThat(ok("GET", "/api/fleet/agent_policies", null).get("total").asInt()).isEqualTo(2);
+
+        JsonNode item = agent.enroll(token);
+        JsonNode refused = ok("POST", "/api/fleet/agent_policies/delete", "{\"agentPolicyId\":\"temp\"}", 400);
+        assertThat(refused.get("message").asText()).contains("assigned");
+        ok("POST", "/api/fleet/agents/" + item.get("id").asText() + "/reassign", "{\"policy_id\":\"default\"}");
+
+        ok("POST", "/api/fleet/agent_policies/delete", "{\"agentPolicyId\":\"temp\"}");
+        ok("GET", "/api/fleet/agent_policies/temp", null, 404);
+        assertThat(ok("GET", "/api/fleet/agent_policies", null).get("total").asInt()).isEqualTo(1);
+        assertThat(agent.enroll(token, AgentClient.enrollBody()).status()).isIn(401, 500);
+        ok("POST", "/api/fleet/agent_policies/delete", "{\"agentPolicyId\":\"temp\"}", 404);
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0} reaches a parked agent and one that was away, and is acked")
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"UNENROLL", "UPGRADE", "SETTINGS", "POLICY_REASSIGN",
+        "REQUEST_DIAGNOSTICS", "INPUT_ACTION", "CANCEL", "MIGRATE", "PRIVILEGE_LEVEL_CHANGE"})
+    void everyActionTypeIsDeliveredBothWaysAndAcked(String type) throws Exception {
+        String data = switch (type) {
+            case "UPGRADE" -> "{\"version\":\"9.6.1\"}";
+            case "SETTINGS" -> "{\"log_level\":\"debug\"}";
+            case "POLICY_REASSIGN" -> "{\"policy_id\":\"default\"}";
+            case "INPUT_ACTION" -> "{\"query\":\"select 1\"}";
+            case "CANCEL" -> "{\"target_id\":\"x\"}";
+            case "MIGRATE" -> "{\"enrollment_token\":\"t\",\"target_uri\":\"https://other:8220\"}";
+            case "PRIVILEGE_LEVEL_CHANGE" -> "{\"unprivileged\":true}";
+            default -> "null";
+        };
+        E2eSupport.Enrolled parkedAgent = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled awayAgent = E2eSupport.enrollUpToDate(fleet, agent);
+        CompletableFuture<AgentClient.Reply> parked = park(parkedAgent);
+        for (E2eSupport.Enrolled a : List.of(parkedAgent, awayAgent)) {
+            ok("POST", "/api/fleet/agents/" + a.id() + "/actions", "{\"action\":{\"type\":\"" + type + "\",\"data\":" + data + "}}");
+        }
+        JsonNode live = parked.get(10, TimeUnit.SECONDS).json();
+        JsonNode later = agent.checkin(awayAgent.id(), awayAgent.key(), E2eSupport.runningPolicy("default", 1)).json();
+        for (JsonNode got : List.of(live, later)) {
+            assertThat(got.at("/actions/0/type").asText()).isEqualTo(type);
+            assertThat(got.get("ack_token").asText()).isNotEmpty();
+        }
+        E2eSupport.Enrolled[] both = {parkedAgent, awayAgent};
+        JsonNode[] received = {live, later};
+        for (int i = 0; i < 2; i++) {
+            var ack = AgentClient.ackEvents(both[i].id(), received[i].at("/actions/0/id").asText());
+            assertThat(agent.acks(both[i].id(), both[i].key(), ack).status()).isEqualTo(200);
+        }
+        for (JsonNode s : ok("GET", "/api/fleet/agents/action_status", null).get("items")) {
+            assertThat(s.get("nbAgentsAck").asInt()).isEqualTo(1);
+        }
+    }
+
     private CompletableFuture<AgentClient.Reply> park(E2eSupport.Enrolled a) {
         CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), E2eSupport.runningPolicy("default", 1));
         E2eSupport.await("checkin of " + a.id() + " parked", () -> fleet.core().checkin().registry().forAgent(a.id()) != null);
