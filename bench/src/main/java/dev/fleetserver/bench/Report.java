@@ -55,7 +55,7 @@ public final class Report {
     /** Medians of one (server, N); NaN where there is nothing. */
     record Row(int runs, double jvmPerConn, double heapPerConn, double directPerConn, double rssPerConn,
                double jvmAbsPerConn, double parkSeconds, double fanP50, double fanP99, double fanMax, double put,
-               long minReceived, int fanouts) {
+               long minReceived, int fanouts, double parkedJvm, double parkedHeap) {
     }
 
     static Row row(JsonNode doc, int n) {
@@ -82,7 +82,9 @@ public final class Report {
                 median(fans, f -> f.path("p99Millis").asDouble()),
                 median(fans, f -> f.path("maxMillis").asDouble()),
                 median(fans, f -> f.path("putMillis").asDouble()),
-                minReceived, fans.size());
+                minReceived, fans.size(),
+                median(runs, r -> r.path("parked").path("heapBytes").asDouble() + r.path("parked").path("directBytes").asDouble()),
+                median(runs, r -> r.path("parked").path("heapBytes").asDouble()));
     }
 
     static double median(List<JsonNode> xs, ToDoubleFunction<JsonNode> f) {
@@ -110,6 +112,12 @@ public final class Report {
                     kb(o, Row::jvmAbsPerConn), sec(o), sec(b));
         });
         w.println();
+        double so = slope(byN, 0, Row::parkedJvm);
+        double sb = slope(byN, 1, Row::parkedJvm);
+        w.printf(Locale.ROOT, "Marginal cost per parked connection (least-squares slope of median heap+direct at N parked, over N = %s):"
+                + " ours %.2f KB (heap alone %.2f KB), baseline %.2f KB (heap alone %.2f KB), ratio %.2f×.%n",
+                byN.keySet(), so / 1024, slope(byN, 0, Row::parkedHeap) / 1024, sb / 1024, slope(byN, 1, Row::parkedHeap) / 1024, so / sb);
+        w.println();
         w.println("### Policy fan-out: from just before the PUT to each agent's receipt of the new revision (medians over all fan-outs)");
         w.println();
         w.println("| N | fan-outs ours/base | ours p50 | ours p99 | ours max | base p50 | base p99 | base max | max ratio | ours PUT | all received |");
@@ -125,6 +133,29 @@ public final class Report {
         });
         w.flush();
         return s.toString();
+    }
+
+    /** Least-squares slope of {@code f} against N for one server; NaN with fewer than two points. */
+    static double slope(TreeMap<Integer, JsonNode[]> byN, int server, ToDoubleFunction<Row> f) {
+        List<double[]> pts = new ArrayList<>();
+        byN.forEach((n, docs) -> {
+            Row r = row(docs[server], n);
+            if (r != null && !Double.isNaN(f.applyAsDouble(r))) {
+                pts.add(new double[] {n, f.applyAsDouble(r)});
+            }
+        });
+        if (pts.size() < 2) {
+            return Double.NaN;
+        }
+        double mx = pts.stream().mapToDouble(p -> p[0]).average().orElse(0);
+        double my = pts.stream().mapToDouble(p -> p[1]).average().orElse(0);
+        double num = 0;
+        double den = 0;
+        for (double[] p : pts) {
+            num += (p[0] - mx) * (p[1] - my);
+            den += (p[0] - mx) * (p[0] - mx);
+        }
+        return num / den;
     }
 
     private static String received(Row r, int n) {

@@ -5,6 +5,9 @@ import dev.fleetserver.core.ack.AckService;
 import dev.fleetserver.core.ack.AgentKeys;
 import dev.fleetserver.core.action.ActionDispatcher;
 import dev.fleetserver.core.action.ActionGc;
+import dev.fleetserver.core.action.ActionSecrets;
+import dev.fleetserver.core.secret.IndexSecretStore;
+import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.auth.AgentAuthenticator;
 import dev.fleetserver.core.auth.ApiKeyAuthenticator;
@@ -50,6 +53,11 @@ public final class FleetCore implements AutoCloseable {
     private final CoreSettings settings;
 
     public FleetCore(DocumentStore store, ApiKeys apiKeys, CoreSettings settings, Clock clock, Scheduler scheduler) {
+        this(store, apiKeys, new IndexSecretStore(store), settings, clock, scheduler);
+    }
+
+    public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
+                     Scheduler scheduler) {
         this.settings = settings;
         this.repo = new FleetRepository(store);
         AtomicInteger n = new AtomicInteger();
@@ -67,8 +75,9 @@ public final class FleetCore implements AutoCloseable {
                 clock, worker);
         CheckinRegistry registry = new CheckinRegistry();
         this.policies = new PolicyMonitor(repo, registry, scheduler);
-        this.actions = new ActionDispatcher(store, registry, clock, scheduler);
-        this.checkin = new CheckinService(repo, userAgents, policies, actions, new CheckinBulker(repo, clock), registry,
+        ActionSecrets actionSecrets = new ActionSecrets(secretStore);
+        this.actions = new ActionDispatcher(store, registry, actionSecrets, clock, scheduler);
+        this.checkin = new CheckinService(repo, userAgents, policies, actions, actionSecrets, new CheckinBulker(repo, clock), registry,
                 settings.checkin(), clock, scheduler);
         this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
         AgentKeys agentKeys = new AgentKeys(repo, apiKeys, keyCache, clock);

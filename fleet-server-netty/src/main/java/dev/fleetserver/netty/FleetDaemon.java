@@ -4,6 +4,8 @@ import dev.fleetserver.core.CoreSettings;
 import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.core.checkin.CheckinSettings;
 import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.secret.IndexSecretStore;
+import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.embedded.EmbeddedApiKeys;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
@@ -12,6 +14,7 @@ import dev.fleetserver.es.EsApiKeys;
 import dev.fleetserver.es.EsClient;
 import dev.fleetserver.es.EsConfig;
 import dev.fleetserver.es.EsDocumentStore;
+import dev.fleetserver.es.EsSecretStore;
 import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.FleetServerConfig;
 import dev.fleetserver.netty.config.OutputConfig;
@@ -76,7 +79,7 @@ public final class FleetDaemon implements AutoCloseable {
             if (backend.prepare() != null) {
                 backend.prepare().get(60, TimeUnit.SECONDS);
             }
-            core = new FleetCore(store, backend.apiKeys(), coreSettings(config), Clock.systemUTC(), scheduler);
+            core = new FleetCore(store, backend.apiKeys(), backend.secrets(), coreSettings(config), Clock.systemUTC(), scheduler);
             String token = core.start().get(60, TimeUnit.SECONDS);
             String managementToken = managementToken(config, dataDir);
             var s = config.server();
@@ -96,7 +99,8 @@ public final class FleetDaemon implements AutoCloseable {
     }
 
     /** The store and key ports of one back end, and how to release them. */
-    private record Backend(DocumentStore store, ApiKeys apiKeys, CompletableFuture<Void> prepare, AutoCloseable extra) {
+    private record Backend(DocumentStore store, ApiKeys apiKeys, SecretStore secrets, CompletableFuture<Void> prepare,
+                           AutoCloseable extra) {
         void close() {
             store.close();
             if (extra != null) {
@@ -112,7 +116,7 @@ public final class FleetDaemon implements AutoCloseable {
     private static Backend embedded(Path dataDir) {
         DocumentStore store = SqliteDocumentStore.open(dataDir);
         LOG.info("back end: embedded store in {}", dataDir);
-        return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), null, null);
+        return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), null, null);
     }
 
     private static Backend elasticsearch(FleetServerConfig config) throws IOException {
@@ -129,7 +133,7 @@ public final class FleetDaemon implements AutoCloseable {
         EsDocumentStore store = new EsDocumentStore(client, EsDocumentStore.BulkSettings.defaults());
         LOG.info("back end: Elasticsearch at {}", out.hosts());
         // Key calls share the connection pool with batched traffic; keep some connections for the batches.
-        return new Backend(store, new EsApiKeys(client, 120), store.ensureFleetIndices(), client);
+        return new Backend(store, new EsApiKeys(client, 120), new EsSecretStore(client, store), store.ensureFleetIndices(), client);
     }
 
     static CoreSettings coreSettings(FleetServerConfig config) {

@@ -27,11 +27,13 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class ActionDispatcher {
     private final CheckinRegistry registry;
+    private final ActionSecrets secrets;
     private final Clock clock;
     private final ChangeFeed feed;
 
-    public ActionDispatcher(DocumentStore store, CheckinRegistry registry, Clock clock, Scheduler scheduler) {
+    public ActionDispatcher(DocumentStore store, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler) {
         this.registry = registry;
+        this.secrets = secrets;
         this.clock = clock;
         this.feed = new ChangeFeed(store, FleetIndex.ACTIONS, scheduler, this::onChanges);
     }
@@ -54,12 +56,27 @@ public final class ActionDispatcher {
 
     private void onChanges(List<Doc> docs) {
         Instant now = clock.instant();
-        Map<ParkedCheckin, List<Action>> batches = new LinkedHashMap<>();
+        List<Action> deliverable = new ArrayList<>();
         for (Doc d : docs) {
             Action action = new Action(d);
-            if (!action.deliverable() || action.expiredAt(now)) {
-                continue;
+            if (action.deliverable() && !action.expiredAt(now)) {
+                deliverable.add(action);
             }
+        }
+        if (deliverable.isEmpty()) {
+            return;
+        }
+        // Agents parked after this point find these actions themselves (the checkpoint already covers them).
+        secrets.resolve(deliverable).thenAccept(this::dispatch).exceptionally(t -> {
+            org.slf4j.LoggerFactory.getLogger(ActionDispatcher.class)
+                    .warn("actions not dispatched live (agents get them on their next checkin): {}", t.toString());
+            return null;
+        });
+    }
+
+    private void dispatch(List<Action> actions) {
+        Map<ParkedCheckin, List<Action>> batches = new LinkedHashMap<>();
+        for (Action action : actions) {
             for (String agentId : action.agents()) {
                 ParkedCheckin parked = registry.forAgent(agentId);
                 if (parked != null && action.seqNo() > parked.actionSeqNo()) {
@@ -67,7 +84,7 @@ public final class ActionDispatcher {
                 }
             }
         }
-        batches.forEach((parked, actions) -> parked.complete(response(parked.agentId(), actions)));
+        batches.forEach((parked, forAgent) -> parked.complete(response(parked.agentId(), forAgent)));
     }
 
     /** A checkin answer carrying these actions; the ack token is the last action document's id. */

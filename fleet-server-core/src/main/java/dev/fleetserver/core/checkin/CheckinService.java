@@ -41,6 +41,7 @@ public final class CheckinService {
     private final UserAgentCheck userAgents;
     private final PolicyMonitor policies;
     private final ActionDispatcher actions;
+    private final dev.fleetserver.core.action.ActionSecrets secrets;
     private final CheckinBulker bulker;
     private final CheckinRegistry registry;
     private final CheckinSettings settings;
@@ -51,11 +52,12 @@ public final class CheckinService {
     private Scheduler.Cancellable flushTask;
 
     public CheckinService(FleetRepository repo, UserAgentCheck userAgents, PolicyMonitor policies, ActionDispatcher actions,
-                          CheckinBulker bulker, CheckinRegistry registry, CheckinSettings settings, Clock clock, Scheduler scheduler) {
+                          dev.fleetserver.core.action.ActionSecrets secrets, CheckinBulker bulker, CheckinRegistry registry, CheckinSettings settings, Clock clock, Scheduler scheduler) {
         this.repo = repo;
         this.userAgents = userAgents;
         this.policies = policies;
         this.actions = actions;
+        this.secrets = secrets;
         this.bulker = bulker;
         this.registry = registry;
         this.settings = settings;
@@ -171,8 +173,8 @@ public final class CheckinService {
                 .thenCompose(found -> {
                     List<Action> deliverable = found.stream().filter(Action::deliverable).toList();
                     if (!deliverable.isEmpty()) {
-                        parked.complete(ActionDispatcher.response(agent.id(), deliverable));
-                        return CompletableFuture.completedFuture(null);
+                        return secrets.resolve(deliverable)
+                                .thenAccept(resolved -> parked.complete(ActionDispatcher.response(agent.id(), resolved)));
                     }
                     if (!found.isEmpty()) {
                         // Only undeliverable types: move the agent past them so they are not read again.

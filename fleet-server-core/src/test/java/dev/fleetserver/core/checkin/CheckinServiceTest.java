@@ -9,7 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CheckinServiceTest {
-    private final CheckinService service = new CheckinService(null, null, null, null, null, new CheckinRegistry(),
+    private final CheckinService service = new CheckinService(null, null, null, null, null, null, new CheckinRegistry(),
             CheckinSettings.defaults(), null, null);
 
     private static JsonNode json(String text) throws Exception {
@@ -44,7 +44,7 @@ class CheckinServiceTest {
 
     @Test
     void theLongPollAndMaxPollComeFromTheSettings() {
-        CheckinService custom = new CheckinService(null, null, null, null, null, new CheckinRegistry(),
+        CheckinService custom = new CheckinService(null, null, null, null, null, null, new CheckinRegistry(),
                 new CheckinSettings(Duration.ofMinutes(7), Duration.ZERO, Duration.ofMinutes(20), Duration.ofSeconds(30),
                         Duration.ofSeconds(10)), null, null);
 

@@ -27,9 +27,15 @@ class AgentManagementOnElasticsearchTest extends AgentManagementTest {
         return TestFleet.startOnElasticsearch(dataDir, cluster, server -> server.with("timeouts").put("checkin_long_poll", longPoll));
     }
 
+    /** As Kibana would (the service account may only read {@code .fleet-secrets}); no _fleet/secret API here. */
+    @Override
+    protected void storeSecret(String id, String value) {
+        cluster.request("PUT", "/.fleet-secrets/_doc/" + id + "?refresh=true", "{\"value\":\"" + value + "\"}");
+    }
+
     @Override
     protected void afterStop() {
         cluster.request("DELETE", "/.fleet-agents,.fleet-actions,.fleet-actions-results,.fleet-policies,"
-                + ".fleet-enrollment-api-keys,.fleet-artifacts?ignore_unavailable=true", null);
+                + ".fleet-enrollment-api-keys,.fleet-artifacts,.fleet-secrets?ignore_unavailable=true", null);
     }
 }

@@ -3,6 +3,7 @@ package dev.fleetserver.netty.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.netty.FleetDaemon;
@@ -260,6 +261,31 @@ class AgentManagementTest {
         for (JsonNode s : ok("GET", "/api/fleet/agents/action_status", null).get("items")) {
             assertThat(s.get("nbAgentsAck").asInt()).isEqualTo(1);
         }
+    }
+
+    @Test
+    void secretsReferencedByAnActionAreResolvedOnBothDeliveryPaths() throws Exception {
+        storeSecret("sec-1", "hunter2");
+        E2eSupport.Enrolled parkedAgent = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled awayAgent = E2eSupport.enrollUpToDate(fleet, agent);
+        CompletableFuture<AgentClient.Reply> parked = park(parkedAgent);
+        ObjectNode action = E2eSupport.action("with-secret", "INPUT_ACTION", parkedAgent.id(),
+                java.time.Instant.now().plusSeconds(3600), Json.object().put("password", "$co.elastic.secret{sec-1}"));
+        action.putArray("agents").add(parkedAgent.id()).add(awayAgent.id());
+        action.putArray("secret_references").addObject().put("id", "sec-1");
+        fleet.store().create(FleetIndex.ACTIONS, "secret-doc", action).get(5, TimeUnit.SECONDS);
+
+        JsonNode live = parked.get(10, TimeUnit.SECONDS).json();
+        JsonNode later = agent.checkin(awayAgent.id(), awayAgent.key(), E2eSupport.runningPolicy("default", 1)).json();
+        for (JsonNode got : List.of(live, later)) {
+            assertThat(got.at("/actions/0/data/password").asText()).isEqualTo("hunter2");
+            assertThat(got.toString()).doesNotContain("secret_references");
+        }
+    }
+
+    /** Kibana stores secret values in {@code .fleet-secrets}. */
+    protected void storeSecret(String id, String value) throws Exception {
+        fleet.store().create(FleetIndex.SECRETS, id, Json.object().put("value", value)).get(5, TimeUnit.SECONDS);
     }
 
     private CompletableFuture<AgentClient.Reply> park(E2eSupport.Enrolled a) {
