@@ -74,7 +74,7 @@ public final class FleetCore implements AutoCloseable {
                 new ReplaceTokenHasher(settings.pbkdf2Iterations(), settings.pbkdf2KeyLength(), settings.pbkdf2SaltLength()),
                 clock, worker);
         CheckinRegistry registry = new CheckinRegistry();
-        this.policies = new PolicyMonitor(repo, registry, scheduler);
+        this.policies = new PolicyMonitor(repo, registry, secretStore, scheduler);
         ActionSecrets actionSecrets = new ActionSecrets(secretStore);
         this.actions = new ActionDispatcher(store, registry, actionSecrets, clock, scheduler);
         this.checkin = new CheckinService(repo, userAgents, policies, actions, actionSecrets, new CheckinBulker(repo, clock), registry,

@@ -4,6 +4,7 @@ import dev.fleetserver.core.checkin.CheckinRegistry;
 import dev.fleetserver.core.checkin.ParkedCheckin;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.model.PolicyRevision;
+import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.util.ChangeFeed;
@@ -28,12 +29,18 @@ public final class PolicyMonitor {
 
     private final FleetRepository repo;
     private final CheckinRegistry registry;
+    private final SecretStore secrets;
     private final ChangeFeed feed;
     private final Map<String, PreparedPolicy> latest = new ConcurrentHashMap<>();
 
     public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, Scheduler scheduler) {
+        this(repo, registry, new dev.fleetserver.core.secret.IndexSecretStore(repo.store()), scheduler);
+    }
+
+    public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, SecretStore secrets, Scheduler scheduler) {
         this.repo = repo;
         this.registry = registry;
+        this.secrets = secrets;
         this.feed = new ChangeFeed(repo.store(), FleetIndex.POLICIES, scheduler, this::onChanges);
     }
 
@@ -57,7 +64,15 @@ public final class PolicyMonitor {
         if (cached != null) {
             return CompletableFuture.completedFuture(Optional.of(cached));
         }
-        return repo.latestPolicy(policyId).thenApply(rev -> rev.map(this::offerAndWake));
+        return repo.latestPolicy(policyId).thenCompose(rev -> rev.isEmpty()
+                ? CompletableFuture.completedFuture(Optional.<PreparedPolicy>empty())
+                : withSecrets(rev.get()).thenApply(values -> Optional.ofNullable(offerAndWake(rev.get(), values))));
+    }
+
+    /** The values of the secrets a revision refers to (none fetched when it refers to none). */
+    private CompletableFuture<Map<String, String>> withSecrets(PolicyRevision rev) {
+        var ids = PolicySecrets.referencedIds(rev.data());
+        return ids.isEmpty() ? CompletableFuture.completedFuture(Map.of()) : secrets.values(ids);
     }
 
     private void onChanges(List<Doc> docs) {
@@ -68,16 +83,22 @@ public final class PolicyMonitor {
                 newest.merge(rev.policyId(), rev, (a, b) -> b.revisionIdx() > a.revisionIdx() ? b : a);
             }
         }
-        newest.values().forEach(this::offerAndWake);
+        for (PolicyRevision rev : newest.values()) {
+            withSecrets(rev).thenAccept(values -> offerAndWake(rev, values)).exceptionally(t -> {
+                LOG.warn("policy {} revision {}: secrets could not be read, not delivered yet: {}", rev.policyId(),
+                        rev.revisionIdx(), t.toString());
+                return null;
+            });
+        }
     }
 
     /**
      * Caches {@code rev} if newer and, if it was, wakes the checkins parked on an older revision. Whoever installs a
      * revision wakes for it (the change feed or a checkin's load), so a revision first seen by a load is not lost.
      */
-    private PreparedPolicy offerAndWake(PolicyRevision rev) {
+    private PreparedPolicy offerAndWake(PolicyRevision rev, Map<String, String> secretValues) {
         PreparedPolicy before = latest.get(rev.policyId());
-        PreparedPolicy now = offer(rev);
+        PreparedPolicy now = offer(rev, secretValues);
         if (now != before && now != null) {
             wake(now);
         }
@@ -85,13 +106,13 @@ public final class PolicyMonitor {
     }
 
     /** Caches {@code rev} if newer than what is cached; returns what is cached afterwards. */
-    private PreparedPolicy offer(PolicyRevision rev) {
+    private PreparedPolicy offer(PolicyRevision rev, Map<String, String> secretValues) {
         return latest.compute(rev.policyId(), (id, cur) -> {
             if (cur != null && cur.revision() >= rev.revisionIdx()) {
                 return cur;
             }
             try {
-                return PreparedPolicy.prepare(rev);
+                return PreparedPolicy.prepare(rev, secretValues);
             } catch (RuntimeException e) {
                 LOG.warn("policy {} revision {} cannot be prepared; keeping the previous one", rev.policyId(), rev.revisionIdx(), e);
                 return cur;

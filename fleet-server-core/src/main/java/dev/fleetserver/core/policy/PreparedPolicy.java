@@ -32,18 +32,43 @@ public final class PreparedPolicy {
     }
 
     public static PreparedPolicy prepare(PolicyRevision rev) {
+        return prepare(rev, java.util.Map.of());
+    }
+
+    /**
+     * Prepares a revision with these secret values: secrets substituted and listed in {@code secret_paths},
+     * {@code remote_elasticsearch} outputs sent as {@code elasticsearch} without their service token, only the
+     * original's policy keys emitted (never {@code secret_references}).
+     */
+    public static PreparedPolicy prepare(PolicyRevision rev, java.util.Map<String, String> secrets) {
         ObjectNode data = rev.data();
         ObjectNode policy = Json.object();
         for (String key : EMITTED_KEYS) {
             JsonNode value = data.get(key);
             if (value != null) {
-                policy.set(key, value);
+                policy.set(key, value.deepCopy());
             }
         }
         policy.put("id", rev.policyId());
         policy.put("revision", rev.revisionIdx());
         if (!policy.has("inputs")) {
             policy.putArray("inputs");
+        }
+        java.util.Set<String> secretPaths = PolicySecrets.apply(policy, secrets);
+        JsonNode outputs = policy.get("outputs");
+        if (outputs != null && outputs.isObject()) {
+            outputs.fields().forEachRemaining(e -> {
+                if (e.getValue() instanceof ObjectNode out && "remote_elasticsearch".equals(out.path("type").asText())) {
+                    // The agent talks to a remote cluster like any other; the token is for this server only.
+                    out.put("type", "elasticsearch");
+                    out.remove("service_token");
+                    secretPaths.remove("outputs." + e.getKey() + ".service_token");
+                }
+            });
+        }
+        policy.remove("secret_paths");
+        if (!secretPaths.isEmpty()) {
+            secretPaths.forEach(policy.withArray("secret_paths")::add);
         }
         ObjectNode action = Json.object();
         action.put("agent_id", "\u0000");
