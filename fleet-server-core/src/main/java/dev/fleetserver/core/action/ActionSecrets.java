@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.fleetserver.core.model.Action;
+import dev.fleetserver.core.secret.InlineSecrets;
 import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.store.Doc;
 import java.util.ArrayList;
@@ -13,16 +14,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Replaces {@code $co.elastic.secret{<id>}} in the {@code data} of actions that carry {@code secret_references}, on
  * every delivery path (the original only does it for live dispatch). The references themselves are never sent.
  */
 public final class ActionSecrets {
-    private static final Pattern INLINE = Pattern.compile("\\$co\\.elastic\\.secret\\{([^}]*)}");
-
     private final SecretStore secrets;
 
     public ActionSecrets(SecretStore secrets) {
@@ -66,16 +63,8 @@ public final class ActionSecrets {
     /** A copy of {@code node} with every inline reference whose value is known replaced (unknown ones stay). */
     static JsonNode substitute(JsonNode node, Map<String, String> values) {
         if (node.isTextual()) {
-            Matcher m = INLINE.matcher(node.textValue());
-            StringBuilder b = new StringBuilder();
-            boolean changed = false;
-            while (m.find()) {
-                String value = values.get(m.group(1));
-                m.appendReplacement(b, Matcher.quoteReplacement(value != null ? value : m.group()));
-                changed |= value != null;
-            }
-            m.appendTail(b);
-            return changed ? TextNode.valueOf(b.toString()) : node;
+            String replaced = InlineSecrets.replace(node.textValue(), values);
+            return replaced == null ? node : TextNode.valueOf(replaced);
         }
         if (node.isObject()) {
             ObjectNode copy = ((ObjectNode) node).objectNode();

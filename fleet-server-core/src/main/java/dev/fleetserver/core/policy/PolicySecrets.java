@@ -4,14 +4,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
+import dev.fleetserver.core.secret.InlineSecrets;
 import dev.fleetserver.core.util.Json;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Puts secret values into a policy the way the original does, once per revision: inline
@@ -21,7 +20,6 @@ import java.util.regex.Pattern;
  * sets a path-form target to {@code ""}, as the original.
  */
 final class PolicySecrets {
-    private static final Pattern INLINE = Pattern.compile("\\$co\\.elastic\\.secret\\{([^}]*)}");
     /** Sections whose strings may carry secrets. */
     static final List<String> SECTIONS = List.of("inputs", "outputs", "agent", "fleet", "receivers", "exporters",
             "processors", "connectors", "extensions", "service");
@@ -44,20 +42,12 @@ final class PolicySecrets {
 
     private static JsonNode walk(JsonNode node, String path, Map<String, String> values, Set<String> paths) {
         if (node.isTextual()) {
-            Matcher m = INLINE.matcher(node.textValue());
-            StringBuilder b = new StringBuilder();
-            boolean changed = false;
-            while (m.find()) {
-                String value = values.get(m.group(1));
-                m.appendReplacement(b, Matcher.quoteReplacement(value != null ? value : m.group()));
-                changed |= value != null;
+            String replaced = InlineSecrets.replace(node.textValue(), values);
+            if (replaced == null) {
+                return node;
             }
-            m.appendTail(b);
-            if (changed) {
-                paths.add(path);
-                return TextNode.valueOf(b.toString());
-            }
-            return node;
+            paths.add(path);
+            return TextNode.valueOf(replaced);
         }
         if (node.isArray()) {
             ArrayNode out = Json.array();
