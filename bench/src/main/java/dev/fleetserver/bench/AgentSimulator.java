@@ -226,6 +226,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             ackToken = token;
         }
         List<String> ids = new ArrayList<>();
+        boolean newPolicy = false;
         for (JsonNode action : body.path("actions")) {
             ids.add(action.path("id").asText());
             if ("POLICY_CHANGE".equals(action.path("type").asText())) {
@@ -236,6 +237,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                     // Receipt is when the answer's first bytes were read, before this loop spent time decoding it.
                     revisionNanos = firstByteNanos != 0 ? firstByteNanos : now;
                     revision = rev;
+                    newPolicy = true;
                 }
             }
         }
@@ -248,7 +250,13 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         gen.checkinLatency(now - sentNanos);
         toAck = ids;
         step = Step.ACK;
-        sendCurrentStep();
+        long apply = gen.applyMillis();
+        if (newPolicy && apply > 0) {
+            // The agent acks a policy once it has applied it (reconfiguring its components), not at once.
+            sendLater(apply / 2 + ThreadLocalRandom.current().nextLong(apply + 1));
+        } else {
+            sendCurrentStep();
+        }
     }
 
     private void sendCurrentStep() {
@@ -414,7 +422,6 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         if (stopped || retryPending) {
             return;
         }
-        retryPending = true;
         long wait;
         if (millis != null) {
             wait = millis;
@@ -423,10 +430,19 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             wait = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
         }
         failures++;
+        sendLater(wait);
+    }
+
+    /** Sends the current step after {@code millis}; at most one such wait at a time (it absorbs later retries). */
+    private void sendLater(long millis) {
+        if (stopped || retryPending) {
+            return;
+        }
+        retryPending = true;
         loop.schedule(() -> {
             retryPending = false;
             sendCurrentStep();
-        }, wait, TimeUnit.MILLISECONDS);
+        }, millis, TimeUnit.MILLISECONDS);
     }
 
     private void cancelTimeout() {

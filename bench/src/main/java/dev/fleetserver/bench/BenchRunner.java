@@ -43,9 +43,13 @@ public final class BenchRunner {
     static final String USAGE = """
             java -jar bench/target/bench.jar [--server ours|baseline|both] [--agents 1000,5000,10000,19000]
                 [--reps 3] [--fanouts 3] [--jar fleet-server-netty/target/fleet-server.jar] [--xmx 1g]
-                [--generator-xmx 1g] [--per-generator 10000] [--enroll-concurrency 200] [--out bench/results]
+                [--generator-xmx 1g] [--per-generator 10000] [--enroll-concurrency 400] [--out bench/results]
                 [--work-dir /tmp/fleet-bench] [--max-seconds 1200] [--settle-seconds 3] [--fanout-timeout-seconds 60]
-                [--port 18220] [--management-port 18221]""";
+                [--port 18220] [--management-port 18221] [--warmup-fanouts 1] [--apply-millis 1000]
+                [--server-jvm-args "-XX:StartFlightRecording=filename=/tmp/s.jfr,settings=profile"]
+                [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
+                [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
+                                                              is marked noisy and run again)""";
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ObjectMapper LINES = new ObjectMapper();
 
@@ -64,7 +68,8 @@ public final class BenchRunner {
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv, USAGE, List.of("server", "agents", "reps", "fanouts", "jar", "xmx", "generator-xmx",
                 "per-generator", "enroll-concurrency", "out", "work-dir", "max-seconds", "settle-seconds",
-                "fanout-timeout-seconds", "port", "management-port"));
+                "fanout-timeout-seconds", "port", "management-port", "warmup-fanouts", "quiet-below-cores",
+                "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args"));
         BenchRunner r = new BenchRunner(a);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> r.children.forEach(Child::close), "bench-cleanup"));
         r.runAll();
@@ -81,23 +86,57 @@ public final class BenchRunner {
             int agents = Integer.parseInt(n.trim());
             for (int rep = 1; rep <= reps; rep++) {
                 for (String server : servers) {
-                    ObjectNode run;
-                    try {
-                        run = runOnce(server, agents, rep);
-                    } catch (Exception e) {
-                        run = LINES.createObjectNode();
-                        run.put("rep", rep);
-                        run.put("failed", e.toString());
-                        log("run failed: " + e);
-                    } finally {
-                        children.forEach(Child::close);
-                        children.clear();
+                    int retries = args.integer("noisy-retries", 1);
+                    for (int attempt = 0; attempt <= retries; attempt++) {
+                        ObjectNode run;
+                        try {
+                            double before = awaitQuiet();
+                            run = runOnce(server, agents, rep);
+                            run.put("machineBusyCoresBefore", before);
+                        } catch (Exception e) {
+                            run = LINES.createObjectNode();
+                            run.put("rep", rep);
+                            run.put("failed", e.toString());
+                            log("run failed: " + e);
+                        } finally {
+                            children.forEach(Child::close);
+                            children.clear();
+                        }
+                        boolean noisy = noisy(run);
+                        run.put("noisy", noisy);
+                        append(server, agents, run, machine);
+                        if (!noisy) {
+                            break;
+                        }
+                        log("other processes used the CPU during this run; it is kept, marked noisy"
+                                + (attempt < retries ? ", and run again" : ""));
                     }
-                    append(server, agents, run, machine);
                 }
             }
         }
         Report.main(new String[] {"--out", out.toString()});
+    }
+
+    /** Whether other processes used more than --noisy-above-cores while parking or during a measured fan-out. */
+    private boolean noisy(JsonNode run) {
+        double limit = Double.parseDouble(args.get("noisy-above-cores", "0.5"));
+        boolean noisy = run.path("parkCpu").path("foreignCores").asDouble() > limit;
+        for (JsonNode f : run.path("fanouts")) {
+            noisy |= !f.path("warmup").asBoolean() && f.path("cpu").path("foreignCores").asDouble() > limit;
+        }
+        return noisy;
+    }
+
+    /** Waits up to --quiet-wait-seconds for the machine to be below --quiet-below-cores busy; returns the last reading. */
+    private double awaitQuiet() throws InterruptedException {
+        double limit = Double.parseDouble(args.get("quiet-below-cores", "0.5"));
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(args.integer("quiet-wait-seconds", 0));
+        double busy = CpuMeter.machineBusyCores(2000);
+        while (busy > limit && System.nanoTime() < until) {
+            log(String.format(java.util.Locale.ROOT, "machine busy with %.2f cores of other work; waiting", busy));
+            busy = CpuMeter.machineBusyCores(10_000);
+        }
+        return busy;
     }
 
     private void append(String server, int agents, ObjectNode run, ObjectNode machine) throws IOException {
@@ -146,7 +185,11 @@ public final class BenchRunner {
         int port = args.integer("port", 18220);
         int mport = args.integer("management-port", 18221);
         String xmx = args.get("xmx", "1g");
-        List<String> jvm = List.of(java(), "-Xmx" + xmx, "-XX:+UseG1GC", "-XX:NativeMemoryTracking=summary");
+        List<String> jvm = new ArrayList<>(List.of(java(), "-Xmx" + xmx, "-XX:+UseG1GC", "-XX:NativeMemoryTracking=summary"));
+        String extra = args.get("server-jvm-args", "").trim();
+        if (!extra.isEmpty()) {
+            jvm.addAll(List.of(extra.split("\\s+")));
+        }
 
         List<String> cmd = new ArrayList<>(jvm);
         if (server.equals("ours")) {
@@ -158,7 +201,14 @@ public final class BenchRunner {
         cmd.addAll(List.of("--data-dir", data.toString(), "--host", "127.0.0.1", "--port", Integer.toString(port),
                 "--management-port", Integer.toString(mport)));
         BlockingQueue<String> serverLines = new LinkedBlockingQueue<>();
-        Child srv = new Child(tag + "-server", cmd, logs.resolve(tag + "-server.log"), serverLines::add);
+        BlockingQueue<String> wokeLines = new LinkedBlockingQueue<>();
+        Child srv = new Child(tag + "-server", cmd, logs.resolve(tag + "-server.log"), line -> {
+            if (line.contains("parked checkins")) {
+                wokeLines.add(line);
+            } else if (line.startsWith("Enrollment token: ") || line.startsWith("Management token file: ")) {
+                serverLines.add(line);
+            }
+        });
         children.add(srv);
         String enrollToken = null;
         String managementToken = "none";
@@ -188,6 +238,9 @@ public final class BenchRunner {
             int perGen = args.integer("per-generator", 10000);
             int k = (agents + perGen - 1) / perGen;
             Generators gens = new Generators(k);
+            CpuMeter cpu = new CpuMeter();
+            List<Long> pids = new ArrayList<>(List.of(srv.pid()));
+            cpu.start(pids);
             long parkStart = System.nanoTime();
             for (int g = 0; g < k; g++) {
                 int share = agents / k + (g < agents % k ? 1 : 0);
@@ -195,18 +248,21 @@ public final class BenchRunner {
                         System.getProperty("java.class.path"), LoadGenerator.class.getName(),
                         "--targets", "127.0.0.1:" + port, "--token", enrollToken, "--agents", Integer.toString(share),
                         "--id", Integer.toString(g), "--sources", "127.0." + (g + 1) + ".1-127.0." + (g + 1) + ".8",
-                        "--enroll-concurrency", args.get("enroll-concurrency", "200"),
+                        "--enroll-concurrency", args.get("enroll-concurrency", "400"),
+                        "--apply-millis", args.get("apply-millis", "1000"),
                         "--max-seconds", Long.toString(left(deadline) / 1000));
                 int id = g;
                 Child c = new Child(tag + "-gen" + g, gc, logs.resolve(tag + "-gen" + g + ".log"), l -> gens.onLine(id, l));
                 children.add(c);
                 gens.children.add(c);
+                pids.add(c.pid());
             }
             long settle = TimeUnit.SECONDS.toNanos(args.integer("settle-seconds", 3));
             long allParked = gens.awaitParked(agents, settle, deadline);
             run.put("parkSeconds", (allParked - parkStart) / 1e9);
             log("all " + agents + " parked after " + run.get("parkSeconds") + " s");
 
+            run.set("parkCpu", cores(cpu.stop(pids)));
             ServerProbe.Memory at = probe.measure();
             run.set("parked", memory(at));
             ObjectNode per = run.putObject("perConnection");
@@ -221,13 +277,20 @@ public final class BenchRunner {
             probe.classHistogram(45).forEach(hist::add);
 
             ArrayNode fanouts = run.putArray("fanouts");
-            int count = args.integer("fanouts", 3);
+            int warmups = args.integer("warmup-fanouts", 1);
+            int count = warmups + args.integer("fanouts", 3);
             long fanoutTimeout = TimeUnit.SECONDS.toMillis(args.integer("fanout-timeout-seconds", 60));
             for (int f = 0; f < count; f++) {
                 if (f > 0) {
                     gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(2), deadline);
                 }
-                fanouts.add(fanout(gens, mport, managementToken, f, fanoutTimeout, deadline));
+                cpu.start(pids);
+                wokeLines.clear();
+                ObjectNode fo = fanout(gens, mport, managementToken, f, fanoutTimeout, deadline);
+                woke(fo, wokeLines);
+                fo.put("warmup", f < warmups);
+                fo.set("cpu", cores(cpu.stop(pids)));
+                fanouts.add(fo);
             }
             gens.stopAll();
             run.set("generators", gens.summary());
@@ -244,6 +307,7 @@ public final class BenchRunner {
                 .timeout(Duration.ofSeconds(60))
                 .PUT(HttpRequest.BodyPublishers.ofString("{\"agent\":{\"logging\":{\"level\":\"" + level + "\"}}}")).build();
         gens.fanouts.clear();
+        long wall0 = System.currentTimeMillis();
         long t0 = System.nanoTime();
         HttpResponse<String> res = http.send(put, HttpResponse.BodyHandlers.ofString());
         long t1 = System.nanoTime();
@@ -274,6 +338,7 @@ public final class BenchRunner {
         }
         ObjectNode r = LINES.createObjectNode();
         r.put("revision", revision);
+        r.put("putStartEpochMillis", wall0);
         r.put("putMillis", (t1 - t0) / 1e6);
         r.put("received", received);
         r.put("early", early);
@@ -284,6 +349,37 @@ public final class BenchRunner {
         r.put("histogram", Histograms.encode(merged));
         log("fanout " + r.deepCopy().without("histogram"));
         return r;
+    }
+
+    private static final java.util.regex.Pattern WOKE = java.util.regex.Pattern.compile(
+            "^(\\S+) .*revision (\\d+): woke (\\d+) parked checkins");
+
+    /**
+     * Our server logs {@code policy P revision R: woke K parked checkins} once it has handed every wake-up to the
+     * event loops: records K and when that was, from the PUT's start (log times are wall-clock milliseconds).
+     */
+    private static void woke(ObjectNode fanout, BlockingQueue<String> lines) throws InterruptedException {
+        String line;
+        while ((line = lines.poll(2, TimeUnit.SECONDS)) != null) {
+            java.util.regex.Matcher m = WOKE.matcher(line.startsWith("[err] ") ? line.substring(6) : line);
+            if (m.find() && Long.parseLong(m.group(2)) == fanout.path("revision").asLong()) {
+                fanout.put("serverWoke", Long.parseLong(m.group(3)));
+                try {
+                    long at = java.time.Instant.parse(m.group(1)).toEpochMilli();
+                    fanout.put("serverWakeDoneMillis", at - fanout.path("putStartEpochMillis").asLong());
+                } catch (java.time.format.DateTimeParseException e) {
+                    // Another log format: keep the count only.
+                }
+                return;
+            }
+        }
+    }
+
+    private static ObjectNode cores(double[] c) {
+        ObjectNode o = LINES.createObjectNode();
+        o.put("machineCores", c[0]);
+        o.put("foreignCores", c[1]);
+        return o;
     }
 
     private static ObjectNode memory(ServerProbe.Memory m) {

@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * A child process of the runner: stdout lines go to a consumer and a log file, stderr to the log file (both are
- * drained continuously, so a chatty child never blocks on a full pipe); {@link #close()} ends it, gently first.
+ * A child process of the runner: stdout and stderr lines go to a consumer and a log file (both are drained
+ * continuously, so a chatty child never blocks on a full pipe); {@link #close()} ends it, gently first.
  */
 final class Child implements AutoCloseable {
     private final String name;
@@ -32,7 +32,7 @@ final class Child implements AutoCloseable {
         this.process = new ProcessBuilder(command).start();
         this.stdin = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
         drain(process.getInputStream(), onLine, "out");
-        drain(process.getErrorStream(), l -> { }, "err");
+        drain(process.getErrorStream(), onLine, "err");
     }
 
     private void drain(InputStream in, Consumer<String> onLine, String stream) {

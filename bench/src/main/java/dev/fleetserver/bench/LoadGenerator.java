@@ -47,12 +47,16 @@ public final class LoadGenerator {
     static final String USAGE = """
             java -cp bench.jar dev.fleetserver.bench.LoadGenerator --targets 127.0.0.1:8220[,host:port...] \\
                 --token ENROLLMENT_TOKEN --agents N [--id 0] [--sources 127.0.1.1-127.0.1.8] \\
-                [--enroll-concurrency 200] [--max-seconds 600] [--threads 1]""";
+                [--enroll-concurrency 200] [--max-seconds 600] [--threads 1] [--apply-millis 1000]
+
+            --apply-millis: an agent acks a new policy after a uniform random 0.5x..1.5x this (the real agent
+            applies the policy first); 0 acks at once.""";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long HIST_MAX_MICROS = TimeUnit.HOURS.toMicros(1);
 
     private final int id;
     private final int concurrency;
+    private final long applyMillis;
     private final long maxNanos;
     private final AsciiString enrollAuthorization;
     private final EventLoopGroup group;
@@ -81,8 +85,9 @@ public final class LoadGenerator {
     private final CountDownLatch finished = new CountDownLatch(1);
     private final AtomicBoolean stopping = new AtomicBoolean();
 
-    private LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads) {
+    private LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads, long applyMillis) {
         this.id = id;
+        this.applyMillis = applyMillis;
         this.concurrency = concurrency;
         this.maxNanos = TimeUnit.SECONDS.toNanos(maxSeconds);
         this.enrollAuthorization = AsciiString.cached("ApiKey " + token);
@@ -93,7 +98,7 @@ public final class LoadGenerator {
 
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv, USAGE, List.of("targets", "token", "agents", "id", "sources", "enroll-concurrency",
-                "max-seconds", "threads"));
+                "max-seconds", "threads", "apply-millis"));
         List<InetSocketAddress> targets = new ArrayList<>();
         for (String t : a.required("targets").split(",")) {
             int colon = t.lastIndexOf(':');
@@ -103,7 +108,7 @@ public final class LoadGenerator {
         int n = a.integer("agents", 1000);
         long maxSeconds = a.longValue("max-seconds", 600);
         LoadGenerator g = new LoadGenerator(a.integer("id", 0), a.integer("enroll-concurrency", 200), maxSeconds,
-                a.required("token"), a.integer("threads", 1));
+                a.required("token"), a.integer("threads", 1), a.longValue("apply-millis", 1000));
         for (int i = 0; i < n; i++) {
             g.agents.add(new AgentSimulator(i, g, g.group.next(), targets.get(i % targets.size()),
                     new InetSocketAddress(sources.get(i % sources.size()), 0)));
@@ -280,6 +285,10 @@ public final class LoadGenerator {
 
     Class<? extends Channel> channelType() {
         return channelType;
+    }
+
+    long applyMillis() {
+        return applyMillis;
     }
 
     AsciiString enrollAuthorization() {

@@ -55,21 +55,28 @@ public final class Report {
     /** Medians of one (server, N); NaN where there is nothing. */
     record Row(int runs, double jvmPerConn, double heapPerConn, double directPerConn, double rssPerConn,
                double jvmAbsPerConn, double parkSeconds, double fanP50, double fanP99, double fanMax, double put,
-               long minReceived, int fanouts, double parkedJvm, double parkedHeap) {
+               long minReceived, int fanouts, double parkedJvm, double parkedHeap, double foreignPark, double foreignFan, double wakeDone, double maxAfterPut) {
     }
 
     static Row row(JsonNode doc, int n) {
         if (doc == null) {
             return null;
         }
-        List<JsonNode> runs = new ArrayList<>();
+        List<JsonNode> all = new ArrayList<>();
         doc.path("runs").forEach(r -> {
             if (!r.has("failed")) {
-                runs.add(r);
+                all.add(r);
             }
         });
+        // Runs disturbed by other processes count only when there is no quiet one.
+        List<JsonNode> quiet = all.stream().filter(r -> !r.path("noisy").asBoolean()).toList();
+        List<JsonNode> runs = quiet.isEmpty() ? all : quiet;
         List<JsonNode> fans = new ArrayList<>();
-        runs.forEach(r -> r.path("fanouts").forEach(fans::add));
+        runs.forEach(r -> r.path("fanouts").forEach(f -> {
+            if (!f.path("warmup").asBoolean()) {
+                fans.add(f);
+            }
+        }));
         long minReceived = fans.stream().mapToLong(f -> f.path("received").asLong()).min().orElse(0);
         return new Row(runs.size(),
                 median(runs, r -> r.path("perConnection").path("jvmBytes").asDouble()),
@@ -84,11 +91,15 @@ public final class Report {
                 median(fans, f -> f.path("putMillis").asDouble()),
                 minReceived, fans.size(),
                 median(runs, r -> r.path("parked").path("heapBytes").asDouble() + r.path("parked").path("directBytes").asDouble()),
-                median(runs, r -> r.path("parked").path("heapBytes").asDouble()));
+                median(runs, r -> r.path("parked").path("heapBytes").asDouble()),
+                median(runs, r -> r.path("parkCpu").path("foreignCores").asDouble()),
+                median(fans, f -> f.path("cpu").path("foreignCores").asDouble()),
+                median(fans, f -> f.has("serverWakeDoneMillis") ? f.path("serverWakeDoneMillis").asDouble() : Double.NaN),
+                median(fans, f -> Math.max(0, f.path("maxMillis").asDouble() - f.path("putMillis").asDouble())));
     }
 
     static double median(List<JsonNode> xs, ToDoubleFunction<JsonNode> f) {
-        double[] v = xs.stream().mapToDouble(f).sorted().toArray();
+        double[] v = xs.stream().mapToDouble(f).filter(x -> !Double.isNaN(x)).sorted().toArray();
         if (v.length == 0) {
             return Double.NaN;
         }
@@ -98,18 +109,18 @@ public final class Report {
     private static String markdown(TreeMap<Integer, JsonNode[]> byN) {
         StringWriter s = new StringWriter();
         PrintWriter w = new PrintWriter(s);
-        w.println("### Park: JVM memory per parked checkin (medians; delta from the idle server, after full GC)");
+        w.println("### Park: JVM memory per parked checkin (medians over quiet runs; delta from the idle server, after full GC)");
         w.println();
-        w.println("| N | runs ours/base | ours heap+direct | base heap+direct | ratio | ours heap | ours direct | ours RSS | base RSS | ours absolute (heap+direct)/N | park time ours / base |");
-        w.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        w.println("| N | runs ours/base | ours heap+direct | base heap+direct | ratio | ours heap | ours direct | ours RSS | base RSS | ours absolute (heap+direct)/N | park time ours / base | other load, cores |");
+        w.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
         byN.forEach((n, docs) -> {
             Row o = row(docs[0], n);
             Row b = row(docs[1], n);
-            w.printf(Locale.ROOT, "| %d | %s/%s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |%n", n,
+            w.printf(Locale.ROOT, "| %d | %s/%s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s |%n", n,
                     o == null ? "-" : o.runs(), b == null ? "-" : b.runs(),
                     kb(o, Row::jvmPerConn), kb(b, Row::jvmPerConn), ratio(o, b, Row::jvmPerConn),
                     kb(o, Row::heapPerConn), kb(o, Row::directPerConn), kb(o, Row::rssPerConn), kb(b, Row::rssPerConn),
-                    kb(o, Row::jvmAbsPerConn), sec(o), sec(b));
+                    kb(o, Row::jvmAbsPerConn), sec(o), sec(b), cores(o, Row::foreignPark), cores(b, Row::foreignPark));
         });
         w.println();
         double so = slope(byN, 0, Row::parkedJvm);
@@ -118,18 +129,18 @@ public final class Report {
                 + " ours %.2f KB (heap alone %.2f KB), baseline %.2f KB (heap alone %.2f KB), ratio %.2f×.%n",
                 byN.keySet(), so / 1024, slope(byN, 0, Row::parkedHeap) / 1024, sb / 1024, slope(byN, 1, Row::parkedHeap) / 1024, so / sb);
         w.println();
-        w.println("### Policy fan-out: from just before the PUT to each agent's receipt of the new revision (medians over all fan-outs)");
+        w.println("### Policy fan-out: from just before the PUT to each agent's receipt of the new revision (medians over all measured fan-outs; warm-up fan-outs excluded)");
         w.println();
-        w.println("| N | fan-outs ours/base | ours p50 | ours p99 | ours max | base p50 | base p99 | base max | max ratio | ours PUT | all received |");
-        w.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+        w.println("| N | fan-outs ours/base | ours p50 | ours p99 | ours max | base p50 | base p99 | base max | max ratio | ours PUT | ours wake loop done | max after PUT returned ours / base | all received | other load, cores |");
+        w.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|");
         byN.forEach((n, docs) -> {
             Row o = row(docs[0], n);
             Row b = row(docs[1], n);
-            w.printf(Locale.ROOT, "| %d | %s/%s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", n,
+            w.printf(Locale.ROOT, "| %d | %s/%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s / %s |%n", n,
                     o == null ? "-" : o.fanouts(), b == null ? "-" : b.fanouts(),
                     ms(o, Row::fanP50), ms(o, Row::fanP99), ms(o, Row::fanMax),
                     ms(b, Row::fanP50), ms(b, Row::fanP99), ms(b, Row::fanMax), ratio(o, b, Row::fanMax),
-                    ms(o, Row::put), received(o, n) + " / " + received(b, n));
+                    ms(o, Row::put), ms(o, Row::wakeDone), ms(o, Row::maxAfterPut), ms(b, Row::maxAfterPut), received(o, n) + " / " + received(b, n), cores(o, Row::foreignFan), cores(b, Row::foreignFan));
         });
         w.flush();
         return s.toString();
@@ -170,6 +181,10 @@ public final class Report {
         return r == null || Double.isNaN(f.applyAsDouble(r)) ? "-" : String.format(Locale.ROOT, "%.0f ms", f.applyAsDouble(r));
     }
 
+    private static String cores(Row r, ToDoubleFunction<Row> f) {
+        return r == null || Double.isNaN(f.applyAsDouble(r)) ? "-" : String.format(Locale.ROOT, "%.2f", f.applyAsDouble(r));
+    }
+
     private static String sec(Row r) {
         return r == null ? "-" : String.format(Locale.ROOT, "%.0f s", r.parkSeconds());
     }
@@ -198,12 +213,13 @@ public final class Report {
         for (int i = 0; i < ns.size(); i++) {
             for (int s = 0; s < 2; s++) {
                 Row r = row(byN.get(ns.get(i))[s], ns.get(i));
-                mem[s][i] = r == null ? Double.NaN : r.jvmPerConn() / 1024;
+                mem[s][i] = r == null ? Double.NaN : r.parkedJvm() / (1024 * 1024);
                 fan[s][i] = r == null ? Double.NaN : r.fanMax();
             }
         }
-        panel(g, 60, 40, 500, 380, "JVM heap+direct per parked connection (KB)", ns, mem, 6.0, "target 6 KB");
-        panel(g, 660, 40, 500, 380, "Policy fan-out, last agent updated (ms)", ns, fan, 2000.0, "target 2 s");
+        panel(g, 60, 40, 500, 380, "Server heap+direct with N parked, after GC (MB)", ns, mem,
+                n -> n * 6.0 / 1024, "6 KB x N");
+        panel(g, 660, 40, 500, 380, "Policy fan-out, last agent updated (ms)", ns, fan, n -> 2000.0, "target 2 s");
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         g.setColor(new Color(0x1f77b4));
         g.drawString("■ our server (embedded store)", 60, 475);
@@ -216,9 +232,9 @@ public final class Report {
     }
 
     private static void panel(Graphics2D g, int x, int y, int pw, int ph, String title, List<Integer> ns,
-                              double[][] series, double target, String targetLabel) {
+                              double[][] series, java.util.function.DoubleUnaryOperator target, String targetLabel) {
         double maxN = ns.stream().mapToInt(Integer::intValue).max().orElse(1);
-        double maxY = target * 1.2;
+        double maxY = target.applyAsDouble(maxN) * 1.2;
         for (double[] s : series) {
             for (double v : s) {
                 if (!Double.isNaN(v)) {
@@ -246,11 +262,12 @@ public final class Report {
             g.drawString(Integer.toString(n), px - 14, y + ph + 18);
         }
         g.drawString("agents (N)", x + pw / 2 - 25, y + ph + 34);
-        int ty = y + ph - (int) (ph * target / maxY);
+        int ty0 = y + ph - (int) (ph * target.applyAsDouble(0) / maxY);
+        int ty = y + ph - (int) (ph * target.applyAsDouble(maxN) / maxY);
         g.setColor(Color.GRAY);
         g.setStroke(new BasicStroke(1, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0));
-        g.drawLine(x, ty, x + pw, ty);
-        g.drawString(targetLabel, x + pw - 70, ty - 4);
+        g.drawLine(x, ty0, x + pw, ty);
+        g.drawString(targetLabel, x + pw - 70, ty - 6);
         Color[] colors = {new Color(0x1f77b4), new Color(0xff7f0e)};
         g.setStroke(new BasicStroke(2.5f));
         for (int s = 0; s < series.length; s++) {
