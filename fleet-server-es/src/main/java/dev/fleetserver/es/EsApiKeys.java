@@ -10,7 +10,6 @@ import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.util.Json;
 import java.util.Collection;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
 
 /**
  * Agent API keys as real Elasticsearch API keys ({@code _security/api_key}), owned by the fleet-server service
@@ -20,11 +19,12 @@ import java.util.concurrent.Semaphore;
  */
 public final class EsApiKeys implements ApiKeys {
     private final EsClient client;
-    private final Semaphore permits;
+    private final java.util.ArrayDeque<CompletableFuture<Void>> waiters = new java.util.ArrayDeque<>();
+    private int available;
 
     public EsApiKeys(EsClient client, int maxConcurrent) {
         this.client = client;
-        this.permits = new Semaphore(maxConcurrent);
+        this.available = maxConcurrent;
     }
 
     /**
@@ -82,18 +82,33 @@ public final class EsApiKeys implements ApiKeys {
     }
 
     private CompletableFuture<EsResponse> bounded(EsClient.Request request) {
-        // Acquired without blocking a thread: callers past the bound wait on the permit's release chain.
-        CompletableFuture<Void> permit = new CompletableFuture<>();
-        acquire(permit);
-        return permit.thenCompose(v -> client.send(request)).whenComplete((r, t) -> permits.release());
+        return acquire().thenCompose(v -> client.send(request)).whenComplete((r, t) -> release());
     }
 
-    private void acquire(CompletableFuture<Void> permit) {
-        if (permits.tryAcquire()) {
-            permit.complete(null);
-        } else {
-            CompletableFuture.delayedExecutor(5, java.util.concurrent.TimeUnit.MILLISECONDS).execute(() -> acquire(permit));
+    /** A permit now, or a future completed by the release that frees one (first come, first served, no polling). */
+    private CompletableFuture<Void> acquire() {
+        synchronized (waiters) {
+            if (available > 0) {
+                available--;
+                return CompletableFuture.completedFuture(null);
+            }
+            CompletableFuture<Void> waiter = new CompletableFuture<>();
+            waiters.add(waiter);
+            return waiter;
         }
+    }
+
+    private void release() {
+        CompletableFuture<Void> next;
+        synchronized (waiters) {
+            next = waiters.poll();
+            if (next == null) {
+                available++;
+                return;
+            }
+        }
+        // The permit passes straight to the next caller; completed outside the lock.
+        next.complete(null);
     }
 
     private static StoreException failure(String what, EsResponse r) {
