@@ -14,6 +14,10 @@ import java.util.function.Function;
  * {@code maxItems}/{@code maxBytes}; at most {@code maxInFlight} batches are in flight, and items queue behind them,
  * so batches grow exactly when Elasticsearch is busy. Each item's future completes with its own result.
  *
+ * <p>Items added together ({@link #addAll}) travel in one batch, in the order given: Elasticsearch applies a
+ * {@code _bulk} in order per shard, so a caller's create-then-update of one document is never split across two
+ * concurrent requests. Only a group larger than {@code maxItems} is sent alone, over the limit.
+ *
  * @param <I> an item: one operation and what it will complete
  */
 final class Batcher<I extends Batcher.Item> {
@@ -34,7 +38,9 @@ final class Batcher<I extends Batcher.Item> {
     private final int maxItems;
     private final long maxBytes;
     private final int maxInFlight;
-    private List<I> queue = new ArrayList<>();
+    /** Groups of items added together, oldest first; a group is never split. */
+    private List<List<I>> queue = new ArrayList<>();
+    private int queuedItems;
     private long queuedBytes;
     private int inFlight;
     private boolean timerArmed;
@@ -55,10 +61,21 @@ final class Batcher<I extends Batcher.Item> {
     }
 
     void add(I item) {
+        addAll(List.of(item));
+    }
+
+    /** Queues {@code items} as one group: they are sent in one batch, in this order. */
+    void addAll(List<I> items) {
+        if (items.isEmpty()) {
+            return;
+        }
         List<I> batch;
         synchronized (this) {
-            queue.add(item);
-            queuedBytes += item.size();
+            queue.add(items);
+            queuedItems += items.size();
+            for (I item : items) {
+                queuedBytes += item.size();
+            }
             batch = takeIfReady(false);
         }
         send(batch);
@@ -69,7 +86,7 @@ final class Batcher<I extends Batcher.Item> {
         if (queue.isEmpty() || inFlight >= maxInFlight) {
             return null;
         }
-        boolean full = queue.size() >= maxItems || queuedBytes >= maxBytes;
+        boolean full = queuedItems >= maxItems || queuedBytes >= maxBytes;
         if (!full && !interval.isZero() && !timerFired) {
             if (!timerArmed) {
                 timerArmed = true;
@@ -77,16 +94,17 @@ final class Batcher<I extends Batcher.Item> {
             }
             return null;
         }
-        List<I> batch;
-        if (queue.size() > maxItems) {
-            batch = new ArrayList<>(queue.subList(0, maxItems));
-            queue = new ArrayList<>(queue.subList(maxItems, queue.size()));
-            queuedBytes = queue.stream().mapToLong(Item::size).sum();
-        } else {
-            batch = queue;
-            queue = new ArrayList<>();
-            queuedBytes = 0;
+        List<I> batch = new ArrayList<>(Math.min(queuedItems, maxItems));
+        int groups = 0;
+        while (groups < queue.size() && (batch.isEmpty() || batch.size() + queue.get(groups).size() <= maxItems)) {
+            List<I> group = queue.get(groups++);
+            batch.addAll(group);
+            queuedItems -= group.size();
+            for (I item : group) {
+                queuedBytes -= item.size();
+            }
         }
+        queue = groups == queue.size() ? new ArrayList<>() : new ArrayList<>(queue.subList(groups, queue.size()));
         inFlight++;
         return batch;
     }

@@ -263,11 +263,13 @@ public final class EsDocumentStore implements DocumentStore {
             }
         }
         return ready.thenCompose(v -> {
+            List<WriteItem> items = new ArrayList<>(ops.size());
             for (WriteOp op : ops) {
                 WriteItem item = WriteItem.of(op);
-                writes.add(item);
+                items.add(item);
                 results.add(item.future);
             }
+            writes.addAll(items);
             return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
                     .thenApply(x -> results.stream().map(CompletableFuture::join).toList());
         });

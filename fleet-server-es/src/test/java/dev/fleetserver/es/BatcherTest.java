@@ -67,6 +67,30 @@ class BatcherTest {
     }
 
     @Test
+    void itemsAddedTogetherTravelInOneBatchInTheirOrderEvenWithFreeSlots() {
+        Batcher<Item> b = batcher(Duration.ZERO, 100, 1 << 20, 8);
+        b.addAll(List.of(new Item(1, 1), new Item(2, 1), new Item(3, 1)));
+
+        assertThat(sent).hasSize(1);
+        assertThat(sent.get(0)).extracting(Item::n).containsExactly(1, 2, 3);
+    }
+
+    @Test
+    void aGroupIsNeverSplitAcrossBatchesAndAnOversizedGroupGoesAlone() {
+        Batcher<Item> b = batcher(Duration.ZERO, 3, 1 << 20, 1);
+        b.add(new Item(0, 1));
+        b.addAll(List.of(new Item(1, 1), new Item(2, 1)));
+        b.addAll(List.of(new Item(3, 1), new Item(4, 1)));
+        b.addAll(List.of(new Item(5, 1), new Item(6, 1), new Item(7, 1), new Item(8, 1)));
+
+        pending.get(0).complete(null);
+        pending.get(1).complete(null);
+        pending.get(2).complete(null);
+        assertThat(sent).extracting(batch -> batch.stream().map(Item::n).toList())
+            .containsExactly(List.of(0), List.of(1, 2), List.of(3, 4), List.of(5, 6, 7, 8));
+    }
+
+    @Test
     void withATimerItemsWaitForItUnlessTheBatchIsFull() throws Exception {
         Batcher<Item> b = batcher(Duration.ofMillis(200), 3, 1 << 20, 4);
         b.add(new Item(1, 1));
