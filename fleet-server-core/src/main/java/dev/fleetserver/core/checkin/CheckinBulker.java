@@ -24,9 +24,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Coalesces checkin status writes per agent and flushes them as one bulk of partial updates, so that N agents
+ * Coalesces checkin status writes per agent and flushes them as bulks of partial updates, so that N agents
  * cost about N writes per flush interval however often they check in. Later fields for the same agent overwrite
  * earlier ones. A failed flush is logged and dropped, like the original: the next checkin writes fresh values.
+ *
+ * <p>Memory: every parked agent gets a heartbeat at once, so what waits here is kept small: a heartbeat is a
+ * record of two references to strings the parked checkin already holds and a timestamp; the JSON is built only
+ * when flushing, and a flush works through at most {@value #MAX_BATCH} agents at a time, so it never holds every
+ * agent's document at once.
  */
 public final class CheckinBulker {
     private static final Logger LOG = LoggerFactory.getLogger(CheckinBulker.class);
@@ -35,30 +40,61 @@ public final class CheckinBulker {
 
     private final FleetRepository repo;
     private final Clock clock;
-    private final Map<String, ObjectNode> pending = new ConcurrentHashMap<>();
+    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
 
     public CheckinBulker(FleetRepository repo, Clock clock) {
         this.repo = repo;
         this.clock = clock;
     }
 
+    /**
+     * What waits for the next flush for one agent: the time of its last checkin, the status and message of a
+     * heartbeat, and the fields of a full checkin (null when there was only a heartbeat). Immutable.
+     */
+    private record Pending(long checkinMillis, String status, String message, ObjectNode fields) {
+
+        Pending then(Pending later) {
+            ObjectNode merged = fields;
+            if (later.fields != null) {
+                if (fields == null) {
+                    merged = later.fields;
+                } else {
+                    // A copy: the value being replaced may be in the hands of a flush right now.
+                    merged = fields.deepCopy();
+                    JsonMerge.mergeInto(merged, later.fields);
+                }
+            }
+            return new Pending(Math.max(checkinMillis, later.checkinMillis),
+                    later.status != null ? later.status : status,
+                    later.status != null ? later.message : message, merged);
+        }
+
+        /** The partial agent document to write. */
+        ObjectNode document() {
+            ObjectNode doc = fields == null ? Json.object() : fields.deepCopy();
+            if (status != null) {
+                doc.put("last_checkin_status", status);
+                doc.put("last_checkin_message", message);
+            }
+            String at = Times.millis(Instant.ofEpochMilli(checkinMillis));
+            doc.put("last_checkin", at);
+            doc.put("updated_at", at);
+            return doc;
+        }
+    }
+
     /** Queues {@code fields} (a partial agent document) for the next flush, stamped with {@code last_checkin}. */
     public void checkin(String agentId, ObjectNode fields) {
-        String now = Times.millis(clock.instant());
-        fields.put("last_checkin", now);
-        fields.put("updated_at", now);
-        pending.merge(agentId, fields, (old, add) -> {
-            JsonMerge.mergeInto(old, add);
-            return old;
-        });
+        enqueue(agentId, new Pending(clock.millis(), null, null, fields));
     }
 
     /** A parked agent is still there: refresh its {@code last_checkin} with the status it reported. */
     public void heartbeat(String agentId, String status, String message) {
-        ObjectNode fields = Json.object();
-        fields.put("last_checkin_status", status);
-        fields.put("last_checkin_message", message);
-        checkin(agentId, fields);
+        enqueue(agentId, new Pending(clock.millis(), status, message, null));
+    }
+
+    private void enqueue(String agentId, Pending p) {
+        pending.merge(agentId, p, Pending::then);
     }
 
     public int pendingCount() {
@@ -71,16 +107,31 @@ public final class CheckinBulker {
      * {@code last_checkin} (another server saw the agent later): two servers never roll an agent's status back.
      */
     public CompletableFuture<Void> flush() {
-        Map<String, ObjectNode> batch = new HashMap<>();
-        Iterator<Map.Entry<String, ObjectNode>> it = pending.entrySet().iterator();
+        List<Map<String, Pending>> chunks = new ArrayList<>();
+        Map<String, Pending> chunk = new HashMap<>();
+        Iterator<Map.Entry<String, Pending>> it = pending.entrySet().iterator();
         while (it.hasNext()) {
-            Map.Entry<String, ObjectNode> e = it.next();
+            Map.Entry<String, Pending> e = it.next();
             // remove(key, value) so a merge racing with the flush is kept for the next one.
             if (pending.remove(e.getKey(), e.getValue())) {
-                batch.put(e.getKey(), e.getValue());
+                chunk.put(e.getKey(), e.getValue());
+                if (chunk.size() == MAX_BATCH) {
+                    chunks.add(chunk);
+                    chunk = new HashMap<>();
+                }
             }
         }
-        return write(batch, 0);
+        chunks.add(chunk);
+        CompletableFuture<Void> done = CompletableFuture.completedFuture(null);
+        for (Map<String, Pending> c : chunks) {
+            // One chunk after the other, each turned into JSON only when its turn comes.
+            done = done.thenCompose(v -> {
+                Map<String, ObjectNode> docs = new HashMap<>();
+                c.forEach((id, p) -> docs.put(id, p.document()));
+                return write(docs, 0);
+            });
+        }
+        return done;
     }
 
     private CompletableFuture<Void> write(Map<String, ObjectNode> batch, int attempt) {

@@ -1,0 +1,130 @@
+package dev.fleetserver.core.checkin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
+import dev.fleetserver.core.util.Json;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckinBulkerTest {
+    private static final Instant T0 = Instant.parse("2024-05-01T12:00:00Z");
+
+    @TempDir
+    Path dataDir;
+
+    private final AtomicReference<Instant> now = new AtomicReference<>(T0);
+    private final Clock clock = new Clock() {
+        @Override
+        public ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(ZoneId zone) {
+            return this;
+        }
+
+        @Override
+        public Instant instant() {
+            return now.get();
+        }
+    };
+    private SqliteDocumentStore store;
+    private FleetRepository repo;
+    private CheckinBulker bulker;
+
+    @BeforeEach
+    void open() throws Exception {
+        store = SqliteDocumentStore.open(dataDir);
+        repo = new FleetRepository(store);
+        bulker = new CheckinBulker(repo, clock);
+        for (String id : new String[] {"a1", "a2"}) {
+            repo.createAgent(id, json("{\"active\":true,\"agent\":{\"id\":\"" + id + "\"}}")).get(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    private static ObjectNode json(String s) throws Exception {
+        return (ObjectNode) Json.MAPPER.readTree(s);
+    }
+
+    private ObjectNode source(String id) throws Exception {
+        return repo.agent(id).get(5, TimeUnit.SECONDS).orElseThrow().source();
+    }
+
+    @Test
+    void aHeartbeatAfterACheckinKeepsTheCheckinFieldsAndTakesTheLatestStatusAndTime() throws Exception {
+        bulker.checkin("a1", json("{\"last_checkin_status\":\"online\",\"last_checkin_message\":\"Running\",\"local_metadata\":{\"x\":1}}"));
+        now.set(T0.plusSeconds(30));
+        bulker.heartbeat("a1", "degraded", "One unit failed");
+        assertThat(bulker.pendingCount()).isEqualTo(1);
+
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        ObjectNode doc = source("a1");
+        assertThat(doc.path("local_metadata").path("x").asInt()).isEqualTo(1);
+        assertThat(doc.path("last_checkin_status").asText()).isEqualTo("degraded");
+        assertThat(doc.path("last_checkin_message").asText()).isEqualTo("One unit failed");
+        assertThat(doc.path("last_checkin").asText()).isEqualTo("2024-05-01T12:00:30.000Z");
+        assertThat(bulker.pendingCount()).isZero();
+    }
+
+    @Test
+    void twoCheckinsOfOneAgentMergeTheirFieldsWithTheLaterWinning() throws Exception {
+        bulker.checkin("a1", json("{\"last_checkin_status\":\"online\",\"tags\":[\"a\"],\"local_metadata\":{\"x\":1}}"));
+        bulker.checkin("a1", json("{\"last_checkin_status\":\"error\",\"local_metadata\":{\"y\":2}}"));
+        bulker.heartbeat("a2", "online", "");
+
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        ObjectNode doc = source("a1");
+        assertThat(doc.path("last_checkin_status").asText()).isEqualTo("error");
+        assertThat(doc.path("local_metadata").path("x").asInt()).isEqualTo(1);
+        assertThat(doc.path("local_metadata").path("y").asInt()).isEqualTo(2);
+        assertThat(source("a2").path("last_checkin_status").asText()).isEqualTo("online");
+    }
+
+    @Test
+    void aStoredCheckinNewerThanOursIsNotRolledBack() throws Exception {
+        now.set(T0.plusSeconds(60));
+        bulker.heartbeat("a1", "online", "");
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        now.set(T0);
+        bulker.heartbeat("a1", "error", "stale, from a slower server");
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        assertThat(source("a1").path("last_checkin_status").asText()).isEqualTo("online");
+    }
+
+    @Test
+    void aFlushOfMoreAgentsThanOneBulkWritesThemAll() throws Exception {
+        int n = 2048 + 5;
+        for (int i = 0; i < n; i++) {
+            repo.createAgent("b" + i, json("{\"active\":true}")).get(5, TimeUnit.SECONDS);
+            bulker.heartbeat("b" + i, "online", "");
+        }
+
+        bulker.flush().get(30, TimeUnit.SECONDS);
+
+        assertThat(source("b0").path("last_checkin_status").asText()).isEqualTo("online");
+        assertThat(source("b" + (n - 1)).path("last_checkin_status").asText()).isEqualTo("online");
+        assertThat(bulker.pendingCount()).isZero();
+    }
+}
