@@ -440,6 +440,10 @@ public final class EsDocumentStore implements DocumentStore {
                 source = Json.bytes(c.source());
             } else if (op instanceof WriteOp.Put p) {
                 meta = action.putObject("index");
+                if (p.ifSeqNo() >= 0) {
+                    meta.put("if_seq_no", p.ifSeqNo());
+                    meta.put("if_primary_term", p.ifPrimaryTerm() >= 0 ? p.ifPrimaryTerm() : 1);
+                }
                 source = Json.bytes(p.source());
             } else if (op instanceof WriteOp.Update u) {
                 meta = action.putObject("update");

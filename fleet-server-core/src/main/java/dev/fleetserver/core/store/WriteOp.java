@@ -15,8 +15,20 @@ public sealed interface WriteOp {
     record Create(String index, String id, ObjectNode source) implements WriteOp {
     }
 
-    /** Create or replace the whole document. */
-    record Put(String index, String id, ObjectNode source) implements WriteOp {
+    /**
+     * Create or replace the whole document. With {@code ifSeqNo} set ({@code >= 0}) it only replaces the version
+     * read (as {@link Update}), failing with {@link StoreException.Conflict} when the document changed or is gone:
+     * the way to remove a field without a script.
+     */
+    record Put(String index, String id, ObjectNode source, long ifSeqNo, long ifPrimaryTerm) implements WriteOp {
+        public Put(String index, String id, ObjectNode source) {
+            this(index, id, source, -1, -1);
+        }
+
+        /** Replaces the version read in {@code doc} with {@code source}. */
+        public static Put ifUnchanged(Doc doc, ObjectNode source) {
+            return new Put(doc.index(), doc.id(), source, doc.seqNo(), doc.primaryTerm());
+        }
     }
 
     /**

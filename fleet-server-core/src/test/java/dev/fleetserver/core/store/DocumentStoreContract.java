@@ -115,6 +115,26 @@ public abstract class DocumentStoreContract {
     }
 
     @Test
+    void aConditionalPutReplacesOnlyTheVersionReadAndNeverCreates() throws Exception {
+        await(store().create(index, "a1", json("{v: 1, outputs: {a: {k: 1}, b: {k: 2}}}")));
+        Doc read = await(store().get(index, "a1")).orElseThrow();
+        await(store().update(index, "a1", json("{v: 2}")));
+
+        assertThat(failureOf(store().write(WriteOp.Put.ifUnchanged(read, json("{v: 1, outputs: {a: {k: 1}}}")))))
+            .isInstanceOf(StoreException.Conflict.class);
+        assertThat(source(index, "a1")).isEqualTo(json("{v: 2, outputs: {a: {k: 1}, b: {k: 2}}}"));
+
+        Doc fresh = await(store().get(index, "a1")).orElseThrow();
+        long replaced = await(store().write(WriteOp.Put.ifUnchanged(fresh, json("{v: 2, outputs: {a: {k: 1}}}"))));
+        assertThat(replaced).isGreaterThan(fresh.seqNo());
+        assertThat(source(index, "a1")).isEqualTo(json("{v: 2, outputs: {a: {k: 1}}}"));
+
+        assertThat(failureOf(store().write(new WriteOp.Put(index, "never", json("{v: 1}"), fresh.seqNo(), fresh.primaryTerm()))))
+            .isInstanceOf(StoreException.Conflict.class);
+        assertThat(await(store().get(index, "never"))).isEmpty();
+    }
+
+    @Test
     void deletingRemovesTheDocumentAndDeletingAgainFailsWithNotFound() throws Exception {
         await(store().create(index, "a1", json("{v: 1}")));
 

@@ -434,6 +434,11 @@ public final class SqliteDocumentStore implements DocumentStore {
             }
             return written(id, upsert(index, id, create.source(), lastSeqs));
         } else if (op instanceof WriteOp.Put put) {
+            if (put.ifSeqNo() >= 0 && (current == null || put.ifSeqNo() != current.seq)) {
+                return failed(id, new StoreException.Conflict("[" + id + "]: version conflict, required seqNo ["
+                    + put.ifSeqNo() + "], " + (current == null ? "document does not exist"
+                        : "current document has seqNo [" + current.seq + "]")));
+            }
             return written(id, upsert(index, id, put.source(), lastSeqs));
         } else if (op instanceof WriteOp.Update update) {
             if (current == null) {
