@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * one in use, a new context is built and, if that succeeds, swapped in atomically. Only connections accepted after
  * the swap use it; open connections keep the context they started with. A new set of files that does not build (a
  * half-written rotation, a key that does not match, a wrong passphrase) is logged once as an error and the old
- * context stays in service; the next successful read replaces it.
+ * context stays in service; the next successful read replaces it. A failure is only reported when the same files
+ * still fail at the next check, so that the moment between writing a new key and its certificate goes unnoticed.
  */
 public final class ServerTls implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ServerTls.class);
@@ -35,8 +36,10 @@ public final class ServerTls implements AutoCloseable {
     private final SslProvider provider;
     private final AtomicReference<Current> current = new AtomicReference<>();
     private final ScheduledExecutorService reloader;
-    /** Fingerprint of the last material that failed to build, so that one broken rotation is logged once. */
-    private volatile String lastFailure;
+    /** The last material that failed to build, seen once: reported if it fails again. Reload thread only. */
+    private String failedOnce;
+    /** The material whose failure was reported: not rebuilt nor reported again. Reload thread only. */
+    private String reported;
 
     private record Current(SslContext context, String fingerprint, X509Certificate leaf) {
     }
@@ -126,7 +129,7 @@ public final class ServerTls implements AutoCloseable {
      *
      * @return true when a new context was swapped in
      */
-    boolean reloadIfChanged() {
+    synchronized boolean reloadIfChanged() {
         PemMaterial material;
         try {
             material = PemMaterial.read(config);
@@ -136,15 +139,17 @@ public final class ServerTls implements AutoCloseable {
         }
         try {
             if (material.fingerprint().equals(current.get().fingerprint())) {
-                lastFailure = null;
+                failedOnce = null;
+                reported = null;
                 return false;
             }
-            if (material.fingerprint().equals(lastFailure)) {
+            if (material.fingerprint().equals(reported)) {
                 return false;
             }
             X509Certificate previous = current.get().leaf();
             install(material);
-            lastFailure = null;
+            failedOnce = null;
+            reported = null;
             LOG.info("TLS certificate reloaded for new connections: {} (was {})", describe(current.get().leaf()),
                     describe(previous));
             return true;
@@ -158,11 +163,17 @@ public final class ServerTls implements AutoCloseable {
 
     private void failed(String fingerprint, Exception e) {
         String key = fingerprint == null ? "unreadable:" + e.getMessage() : fingerprint;
-        if (!key.equals(lastFailure)) {
-            lastFailure = key;
-            LOG.error("TLS certificate reload failed, still serving {}: {}", describe(current.get().leaf()),
-                    e.getMessage());
+        if (key.equals(reported)) {
+            return;
         }
+        if (!key.equals(failedOnce)) {
+            failedOnce = key;
+            LOG.debug("TLS certificate files changed but do not build (yet): {}", e.getMessage());
+            return;
+        }
+        reported = key;
+        LOG.error("TLS certificate reload failed, still serving {}: {}", describe(current.get().leaf()),
+                e.getMessage());
     }
 
     private void install(PemMaterial material) throws IOException {
