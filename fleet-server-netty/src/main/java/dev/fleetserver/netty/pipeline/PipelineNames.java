@@ -3,6 +3,7 @@ package dev.fleetserver.netty.pipeline;
 /**
  * Names of the handlers in a connection's pipeline, in pipeline order:
  * <ol>
+ *   <li>{@link #TLS_PLAIN_HTTP} — answers plain HTTP sent to a TLS listener; gone after the first bytes</li>
  *   <li>{@link #TLS} — TLS, on a listener with {@code ssl} enabled (after the connection cap: no TLS work for a
  *       connection that is closed anyway)</li>
  *   <li>{@link #TLS_FAILURES} — closes a connection whose handshake failed, quietly</li>
@@ -18,6 +19,7 @@ package dev.fleetserver.netty.pipeline;
  * </ol>
  */
 public final class PipelineNames {
+    public static final String TLS_PLAIN_HTTP = "tls_plain_http";
     public static final String TLS = "tls";
     public static final String TLS_FAILURES = "tls_failures";
     public static final String HTTP_CODEC = "http_codec";

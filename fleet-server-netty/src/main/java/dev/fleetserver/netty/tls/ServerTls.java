@@ -115,10 +115,12 @@ public final class ServerTls implements AutoCloseable {
     }
 
     /**
-     * Adds the TLS handler for a new connection, with the context current at this moment, and the handler that
-     * turns failed handshakes into a quiet close. Call from the channel initializer.
+     * Adds the TLS handler for a new connection, with the context current at this moment, the handler that answers
+     * plain HTTP before it, and the one that turns failed handshakes into a quiet close after it. Call from the
+     * channel initializer.
      */
     public void addTo(Channel ch) {
+        ch.pipeline().addLast(PipelineNames.TLS_PLAIN_HTTP, new PlainHttpRefusal());
         ch.pipeline().addLast(PipelineNames.TLS, current.get().context().newHandler(ch.alloc()));
         ch.pipeline().addLast(PipelineNames.TLS_FAILURES, TlsFailureHandler.INSTANCE);
     }

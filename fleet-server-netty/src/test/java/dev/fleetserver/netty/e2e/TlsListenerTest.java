@@ -62,10 +62,11 @@ class TlsListenerTest {
     }
 
     @Test
-    void plainHttpIsNotServedOnTheTlsPort() throws Exception {
+    void plainHttpOnTheTlsPortIsAnsweredAsGoDoes() throws Exception {
         start(ssl -> { });
-        AgentClient plain = new AgentClient(fleet.port());
-        assertThatThrownBy(() -> plain.status(null)).isInstanceOf(AssertionError.class);
+        AgentClient.Reply r = new AgentClient(fleet.port()).status(null);
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.body()).isEqualTo("Client sent an HTTP request to an HTTPS server.\n");
     }
 
     @Test

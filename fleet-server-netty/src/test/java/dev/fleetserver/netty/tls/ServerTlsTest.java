@@ -243,7 +243,7 @@ class ServerTlsTest {
     }
 
     @Test
-    void plainHttpSentToTheTlsPortGetsTheConnectionClosed() throws Exception {
+    void plainHttpSentToTheTlsPortIsToldSoInClearAndClosed() throws Exception {
         try (TlsTestServer server = TlsTestServer.start(config(ClientAuthentication.NONE, List.of()),
                 ServerTls.preferredProvider());
              Socket socket = new Socket("127.0.0.1", server.port())) {
@@ -253,7 +253,8 @@ class ServerTlsTest {
             out.flush();
             InputStream in = socket.getInputStream();
             byte[] answer = in.readAllBytes();
-            assertThat(new String(answer, StandardCharsets.ISO_8859_1)).doesNotContain("hello");
+            assertThat(new String(answer, StandardCharsets.ISO_8859_1)).isEqualTo(
+                    "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n");
         }
     }
 
