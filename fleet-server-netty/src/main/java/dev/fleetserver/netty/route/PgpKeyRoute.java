@@ -85,6 +85,7 @@ public final class PgpKeyRoute {
         }
         key().whenComplete((key, t) -> {
             if (t != null) {
+                LOG.warn("pgp key unavailable: {}", dev.fleetserver.core.util.Futures.unwrap(t).getMessage());
                 ex.fail(t);
             } else {
                 ex.respond(HttpResponseStatus.OK, contentType(key), key);
