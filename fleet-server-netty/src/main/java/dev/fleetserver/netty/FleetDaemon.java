@@ -19,6 +19,8 @@ import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.FleetServerConfig;
 import dev.fleetserver.netty.config.OutputConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
+import dev.fleetserver.netty.route.PgpKeyRoute;
+import dev.fleetserver.netty.tls.ServerTls;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -75,6 +77,7 @@ public final class FleetDaemon implements AutoCloseable {
         DocumentStore store = backend.store();
         ExecutorScheduler scheduler = new ExecutorScheduler("fleet-scheduler");
         FleetCore core = null;
+        ServerTls tls = null;
         try {
             if (backend.prepare() != null) {
                 backend.prepare().get(60, TimeUnit.SECONDS);
@@ -84,11 +87,15 @@ public final class FleetDaemon implements AutoCloseable {
             String managementToken = managementToken(config, dataDir);
             var s = config.server();
             var m = config.management();
+            tls = s.ssl().enabled() ? ServerTls.start(s.ssl()) : null;
             FleetServer server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
                     m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(), s.timeouts().idle(),
-                    s.compressionLevel(), s.compressionThreshold()), core);
+                    s.compressionLevel(), s.compressionThreshold()), core, tls, PgpKeyRoute.of(s.pgp(), dataDir));
             return new FleetDaemon(backend, scheduler, core, server, token, managementToken, s.timeouts().drain());
         } catch (Exception e) {
+            if (tls != null) {
+                tls.close();
+            }
             if (core != null) {
                 core.close();
             }

@@ -4,6 +4,8 @@ import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
 import dev.fleetserver.netty.route.AgentRoutes;
 import dev.fleetserver.netty.route.ManagementRoutes;
+import dev.fleetserver.netty.route.PgpKeyRoute;
+import dev.fleetserver.netty.tls.ServerTls;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -47,6 +49,7 @@ public final class FleetServer implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("fleet-connections", GlobalEventExecutor.INSTANCE);
     private final List<Channel> listeners = new ArrayList<>();
     private final FleetCore core;
+    private ServerTls tls;
 
     private FleetServer(FleetCore core) {
         this.core = core;
@@ -57,11 +60,25 @@ public final class FleetServer implements AutoCloseable {
 
     /** Binds both listeners; fails (and releases everything) if either cannot bind. */
     public static FleetServer start(Options options, FleetCore core) throws InterruptedException {
+        return start(options, core, null, null);
+    }
+
+    /**
+     * @param tls TLS for the agent listener, or null for plain HTTP; the server closes it when it closes
+     * @param pgp the PGP key route, or null for its defaults
+     */
+    public static FleetServer start(Options options, FleetCore core, ServerTls tls, PgpKeyRoute pgp)
+            throws InterruptedException {
         FleetServer server = new FleetServer(core);
+        server.tls = tls;
         try {
-            server.bind(options.host(), options.port(), new FleetChannelInitializer(AgentRoutes.table(core),
+            server.bind(options.host(), options.port(), new FleetChannelInitializer(
+                    pgp == null ? AgentRoutes.table(core) : AgentRoutes.table(core, pgp),
                     new FleetChannelInitializer.Settings(options.maxHeaderBytes(), options.idle(), options.compressionLevel(),
-                            options.compressionThreshold(), true)));
+                            options.compressionThreshold(), true), tls));
+            if (tls == null) {
+                LOG.warn("the agent listener serves plain HTTP: set inputs[0].server.ssl to serve TLS");
+            }
             if (options.managementPort() >= 0) {
                 server.bind(options.managementHost(), options.managementPort(), new FleetChannelInitializer(
                         ManagementRoutes.table(core, options.managementToken()),
@@ -137,6 +154,9 @@ public final class FleetServer implements AutoCloseable {
     @Override
     public void close() {
         listeners.forEach(Channel::close);
+        if (tls != null) {
+            tls.close();
+        }
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }

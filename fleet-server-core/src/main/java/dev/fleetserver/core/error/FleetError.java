@@ -30,6 +30,8 @@ public enum FleetError {
     INVALID_API_VERSION_FORMAT("ErrInvalidAPIVersionFormat", "invalid version format"),
     UNSUPPORTED_API_VERSION("ErrUnsupportedAPIVersion", "version is not supported"),
     POLICY_NOT_FOUND("ErrPolicyNotFound", "ErrPolicyNotFound"),
+    /** An endpoint that answers only over TLS was called over plain HTTP. */
+    TLS_REQUIRED("ErrTLSRequired", "server must run with tls to use this endpoint"),
     /** A malformed request: the message is {@code Bad request: <what>}. */
     BAD_REQUEST("BadRequest", "Bad request"),
     /** What the original answers with its default branch (HTTP 500, name {@code BadRequest}). */

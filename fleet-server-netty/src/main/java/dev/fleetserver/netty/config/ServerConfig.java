@@ -7,7 +7,7 @@ import java.util.Objects;
  *
  * <p>Also accepted there but not implemented (reported by {@link FleetServerConfig#ignoredSettings()}):
  * {@code profiler.*}, {@code runtime.*}, {@code bulk.*}, {@code gc.*}, {@code instrumentation.*},
- * {@code static_policy_tokens}, {@code pgp.*}, {@code feature_flags.*}.
+ * {@code static_policy_tokens}, {@code feature_flags.*}.
  *
  * @param host                 bind host of the public API; default {@code 0.0.0.0}; {@code --host} overrides
  * @param port                 bind port of the public API, 0 = any free port; default 8220; {@code --port} overrides
@@ -19,6 +19,7 @@ import java.util.Objects;
  * @param limits               {@code limits.*}
  * @param ssl                  {@code ssl.*}
  * @param pbkdf2               {@code pdkdf2.*}
+ * @param pgp                  {@code pgp.*}
  */
 public record ServerConfig(
         String host,
@@ -29,7 +30,8 @@ public record ServerConfig(
         int compressionThreshold,
         LimitsConfig limits,
         SslConfig ssl,
-        Pbkdf2Config pbkdf2) {
+        Pbkdf2Config pbkdf2,
+        PgpConfig pgp) {
 
     public static final String DEFAULT_HOST = "0.0.0.0";
     public static final int DEFAULT_PORT = 8220;
@@ -40,6 +42,7 @@ public record ServerConfig(
         Objects.requireNonNull(limits, "limits");
         Objects.requireNonNull(ssl, "ssl");
         Objects.requireNonNull(pbkdf2, "pbkdf2");
+        Objects.requireNonNull(pgp, "pgp");
         checkPort(port, "port");
         if (internalPort != null) {
             checkPort(internalPort, "internalPort");
@@ -59,7 +62,7 @@ public record ServerConfig(
     /** A copy listening on another host and port. */
     public ServerConfig withAddress(String host, int port) {
         return new ServerConfig(host, port, internalPort, timeouts, compressionLevel, compressionThreshold, limits,
-                ssl, pbkdf2);
+                ssl, pbkdf2, pgp);
     }
 
     private static void checkPort(int port, String name) {
@@ -94,13 +97,13 @@ public record ServerConfig(
         instrumentation.ignoreSection("tls", "skip_verify", "server_certificate", "server_ca");
         instrumentation.finish();
         s.ignoreSection("static_policy_tokens", "enabled", "policy_tokens");
-        s.ignoreSection("pgp", "upstream_url", "dir");
+        PgpConfig pgp = PgpConfig.read(s.section("pgp"));
         Section features = s.section("feature_flags");
         features.ignore("ignore_checkin_policy_id", "enable_opamp");
         features.ignoreSection("graceful_force_unenroll", "enabled", "max_bytes");
         features.finish();
         s.finish();
         return new ServerConfig(host, port, internalPort, timeouts, compressionLevel, compressionThreshold, limits,
-                ssl, pbkdf2);
+                ssl, pbkdf2, pgp);
     }
 }

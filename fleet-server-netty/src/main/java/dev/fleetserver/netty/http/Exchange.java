@@ -76,6 +76,11 @@ public final class Exchange implements CheckinSink {
         return request.uri();
     }
 
+    /** Whether the request came over TLS. */
+    public boolean secure() {
+        return ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+    }
+
     public long startNanos() {
         return startNanos;
     }

@@ -6,6 +6,7 @@ import dev.fleetserver.netty.http.FleetHandler;
 import dev.fleetserver.netty.http.GzipWhenAskedCompressor;
 import dev.fleetserver.netty.http.IdleBetweenRequestsHandler;
 import dev.fleetserver.netty.http.Routes;
+import dev.fleetserver.netty.tls.ServerTls;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
@@ -24,15 +25,25 @@ public final class FleetChannelInitializer extends ChannelInitializer<SocketChan
 
     private final Routes routes;
     private final Settings settings;
+    private final ServerTls tls;
 
     public FleetChannelInitializer(Routes routes, Settings settings) {
+        this(routes, settings, null);
+    }
+
+    /** @param tls TLS for this listener, or null for plain HTTP */
+    public FleetChannelInitializer(Routes routes, Settings settings, ServerTls tls) {
         this.routes = routes;
         this.settings = settings;
+        this.tls = tls;
     }
 
     @Override
     protected void initChannel(SocketChannel ch) {
         ChannelPipeline p = ch.pipeline();
+        if (tls != null) {
+            tls.addTo(ch);
+        }
         p.addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec(4096, settings.maxHeaderBytes(), 8192));
         p.addLast(PipelineNames.KEEP_ALIVE, new HttpServerKeepAliveHandler());
         p.addLast(PipelineNames.IDLE, new IdleBetweenRequestsHandler(settings.idle()));

@@ -3,6 +3,10 @@ package dev.fleetserver.netty.pipeline;
 /**
  * Names of the handlers in a connection's pipeline, in pipeline order:
  * <ol>
+ *   <li>{@link #TLS_PLAIN_HTTP} — answers plain HTTP sent to a TLS listener; gone after the first bytes</li>
+ *   <li>{@link #TLS} — TLS, on a listener with {@code ssl} enabled (after the connection cap: no TLS work for a
+ *       connection that is closed anyway)</li>
+ *   <li>{@link #TLS_FAILURES} — closes a connection whose handshake failed, quietly</li>
  *   <li>{@link #HTTP_CODEC} — HTTP/1.1 request decoding and response encoding (bounded initial line and headers)</li>
  *   <li>{@link #KEEP_ALIVE} — closes the connection after a response when either side asked for it</li>
  *   <li>{@link #IDLE} — closes a connection idle between requests; never while a request (a parked checkin) is open</li>
@@ -15,6 +19,9 @@ package dev.fleetserver.netty.pipeline;
  * </ol>
  */
 public final class PipelineNames {
+    public static final String TLS_PLAIN_HTTP = "tls_plain_http";
+    public static final String TLS = "tls";
+    public static final String TLS_FAILURES = "tls_failures";
     public static final String HTTP_CODEC = "http_codec";
     public static final String KEEP_ALIVE = "keep_alive";
     public static final String IDLE = "idle";

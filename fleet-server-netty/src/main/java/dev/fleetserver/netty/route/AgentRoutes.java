@@ -21,12 +21,17 @@ public final class AgentRoutes {
     }
 
     public static Routes table(FleetCore core) {
+        return table(core, PgpKeyRoute.of(dev.fleetserver.netty.config.PgpConfig.defaults(), java.nio.file.Path.of(".")));
+    }
+
+    public static Routes table(FleetCore core, PgpKeyRoute pgp) {
         AgentRoutes r = new AgentRoutes(core);
         return new Routes()
                 .add(HttpMethod.GET, "/api/status", BodyLimits.DEFAULT, r::status)
                 .add(HttpMethod.POST, "/api/fleet/agents/enroll", BodyLimits.ENROLL, r::enroll)
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/checkin", BodyLimits.CHECKIN, r::checkin)
-                .add(HttpMethod.POST, "/api/fleet/agents/{id}/acks", BodyLimits.ACKS, r::acks);
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/acks", BodyLimits.ACKS, r::acks)
+                .add(HttpMethod.GET, "/api/agents/upgrades/{version}/pgp-public-key", BodyLimits.DEFAULT, pgp::handle);
     }
 
     /** {@code GET /api/status}: 200 only when HEALTHY, 503 with the same body otherwise. */

@@ -116,12 +116,12 @@ class ConfigLoaderTest {
         assertThat(config.embedded().dataDir()).isEqualTo(Path.of("/var/lib/fleet-server"));
         assertThat(config.ignoredSettings()).contains(
                 "inputs[0].server.static_policy_tokens.enabled",
-                "inputs[0].server.ssl.certificate_reload.enabled",
                 "inputs[0].server.feature_flags.graceful_force_unenroll.max_bytes",
                 "inputs[0].server.limits.max_file_storage_size",
                 "output.elasticsearch.ssl.verification_mode",
                 "logging.metrics.period")
-                .doesNotContain("inputs[0].server.ssl.verification_mode", "output.elasticsearch.ssl.enabled");
+                .doesNotContain("inputs[0].server.ssl.verification_mode", "output.elasticsearch.ssl.enabled",
+                        "inputs[0].server.ssl.certificate_reload.enabled", "inputs[0].server.pgp.dir");
     }
 
     @Test

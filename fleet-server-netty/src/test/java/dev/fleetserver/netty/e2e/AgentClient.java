@@ -25,11 +25,18 @@ import java.util.zip.GZIPOutputStream;
  */
 public final class AgentClient {
     public static final String USER_AGENT = "Elastic Agent v9.6.0";
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http;
     private final String base;
 
     public AgentClient(int port) {
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         this.base = "http://127.0.0.1:" + port;
+    }
+
+    /** A client speaking HTTPS with {@code tls} (trusted CAs, client certificate). */
+    public AgentClient(int port, javax.net.ssl.SSLContext tls) {
+        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(tls).build();
+        this.base = "https://127.0.0.1:" + port;
     }
 
     /** A decoded answer. */

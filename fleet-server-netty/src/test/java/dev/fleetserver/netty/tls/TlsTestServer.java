@@ -1,0 +1,52 @@
+package dev.fleetserver.netty.tls;
+
+import dev.fleetserver.netty.config.SslConfig;
+import dev.fleetserver.netty.http.BodyLimits;
+import dev.fleetserver.netty.http.Routes;
+import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.ssl.SslProvider;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** The real connection pipeline with TLS in front of one trivial route, {@code GET /hello}. */
+final class TlsTestServer implements AutoCloseable {
+    final ServerTls tls;
+    private final EventLoopGroup group = new NioEventLoopGroup(1);
+    private final Channel channel;
+
+    private TlsTestServer(ServerTls tls) throws InterruptedException {
+        this.tls = tls;
+        Routes routes = new Routes().add(HttpMethod.GET, "/hello", BodyLimits.DEFAULT, ex -> {
+            ex.releaseRequest();
+            ex.respond(HttpResponseStatus.OK, "text/plain", "hello".getBytes(StandardCharsets.US_ASCII));
+        });
+        FleetChannelInitializer initializer = new FleetChannelInitializer(routes,
+                new FleetChannelInitializer.Settings(8192, Duration.ofSeconds(35), 0, 0, true), tls);
+        channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class).childHandler(initializer)
+                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    }
+
+    static TlsTestServer start(SslConfig config, SslProvider provider) throws Exception {
+        return new TlsTestServer(ServerTls.start(config, provider));
+    }
+
+    int port() {
+        return ((InetSocketAddress) channel.localAddress()).getPort();
+    }
+
+    @Override
+    public void close() {
+        tls.close();
+        channel.close().awaitUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+}
