@@ -85,8 +85,8 @@ public final class FleetDaemon implements AutoCloseable {
             var s = config.server();
             var m = config.management();
             FleetServer server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
-                    m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(), s.timeouts().idle(),
-                    s.compressionLevel(), s.compressionThreshold()), core);
+                    m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(),
+                    s.compressionLevel(), s.compressionThreshold(), s.timeouts(), s.limits()), core);
             return new FleetDaemon(backend, scheduler, core, server, token, managementToken, s.timeouts().drain());
         } catch (Exception e) {
             if (core != null) {
@@ -195,6 +195,11 @@ public final class FleetDaemon implements AutoCloseable {
 
     public FleetCore core() {
         return core;
+    }
+
+    /** The listeners (connection counts, admission control), for tests and metrics. */
+    public FleetServer server() {
+        return server;
     }
 
     public DocumentStore store() {

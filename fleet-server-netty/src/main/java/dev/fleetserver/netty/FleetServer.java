@@ -1,6 +1,11 @@
 package dev.fleetserver.netty;
 
 import dev.fleetserver.core.FleetCore;
+import dev.fleetserver.netty.config.LimitsConfig;
+import dev.fleetserver.netty.config.TimeoutsConfig;
+import dev.fleetserver.netty.http.RequestTimeoutsHandler;
+import dev.fleetserver.netty.limit.Admission;
+import dev.fleetserver.netty.limit.ResolvedLimits;
 import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
 import dev.fleetserver.netty.route.AgentRoutes;
 import dev.fleetserver.netty.route.ManagementRoutes;
@@ -39,7 +44,8 @@ public final class FleetServer implements AutoCloseable {
      * @param managementPort {@code -1} disables the management listener
      */
     public record Options(String host, int port, String managementHost, int managementPort, String managementToken,
-                          int maxHeaderBytes, Duration idle, int compressionLevel, int compressionThreshold) {
+                          int maxHeaderBytes, int compressionLevel, int compressionThreshold, TimeoutsConfig timeouts,
+                          LimitsConfig limits) {
     }
 
     private final EventLoopGroup boss;
@@ -47,6 +53,7 @@ public final class FleetServer implements AutoCloseable {
     private final ChannelGroup connections = new DefaultChannelGroup("fleet-connections", GlobalEventExecutor.INSTANCE);
     private final List<Channel> listeners = new ArrayList<>();
     private final FleetCore core;
+    private FleetChannelInitializer agentApi;
 
     private FleetServer(FleetCore core) {
         this.core = core;
@@ -59,13 +66,18 @@ public final class FleetServer implements AutoCloseable {
     public static FleetServer start(Options options, FleetCore core) throws InterruptedException {
         FleetServer server = new FleetServer(core);
         try {
-            server.bind(options.host(), options.port(), new FleetChannelInitializer(AgentRoutes.table(core),
-                    new FleetChannelInitializer.Settings(options.maxHeaderBytes(), options.idle(), options.compressionLevel(),
-                            options.compressionThreshold(), true)));
+            TimeoutsConfig t = options.timeouts();
+            ResolvedLimits limits = ResolvedLimits.resolve(options.limits(), ResolvedLimits.availableMemory());
+            LOG.info("{}", limits.describe());
+            server.agentApi = new FleetChannelInitializer(AgentRoutes.table(core),
+                    new FleetChannelInitializer.Settings(options.maxHeaderBytes(), t.idle(), options.compressionLevel(),
+                            options.compressionThreshold(), true, t.readHeader(), t.read(), t.write(), limits));
+            server.bind(options.host(), options.port(), server.agentApi);
             if (options.managementPort() >= 0) {
                 server.bind(options.managementHost(), options.managementPort(), new FleetChannelInitializer(
                         ManagementRoutes.table(core, options.managementToken()),
-                        new FleetChannelInitializer.Settings(options.maxHeaderBytes(), options.idle(), 0, 0, false)));
+                        new FleetChannelInitializer.Settings(options.maxHeaderBytes(), t.idle(), 0, 0, false,
+                                t.readHeader(), t.read(), t.write(), null)));
             }
             return server;
         } catch (RuntimeException | InterruptedException e) {
@@ -109,26 +121,52 @@ public final class FleetServer implements AutoCloseable {
         return connections.size();
     }
 
+    /** The agent listener's admission control (in-flight counts), for tests and metrics. */
+    public Admission admission() {
+        return agentApi.admission();
+    }
+
     /**
-     * Graceful stop: stop accepting, answer every parked checkin with nothing new, flush pending writes, give open
-     * requests up to {@code drain} to finish, then close what is left.
+     * Graceful stop, within {@code drain} overall: stop accepting; answer every parked checkin with an empty 200 and
+     * flush pending writes (core's stop); close connections that are between requests; let requests in flight
+     * finish (their connections close once answered); flush again what they queued; close whatever is left.
      */
     public void stop(Duration drain) {
-        listeners.forEach(Channel::close);
+        long deadline = System.nanoTime() + drain.toNanos();
+        listeners.forEach(l -> l.close().awaitUninterruptibly(1, TimeUnit.SECONDS));
         try {
             core.stop().get(drain.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.warn("stopping core did not finish cleanly: {}", e.toString());
         }
-        long deadline = System.nanoTime() + drain.toNanos();
-        // Parked checkins were just answered; let those writes reach the wire before closing.
-        while (System.nanoTime() < deadline && connections.stream().anyMatch(c -> c.isActive() && !c.config().isAutoRead())) {
+        int waited = 0;
+        while (System.nanoTime() < deadline) {
+            // Idle keep-alive connections go now; busy ones once their answer is out (checked again each round).
+            boolean busy = false;
+            for (Channel c : connections) {
+                if (RequestTimeoutsHandler.busy(c)) {
+                    busy = true;
+                } else {
+                    c.close();
+                }
+            }
+            if (!busy) {
+                break;
+            }
+            if (waited++ == 0) {
+                LOG.info("waiting up to {} for requests in flight", drain);
+            }
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
             }
+        }
+        try {
+            core.checkin().flushPending().get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            LOG.warn("flushing checkins written while draining did not finish: {}", e.toString());
         }
         connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         close();
