@@ -40,6 +40,7 @@ public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
     /** Volatile: read by {@link #busy} from the shutdown thread. */
     private volatile boolean inRequest;
     private boolean informational;
+    private boolean readSomething;
     private ScheduledFuture<?> headerTimer;
     private ScheduledFuture<?> readTimer;
     private ScheduledFuture<?> writeTimer;
@@ -64,6 +65,7 @@ public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        readSomething = true;
         if (msg instanceof HttpRequest) {
             headerTimer = cancel(headerTimer);
             inRequest = true;
@@ -80,10 +82,12 @@ public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-        if (!inRequest && headerTimer == null && readTimer == null) {
-            // Bytes of a new request head on a kept-alive connection.
+        if (!readSomething && !inRequest && headerTimer == null && readTimer == null) {
+            // A read that finished nothing while no request is open: bytes of a new request head on a kept-alive
+            // connection. (A read that finished a request, even one answered at once, is not a new start.)
             requestStarts(ctx);
         }
+        readSomething = false;
         super.channelReadComplete(ctx);
     }
 

@@ -15,7 +15,7 @@ import dev.fleetserver.netty.limit.ConnectionLimit;
 import dev.fleetserver.netty.limit.ResolvedLimits;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
@@ -25,7 +25,7 @@ import java.time.Duration;
  * Builds a connection's pipeline; the order is documented in {@link PipelineNames}. One instance per listener: it
  * owns the listener's connection cap and admission control, which its connections share.
  */
-public final class FleetChannelInitializer extends ChannelInitializer<SocketChannel> {
+public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
 
     /**
      * What shapes a listener's pipeline.
@@ -54,7 +54,7 @@ public final class FleetChannelInitializer extends ChannelInitializer<SocketChan
     }
 
     @Override
-    protected void initChannel(SocketChannel ch) {
+    protected void initChannel(Channel ch) {
         if (!connectionLimit.admit(ch)) {
             // Beyond 1.1 x max_connections: closed before any handler, TLS included, does any work.
             ch.close();
