@@ -43,7 +43,9 @@ public record ResolvedLimits(LimitProfile profile, String chosenBy, int maxConne
             LimitProfile.Rate rate = profile.rate(name);
             long[] body = BODY_DEFAULTS.getOrDefault(name, new long[]{0, 0});
             long raw = set.maxBodyByteSize() > 0 ? set.maxBodyByteSize() : body[0];
-            long decompressed = set.maxBodyDecompressed() > 0 ? set.maxBodyDecompressed() : Math.max(raw, body[1]);
+            // Only checkin has a decompressed cap of its own (20 MiB); elsewhere it follows the body cap.
+            long decompressed = set.maxBodyDecompressed() > 0 ? set.maxBodyDecompressed()
+                    : body[1] > body[0] ? Math.max(raw, body[1]) : raw;
             routes.put(name, new RouteLimit(
                     set.interval() != null && !set.interval().isZero() ? set.interval().toNanos() : rate.intervalNanos(),
                     set.burst() > 0 ? set.burst() : rate.burst(),
