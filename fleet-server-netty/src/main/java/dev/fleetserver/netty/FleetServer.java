@@ -10,6 +10,8 @@ import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
 import dev.fleetserver.netty.route.AgentRoutes;
 import dev.fleetserver.netty.route.ManagementRoutes;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -147,7 +149,7 @@ public final class FleetServer implements AutoCloseable {
                 if (RequestTimeoutsHandler.busy(c)) {
                     busy = true;
                 } else {
-                    c.close();
+                    closeAfterPendingWrites(c);
                 }
             }
             if (!busy) {
@@ -170,6 +172,17 @@ public final class FleetServer implements AutoCloseable {
         }
         connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         close();
+    }
+
+    /** Closes once what was written before (a parked checkin's last answer) has reached the socket. */
+    private static void closeAfterPendingWrites(Channel c) {
+        var first = c.pipeline().firstContext();
+        if (first == null) {
+            c.close();
+            return;
+        }
+        // Written from the head end, so no HTTP handler sees it; completes after everything queued before it.
+        first.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override

@@ -6,18 +6,29 @@ import java.util.Map;
 
 /**
  * A limit profile of the original ({@code internal/pkg/config/defaults/*.yml}, protocol reference section 4.3): the
- * route limits and connection cap sized for a number of agents, and the memory it recommends. Which one applies is
- * chosen by {@link #choose}.
+ * route limits and connection cap sized for a number of agents. Which one applies is chosen by {@link #choose}.
+ *
+ * <p>The limits are the original's. The memory each profile needs is not: the original recommends RAM for a Go
+ * process with a 50-512 MiB cache and two goroutines per connection; this server holds a parked checkin in 4-7 KiB of
+ * heap and direct memory (bench/results, 1 000-19 000 agents). A profile here needs
+ * {@link #BASE_HEAP_BYTES} plus {@link #HEAP_PER_AGENT_BYTES} (about five times the measured cost, for the answers
+ * and request bodies in flight around a park) per checkin its {@code checkin_limit.max} admits; see
+ * {@link #heapNeededBytes()}.
  *
  * @param name              the original's file name without {@code .yml}, or {@code code defaults}
  * @param minAgents         smallest agent count it is meant for
  * @param maxAgents         largest agent count it is meant for
- * @param recommendedRamMiB memory it recommends; the memory-based choice picks the largest that fits
+ * @param recommendedRamMiB the original's recommended RAM (for reference only; see {@link #heapNeededBytes()})
  * @param maxConnections    in-flight request cap (0 = none); the TCP cap is 1.1 times this
  * @param routes            per route name of {@code LimitsConfig.ROUTES}: interval (ns) / burst / max
  */
 public record LimitProfile(String name, long minAgents, long maxAgents, long recommendedRamMiB, int maxConnections,
                            Map<String, Rate> routes) {
+
+    /** Heap every profile needs besides its agents (core, caches, buffers of an idle server). */
+    public static final long BASE_HEAP_BYTES = 128L * 1024 * 1024;
+    /** Heap budgeted per admitted checkin. */
+    public static final long HEAP_PER_AGENT_BYTES = 32L * 1024;
 
     /** Token bucket and in-flight cap of one route in a profile. */
     public record Rate(long intervalNanos, long burst, long max) {
@@ -51,8 +62,8 @@ public record LimitProfile(String name, long minAgents, long maxAgents, long rec
 
     /**
      * The original's choice ({@code loadLimits}): {@code maxAgents > 0} picks the first profile whose agent range
-     * holds it; {@code 0} picks the profile with the largest recommended memory not above {@code memoryBytes}; a
-     * negative count, or memory below every profile, gives {@link #CODE_DEFAULTS}.
+     * holds it; {@code 0} picks the largest profile whose {@link #heapNeededBytes()} is not above
+     * {@code memoryBytes}; a negative count, or memory below every profile, gives {@link #CODE_DEFAULTS}.
      */
     public static LimitProfile choose(int maxAgents, long memoryBytes) {
         if (maxAgents > 0) {
@@ -68,11 +79,20 @@ public record LimitProfile(String name, long minAgents, long maxAgents, long rec
         }
         LimitProfile best = CODE_DEFAULTS;
         for (LimitProfile p : PROFILES) {
-            if (p.recommendedRamMiB * 1024 * 1024 <= memoryBytes) {
+            if (p.heapNeededBytes() <= memoryBytes) {
                 best = p;
             }
         }
         return best;
+    }
+
+    /**
+     * Heap this profile needs: {@link #BASE_HEAP_BYTES} + {@link #HEAP_PER_AGENT_BYTES} per checkin its
+     * {@code checkin_limit.max} admits (lte0500: 144 MiB, lte2500: 206 MiB, lte10000: 441 MiB, lte20000: 753 MiB,
+     * lte40000: 1378 MiB, max: 2628 MiB).
+     */
+    public long heapNeededBytes() {
+        return BASE_HEAP_BYTES + rate("checkin").max() * HEAP_PER_AGENT_BYTES;
     }
 
     /** The route's rate in this profile; routes no profile file names (opamp) use the code default 1ms/1000/0. */

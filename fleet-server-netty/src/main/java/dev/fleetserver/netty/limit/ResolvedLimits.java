@@ -36,7 +36,7 @@ public record ResolvedLimits(LimitProfile profile, String chosenBy, int maxConne
         LimitProfile profile = LimitProfile.choose(config.maxAgents(), memoryBytes);
         String chosenBy = config.maxAgents() > 0 ? "max_agents " + config.maxAgents()
                 : config.maxAgents() < 0 ? "max_agents " + config.maxAgents() + " (code defaults)"
-                : "available memory " + memoryBytes / MIB + " MiB";
+                : "max heap " + memoryBytes / MIB + " MiB";
         Map<String, RouteLimit> routes = new LinkedHashMap<>();
         for (String name : LimitsConfig.ROUTES) {
             RouteLimitConfig set = config.route(name);
@@ -57,9 +57,8 @@ public record ResolvedLimits(LimitProfile profile, String chosenBy, int maxConne
     }
 
     /**
-     * Memory the JVM may use for its heap: {@link Runtime#maxMemory()}, which the JVM already derives from the
-     * container's limit. Deliberately conservative: the original compares the profiles' recommendations with the
-     * whole process's memory, while a JVM's heap is a fraction of it.
+     * Memory the JVM may use for its heap: {@link Runtime#maxMemory()}, which the JVM derives from the container's
+     * limit (or host RAM) unless {@code -Xmx} says otherwise. Compared with {@link LimitProfile#heapNeededBytes()}.
      */
     public static long availableMemory() {
         long max = Runtime.getRuntime().maxMemory();

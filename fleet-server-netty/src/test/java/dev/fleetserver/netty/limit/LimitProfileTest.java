@@ -22,12 +22,18 @@ class LimitProfileTest {
     }
 
     @Test
-    void withoutMaxAgentsTheLargestProfileThatFitsTheMemoryIsChosen() {
+    void withoutMaxAgentsTheLargestProfileThatFitsTheHeapIsChosen() {
         assertThat(LimitProfile.choose(0, 100 * MIB)).isSameAs(LimitProfile.CODE_DEFAULTS);
-        assertThat(LimitProfile.choose(0, 256 * MIB).name()).isEqualTo("lte0500_limits");
-        assertThat(LimitProfile.choose(0, 1000 * MIB).name()).isEqualTo("lte1000_limits");
-        assertThat(LimitProfile.choose(0, 4096 * MIB).name()).isEqualTo("lte10000_limits");
-        assertThat(LimitProfile.choose(0, 64 * 1024 * MIB).name()).isEqualTo("max_limits");
+        assertThat(LimitProfile.choose(0, 144 * MIB).name()).isEqualTo("lte0500_limits");
+        assertThat(LimitProfile.choose(0, 256 * MIB).name()).isEqualTo("lte2500_limits");
+        assertThat(LimitProfile.choose(0, 1024 * MIB).name()).isEqualTo("lte20000_limits");
+        assertThat(LimitProfile.choose(0, 4096 * MIB).name()).isEqualTo("max_limits");
+    }
+
+    @Test
+    void aProfileNeedsABaseHeapPlusABudgetPerCheckinItAdmits() {
+        assertThat(LimitProfile.choose(500, 0).heapNeededBytes()).isEqualTo(128 * MIB + 500 * 32 * 1024L);
+        assertThat(LimitProfile.choose(50_000, 0).heapNeededBytes()).isEqualTo(128 * MIB + 80_000 * 32 * 1024L);
     }
 
     @Test
