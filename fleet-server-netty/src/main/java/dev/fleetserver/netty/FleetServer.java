@@ -5,6 +5,7 @@ import dev.fleetserver.netty.config.LimitsConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
 import dev.fleetserver.netty.http.RequestTimeoutsHandler;
 import dev.fleetserver.netty.limit.Admission;
+import dev.fleetserver.netty.limit.ConnectionLimit;
 import dev.fleetserver.netty.limit.ResolvedLimits;
 import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
 import dev.fleetserver.netty.route.AgentRoutes;
@@ -123,9 +124,14 @@ public final class FleetServer implements AutoCloseable {
         return connections.size();
     }
 
-    /** The agent listener's admission control (in-flight counts), for tests and metrics. */
+    /** The agent listener's admission control (in-flight counts, refusals), for tests and metrics. */
     public Admission admission() {
         return agentApi.admission();
+    }
+
+    /** The agent listener's TCP connection cap (open connections, refusals), for tests and metrics. */
+    public ConnectionLimit connectionLimit() {
+        return agentApi.connectionLimit();
     }
 
     /**

@@ -4,6 +4,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
@@ -20,15 +21,17 @@ import java.util.function.LongSupplier;
  */
 public final class Admission {
     private final InFlightLimit listener;
+    private final LongAdder overCapacity = new LongAdder();
     private final Map<String, Route> routes = new HashMap<>();
 
-    private record Route(TokenBucket bucket, InFlightLimit inFlight) {
+    private record Route(TokenBucket bucket, InFlightLimit inFlight, LongAdder rateLimited, LongAdder maxLimited) {
     }
 
     public Admission(ResolvedLimits limits, LongSupplier nanoClock) {
         this.listener = new InFlightLimit(limits.maxConnections());
         limits.routes().forEach((name, r) -> routes.put(name,
-                new Route(new TokenBucket(r.intervalNanos(), r.burst(), nanoClock), new InFlightLimit(r.max()))));
+                new Route(new TokenBucket(r.intervalNanos(), r.burst(), nanoClock), new InFlightLimit(r.max()),
+                        new LongAdder(), new LongAdder())));
     }
 
     /** Holds the slots of one admitted request; {@link #release()} is idempotent. Not thread-safe (event loop). */
@@ -59,6 +62,7 @@ public final class Admission {
      */
     public Ticket admit(String route) {
         if (!listener.tryAcquire()) {
+            overCapacity.increment();
             throw new Rejection(Rejection.Kind.CAPACITY, unknownWait());
         }
         Route r = route == null ? null : routes.get(route);
@@ -68,10 +72,12 @@ public final class Admission {
         long wait = r.bucket.tryTake();
         if (wait > 0) {
             listener.release();
+            r.rateLimited.increment();
             throw new Rejection(Rejection.Kind.RATE_LIMIT, Math.max(1, (wait + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1)));
         }
         if (!r.inFlight.tryAcquire()) {
             listener.release();
+            r.maxLimited.increment();
             throw new Rejection(Rejection.Kind.MAX_LIMIT, unknownWait());
         }
         return new Ticket(listener, r.inFlight);
@@ -86,6 +92,23 @@ public final class Admission {
     public long inFlight(String route) {
         Route r = routes.get(route);
         return r == null ? 0 : r.inFlight.inFlight();
+    }
+
+    /** Requests refused by the listener's in-flight cap since start. */
+    public long overCapacity() {
+        return overCapacity.sum();
+    }
+
+    /** Requests of a route refused by its token bucket since start. */
+    public long rateLimited(String route) {
+        Route r = routes.get(route);
+        return r == null ? 0 : r.rateLimited.sum();
+    }
+
+    /** Requests of a route refused by its in-flight cap since start. */
+    public long maxLimited(String route) {
+        Route r = routes.get(route);
+        return r == null ? 0 : r.maxLimited.sum();
     }
 
     private static long unknownWait() {

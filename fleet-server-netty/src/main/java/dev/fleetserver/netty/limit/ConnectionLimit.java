@@ -2,6 +2,7 @@ package dev.fleetserver.netty.limit;
 
 import io.netty.channel.Channel;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The TCP connection cap of one listener (1.1 times {@code max_connections}, as the original's
@@ -11,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class ConnectionLimit {
     private final int cap;
     private final AtomicInteger open = new AtomicInteger();
+    private final LongAdder refused = new LongAdder();
 
     /** @param cap open connections allowed at once; 0 = no cap (connections are still counted) */
     public ConnectionLimit(int cap) {
@@ -24,7 +26,16 @@ public final class ConnectionLimit {
     public boolean admit(Channel ch) {
         int n = open.incrementAndGet();
         ch.closeFuture().addListener(f -> open.decrementAndGet());
-        return cap == 0 || n <= cap;
+        if (cap == 0 || n <= cap) {
+            return true;
+        }
+        refused.increment();
+        return false;
+    }
+
+    /** Connections closed at accept since start. */
+    public long refused() {
+        return refused.sum();
     }
 
     public int open() {

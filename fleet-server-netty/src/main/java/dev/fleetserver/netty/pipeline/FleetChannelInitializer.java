@@ -81,9 +81,9 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
         p.addLast(PipelineNames.FLEET_HANDLER, new FleetHandler(routes, settings.agentApi()));
     }
 
-    /** Open connections of this listener (refused ones included until they are closed). */
-    public int openConnections() {
-        return connectionLimit.open();
+    /** This listener's TCP connection cap: open connections (refused ones until closed) and refusals. */
+    public ConnectionLimit connectionLimit() {
+        return connectionLimit;
     }
 
     /** This listener's admission control, or null. */

@@ -55,6 +55,12 @@ class LimitsProtocolTest {
         assertThat(r.body().trim()).isEqualTo("Server capacity exceeded.");
         assertThat(r.header("Content-Type")).isEqualTo("text/plain; charset=utf-8");
         assertRetryAfterBetween(r, 1, 5);
+
+        // Eleven connections are open (ten parked, the one refused above): a twelfth is closed unanswered.
+        try (E2eSupport.RawConnection c = new E2eSupport.RawConnection(fleet.port())) {
+            assertThat(c.awaitServerClose(java.time.Duration.ofSeconds(10))).isEmpty();
+        }
+        assertThat(fleet.server().connectionLimit().refused()).isEqualTo(1);
     }
 
     @Test

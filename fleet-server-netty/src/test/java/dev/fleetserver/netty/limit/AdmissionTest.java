@@ -28,6 +28,7 @@ class AdmissionTest {
         assertThatThrownBy(() -> a.admit("enroll")).isInstanceOfSatisfying(Rejection.class,
                 r -> assertThat(r.retryAfterSeconds()).isEqualTo(1));
         assertThat(a.inFlight()).isZero();
+        assertThat(a.rateLimited("enroll")).isEqualTo(2);
     }
 
     @Test
@@ -48,5 +49,7 @@ class AdmissionTest {
         a.admit("checkin");
         other.release();
         assertThat(a.inFlight()).isEqualTo(1);
+        assertThat(a.maxLimited("checkin")).isEqualTo(1);
+        assertThat(a.overCapacity()).isEqualTo(1);
     }
 }

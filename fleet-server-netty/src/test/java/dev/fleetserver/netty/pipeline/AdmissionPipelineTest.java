@@ -108,7 +108,8 @@ class AdmissionPipelineTest {
         assertThat(refused.open()).isFalse();
         // Nothing was set up on it: no TLS, no HTTP codec.
         assertThat(refused.server.pipeline().get(PipelineNames.HTTP_CODEC)).isNull();
-        assertThat(fe.initializer.openConnections()).isEqualTo(11);
+        assertThat(fe.initializer.connectionLimit().open()).isEqualTo(11);
+        assertThat(fe.initializer.connectionLimit().refused()).isEqualTo(1);
     }
 
     @Test
