@@ -89,8 +89,9 @@ public final class FleetDaemon implements AutoCloseable {
             var m = config.management();
             tls = s.ssl().enabled() ? ServerTls.start(s.ssl()) : null;
             FleetServer server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
-                    m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(), s.timeouts().idle(),
-                    s.compressionLevel(), s.compressionThreshold()), core, tls, PgpKeyRoute.of(s.pgp(), dataDir));
+                    m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(),
+                    s.compressionLevel(), s.compressionThreshold(), s.timeouts(), s.limits()), core, tls,
+                    PgpKeyRoute.of(s.pgp(), dataDir));
             return new FleetDaemon(backend, scheduler, core, server, token, managementToken, s.timeouts().drain());
         } catch (Exception e) {
             if (tls != null) {
@@ -202,6 +203,11 @@ public final class FleetDaemon implements AutoCloseable {
 
     public FleetCore core() {
         return core;
+    }
+
+    /** The listeners (connection counts, admission control), for tests and metrics. */
+    public FleetServer server() {
+        return server;
     }
 
     public DocumentStore store() {

@@ -1,12 +1,20 @@
 package dev.fleetserver.netty;
 
 import dev.fleetserver.core.FleetCore;
+import dev.fleetserver.netty.config.LimitsConfig;
+import dev.fleetserver.netty.config.TimeoutsConfig;
+import dev.fleetserver.netty.http.RequestTimeoutsHandler;
+import dev.fleetserver.netty.limit.Admission;
+import dev.fleetserver.netty.limit.ConnectionLimit;
+import dev.fleetserver.netty.limit.ResolvedLimits;
 import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
 import dev.fleetserver.netty.route.AgentRoutes;
 import dev.fleetserver.netty.route.ManagementRoutes;
 import dev.fleetserver.netty.route.PgpKeyRoute;
 import dev.fleetserver.netty.tls.ServerTls;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -41,7 +49,8 @@ public final class FleetServer implements AutoCloseable {
      * @param managementPort {@code -1} disables the management listener
      */
     public record Options(String host, int port, String managementHost, int managementPort, String managementToken,
-                          int maxHeaderBytes, Duration idle, int compressionLevel, int compressionThreshold) {
+                          int maxHeaderBytes, int compressionLevel, int compressionThreshold, TimeoutsConfig timeouts,
+                          LimitsConfig limits) {
     }
 
     private final EventLoopGroup boss;
@@ -50,6 +59,7 @@ public final class FleetServer implements AutoCloseable {
     private final List<Channel> listeners = new ArrayList<>();
     private final FleetCore core;
     private ServerTls tls;
+    private FleetChannelInitializer agentApi;
 
     private FleetServer(FleetCore core) {
         this.core = core;
@@ -72,17 +82,21 @@ public final class FleetServer implements AutoCloseable {
         FleetServer server = new FleetServer(core);
         server.tls = tls;
         try {
-            server.bind(options.host(), options.port(), new FleetChannelInitializer(
-                    pgp == null ? AgentRoutes.table(core) : AgentRoutes.table(core, pgp),
-                    new FleetChannelInitializer.Settings(options.maxHeaderBytes(), options.idle(), options.compressionLevel(),
-                            options.compressionThreshold(), true), tls));
+            TimeoutsConfig t = options.timeouts();
+            ResolvedLimits limits = ResolvedLimits.resolve(options.limits(), ResolvedLimits.availableMemory());
+            LOG.info("{}", limits.describe());
+            server.agentApi = new FleetChannelInitializer(pgp == null ? AgentRoutes.table(core) : AgentRoutes.table(core, pgp),
+                    new FleetChannelInitializer.Settings(options.maxHeaderBytes(), t.idle(), options.compressionLevel(),
+                            options.compressionThreshold(), true, t.readHeader(), t.read(), t.write(), limits), tls);
+            server.bind(options.host(), options.port(), server.agentApi);
             if (tls == null) {
                 LOG.warn("the agent listener serves plain HTTP: set inputs[0].server.ssl to serve TLS");
             }
             if (options.managementPort() >= 0) {
                 server.bind(options.managementHost(), options.managementPort(), new FleetChannelInitializer(
                         ManagementRoutes.table(core, options.managementToken()),
-                        new FleetChannelInitializer.Settings(options.maxHeaderBytes(), options.idle(), 0, 0, false)));
+                        new FleetChannelInitializer.Settings(options.maxHeaderBytes(), t.idle(), 0, 0, false,
+                                t.readHeader(), t.read(), t.write(), null)));
             }
             return server;
         } catch (RuntimeException | InterruptedException e) {
@@ -126,20 +140,46 @@ public final class FleetServer implements AutoCloseable {
         return connections.size();
     }
 
+    /** The agent listener's admission control (in-flight counts, refusals), for tests and metrics. */
+    public Admission admission() {
+        return agentApi.admission();
+    }
+
+    /** The agent listener's TCP connection cap (open connections, refusals), for tests and metrics. */
+    public ConnectionLimit connectionLimit() {
+        return agentApi.connectionLimit();
+    }
+
     /**
-     * Graceful stop: stop accepting, answer every parked checkin with nothing new, flush pending writes, give open
-     * requests up to {@code drain} to finish, then close what is left.
+     * Graceful stop, within {@code drain} overall: stop accepting; answer every parked checkin with an empty 200 and
+     * flush pending writes (core's stop); close connections that are between requests; let requests in flight
+     * finish (their connections close once answered); flush again what they queued; close whatever is left.
      */
     public void stop(Duration drain) {
-        listeners.forEach(Channel::close);
+        long deadline = System.nanoTime() + drain.toNanos();
+        listeners.forEach(l -> l.close().awaitUninterruptibly(1, TimeUnit.SECONDS));
         try {
             core.stop().get(drain.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             LOG.warn("stopping core did not finish cleanly: {}", e.toString());
         }
-        long deadline = System.nanoTime() + drain.toNanos();
-        // Parked checkins were just answered; let those writes reach the wire before closing.
-        while (System.nanoTime() < deadline && connections.stream().anyMatch(c -> c.isActive() && !c.config().isAutoRead())) {
+        int waited = 0;
+        while (System.nanoTime() < deadline) {
+            // Idle keep-alive connections go now; busy ones once their answer is out (checked again each round).
+            boolean busy = false;
+            for (Channel c : connections) {
+                if (RequestTimeoutsHandler.busy(c)) {
+                    busy = true;
+                } else {
+                    closeAfterPendingWrites(c);
+                }
+            }
+            if (!busy) {
+                break;
+            }
+            if (waited++ == 0) {
+                LOG.info("waiting up to {} for requests in flight", drain);
+            }
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -147,8 +187,24 @@ public final class FleetServer implements AutoCloseable {
                 break;
             }
         }
+        try {
+            core.checkin().flushPending().get(Math.max(1, (deadline - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            LOG.warn("flushing checkins written while draining did not finish: {}", e.toString());
+        }
         connections.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         close();
+    }
+
+    /** Closes once what was written before (a parked checkin's last answer) has reached the socket. */
+    private static void closeAfterPendingWrites(Channel c) {
+        var first = c.pipeline().firstContext();
+        if (first == null) {
+            c.close();
+            return;
+        }
+        // Written from the head end, so no HTTP handler sees it; completes after everything queued before it.
+        first.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override

@@ -11,7 +11,7 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code java -jar fleet-server.jar [--config FILE] [--data-dir DIR] [--host H] [--port P] [--management-port P]}.
  * Prints {@code Enrollment token: <token>} once ready; SIGTERM stops it gracefully. Exit codes: 0 normal, 1 failed
- * to start, 2 bad configuration.
+ * to start, 2 bad configuration; SIGTERM exits 0 once stopped.
  */
 public final class FleetServerMain {
     private FleetServerMain() {
@@ -41,6 +41,7 @@ public final class FleetServerMain {
             return;
         }
         Runtime.getRuntime().addShutdownHook(new Thread(daemon::stop, "fleet-shutdown"));
+        stopOnSigterm(daemon);
         System.out.println("Fleet Server listening on " + config.server().host() + ":" + daemon.port()
                 + (daemon.managementPort() >= 0 ? ", management API on " + config.management().host() + ":" + daemon.managementPort() : ""));
         System.out.println("Management token file: " + config.embedded().dataDir().resolve(FleetDaemon.MANAGEMENT_TOKEN_FILE)
@@ -51,6 +52,22 @@ public final class FleetServerMain {
             System.out.println("No policy with id \"default\": create enrollment tokens in Kibana or with the management API");
         }
         System.out.flush();
+    }
+
+    /**
+     * SIGTERM (systemd, docker stop) stops gracefully and exits 0: a planned stop is a success. The shutdown hook
+     * alone would stop as gracefully but exit 143. {@code sun.misc.Signal} is the JDK's supported way to handle a
+     * signal (module {@code jdk.unsupported}); where it is missing the hook still stops the daemon.
+     */
+    private static void stopOnSigterm(FleetDaemon daemon) {
+        try {
+            sun.misc.Signal.handle(new sun.misc.Signal("TERM"), signal -> {
+                daemon.stop();
+                System.exit(0);
+            });
+        } catch (IllegalArgumentException | LinkageError e) {
+            LoggerFactory.getLogger(FleetServerMain.class).debug("SIGTERM not handled: {}", e.toString());
+        }
     }
 
     private static void setLogLevel(String level) {

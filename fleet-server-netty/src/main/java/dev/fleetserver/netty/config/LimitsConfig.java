@@ -6,14 +6,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Connection and route limits, from {@code inputs[0].server.limits.*}, as written in the file (choosing a limit
- * profile from {@code max_agents} and filling unset fields from it is the caller's business).
+ * Connection and route limits, from {@code inputs[0].server.limits.*}, as written in the file. Choosing a limit
+ * profile from {@code max_agents} (or the heap) and filling unset fields from it is
+ * {@code dev.fleetserver.netty.limit.ResolvedLimits}'s business; {@code action_limit} and {@code policy_limit} are
+ * dispatch limits, not HTTP ones, and are not applied by the front end.
  *
  * <p>Also accepted but not implemented: {@code max_file_storage_size} and the deprecated {@code policy_throttle}.
  *
  * @param maxAgents         sizing hint: 0 = by available memory, more = by agent count, negative = code defaults
  * @param maxHeaderByteSize largest request head; default 8192 (0 in the file also means 8192, as in the original)
- * @param maxConnections    in-flight requests per listener, 0 = from the profile / unlimited
+ * @param maxConnections    in-flight requests on the agent listener (429 beyond), and 1.1 times that in TCP
+ *                          connections (closed at accept beyond); 0 = from the profile, which may say unlimited
  * @param routes            one entry for every name in {@link #ROUTES}, keyed without the {@code _limit} suffix;
  *                          {@link RouteLimitConfig#UNSET} for routes the file does not mention
  */

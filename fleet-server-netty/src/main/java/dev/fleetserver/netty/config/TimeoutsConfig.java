@@ -6,15 +6,19 @@ import java.util.Objects;
 /**
  * Server timeouts, from {@code inputs[0].server.timeouts.*}; every value is zero or more.
  *
- * @param read             accept to the end of the request body (TLS handshake included); default 60s
- * @param readHeader       accept to the end of the request headers; default 5s
- * @param write            time to write a response; a checkin with {@code poll_timeout} sets its own; default 10m
+ * @param read             accept (or a kept-alive request's first bytes) to the end of the request body, TLS
+ *                         handshake included; 408 after it; default 60s
+ * @param readHeader       accept (or a kept-alive request's first bytes) to the end of the request head; the
+ *                         connection is closed after it; default 5s
+ * @param write            from an answer's first byte until it has all been handed to the socket (never while a
+ *                         checkin is parked); the connection is closed after it; default 10m
  * @param idle             keep-alive between two requests on one connection; default 35s
  * @param checkinLongPoll  how long a checkin is parked when the agent sends no {@code poll_timeout}; default 5m
  * @param checkinJitter    upper bound of the random time subtracted from the long poll, zero disables; default 30s
  * @param checkinTimestamp how often a parked checkin refreshes the agent's {@code last_checkin}; default 30s
  * @param checkinMaxPoll   cap for the long poll an agent may ask for; default 1h
- * @param drain            how long shutdown waits for connections before closing them; default 10s
+ * @param drain            how long a graceful stop waits for requests in flight before closing their
+ *                         connections; default 10s
  */
 public record TimeoutsConfig(
         Duration read,

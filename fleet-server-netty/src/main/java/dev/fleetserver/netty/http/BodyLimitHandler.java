@@ -1,18 +1,13 @@
 package dev.fleetserver.netty.http;
 
 import dev.fleetserver.core.error.FleetException;
-import dev.fleetserver.core.util.Json;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.compression.DecompressionException;
 import io.netty.util.ReferenceCountUtil;
 
@@ -23,22 +18,22 @@ import io.netty.util.ReferenceCountUtil;
  * before the decompressor (limit as sent) and one after it (limit decompressed, which stops gzip bombs).
  */
 public final class BodyLimitHandler extends ChannelInboundHandlerAdapter {
-    private final Routes routes;
+    private final BodyLimits.Lookup limits;
     private final boolean decompressed;
     private long limit = -1;
     private long seen;
     private boolean rejected;
 
-    public BodyLimitHandler(Routes routes, boolean decompressed) {
-        this.routes = routes;
+    public BodyLimitHandler(BodyLimits.Lookup limits, boolean decompressed) {
+        this.limits = limits;
         this.decompressed = decompressed;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest request) {
-            BodyLimits limits = routes.limitsFor(request.method(), request.uri());
-            limit = decompressed ? limits.decompressed() : limits.raw();
+            BodyLimits route = limits.of(request);
+            limit = decompressed ? route.decompressed() : route.raw();
             seen = 0;
             rejected = false;
             if (!decompressed && HttpUtil.getContentLength(request, -1L) > limit) {
@@ -63,6 +58,11 @@ public final class BodyLimitHandler extends ChannelInboundHandlerAdapter {
     /** A body that is not valid gzip (the decompressor sits right before the decompressed-limit instance). */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (decompressed && cause instanceof BoundedDecompressor.BodyTooLarge && !rejected) {
+            rejected = true;
+            answer(ctx, "http: request body too large");
+            return;
+        }
         if (decompressed && cause instanceof DecompressionException && !rejected) {
             rejected = true;
             answer(ctx, "unable to decode request body: " + cause.getMessage());
@@ -78,13 +78,7 @@ public final class BodyLimitHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void answer(ChannelHandlerContext ctx, String detail) {
-        ErrorMapper.Mapped m = ErrorMapper.map(FleetException.badRequest(detail));
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, m.status(),
-                Unpooled.wrappedBuffer(Json.bytes(m.body())));
-        response.headers().set(HttpHeaderNames.CONTENT_TYPE, Exchange.JSON_UTF8);
-        response.headers().set(Exchange.X_CONTENT_TYPE_OPTIONS, Exchange.NOSNIFF);
-        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-        response.headers().set(HttpHeaderNames.CONNECTION, "close");
+        FullHttpResponse response = ErrorMapper.response(FleetException.badRequest(detail), true);
         // Written from here, not through the route: the request never reaches the handlers behind us.
         ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
     }

@@ -6,7 +6,15 @@ import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.netty.limit.Rejection;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
 import java.util.EnumMap;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -14,7 +22,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one place where failures become HTTP answers: status and {@code {"statusCode","error","message"}}. Store
- * outages are 503, never 401 (agents that see repeated 401s stop checking in).
+ * outages are 503, never 401 (agents that see repeated 401s stop checking in). Admission control's
+ * {@link Rejection}s are 429: {@code RateLimit}/{@code MaxLimit} JSON for a route's limits, the plain text
+ * {@code Server capacity exceeded.} for the listener's in-flight cap (as chi's {@code Throttle} in the original), and
+ * unlike the original all of them carry {@code Retry-After}.
  */
 public final class ErrorMapper {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorMapper.class);
@@ -63,12 +74,53 @@ public final class ErrorMapper {
     private ErrorMapper() {
     }
 
-    /** A mapped failure. */
-    public record Mapped(HttpResponseStatus status, ObjectNode body) {
+    /** Body of the listener's in-flight cap answer (chi's {@code errCapacityExceeded} plus its newline). */
+    static final String CAPACITY_EXCEEDED = "Server capacity exceeded.\n";
+
+    /**
+     * A mapped failure.
+     *
+     * @param body              the JSON error body; null when {@code text} is the body instead
+     * @param retryAfterSeconds value of {@code Retry-After}, 0 for none
+     * @param text              a plain-text body, or null
+     */
+    public record Mapped(HttpResponseStatus status, ObjectNode body, long retryAfterSeconds, String text) {
+        Mapped(HttpResponseStatus status, ObjectNode body) {
+            this(status, body, 0, null);
+        }
+    }
+
+    /**
+     * A complete error answer, for handlers that answer before a request reaches its route (limits, timeouts, body
+     * caps): status, body, {@code Content-Type}, {@code X-Content-Type-Options}, {@code Content-Length}, any
+     * {@code Retry-After}, and {@code Connection: close} when {@code close}.
+     */
+    public static FullHttpResponse response(Throwable failure, boolean close) {
+        Mapped m = map(failure);
+        byte[] bytes = m.text() != null ? m.text().getBytes(StandardCharsets.UTF_8) : Json.bytes(m.body());
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, m.status(), Unpooled.wrappedBuffer(bytes));
+        var h = response.headers();
+        h.set(HttpHeaderNames.CONTENT_TYPE, m.text() != null ? Exchange.TEXT_UTF8 : Exchange.JSON_UTF8);
+        h.set(Exchange.X_CONTENT_TYPE_OPTIONS, Exchange.NOSNIFF);
+        h.setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        if (m.retryAfterSeconds() > 0) {
+            h.set(HttpHeaderNames.RETRY_AFTER, m.retryAfterSeconds());
+        }
+        if (close) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
+        return response;
     }
 
     public static Mapped map(Throwable failure) {
         Throwable t = Futures.unwrap(failure);
+        if (t instanceof Rejection r) {
+            return switch (r.kind()) {
+                case CAPACITY -> new Mapped(HttpResponseStatus.TOO_MANY_REQUESTS, null, r.retryAfterSeconds(), CAPACITY_EXCEEDED);
+                case RATE_LIMIT -> retryLater(FleetError.RATE_LIMIT, r.retryAfterSeconds());
+                case MAX_LIMIT -> retryLater(FleetError.MAX_LIMIT, r.retryAfterSeconds());
+            };
+        }
         if (t instanceof FleetException f) {
             return mapped(STATUS.get(f.error()), f.error().errorName(), f.getMessage());
         }
@@ -86,6 +138,11 @@ public final class ErrorMapper {
 
     public static int status(FleetError error) {
         return STATUS.get(error);
+    }
+
+    private static Mapped retryLater(FleetError error, long retryAfterSeconds) {
+        Mapped m = mapped(STATUS.get(error), error.errorName(), error.defaultMessage());
+        return new Mapped(m.status(), m.body(), retryAfterSeconds, null);
     }
 
     private static Mapped mapped(int status, String error, String message) {

@@ -37,6 +37,7 @@ public final class Exchange implements CheckinSink {
     static final AsciiString X_CONTENT_TYPE_OPTIONS = AsciiString.cached("X-Content-Type-Options");
     static final AsciiString JSON_UTF8 = AsciiString.cached("application/json; charset=utf-8");
     static final AsciiString JSON = AsciiString.cached("application/json");
+    static final AsciiString TEXT_UTF8 = AsciiString.cached("text/plain; charset=utf-8");
 
     private final ChannelHandlerContext ctx;
     private final FleetHandler owner;

@@ -1,31 +1,49 @@
 package dev.fleetserver.netty.pipeline;
 
+import dev.fleetserver.netty.http.AdmissionHandler;
 import dev.fleetserver.netty.http.BodyLimitHandler;
-import dev.fleetserver.netty.http.BodyLimits;
+import dev.fleetserver.netty.http.BoundedDecompressor;
 import dev.fleetserver.netty.http.FleetHandler;
 import dev.fleetserver.netty.http.GzipWhenAskedCompressor;
 import dev.fleetserver.netty.http.IdleBetweenRequestsHandler;
+import dev.fleetserver.netty.http.PipeliningGuard;
+import dev.fleetserver.netty.http.RequestTimeoutsHandler;
+import dev.fleetserver.netty.http.RouteBodyLimits;
 import dev.fleetserver.netty.http.Routes;
 import dev.fleetserver.netty.tls.ServerTls;
+import dev.fleetserver.netty.limit.Admission;
+import dev.fleetserver.netty.limit.ConnectionLimit;
+import dev.fleetserver.netty.limit.ResolvedLimits;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpContentDecompressor;
+import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import java.time.Duration;
 
-/** Builds a connection's pipeline; the order is documented in {@link PipelineNames}. */
-public final class FleetChannelInitializer extends ChannelInitializer<SocketChannel> {
+/**
+ * Builds a connection's pipeline; the order is documented in {@link PipelineNames}. One instance per listener: it
+ * owns the listener's connection cap and admission control, which its connections share.
+ */
+public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
 
-    /** What shapes a listener's pipeline. */
-    public record Settings(int maxHeaderBytes, Duration idle, int compressionLevel, int compressionThreshold, boolean agentApi) {
+    /**
+     * What shapes a listener's pipeline.
+     *
+     * @param limits route and connection limits; null for none (the management listener)
+     */
+    public record Settings(int maxHeaderBytes, Duration idle, int compressionLevel, int compressionThreshold, boolean agentApi,
+                           Duration readHeader, Duration read, Duration write, ResolvedLimits limits) {
     }
 
     private final Routes routes;
     private final Settings settings;
     private final ServerTls tls;
+    private final ConnectionLimit connectionLimit;
+    private final Admission admission;
+    private final RouteBodyLimits bodyLimits;
+    private final int aggregatorCap;
 
     public FleetChannelInitializer(Routes routes, Settings settings) {
         this(routes, settings, null);
@@ -36,26 +54,51 @@ public final class FleetChannelInitializer extends ChannelInitializer<SocketChan
         this.routes = routes;
         this.settings = settings;
         this.tls = tls;
+        ResolvedLimits limits = settings.limits();
+        this.connectionLimit = new ConnectionLimit(limits == null ? 0 : limits.connectionCap());
+        this.admission = limits == null ? null : new Admission(limits, System::nanoTime);
+        this.bodyLimits = new RouteBodyLimits(routes, limits);
+        this.aggregatorCap = (int) Math.min(Integer.MAX_VALUE - 1, bodyLimits.largestDecompressed()) + 1;
     }
 
     @Override
-    protected void initChannel(SocketChannel ch) {
+    protected void initChannel(Channel ch) {
+        if (!connectionLimit.admit(ch)) {
+            // Beyond 1.1 x max_connections: closed before any handler, TLS included, does any work.
+            ch.close();
+            return;
+        }
         ChannelPipeline p = ch.pipeline();
         if (tls != null) {
             tls.addTo(ch);
         }
         p.addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec(4096, settings.maxHeaderBytes(), 8192));
         p.addLast(PipelineNames.KEEP_ALIVE, new HttpServerKeepAliveHandler());
+        p.addLast(PipelineNames.PIPELINING, new PipeliningGuard());
+        p.addLast(PipelineNames.TIMEOUTS, new RequestTimeoutsHandler(settings.readHeader(), settings.read(), settings.write()));
         p.addLast(PipelineNames.IDLE, new IdleBetweenRequestsHandler(settings.idle()));
-        p.addLast(PipelineNames.RAW_BODY_LIMIT, new BodyLimitHandler(routes, false));
-        p.addLast(PipelineNames.DECOMPRESSOR, new HttpContentDecompressor());
-        p.addLast(PipelineNames.BODY_LIMIT, new BodyLimitHandler(routes, true));
-        p.addLast(PipelineNames.AGGREGATOR, new HttpObjectAggregator(BodyLimits.MAX + 1));
+        if (admission != null) {
+            p.addLast(PipelineNames.ADMISSION, new AdmissionHandler(admission));
+        }
+        p.addLast(PipelineNames.RAW_BODY_LIMIT, new BodyLimitHandler(bodyLimits, false));
+        p.addLast(PipelineNames.DECOMPRESSOR, new BoundedDecompressor(bodyLimits));
+        p.addLast(PipelineNames.BODY_LIMIT, new BodyLimitHandler(bodyLimits, true));
+        p.addLast(PipelineNames.AGGREGATOR, new HttpObjectAggregator(aggregatorCap));
         if (settings.compressionLevel() != 0) {
             p.addLast(PipelineNames.COMPRESSOR,
                     new GzipWhenAskedCompressor(settings.compressionLevel() < 0 ? 6 : settings.compressionLevel(),
                             settings.compressionThreshold()));
         }
         p.addLast(PipelineNames.FLEET_HANDLER, new FleetHandler(routes, settings.agentApi()));
+    }
+
+    /** This listener's TCP connection cap: open connections (refused ones until closed) and refusals. */
+    public ConnectionLimit connectionLimit() {
+        return connectionLimit;
+    }
+
+    /** This listener's admission control, or null. */
+    public Admission admission() {
+        return admission;
     }
 }

@@ -1,7 +1,8 @@
 package dev.fleetserver.netty.pipeline;
 
 /**
- * Names of the handlers in a connection's pipeline, in pipeline order:
+ * Names of the handlers in a connection's pipeline, in pipeline order. Before any of them, a connection beyond the
+ * listener's TCP cap (1.1 x {@code max_connections}) is closed as it is set up.
  * <ol>
  *   <li>{@link #TLS_PLAIN_HTTP} — answers plain HTTP sent to a TLS listener; gone after the first bytes</li>
  *   <li>{@link #TLS} — TLS, on a listener with {@code ssl} enabled (after the connection cap: no TLS work for a
@@ -9,9 +10,15 @@ package dev.fleetserver.netty.pipeline;
  *   <li>{@link #TLS_FAILURES} — closes a connection whose handshake failed, quietly</li>
  *   <li>{@link #HTTP_CODEC} — HTTP/1.1 request decoding and response encoding (bounded initial line and headers)</li>
  *   <li>{@link #KEEP_ALIVE} — closes the connection after a response when either side asked for it</li>
+ *   <li>{@link #PIPELINING} — one request at a time behind it: pipelined requests wait until the previous answer
+ *       has been flushed; bounded</li>
+ *   <li>{@link #TIMEOUTS} — read-header, read and write timeouts; never while a route holds the request</li>
  *   <li>{@link #IDLE} — closes a connection idle between requests; never while a request (a parked checkin) is open</li>
+ *   <li>{@link #ADMISSION} — agent API only: listener in-flight cap and the route's token bucket and in-flight cap,
+ *       429 with {@code Retry-After} at the request head</li>
  *   <li>{@link #RAW_BODY_LIMIT} — the route's limit on the body as sent (compressed)</li>
- *   <li>{@link #DECOMPRESSOR} — gunzips request bodies sent with {@code Content-Encoding: gzip}</li>
+ *   <li>{@link #DECOMPRESSOR} — gunzips request bodies sent with {@code Content-Encoding: gzip}, output capped at the
+ *       route's limit</li>
  *   <li>{@link #BODY_LIMIT} — the route's limit on the decompressed body (a gzip bomb stops here)</li>
  *   <li>{@link #AGGREGATOR} — one {@code FullHttpRequest} per request</li>
  *   <li>{@link #COMPRESSOR} — gzips responses above the threshold, only when the client asked for exactly gzip</li>
@@ -24,7 +31,10 @@ public final class PipelineNames {
     public static final String TLS_FAILURES = "tls_failures";
     public static final String HTTP_CODEC = "http_codec";
     public static final String KEEP_ALIVE = "keep_alive";
+    public static final String PIPELINING = "pipelining";
+    public static final String TIMEOUTS = "timeouts";
     public static final String IDLE = "idle";
+    public static final String ADMISSION = "admission";
     public static final String RAW_BODY_LIMIT = "raw_body_limit";
     public static final String DECOMPRESSOR = "decompressor";
     public static final String BODY_LIMIT = "body_limit";

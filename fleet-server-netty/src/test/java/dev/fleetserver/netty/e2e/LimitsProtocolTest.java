@@ -11,7 +11,6 @@ import dev.fleetserver.netty.e2e.E2eSupport.Enrolled;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,25 +36,34 @@ class LimitsProtocolTest {
         }
     }
 
+    /**
+     * Ten parked checkins fill {@code max_connections: 10}; an eleventh request, on an eleventh connection (the TCP
+     * cap is {@code int(10 * 1.1) = 11}, so it is accepted), is refused. With fewer than ten the TCP cap would close
+     * that connection first: {@code int(2 * 1.1) = 2}.
+     */
     @Test
-    @Disabled("issue 7, not built yet: limits.max_connections is parsed but not applied: with max_connections 2 and two parked checkins a "
-            + "third request is served 200 instead of 429 'Server capacity exceeded.'")
     void requestsBeyondMaxConnectionsInFlightAre429() throws Exception {
-        start(limits -> limits.put("max_connections", 2));
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        Enrolled b = E2eSupport.enrollUpToDate(fleet, agent);
-        agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
-        agent.checkinAsync(b.id(), b.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 2);
+        start(limits -> limits.put("max_connections", 10));
+        for (int i = 0; i < 10; i++) {
+            Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+            agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        }
+        awaitParked(fleet, 10);
 
         AgentClient.Reply r = agent.status(null);
         assertThat(r.status()).isEqualTo(429);
         assertThat(r.body().trim()).isEqualTo("Server capacity exceeded.");
+        assertThat(r.header("Content-Type")).isEqualTo("text/plain; charset=utf-8");
+        assertRetryAfterBetween(r, 1, 5);
+
+        // Eleven connections are open (ten parked, the one refused above): a twelfth is closed unanswered.
+        try (E2eSupport.RawConnection c = new E2eSupport.RawConnection(fleet.port())) {
+            assertThat(c.awaitServerClose(java.time.Duration.ofSeconds(10))).isEmpty();
+        }
+        assertThat(fleet.server().connectionLimit().refused()).isEqualTo(1);
     }
 
     @Test
-    @Disabled("issue 7, not built yet: limits.checkin_limit.max is parsed but not applied: with max 1 a second concurrent checkin parks "
-            + "instead of getting 429 MaxLimit")
     void checkinsBeyondTheRoutesMaxAre429MaxLimit() throws Exception {
         start(limits -> limits.putObject("checkin_limit").put("max", 1));
         Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
@@ -68,11 +76,10 @@ class LimitsProtocolTest {
         assertThat(r.status()).isEqualTo(429);
         assertThat(r.json()).isEqualTo(Json.object().put("statusCode", 429).put("error", "MaxLimit")
                 .put("message", "exceeded the max limit"));
+        assertRetryAfterBetween(r, 1, 5);
     }
 
     @Test
-    @Disabled("issue 7, not built yet: limits.enroll_limit interval/burst are parsed but not applied: with burst 1 per 1m a second enroll "
-            + "is 200 instead of 429 RateLimit")
     void enrollsBeyondTheRoutesRateAre429RateLimit() throws Exception {
         start(limits -> limits.putObject("enroll_limit").put("interval", "1m").put("burst", 1));
         assertThat(agent.enroll(fleet.enrollmentToken(), AgentClient.enrollBody()).status()).isEqualTo(200);
@@ -80,11 +87,11 @@ class LimitsProtocolTest {
         assertThat(r.status()).isEqualTo(429);
         assertThat(r.json()).isEqualTo(Json.object().put("statusCode", 429).put("error", "RateLimit")
                 .put("message", "exceeded the rate limit"));
+        // The next token is a minute away at most.
+        assertRetryAfterBetween(r, 1, 60);
     }
 
     @Test
-    @Disabled("issue 7, not built yet: limits.checkin_limit.max_body_byte_size is parsed but not applied: the checkin body cap stays at the "
-            + "hard-coded 1 MiB, so a 4 KiB body is accepted with a 1 KiB limit configured")
     void aConfiguredCheckinBodyLimitIsApplied() throws Exception {
         start(limits -> limits.putObject("checkin_limit").put("max_body_byte_size", 1024));
         Enrolled a = E2eSupport.enroll(fleet, agent);
@@ -94,5 +101,10 @@ class LimitsProtocolTest {
                 .header("Authorization", "ApiKey " + a.key())
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString(Json.string(body))).build());
         assertThat(r.status()).isEqualTo(400);
+    }
+
+    private static void assertRetryAfterBetween(AgentClient.Reply r, int min, int max) {
+        assertThat(r.header("Retry-After")).as("Retry-After").isNotNull();
+        assertThat(Integer.parseInt(r.header("Retry-After"))).isBetween(min, max);
     }
 }

@@ -30,7 +30,8 @@ final class TlsTestServer implements AutoCloseable {
             ex.respond(HttpResponseStatus.OK, "text/plain", "hello".getBytes(StandardCharsets.US_ASCII));
         });
         FleetChannelInitializer initializer = new FleetChannelInitializer(routes,
-                new FleetChannelInitializer.Settings(8192, Duration.ofSeconds(35), 0, 0, true), tls);
+                new FleetChannelInitializer.Settings(8192, Duration.ofSeconds(35), 0, 0, true, Duration.ofSeconds(5),
+                        Duration.ofSeconds(60), Duration.ofSeconds(60), null), tls);
         channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class).childHandler(initializer)
                 .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
     }

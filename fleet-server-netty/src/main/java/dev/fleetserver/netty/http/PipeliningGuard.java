@@ -1,0 +1,113 @@
+package dev.fleetserver.netty.http;
+
+import io.netty.buffer.ByteBufHolder;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+
+/**
+ * HTTP/1.1 pipelining, handled safely: the handlers behind this one see one request at a time. A request that
+ * arrives while the previous one is open (its answer not yet written out to the socket, e.g. behind a parked
+ * checkin) waits here, with its body, and is passed on once that answer has been flushed. So every early answer
+ * further down (429, 400 for a body too large, 408) is in order, and a client that sends requests but never reads
+ * answers gets at most one answer buffered: no new request is served while the last answer is still unsent. What
+ * waits here is capped at {@link #MAX_WAITING_BYTES} (roughly one large request); beyond it the connection is
+ * closed, which is how a client that pipelines without bound is refused.
+ */
+public final class PipeliningGuard extends ChannelDuplexHandler {
+    static final long MAX_WAITING_BYTES = 2L * 1024 * 1024;
+
+    private boolean open;
+    private boolean informational;
+    private ArrayDeque<Object> waiting;
+    private long waitingBytes;
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (waiting != null && !waiting.isEmpty() || open && msg instanceof HttpRequest) {
+            hold(ctx, msg);
+            return;
+        }
+        if (msg instanceof HttpRequest) {
+            open = true;
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    private void hold(ChannelHandlerContext ctx, Object msg) {
+        if (waiting == null) {
+            waiting = new ArrayDeque<>(4);
+        }
+        waiting.add(msg);
+        waitingBytes += 256 + (msg instanceof ByteBufHolder b ? b.content().readableBytes() : 0);
+        if (waitingBytes > MAX_WAITING_BYTES) {
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        if (msg instanceof HttpResponse response) {
+            informational = response.status().codeClass() == HttpStatusClass.INFORMATIONAL;
+        }
+        if (msg instanceof LastHttpContent && !informational) {
+            promise = promise.unvoid();
+            promise.addListener(f -> {
+                if (f.isSuccess()) {
+                    open = false;
+                    next(ctx);
+                }
+            });
+        }
+        super.write(ctx, msg, promise);
+    }
+
+    /** Passes on the next waiting request and its body as far as it has arrived. */
+    private void next(ChannelHandlerContext ctx) {
+        if (waiting == null || waiting.isEmpty() || open) {
+            return;
+        }
+        boolean fired = false;
+        while (!waiting.isEmpty()) {
+            Object msg = waiting.peek();
+            if (msg instanceof HttpRequest) {
+                if (open) {
+                    break;
+                }
+                open = true;
+            }
+            waiting.poll();
+            waitingBytes -= 256 + (msg instanceof ByteBufHolder b ? b.content().readableBytes() : 0);
+            fired = true;
+            ctx.fireChannelRead(msg);
+        }
+        if (fired) {
+            ctx.fireChannelReadComplete();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        drop();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        drop();
+    }
+
+    private void drop() {
+        if (waiting != null) {
+            waiting.forEach(ReferenceCountUtil::release);
+            waiting.clear();
+            waitingBytes = 0;
+        }
+    }
+}

@@ -1,0 +1,162 @@
+package dev.fleetserver.netty.http;
+
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The read and write timeouts of the original's HTTP server ({@code timeouts.read_header}, {@code timeouts.read},
+ * {@code timeouts.write}), measured the way Go measures them but never while a route holds the request:
+ * <ul>
+ *   <li>read header: from the connection's start, or from the first bytes of a later request on a kept-alive
+ *       connection, to the end of the request head. On expiry the connection is closed without an answer (as Go).</li>
+ *   <li>read: from the same start to the end of the request body. On expiry the client gets 408
+ *       {@code RequestTimeout} and the connection is closed.</li>
+ *   <li>write: from the first byte of an answer until the whole answer has been handed to the socket. On expiry
+ *       the connection is closed: a client that does not read its answer cannot hold it in memory for longer.
+ *       (Go's write timeout also counts the handler's own time; here the route's time is the long poll's
+ *       business.)</li>
+ * </ul>
+ * Between the end of the body and the first byte of the answer — a parked checkin, minutes long — no timer runs;
+ * the idle time between requests is {@link IdleBetweenRequestsHandler}'s. Sits after the pipelining guard (one
+ * request at a time), and sees every read of the socket through {@code channelReadComplete}, which the HTTP codec
+ * passes on even when the bytes read do not finish a request head. A zero duration disables its timer. All timers
+ * run on the connection's event loop.
+ */
+public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
+    private final long readHeaderNanos;
+    private final long readNanos;
+    private final long writeNanos;
+    /** Volatile: read by {@link #busy} from the shutdown thread. */
+    private volatile boolean inRequest;
+    private boolean informational;
+    private boolean readSomething;
+    private ScheduledFuture<?> headerTimer;
+    private ScheduledFuture<?> readTimer;
+    private ScheduledFuture<?> writeTimer;
+
+    public RequestTimeoutsHandler(Duration readHeader, Duration read, Duration write) {
+        this.readHeaderNanos = readHeader.toNanos();
+        this.readNanos = read.toNanos();
+        this.writeNanos = write.toNanos();
+    }
+
+    /** Whether a request is open on {@code ch} (head read, answer not yet written). Any thread. */
+    public static boolean busy(io.netty.channel.Channel ch) {
+        RequestTimeoutsHandler h = ch.pipeline().get(RequestTimeoutsHandler.class);
+        return h != null && ch.isActive() && h.inRequest;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        requestStarts(ctx);
+        super.channelActive(ctx);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        readSomething = true;
+        if (msg instanceof HttpRequest) {
+            headerTimer = cancel(headerTimer);
+            inRequest = true;
+            if (readTimer == null && readNanos > 0 && !(msg instanceof LastHttpContent)) {
+                // A request that waited behind another one in the pipelining guard: its body time starts now.
+                readTimer = ctx.executor().schedule(() -> readTimedOut(ctx), readNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+        if (msg instanceof LastHttpContent) {
+            readTimer = cancel(readTimer);
+        }
+        super.channelRead(ctx, msg);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        if (!readSomething && !inRequest && headerTimer == null && readTimer == null) {
+            // A read that finished nothing while no request is open: bytes of a new request head on a kept-alive
+            // connection. (A read that finished a request, even one answered at once, is not a new start.)
+            requestStarts(ctx);
+        }
+        readSomething = false;
+        super.channelReadComplete(ctx);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        if (msg instanceof HttpResponse response) {
+            informational = response.status().codeClass() == HttpStatusClass.INFORMATIONAL;
+            if (!informational && writeTimer == null && writeNanos > 0) {
+                writeTimer = ctx.executor().schedule(() -> {
+                    writeTimer = null;
+                    ctx.close();
+                }, writeNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+        if (msg instanceof LastHttpContent && !informational) {
+            inRequest = false;
+            headerTimer = cancel(headerTimer);
+            readTimer = cancel(readTimer);
+            promise = promise.unvoid();
+            promise.addListener(f -> writeTimer = cancel(writeTimer));
+        }
+        super.write(ctx, msg, promise);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        cancelAll();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancelAll();
+    }
+
+    private void requestStarts(ChannelHandlerContext ctx) {
+        if (readHeaderNanos > 0) {
+            headerTimer = ctx.executor().schedule(() -> {
+                headerTimer = null;
+                ctx.close();
+            }, readHeaderNanos, TimeUnit.NANOSECONDS);
+        }
+        if (readNanos > 0) {
+            readTimer = ctx.executor().schedule(() -> readTimedOut(ctx), readNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void readTimedOut(ChannelHandlerContext ctx) {
+        readTimer = null;
+        if (!inRequest) {
+            ctx.close();
+            return;
+        }
+        // The head went on but its body did not arrive in time; nothing behind us has answered (the aggregator
+        // still waits for the body), so the answer is ours.
+        ctx.writeAndFlush(ErrorMapper.response(new FleetException(FleetError.REQUEST_TIMEOUT), true))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void cancelAll() {
+        headerTimer = cancel(headerTimer);
+        readTimer = cancel(readTimer);
+        writeTimer = cancel(writeTimer);
+    }
+
+    private static ScheduledFuture<?> cancel(ScheduledFuture<?> timer) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        return null;
+    }
+}

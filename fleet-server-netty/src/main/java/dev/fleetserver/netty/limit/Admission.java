@@ -1,0 +1,117 @@
+package dev.fleetserver.netty.limit;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+
+/**
+ * Admission control of one listener, shared by its connections: the in-flight request cap ({@code max_connections})
+ * and, per route, a token bucket ({@code interval}, {@code burst}) and an in-flight cap ({@code max}). The checks
+ * run in the original's order: listener cap, then the route's bucket, then the route's cap (a token is spent even
+ * when the cap then refuses, as in Go). A request holds its {@link Ticket} until its answer is written or its
+ * connection closes, so a parked checkin counts against {@code checkin_limit.max} and {@code max_connections} for
+ * as long as it is parked.
+ *
+ * <p>{@code Retry-After}: for an empty bucket, the time until its next token, rounded up to whole seconds (at least
+ * 1); for a full in-flight cap nothing says when a slot frees up (a parked checkin may hold one for minutes), so a
+ * random 1 to 5 seconds, which spreads the retries of many rejected clients.
+ */
+public final class Admission {
+    private final InFlightLimit listener;
+    private final LongAdder overCapacity = new LongAdder();
+    private final Map<String, Route> routes = new HashMap<>();
+
+    private record Route(TokenBucket bucket, InFlightLimit inFlight, LongAdder rateLimited, LongAdder maxLimited) {
+    }
+
+    public Admission(ResolvedLimits limits, LongSupplier nanoClock) {
+        this.listener = new InFlightLimit(limits.maxConnections());
+        limits.routes().forEach((name, r) -> routes.put(name,
+                new Route(new TokenBucket(r.intervalNanos(), r.burst(), nanoClock), new InFlightLimit(r.max()),
+                        new LongAdder(), new LongAdder())));
+    }
+
+    /** Holds the slots of one admitted request; {@link #release()} is idempotent. Not thread-safe (event loop). */
+    public static final class Ticket {
+        private InFlightLimit listener;
+        private InFlightLimit route;
+
+        private Ticket(InFlightLimit listener, InFlightLimit route) {
+            this.listener = listener;
+            this.route = route;
+        }
+
+        public void release() {
+            if (route != null) {
+                route.release();
+                route = null;
+            }
+            if (listener != null) {
+                listener.release();
+                listener = null;
+            }
+        }
+    }
+
+    /**
+     * @param route a route name from {@link RouteBuckets#of}, or null for paths without a route limiter
+     * @throws Rejection when a limit says no (nothing is held then)
+     */
+    public Ticket admit(String route) {
+        if (!listener.tryAcquire()) {
+            overCapacity.increment();
+            throw new Rejection(Rejection.Kind.CAPACITY, unknownWait());
+        }
+        Route r = route == null ? null : routes.get(route);
+        if (r == null) {
+            return new Ticket(listener, null);
+        }
+        long wait = r.bucket.tryTake();
+        if (wait > 0) {
+            listener.release();
+            r.rateLimited.increment();
+            throw new Rejection(Rejection.Kind.RATE_LIMIT, Math.max(1, (wait + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1)));
+        }
+        if (!r.inFlight.tryAcquire()) {
+            listener.release();
+            r.maxLimited.increment();
+            throw new Rejection(Rejection.Kind.MAX_LIMIT, unknownWait());
+        }
+        return new Ticket(listener, r.inFlight);
+    }
+
+    /** Requests in flight on the listener (for tests and metrics). */
+    public long inFlight() {
+        return listener.inFlight();
+    }
+
+    /** Requests in flight on a route. */
+    public long inFlight(String route) {
+        Route r = routes.get(route);
+        return r == null ? 0 : r.inFlight.inFlight();
+    }
+
+    /** Requests refused by the listener's in-flight cap since start. */
+    public long overCapacity() {
+        return overCapacity.sum();
+    }
+
+    /** Requests of a route refused by its token bucket since start. */
+    public long rateLimited(String route) {
+        Route r = routes.get(route);
+        return r == null ? 0 : r.rateLimited.sum();
+    }
+
+    /** Requests of a route refused by its in-flight cap since start. */
+    public long maxLimited(String route) {
+        Route r = routes.get(route);
+        return r == null ? 0 : r.maxLimited.sum();
+    }
+
+    private static long unknownWait() {
+        return 1 + ThreadLocalRandom.current().nextInt(5);
+    }
+}

@@ -1,0 +1,98 @@
+package dev.fleetserver.netty.pipeline;
+
+import static dev.fleetserver.netty.pipeline.FrontEnd.checkin;
+import static dev.fleetserver.netty.pipeline.FrontEnd.get;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fleetserver.netty.pipeline.FrontEnd.Connection;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.ReferenceCountUtil;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The read-header, read, write and idle timeouts on the real pipeline, in frozen time. */
+class TimeoutsPipelineTest {
+    private final FrontEnd fe = new FrontEnd(FrontEnd.limits(0, Map.of()), Duration.ofSeconds(5), Duration.ofSeconds(60),
+            Duration.ofSeconds(30), Duration.ofSeconds(35));
+
+    @Test
+    void aConnectionThatSendsNothingIsClosedAfterTheReadHeaderTimeout() throws Exception {
+        Connection c = fe.connect();
+        c.advance(Duration.ofMillis(4900));
+        assertThat(c.open()).isTrue();
+        c.advance(Duration.ofMillis(200));
+        assertThat(c.open()).isFalse();
+        assertThat(c.responses()).isEmpty();
+    }
+
+    @Test
+    void aHeadThatNeverEndsIsClosedAfterTheReadHeaderTimeoutEvenOnAKeptAliveConnection() throws Exception {
+        Connection c = fe.connect();
+        c.send(get("/api/status?"));
+        assertThat(c.responses()).hasSize(1);
+        // Idle between requests: only the idle timeout (35 s) applies.
+        c.advance(Duration.ofSeconds(20));
+        assertThat(c.open()).isTrue();
+        c.send("GET /api/status? HTTP/1.1\r\nHost: fl");
+        c.advance(Duration.ofMillis(4900));
+        assertThat(c.open()).isTrue();
+        c.send("eet\r\nUser-Agent: slow");
+        c.advance(Duration.ofMillis(200));
+        assertThat(c.open()).isFalse();
+    }
+
+    @Test
+    void aBodyThatNeverArrivesGets408AfterTheReadTimeout() throws Exception {
+        Connection c = fe.connect();
+        c.send("POST /api/fleet/agents/enroll? HTTP/1.1\r\nHost: fleet\r\nContent-Length: 100\r\n\r\n{\"type\":");
+        c.advance(Duration.ofSeconds(59));
+        assertThat(c.open()).isTrue();
+        c.advance(Duration.ofSeconds(2));
+        List<FullHttpResponse> r = c.responses();
+        assertThat(r).hasSize(1);
+        assertThat(r.get(0).status().code()).isEqualTo(408);
+        assertThat(FrontEnd.body(r.get(0))).isEqualTo("{\"statusCode\":408,\"error\":\"RequestTimeout\",\"message\":\"timeout on request\"}");
+        assertThat(c.open()).isFalse();
+    }
+
+    @Test
+    void aParkedCheckinOutlivesEveryTimeout() throws Exception {
+        Connection c = fe.connect();
+        c.send(checkin("a"));
+        assertThat(fe.parked).hasSize(1);
+        c.advance(Duration.ofMinutes(30));
+        assertThat(c.open()).isTrue();
+
+        fe.parked.get(0).respond(HttpResponseStatus.OK, "application/json", "{}".getBytes(StandardCharsets.UTF_8));
+        assertThat(c.responses()).hasSize(1);
+        // Back to idle between requests.
+        c.advance(Duration.ofSeconds(34));
+        assertThat(c.open()).isTrue();
+        c.advance(Duration.ofSeconds(2));
+        assertThat(c.open()).isFalse();
+    }
+
+    @Test
+    void anAnswerTheClientNeverTakesClosesTheConnectionAfterTheWriteTimeout() throws Exception {
+        Connection c = fe.connect();
+        // A socket whose send buffer stays full: writes are never completed.
+        c.server.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                ReferenceCountUtil.release(msg);
+            }
+        });
+        c.send(get("/api/status?"));
+        c.advance(Duration.ofSeconds(29));
+        assertThat(c.open()).isTrue();
+        c.advance(Duration.ofSeconds(2));
+        assertThat(c.open()).isFalse();
+    }
+}
