@@ -4,6 +4,7 @@ import dev.fleetserver.core.CoreSettings;
 import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.core.checkin.CheckinSettings;
 import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.metrics.MeteredDocumentStore;
 import dev.fleetserver.core.secret.IndexSecretStore;
 import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.store.DocumentStore;
@@ -19,6 +20,8 @@ import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.FleetServerConfig;
 import dev.fleetserver.netty.config.OutputConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
+import dev.fleetserver.netty.metrics.DaemonMetrics;
+import dev.fleetserver.netty.metrics.MetricsServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -50,10 +53,15 @@ public final class FleetDaemon implements AutoCloseable {
     private final String enrollmentToken;
     private final String managementToken;
     private final Duration drain;
+    private final DaemonMetrics metrics;
+    private final MetricsServer metricsServer;
     private boolean stopped;
 
     private FleetDaemon(Backend backend, ExecutorScheduler scheduler, FleetCore core, FleetServer server,
-                        String enrollmentToken, String managementToken, Duration drain) {
+                        String enrollmentToken, String managementToken, Duration drain, DaemonMetrics metrics,
+                        MetricsServer metricsServer) {
+        this.metrics = metrics;
+        this.metricsServer = metricsServer;
         this.backend = backend;
         this.store = backend.store();
         this.scheduler = scheduler;
@@ -74,21 +82,32 @@ public final class FleetDaemon implements AutoCloseable {
         Backend backend = config.output().isConfigured() ? elasticsearch(config) : embedded(dataDir);
         DocumentStore store = backend.store();
         ExecutorScheduler scheduler = new ExecutorScheduler("fleet-scheduler");
+        DaemonMetrics metrics = new DaemonMetrics(config.output().isConfigured() ? "elasticsearch" : "embedded");
         FleetCore core = null;
+        FleetServer server = null;
         try {
             if (backend.prepare() != null) {
                 backend.prepare().get(60, TimeUnit.SECONDS);
             }
-            core = new FleetCore(store, backend.apiKeys(), backend.secrets(), coreSettings(config), Clock.systemUTC(), scheduler);
+            core = new FleetCore(new MeteredDocumentStore(store, metrics), backend.apiKeys(), backend.secrets(), coreSettings(config),
+                    Clock.systemUTC(), scheduler, metrics);
+            metrics.parkedCheckins(core.checkin().registry()::size);
             String token = core.start().get(60, TimeUnit.SECONDS);
             String managementToken = managementToken(config, dataDir);
             var s = config.server();
             var m = config.management();
-            FleetServer server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
+            server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
                     m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(), s.timeouts().idle(),
-                    s.compressionLevel(), s.compressionThreshold()), core);
-            return new FleetDaemon(backend, scheduler, core, server, token, managementToken, s.timeouts().drain());
+                    s.compressionLevel(), s.compressionThreshold()), core, metrics);
+            var http = config.http();
+            MetricsServer metricsServer = http.enabled() ? MetricsServer.start(http.host(), http.port(), metrics) : null;
+            return new FleetDaemon(backend, scheduler, core, server, token, managementToken, s.timeouts().drain(), metrics,
+                    metricsServer);
         } catch (Exception e) {
+            if (server != null) {
+                server.close();
+            }
+            metrics.close();
             if (core != null) {
                 core.close();
             }
@@ -201,6 +220,16 @@ public final class FleetDaemon implements AutoCloseable {
         return store;
     }
 
+    /** The daemon's meters (also served on the metrics listener when {@code http.enabled}). */
+    public DaemonMetrics metrics() {
+        return metrics;
+    }
+
+    /** The bound port of the metrics listener, or -1 when {@code http.enabled} is false. */
+    public int metricsPort() {
+        return metricsServer == null ? -1 : metricsServer.port();
+    }
+
     /** Graceful stop; idempotent. */
     public synchronized void stop() {
         if (stopped) {
@@ -211,6 +240,10 @@ public final class FleetDaemon implements AutoCloseable {
         core.close();
         scheduler.close();
         backend.close();
+        if (metricsServer != null) {
+            metricsServer.close();
+        }
+        metrics.close();
     }
 
     @Override

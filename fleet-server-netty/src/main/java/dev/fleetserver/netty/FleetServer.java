@@ -1,6 +1,7 @@
 package dev.fleetserver.netty;
 
 import dev.fleetserver.core.FleetCore;
+import dev.fleetserver.netty.metrics.DaemonMetrics;
 import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
 import dev.fleetserver.netty.route.AgentRoutes;
 import dev.fleetserver.netty.route.ManagementRoutes;
@@ -57,11 +58,16 @@ public final class FleetServer implements AutoCloseable {
 
     /** Binds both listeners; fails (and releases everything) if either cannot bind. */
     public static FleetServer start(Options options, FleetCore core) throws InterruptedException {
+        return start(options, core, null);
+    }
+
+    /** @param metrics counts the agent API's connections and requests, or null */
+    public static FleetServer start(Options options, FleetCore core, DaemonMetrics metrics) throws InterruptedException {
         FleetServer server = new FleetServer(core);
         try {
             server.bind(options.host(), options.port(), new FleetChannelInitializer(AgentRoutes.table(core),
                     new FleetChannelInitializer.Settings(options.maxHeaderBytes(), options.idle(), options.compressionLevel(),
-                            options.compressionThreshold(), true)));
+                            options.compressionThreshold(), true), metrics));
             if (options.managementPort() >= 0) {
                 server.bind(options.managementHost(), options.managementPort(), new FleetChannelInitializer(
                         ManagementRoutes.table(core, options.managementToken()),

@@ -6,6 +6,7 @@ import dev.fleetserver.netty.http.FleetHandler;
 import dev.fleetserver.netty.http.GzipWhenAskedCompressor;
 import dev.fleetserver.netty.http.IdleBetweenRequestsHandler;
 import dev.fleetserver.netty.http.Routes;
+import dev.fleetserver.netty.metrics.DaemonMetrics;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.SocketChannel;
@@ -24,16 +25,26 @@ public final class FleetChannelInitializer extends ChannelInitializer<SocketChan
 
     private final Routes routes;
     private final Settings settings;
+    private final DaemonMetrics metrics;
 
     public FleetChannelInitializer(Routes routes, Settings settings) {
+        this(routes, settings, null);
+    }
+
+    /** @param metrics counts this listener's connections and requests, or null */
+    public FleetChannelInitializer(Routes routes, Settings settings, DaemonMetrics metrics) {
         this.routes = routes;
         this.settings = settings;
+        this.metrics = metrics;
     }
 
     @Override
     protected void initChannel(SocketChannel ch) {
         ChannelPipeline p = ch.pipeline();
         p.addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec(4096, settings.maxHeaderBytes(), 8192));
+        if (metrics != null) {
+            p.addLast(PipelineNames.METRICS, metrics.newConnectionHandler());
+        }
         p.addLast(PipelineNames.KEEP_ALIVE, new HttpServerKeepAliveHandler());
         p.addLast(PipelineNames.IDLE, new IdleBetweenRequestsHandler(settings.idle()));
         p.addLast(PipelineNames.RAW_BODY_LIMIT, new BodyLimitHandler(routes, false));

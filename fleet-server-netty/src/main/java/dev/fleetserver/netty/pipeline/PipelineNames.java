@@ -4,6 +4,8 @@ package dev.fleetserver.netty.pipeline;
  * Names of the handlers in a connection's pipeline, in pipeline order:
  * <ol>
  *   <li>{@link #HTTP_CODEC} — HTTP/1.1 request decoding and response encoding (bounded initial line and headers)</li>
+ *   <li>{@link #METRICS} — counts connections and per-route requests, bodies and answers as they cross the wire, and
+ *       writes the access log; first after the codec so it sees every answer, including those of the limits</li>
  *   <li>{@link #KEEP_ALIVE} — closes the connection after a response when either side asked for it</li>
  *   <li>{@link #IDLE} — closes a connection idle between requests; never while a request (a parked checkin) is open</li>
  *   <li>{@link #RAW_BODY_LIMIT} — the route's limit on the body as sent (compressed)</li>
@@ -16,6 +18,7 @@ package dev.fleetserver.netty.pipeline;
  */
 public final class PipelineNames {
     public static final String HTTP_CODEC = "http_codec";
+    public static final String METRICS = "metrics";
     public static final String KEEP_ALIVE = "keep_alive";
     public static final String IDLE = "idle";
     public static final String RAW_BODY_LIMIT = "raw_body_limit";
