@@ -1,11 +1,10 @@
 package dev.fleetserver.netty;
 
-import ch.qos.logback.classic.Level;
 import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.ConfigLoader;
 import dev.fleetserver.netty.config.FleetServerConfig;
 import dev.fleetserver.netty.config.HelpRequestedException;
-import java.util.Locale;
+import dev.fleetserver.netty.logging.LogSetup;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -30,7 +29,7 @@ public final class FleetServerMain {
             System.exit(2);
             return;
         }
-        setLogLevel(config.logging().level());
+        LogSetup.apply(config.logging());
         FleetDaemon daemon;
         try {
             daemon = FleetDaemon.start(config);
@@ -51,10 +50,5 @@ public final class FleetServerMain {
             System.out.println("No policy with id \"default\": create enrollment tokens in Kibana or with the management API");
         }
         System.out.flush();
-    }
-
-    private static void setLogLevel(String level) {
-        var root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        root.setLevel(Level.toLevel("warning".equals(level) ? "WARN" : level.toUpperCase(Locale.ROOT), Level.INFO));
     }
 }
