@@ -39,7 +39,10 @@ public final class FleetServerMain {
             System.exit(1);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(daemon::stop, "fleet-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            SystemdNotify.stopping();
+            daemon.stop();
+        }, "fleet-shutdown"));
         System.out.println("Fleet Server listening on " + config.server().host() + ":" + daemon.port()
                 + (daemon.managementPort() >= 0 ? ", management API on " + config.management().host() + ":" + daemon.managementPort() : ""));
         System.out.println("Management token file: " + config.embedded().dataDir().resolve(FleetDaemon.MANAGEMENT_TOKEN_FILE)
@@ -50,5 +53,6 @@ public final class FleetServerMain {
             System.out.println("No policy with id \"default\": create enrollment tokens in Kibana or with the management API");
         }
         System.out.flush();
+        SystemdNotify.ready("serving agents on port " + daemon.port());
     }
 }

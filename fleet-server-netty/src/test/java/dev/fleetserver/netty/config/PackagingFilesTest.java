@@ -38,7 +38,7 @@ class PackagingFilesTest {
     }
 
     @Test
-    void theSystemdUnitRunsTheJarAsItsOwnUserAndTreatsSigtermAsSuccess() throws Exception {
+    void theSystemdUnitRunsTheJarAsItsOwnUserWaitsForReadinessAndTreatsSigtermAsSuccess() throws Exception {
         List<String> lines = Files.readAllLines(packaging("fleet-server.service"));
         assertThat(lines).contains("User=fleet-server", "SuccessExitStatus=143", "LimitNOFILE=65536", "KillSignal=SIGTERM",
                 "NoNewPrivileges=true", "ProtectSystem=strict", "ReadWritePaths=/var/lib/fleet-server /var/log/fleet-server",
@@ -46,6 +46,7 @@ class PackagingFilesTest {
         assertThat(String.join("\n", lines)).contains("--config /etc/fleet-server/fleet-server.yml")
                 .contains("--data-dir /var/lib/fleet-server")
                 .doesNotContain("MemoryDenyWriteExecute=true");
-        assertThat(lines.stream().filter(l -> l.startsWith("Type="))).containsExactly("Type=simple");
+        assertThat(lines.stream().filter(l -> l.startsWith("Type="))).containsExactly("Type=notify");
+        assertThat(lines).contains("NotifyAccess=main");
     }
 }
