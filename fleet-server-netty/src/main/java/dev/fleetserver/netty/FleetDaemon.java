@@ -79,10 +79,16 @@ public final class FleetDaemon implements AutoCloseable {
         }
         Path dataDir = config.embedded().dataDir();
         Files.createDirectories(dataDir);
-        Backend backend = config.output().isConfigured() ? elasticsearch(config) : embedded(dataDir);
+        DaemonMetrics metrics = new DaemonMetrics(config.output().isConfigured() ? "elasticsearch" : "embedded");
+        Backend backend;
+        try {
+            backend = config.output().isConfigured() ? elasticsearch(config, metrics) : embedded(dataDir);
+        } catch (IOException | RuntimeException e) {
+            metrics.close();
+            throw e;
+        }
         DocumentStore store = backend.store();
         ExecutorScheduler scheduler = new ExecutorScheduler("fleet-scheduler");
-        DaemonMetrics metrics = new DaemonMetrics(config.output().isConfigured() ? "elasticsearch" : "embedded");
         FleetCore core = null;
         FleetServer server = null;
         try {
@@ -138,7 +144,7 @@ public final class FleetDaemon implements AutoCloseable {
         return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), null, null);
     }
 
-    private static Backend elasticsearch(FleetServerConfig config) throws IOException {
+    private static Backend elasticsearch(FleetServerConfig config, DaemonMetrics metrics) throws IOException {
         OutputConfig out = config.output();
         String token = out.serviceToken();
         if ((token == null || token.isEmpty()) && out.serviceTokenPath() != null) {
@@ -148,7 +154,7 @@ public final class FleetDaemon implements AutoCloseable {
             throw new ConfigException("output.elasticsearch: service_token or service_token_path is required when hosts are set");
         }
         EsClient client = new EsClient(new EsConfig(out.hosts(), out.protocol(), token,
-                out.caFiles().stream().map(p -> Path.of(p.toString())).toList(), out.headers(), out.timeout()));
+                out.caFiles().stream().map(p -> Path.of(p.toString())).toList(), out.headers(), out.timeout()), metrics);
         EsDocumentStore store = new EsDocumentStore(client, EsDocumentStore.BulkSettings.defaults());
         LOG.info("back end: Elasticsearch at {}", out.hosts());
         // Key calls share the connection pool with batched traffic; keep some connections for the batches.

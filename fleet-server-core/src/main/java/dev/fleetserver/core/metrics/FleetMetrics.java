@@ -34,4 +34,28 @@ public interface FleetMetrics {
      */
     default void storeCall(String operation, long nanos, boolean failed) {
     }
+
+    /**
+     * One Elasticsearch request finished, retries across hosts included.
+     *
+     * @param api    the request's API, from {@link #elasticsearchApi}
+     * @param status the HTTP status answered, or -1 when no host answered
+     */
+    default void elasticsearchRequest(String api, int status, long nanos) {
+    }
+
+    /**
+     * The API of an Elasticsearch request path, a small bounded set fit for a metric tag: its first segment that
+     * starts with {@code _} ({@code /.fleet-agents/_mget} is {@code _mget}, {@code /_security/api_key} is
+     * {@code _security}), else {@code index} (index-level calls such as creating one).
+     */
+    static String elasticsearchApi(String path) {
+        int end = path.indexOf('?');
+        for (String segment : (end < 0 ? path : path.substring(0, end)).split("/")) {
+            if (segment.startsWith("_")) {
+                return segment;
+            }
+        }
+        return "index";
+    }
 }

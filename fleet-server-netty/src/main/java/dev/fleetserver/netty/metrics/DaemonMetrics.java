@@ -56,6 +56,7 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
     private final AtomicLong activeConnections = new AtomicLong();
     private final Map<FanOut, Timer> fanOut = new EnumMap<>(FanOut.class);
     private final Map<String, StoreMeters> store = new ConcurrentHashMap<>();
+    private final Map<String, ElasticsearchMeters> elasticsearch = new ConcurrentHashMap<>();
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private volatile IntSupplier parked = () -> 0;
 
@@ -152,6 +153,48 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
         }
     }
 
+    @Override
+    public void elasticsearchRequest(String api, int status, long nanos) {
+        ElasticsearchMeters m = elasticsearch.get(api);
+        if (m == null) {
+            m = elasticsearch.computeIfAbsent(api, ElasticsearchMeters::new);
+        }
+        m.latency.record(nanos, TimeUnit.NANOSECONDS);
+        if (status < 0) {
+            m.unreachable.increment();
+        } else if (status == 429) {
+            m.rejected.increment();
+        } else if (status >= 500) {
+            m.serverErrors.increment();
+        }
+    }
+
+    /**
+     * The meters of one Elasticsearch API. Errors are what the cluster cannot answer: no host reachable, 429, 5xx;
+     * a 404 or 409 is an ordinary answer in this protocol.
+     */
+    private final class ElasticsearchMeters {
+        final Timer latency;
+        final Counter unreachable;
+        final Counter rejected;
+        final Counter serverErrors;
+
+        ElasticsearchMeters(String api) {
+            latency = Timer.builder("fleet.elasticsearch.requests").tag("api", api)
+                    .description("Elasticsearch requests, retries on other hosts included")
+                    .serviceLevelObjectives(LATENCY_BUCKETS).register(registry);
+            unreachable = esErrors(api, "unreachable");
+            rejected = esErrors(api, "429");
+            serverErrors = esErrors(api, "5xx");
+        }
+
+        private Counter esErrors(String api, String reason) {
+            return Counter.builder("fleet.elasticsearch.errors").tag("api", api).tag("reason", reason)
+                    .description("Elasticsearch requests no host answered (unreachable), or answered 429 or 5xx")
+                    .register(registry);
+        }
+    }
+
     /** The meters of one store operation, created on its first call (the set of operations is small and fixed). */
     private final class StoreMeters {
         final Timer latency;
@@ -219,6 +262,11 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
         ObjectNode st = fleet.putObject("store");
         st.put("backend", backend);
         store.forEach((op, m) -> timing(st.putObject(op), m.latency).put("errors", (long) m.errors.count()));
+        ObjectNode es = fleet.putObject("elasticsearch");
+        elasticsearch.forEach((api, m) -> timing(es.putObject(api), m.latency)
+                .put("unreachable", (long) m.unreachable.count())
+                .put("rejected", (long) m.rejected.count())
+                .put("server_errors", (long) m.serverErrors.count()));
 
         ObjectNode jvm = root.putObject("jvm");
         jvm.put("heap_used", heap.getUsed());
