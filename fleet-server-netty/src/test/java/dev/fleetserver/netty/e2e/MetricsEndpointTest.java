@@ -123,6 +123,22 @@ class MetricsEndpointTest {
     }
 
     @Test
+    void anActionWakingAParkedAgentIsTimedAsActionFanOut() throws Exception {
+        startWithMetrics();
+        AgentClient agent = new AgentClient(fleet.port());
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), E2eSupport.runningPolicy("default", 1));
+        E2eSupport.awaitParked(fleet, 1);
+        E2eSupport.indexAction(fleet, "doc-1", E2eSupport.settingsAction("action-1", a.id()));
+        assertThat(parked.get(10, TimeUnit.SECONDS).json().at("/actions/0/id").asText()).isEqualTo("action-1");
+
+        String after = scrape();
+        assertThat(sample(after, "fleet_fanout_latency_seconds_count", "cause=\"action\"")).isEqualTo(1);
+        assertThat(sample(after, "fleet_fanout_latency_seconds_count", "cause=\"policy\"")).isZero();
+        assertThat(sample(after, "fleet_fanout_latency_seconds_bucket", "cause=\"action\"", "le=\"+Inf\"")).isEqualTo(1);
+    }
+
+    @Test
     void statsHasTheOriginalsShape() throws Exception {
         startWithMetrics();
         AgentClient agent = new AgentClient(fleet.port());
