@@ -19,6 +19,7 @@ import dev.fleetserver.core.enroll.EnrollService;
 import dev.fleetserver.core.enroll.ReplaceTokenHasher;
 import dev.fleetserver.core.manage.AgentAdminService;
 import dev.fleetserver.core.manage.ManagementService;
+import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.policy.PolicyMonitor;
 import dev.fleetserver.core.store.DocumentStore;
@@ -58,6 +59,12 @@ public final class FleetCore implements AutoCloseable {
 
     public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
                      Scheduler scheduler) {
+        this(store, apiKeys, secretStore, settings, clock, scheduler, FleetMetrics.NONE);
+    }
+
+    /** @param metrics where fan-out latencies go; store latencies are measured by wrapping {@code store} */
+    public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
+                     Scheduler scheduler, FleetMetrics metrics) {
         this.settings = settings;
         this.repo = new FleetRepository(store);
         AtomicInteger n = new AtomicInteger();
@@ -74,9 +81,9 @@ public final class FleetCore implements AutoCloseable {
                 new ReplaceTokenHasher(settings.pbkdf2Iterations(), settings.pbkdf2KeyLength(), settings.pbkdf2SaltLength()),
                 clock, worker);
         CheckinRegistry registry = new CheckinRegistry();
-        this.policies = new PolicyMonitor(repo, registry, secretStore, scheduler);
+        this.policies = new PolicyMonitor(repo, registry, secretStore, scheduler, metrics);
         ActionSecrets actionSecrets = new ActionSecrets(secretStore);
-        this.actions = new ActionDispatcher(store, registry, actionSecrets, clock, scheduler);
+        this.actions = new ActionDispatcher(store, registry, actionSecrets, clock, scheduler, metrics);
         this.checkin = new CheckinService(repo, userAgents, policies, actions, actionSecrets, new CheckinBulker(repo, clock), registry,
                 settings.checkin(), clock, scheduler);
         this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));

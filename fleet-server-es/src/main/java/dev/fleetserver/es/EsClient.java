@@ -1,6 +1,7 @@
 package dev.fleetserver.es;
 
 import dev.fleetserver.core.FleetVersion;
+import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.store.StoreException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -60,6 +61,7 @@ public final class EsClient implements AutoCloseable {
     private final Duration timeout;
     private final AtomicInteger next = new AtomicInteger();
     private final Map<URI, Dead> dead = new ConcurrentHashMap<>();
+    private final FleetMetrics metrics;
 
     private record Dead(long untilNanos, Duration backoff) {
     }
@@ -94,6 +96,12 @@ public final class EsClient implements AutoCloseable {
     }
 
     public EsClient(EsConfig config) {
+        this(config, FleetMetrics.NONE);
+    }
+
+    /** @param metrics told about every request (latency, status) as {@link #send} completes it */
+    public EsClient(EsConfig config, FleetMetrics metrics) {
+        this.metrics = metrics;
         this.hosts = config.hosts().stream().map(h -> normalize(h, config.protocol())).toList();
         if (hosts.isEmpty()) {
             throw new IllegalArgumentException("output.elasticsearch.hosts is empty");
@@ -134,6 +142,9 @@ public final class EsClient implements AutoCloseable {
      */
     public CompletableFuture<EsResponse> send(Request request) {
         CompletableFuture<EsResponse> result = new CompletableFuture<>();
+        long start = System.nanoTime();
+        result.whenComplete((r, t) -> metrics.elasticsearchRequest(FleetMetrics.elasticsearchApi(request.path()),
+                r == null ? -1 : r.status(), System.nanoTime() - start));
         attempt(request, orderedHosts(), 0, null, result, 0);
         return result;
     }

@@ -4,6 +4,7 @@ import dev.fleetserver.core.CoreSettings;
 import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.core.checkin.CheckinSettings;
 import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.metrics.MeteredDocumentStore;
 import dev.fleetserver.core.secret.IndexSecretStore;
 import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.store.DocumentStore;
@@ -21,6 +22,8 @@ import dev.fleetserver.netty.config.OutputConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
 import dev.fleetserver.netty.route.PgpKeyRoute;
 import dev.fleetserver.netty.tls.ServerTls;
+import dev.fleetserver.netty.metrics.DaemonMetrics;
+import dev.fleetserver.netty.metrics.MetricsServer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -52,10 +55,15 @@ public final class FleetDaemon implements AutoCloseable {
     private final String enrollmentToken;
     private final String managementToken;
     private final Duration drain;
+    private final DaemonMetrics metrics;
+    private final MetricsServer metricsServer;
     private boolean stopped;
 
     private FleetDaemon(Backend backend, ExecutorScheduler scheduler, FleetCore core, FleetServer server,
-                        String enrollmentToken, String managementToken, Duration drain) {
+                        String enrollmentToken, String managementToken, Duration drain, DaemonMetrics metrics,
+                        MetricsServer metricsServer) {
+        this.metrics = metrics;
+        this.metricsServer = metricsServer;
         this.backend = backend;
         this.store = backend.store();
         this.scheduler = scheduler;
@@ -73,30 +81,46 @@ public final class FleetDaemon implements AutoCloseable {
         }
         Path dataDir = config.embedded().dataDir();
         Files.createDirectories(dataDir);
-        Backend backend = config.output().isConfigured() ? elasticsearch(config) : embedded(dataDir);
+        DaemonMetrics metrics = new DaemonMetrics(config.output().isConfigured() ? "elasticsearch" : "embedded");
+        Backend backend;
+        try {
+            backend = config.output().isConfigured() ? elasticsearch(config, metrics) : embedded(dataDir);
+        } catch (IOException | RuntimeException e) {
+            metrics.close();
+            throw e;
+        }
         DocumentStore store = backend.store();
         ExecutorScheduler scheduler = new ExecutorScheduler("fleet-scheduler");
         FleetCore core = null;
         ServerTls tls = null;
+        FleetServer server = null;
         try {
             if (backend.prepare() != null) {
                 backend.prepare().get(60, TimeUnit.SECONDS);
             }
-            core = new FleetCore(store, backend.apiKeys(), backend.secrets(), coreSettings(config), Clock.systemUTC(), scheduler);
+            core = new FleetCore(new MeteredDocumentStore(store, metrics), backend.apiKeys(), backend.secrets(), coreSettings(config),
+                    Clock.systemUTC(), scheduler, metrics);
+            metrics.parkedCheckins(core.checkin().registry()::size);
             String token = core.start().get(60, TimeUnit.SECONDS);
             String managementToken = managementToken(config, dataDir);
             var s = config.server();
             var m = config.management();
             tls = s.ssl().enabled() ? ServerTls.start(s.ssl()) : null;
-            FleetServer server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
+            server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
                     m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(),
                     s.compressionLevel(), s.compressionThreshold(), s.timeouts(), s.limits()), core, tls,
-                    PgpKeyRoute.of(s.pgp(), dataDir));
-            return new FleetDaemon(backend, scheduler, core, server, token, managementToken, s.timeouts().drain());
+                    PgpKeyRoute.of(s.pgp(), dataDir), metrics);
+            var http = config.http();
+            MetricsServer metricsServer = http.enabled() ? MetricsServer.start(http.host(), http.port(), metrics) : null;
+            return new FleetDaemon(backend, scheduler, core, server, token, managementToken, s.timeouts().drain(), metrics,
+                    metricsServer);
         } catch (Exception e) {
-            if (tls != null) {
+            if (server != null) {
+                server.close();
+            } else if (tls != null) {
                 tls.close();
             }
+            metrics.close();
             if (core != null) {
                 core.close();
             }
@@ -127,7 +151,7 @@ public final class FleetDaemon implements AutoCloseable {
         return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), null, null);
     }
 
-    private static Backend elasticsearch(FleetServerConfig config) throws IOException {
+    private static Backend elasticsearch(FleetServerConfig config, DaemonMetrics metrics) throws IOException {
         OutputConfig out = config.output();
         String token = out.serviceToken();
         if ((token == null || token.isEmpty()) && out.serviceTokenPath() != null) {
@@ -137,7 +161,7 @@ public final class FleetDaemon implements AutoCloseable {
             throw new ConfigException("output.elasticsearch: service_token or service_token_path is required when hosts are set");
         }
         EsClient client = new EsClient(new EsConfig(out.hosts(), out.protocol(), token,
-                out.caFiles().stream().map(p -> Path.of(p.toString())).toList(), out.headers(), out.timeout()));
+                out.caFiles().stream().map(p -> Path.of(p.toString())).toList(), out.headers(), out.timeout()), metrics);
         EsDocumentStore store = new EsDocumentStore(client, EsDocumentStore.BulkSettings.defaults());
         LOG.info("back end: Elasticsearch at {}", out.hosts());
         // Key calls share the connection pool with batched traffic; keep some connections for the batches.
@@ -214,6 +238,16 @@ public final class FleetDaemon implements AutoCloseable {
         return store;
     }
 
+    /** The daemon's meters (also served on the metrics listener when {@code http.enabled}). */
+    public DaemonMetrics metrics() {
+        return metrics;
+    }
+
+    /** The bound port of the metrics listener, or -1 when {@code http.enabled} is false. */
+    public int metricsPort() {
+        return metricsServer == null ? -1 : metricsServer.port();
+    }
+
     /** Graceful stop; idempotent. */
     public synchronized void stop() {
         if (stopped) {
@@ -224,6 +258,10 @@ public final class FleetDaemon implements AutoCloseable {
         core.close();
         scheduler.close();
         backend.close();
+        if (metricsServer != null) {
+            metricsServer.close();
+        }
+        metrics.close();
     }
 
     @Override

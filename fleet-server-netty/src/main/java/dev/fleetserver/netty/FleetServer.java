@@ -7,6 +7,7 @@ import dev.fleetserver.netty.http.RequestTimeoutsHandler;
 import dev.fleetserver.netty.limit.Admission;
 import dev.fleetserver.netty.limit.ConnectionLimit;
 import dev.fleetserver.netty.limit.ResolvedLimits;
+import dev.fleetserver.netty.metrics.DaemonMetrics;
 import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
 import dev.fleetserver.netty.route.AgentRoutes;
 import dev.fleetserver.netty.route.ManagementRoutes;
@@ -70,14 +71,15 @@ public final class FleetServer implements AutoCloseable {
 
     /** Binds both listeners; fails (and releases everything) if either cannot bind. */
     public static FleetServer start(Options options, FleetCore core) throws InterruptedException {
-        return start(options, core, null, null);
+        return start(options, core, null, null, null);
     }
 
     /**
-     * @param tls TLS for the agent listener, or null for plain HTTP; the server closes it when it closes
-     * @param pgp the PGP key route, or null for its defaults
+     * @param tls     TLS for the agent listener, or null for plain HTTP; the server closes it when it closes
+     * @param pgp     the PGP key route, or null for its defaults
+     * @param metrics counts the agent API's connections and requests, or null
      */
-    public static FleetServer start(Options options, FleetCore core, ServerTls tls, PgpKeyRoute pgp)
+    public static FleetServer start(Options options, FleetCore core, ServerTls tls, PgpKeyRoute pgp, DaemonMetrics metrics)
             throws InterruptedException {
         FleetServer server = new FleetServer(core);
         server.tls = tls;
@@ -87,7 +89,7 @@ public final class FleetServer implements AutoCloseable {
             LOG.info("{}", limits.describe());
             server.agentApi = new FleetChannelInitializer(pgp == null ? AgentRoutes.table(core) : AgentRoutes.table(core, pgp),
                     new FleetChannelInitializer.Settings(options.maxHeaderBytes(), t.idle(), options.compressionLevel(),
-                            options.compressionThreshold(), true, t.readHeader(), t.read(), t.write(), limits), tls);
+                            options.compressionThreshold(), true, t.readHeader(), t.read(), t.write(), limits), tls, metrics);
             server.bind(options.host(), options.port(), server.agentApi);
             if (tls == null) {
                 LOG.warn("the agent listener serves plain HTTP: set inputs[0].server.ssl to serve TLS");

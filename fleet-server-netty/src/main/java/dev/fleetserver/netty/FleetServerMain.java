@@ -1,11 +1,10 @@
 package dev.fleetserver.netty;
 
-import ch.qos.logback.classic.Level;
 import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.ConfigLoader;
 import dev.fleetserver.netty.config.FleetServerConfig;
 import dev.fleetserver.netty.config.HelpRequestedException;
-import java.util.Locale;
+import dev.fleetserver.netty.logging.LogSetup;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -30,7 +29,7 @@ public final class FleetServerMain {
             System.exit(2);
             return;
         }
-        setLogLevel(config.logging().level());
+        LogSetup.apply(config.logging());
         FleetDaemon daemon;
         try {
             daemon = FleetDaemon.start(config);
@@ -40,7 +39,10 @@ public final class FleetServerMain {
             System.exit(1);
             return;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(daemon::stop, "fleet-shutdown"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            SystemdNotify.stopping();
+            daemon.stop();
+        }, "fleet-shutdown"));
         stopOnSigterm(daemon);
         System.out.println("Fleet Server listening on " + config.server().host() + ":" + daemon.port()
                 + (daemon.managementPort() >= 0 ? ", management API on " + config.management().host() + ":" + daemon.managementPort() : ""));
@@ -52,6 +54,7 @@ public final class FleetServerMain {
             System.out.println("No policy with id \"default\": create enrollment tokens in Kibana or with the management API");
         }
         System.out.flush();
+        SystemdNotify.ready("serving agents on port " + daemon.port());
     }
 
     /**
@@ -62,16 +65,12 @@ public final class FleetServerMain {
     private static void stopOnSigterm(FleetDaemon daemon) {
         try {
             sun.misc.Signal.handle(new sun.misc.Signal("TERM"), signal -> {
+                SystemdNotify.stopping();
                 daemon.stop();
                 System.exit(0);
             });
         } catch (IllegalArgumentException | LinkageError e) {
             LoggerFactory.getLogger(FleetServerMain.class).debug("SIGTERM not handled: {}", e.toString());
         }
-    }
-
-    private static void setLogLevel(String level) {
-        var root = (ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-        root.setLevel(Level.toLevel("warning".equals(level) ? "WARN" : level.toUpperCase(Locale.ROOT), Level.INFO));
     }
 }

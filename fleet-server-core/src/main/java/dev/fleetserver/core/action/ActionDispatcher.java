@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.checkin.CheckinRegistry;
 import dev.fleetserver.core.checkin.CheckinResponse;
 import dev.fleetserver.core.checkin.ParkedCheckin;
+import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.DocumentStore;
@@ -30,8 +31,15 @@ public final class ActionDispatcher {
     private final ActionSecrets secrets;
     private final Clock clock;
     private final ChangeFeed feed;
+    private final FleetMetrics metrics;
 
     public ActionDispatcher(DocumentStore store, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler) {
+        this(store, registry, secrets, clock, scheduler, FleetMetrics.NONE);
+    }
+
+    public ActionDispatcher(DocumentStore store, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler,
+                            FleetMetrics metrics) {
+        this.metrics = metrics;
         this.registry = registry;
         this.secrets = secrets;
         this.clock = clock;
@@ -56,6 +64,7 @@ public final class ActionDispatcher {
 
     private void onChanges(List<Doc> docs) {
         Instant now = clock.instant();
+        long seen = System.nanoTime();
         List<Action> deliverable = new ArrayList<>();
         for (Doc d : docs) {
             Action action = new Action(d);
@@ -67,14 +76,14 @@ public final class ActionDispatcher {
             return;
         }
         // Agents parked after this point find these actions themselves (the checkpoint already covers them).
-        secrets.resolve(deliverable).thenAccept(this::dispatch).exceptionally(t -> {
+        secrets.resolve(deliverable).thenAccept(resolved -> dispatch(resolved, seen)).exceptionally(t -> {
             org.slf4j.LoggerFactory.getLogger(ActionDispatcher.class)
                     .warn("actions not dispatched live (agents get them on their next checkin): {}", t.toString());
             return null;
         });
     }
 
-    private void dispatch(List<Action> actions) {
+    private void dispatch(List<Action> actions, long seenNanos) {
         Map<ParkedCheckin, List<Action>> batches = new LinkedHashMap<>();
         for (Action action : actions) {
             for (String agentId : action.agents()) {
@@ -84,7 +93,11 @@ public final class ActionDispatcher {
                 }
             }
         }
-        batches.forEach((parked, forAgent) -> parked.complete(response(parked.agentId(), forAgent)));
+        batches.forEach((parked, forAgent) -> {
+            if (parked.complete(response(parked.agentId(), forAgent))) {
+                metrics.fannedOut(FleetMetrics.FanOut.ACTION, seenNanos);
+            }
+        });
     }
 
     /** A checkin answer carrying these actions; the ack token is the last action document's id. */

@@ -2,6 +2,7 @@ package dev.fleetserver.core.policy;
 
 import dev.fleetserver.core.checkin.CheckinRegistry;
 import dev.fleetserver.core.checkin.ParkedCheckin;
+import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.model.PolicyRevision;
 import dev.fleetserver.core.secret.SecretStore;
@@ -32,12 +33,19 @@ public final class PolicyMonitor {
     private final SecretStore secrets;
     private final ChangeFeed feed;
     private final Map<String, PreparedPolicy> latest = new ConcurrentHashMap<>();
+    private final FleetMetrics metrics;
 
     public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, Scheduler scheduler) {
         this(repo, registry, new dev.fleetserver.core.secret.IndexSecretStore(repo.store()), scheduler);
     }
 
     public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, SecretStore secrets, Scheduler scheduler) {
+        this(repo, registry, secrets, scheduler, FleetMetrics.NONE);
+    }
+
+    public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, SecretStore secrets, Scheduler scheduler,
+                         FleetMetrics metrics) {
+        this.metrics = metrics;
         this.repo = repo;
         this.registry = registry;
         this.secrets = secrets;
@@ -66,7 +74,7 @@ public final class PolicyMonitor {
         }
         return repo.latestPolicy(policyId).thenCompose(rev -> rev.isEmpty()
                 ? CompletableFuture.completedFuture(Optional.<PreparedPolicy>empty())
-                : withSecrets(rev.get()).thenApply(values -> Optional.ofNullable(offerAndWake(rev.get(), values))));
+                : withSecrets(rev.get()).thenApply(values -> Optional.ofNullable(offerAndWake(rev.get(), values, System.nanoTime()))));
     }
 
     /** The values of the secrets a revision refers to (none fetched when it refers to none). */
@@ -76,6 +84,7 @@ public final class PolicyMonitor {
     }
 
     private void onChanges(List<Doc> docs) {
+        long seen = System.nanoTime();
         Map<String, PolicyRevision> newest = new HashMap<>();
         for (Doc d : docs) {
             PolicyRevision rev = new PolicyRevision(d);
@@ -84,7 +93,7 @@ public final class PolicyMonitor {
             }
         }
         for (PolicyRevision rev : newest.values()) {
-            withSecrets(rev).thenAccept(values -> offerAndWake(rev, values)).exceptionally(t -> {
+            withSecrets(rev).thenAccept(values -> offerAndWake(rev, values, seen)).exceptionally(t -> {
                 LOG.warn("policy {} revision {}: secrets could not be read, not delivered yet: {}", rev.policyId(),
                         rev.revisionIdx(), t.toString());
                 return null;
@@ -96,11 +105,11 @@ public final class PolicyMonitor {
      * Caches {@code rev} if newer and, if it was, wakes the checkins parked on an older revision. Whoever installs a
      * revision wakes for it (the change feed or a checkin's load), so a revision first seen by a load is not lost.
      */
-    private PreparedPolicy offerAndWake(PolicyRevision rev, Map<String, String> secretValues) {
+    private PreparedPolicy offerAndWake(PolicyRevision rev, Map<String, String> secretValues, long seenNanos) {
         PreparedPolicy before = latest.get(rev.policyId());
         PreparedPolicy now = offer(rev, secretValues);
         if (now != before && now != null) {
-            wake(now);
+            wake(now, seenNanos);
         }
         return now;
     }
@@ -120,11 +129,12 @@ public final class PolicyMonitor {
         });
     }
 
-    private void wake(PreparedPolicy policy) {
+    private void wake(PreparedPolicy policy, long seenNanos) {
         int woken = 0;
         for (ParkedCheckin c : registry.forPolicy(policy.policyId())) {
             if (c.revision() < policy.revision() && c.complete(policy.responseFor(c.agentId()))) {
                 woken++;
+                metrics.fannedOut(FleetMetrics.FanOut.POLICY, seenNanos);
             }
         }
         LOG.info("policy {} revision {}: woke {} parked checkins", policy.policyId(), policy.revision(), woken);

@@ -5,6 +5,7 @@ import dev.fleetserver.core.checkin.CheckinResponse;
 import dev.fleetserver.core.checkin.CheckinSink;
 import dev.fleetserver.core.checkin.ParkedCheckin;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.netty.metrics.HttpMetricsHandler;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -116,7 +117,14 @@ public final class Exchange implements CheckinSink {
     /** Answers with the mapped error body of {@code failure}. */
     @Override
     public void fail(Throwable failure) {
-        ErrorMapper.Mapped m = ErrorMapper.map(failure);
+        ErrorMapper.Mapped m;
+        // The mapper logs store and unexpected failures: with the request id, from whichever thread fails.
+        org.slf4j.MDC.put(HttpMetricsHandler.REQUEST_ID, requestId);
+        try {
+            m = ErrorMapper.map(failure);
+        } finally {
+            org.slf4j.MDC.remove(HttpMetricsHandler.REQUEST_ID);
+        }
         respond(m.status(), JSON_UTF8, Json.bytes(m.body()));
     }
 

@@ -2,6 +2,7 @@ package dev.fleetserver.netty.http;
 
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.netty.metrics.HttpMetricsHandler;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -113,10 +114,14 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
             }
         }
         exchange.params(found.params());
+        // Whatever the route logs while it runs on this thread carries the request id.
+        org.slf4j.MDC.put(HttpMetricsHandler.REQUEST_ID, requestId);
         try {
             found.handler().handle(exchange);
         } catch (RuntimeException e) {
             exchange.fail(e);
+        } finally {
+            org.slf4j.MDC.remove(HttpMetricsHandler.REQUEST_ID);
         }
     }
 

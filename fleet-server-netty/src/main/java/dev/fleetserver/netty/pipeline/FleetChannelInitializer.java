@@ -14,6 +14,7 @@ import dev.fleetserver.netty.tls.ServerTls;
 import dev.fleetserver.netty.limit.Admission;
 import dev.fleetserver.netty.limit.ConnectionLimit;
 import dev.fleetserver.netty.limit.ResolvedLimits;
+import dev.fleetserver.netty.metrics.DaemonMetrics;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.Channel;
@@ -44,16 +45,31 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
     private final Admission admission;
     private final RouteBodyLimits bodyLimits;
     private final int aggregatorCap;
+    private final DaemonMetrics metrics;
 
     public FleetChannelInitializer(Routes routes, Settings settings) {
-        this(routes, settings, null);
+        this(routes, settings, null, null);
     }
 
     /** @param tls TLS for this listener, or null for plain HTTP */
     public FleetChannelInitializer(Routes routes, Settings settings, ServerTls tls) {
+        this(routes, settings, tls, null);
+    }
+
+    /** @param metrics counts this listener's connections and requests, or null */
+    public FleetChannelInitializer(Routes routes, Settings settings, DaemonMetrics metrics) {
+        this(routes, settings, null, metrics);
+    }
+
+    /**
+     * @param tls     TLS for this listener, or null for plain HTTP
+     * @param metrics counts this listener's connections and requests, or null
+     */
+    public FleetChannelInitializer(Routes routes, Settings settings, ServerTls tls, DaemonMetrics metrics) {
         this.routes = routes;
         this.settings = settings;
         this.tls = tls;
+        this.metrics = metrics;
         ResolvedLimits limits = settings.limits();
         this.connectionLimit = new ConnectionLimit(limits == null ? 0 : limits.connectionCap());
         this.admission = limits == null ? null : new Admission(limits, System::nanoTime);
@@ -65,6 +81,9 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
     protected void initChannel(Channel ch) {
         if (!connectionLimit.admit(ch)) {
             // Beyond 1.1 x max_connections: closed before any handler, TLS included, does any work.
+            if (metrics != null) {
+                metrics.connectionRejected();
+            }
             ch.close();
             return;
         }
@@ -73,6 +92,9 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
             tls.addTo(ch);
         }
         p.addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec(4096, settings.maxHeaderBytes(), 8192));
+        if (metrics != null) {
+            p.addLast(PipelineNames.METRICS, metrics.newConnectionHandler());
+        }
         p.addLast(PipelineNames.KEEP_ALIVE, new HttpServerKeepAliveHandler());
         p.addLast(PipelineNames.PIPELINING, new PipeliningGuard());
         p.addLast(PipelineNames.TIMEOUTS, new RequestTimeoutsHandler(settings.readHeader(), settings.read(), settings.write()));

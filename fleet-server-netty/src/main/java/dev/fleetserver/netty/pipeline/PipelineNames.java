@@ -9,6 +9,8 @@ package dev.fleetserver.netty.pipeline;
  *       connection that is closed anyway)</li>
  *   <li>{@link #TLS_FAILURES} — closes a connection whose handshake failed, quietly</li>
  *   <li>{@link #HTTP_CODEC} — HTTP/1.1 request decoding and response encoding (bounded initial line and headers)</li>
+ *   <li>{@link #METRICS} — counts connections and per-route requests, bodies and answers as they cross the wire, and
+ *       writes the access log; first after the codec so it sees every answer, including those of the limits</li>
  *   <li>{@link #KEEP_ALIVE} — closes the connection after a response when either side asked for it</li>
  *   <li>{@link #PIPELINING} — one request at a time behind it: pipelined requests wait until the previous answer
  *       has been flushed; bounded</li>
@@ -30,6 +32,7 @@ public final class PipelineNames {
     public static final String TLS = "tls";
     public static final String TLS_FAILURES = "tls_failures";
     public static final String HTTP_CODEC = "http_codec";
+    public static final String METRICS = "metrics";
     public static final String KEEP_ALIVE = "keep_alive";
     public static final String PIPELINING = "pipelining";
     public static final String TIMEOUTS = "timeouts";

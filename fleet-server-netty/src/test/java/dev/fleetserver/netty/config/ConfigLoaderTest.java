@@ -72,7 +72,8 @@ class ConfigLoaderTest {
         assertThat(server.limits().route("ack").isUnset()).isTrue();
 
         assertThat(config.logging()).isEqualTo(
-                new LoggingConfig("info", false, false, true, Path.of("/var/log/fleet-server")));
+                new LoggingConfig("info", false, false, true, Path.of("/var/log/fleet-server"), "fleet-server.log", 7,
+                        10L * 1024 * 1024));
         assertThat(config.http()).isEqualTo(new HttpConfig(true, "localhost", 5066));
         assertThat(config.ignoredSettings()).containsExactly(
                 "inputs[0].server.bulk.flush_interval",
@@ -81,9 +82,7 @@ class ConfigLoaderTest {
                 "inputs[0].monitor.fetch_size",
                 "fleet.agent.id",
                 "output.elasticsearch.max_retries",
-                "output.elasticsearch.max_conn_per_host",
-                "logging.files.name",
-                "logging.files.keepfiles");
+                "output.elasticsearch.max_conn_per_host");
     }
 
     @Test

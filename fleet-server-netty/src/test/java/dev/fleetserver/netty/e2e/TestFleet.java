@@ -42,6 +42,11 @@ public final class TestFleet {
         return start(dataDir, server -> { });
     }
 
+    /** @param rootTweak may add top-level sections (e.g. {@code http}, {@code logging}) before start */
+    public static FleetDaemon startWithRoot(Path dataDir, Consumer<ObjectNode> rootTweak) throws Exception {
+        return start(dataDir, server -> { }, rootTweak);
+    }
+
     /** @param tweak may change {@code inputs[0].server} before start (e.g. timeouts) */
     public static FleetDaemon start(Path dataDir, Consumer<ObjectNode> tweak) throws Exception {
         return start(dataDir, tweak, root -> { });
