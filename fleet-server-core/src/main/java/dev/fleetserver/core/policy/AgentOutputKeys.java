@@ -1,0 +1,292 @@
+package dev.fleetserver.core.policy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.apikey.ApiKey;
+import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.apikey.OutputKeys;
+import dev.fleetserver.core.checkin.CheckinResponse;
+import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Times;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Each agent's own API key per output (reference 1.7 "POLICY_CHANGE generation", 3.10), kept on the agent document
+ * under {@code outputs.<name>}: {@code api_key} ({@code id:key}), {@code api_key_id}, {@code permissions_hash},
+ * {@code type}, and {@code to_retire_api_key_ids} ({@code [{id, retired_at, output}]}).
+ *
+ * <p>A key is created when the agent has none for the output, when the output's permissions changed (their hash
+ * differs) or when the output changed type. A changed permission gets a <em>new</em> key rather than the original's
+ * in-place role update with {@code -rdstale} role copies: the agent is sent the new key in the same POLICY_CHANGE
+ * either way, the old key keeps working until the agent acks that revision (then it is invalidated, see
+ * {@link #retireAcked}), and a fresh key has exactly the policy's privileges with no stale roles to clean up. A
+ * revision whose permissions did not change creates nothing. Outputs the agent has keys for but the policy no longer
+ * names have their keys invalidated and their entry set to {@code null} (a partial update cannot delete a field).
+ *
+ * <p>Two servers preparing the same agent at once: the agent document is written only if unchanged since read
+ * ({@code if_seq_no}/{@code if_primary_term}); the loser re-reads, uses the keys the winner stored and invalidates
+ * the ones it created for nothing.
+ */
+public final class AgentOutputKeys {
+    private static final Logger LOG = LoggerFactory.getLogger(AgentOutputKeys.class);
+    private static final int MAX_ATTEMPTS = 5;
+
+    private final FleetRepository repo;
+    private final OutputKeys outputKeys;
+    private final boolean issuesKeys;
+    private final Clock clock;
+
+    /** Under {@link OutputKeys#none()} the agent document is never read for a delivery. */
+    public AgentOutputKeys(FleetRepository repo, OutputKeys outputKeys, Clock clock) {
+        this.repo = repo;
+        this.outputKeys = outputKeys;
+        this.issuesKeys = outputKeys.issuesKeys();
+        this.clock = clock;
+    }
+
+    /** Whether delivering policies involves per-agent keys at all (if not, {@link PreparedPolicy#responseFor(String)} is the answer). */
+    public boolean issuesKeys() {
+        return issuesKeys;
+    }
+
+    /** The POLICY_CHANGE for an agent, reading its document first (a delivery to a parked checkin). */
+    public CompletableFuture<CheckinResponse> responseFor(PreparedPolicy policy, String agentId) {
+        if (!issuesKeys) {
+            return CompletableFuture.completedFuture(policy.responseFor(agentId));
+        }
+        return repo.agent(agentId).thenCompose(a -> a.isPresent()
+                ? responseFor(policy, a.get())
+                : CompletableFuture.completedFuture(policy.responseFor(agentId)));
+    }
+
+    /**
+     * The POLICY_CHANGE for an agent whose document was read as {@code agent}, creating, storing and retiring its
+     * output keys as the policy requires first.
+     */
+    public CompletableFuture<CheckinResponse> responseFor(PreparedPolicy policy, Agent agent) {
+        if (!issuesKeys) {
+            return CompletableFuture.completedFuture(policy.responseFor(agent.id()));
+        }
+        Map<String, ApiKey> created = new ConcurrentHashMap<>();
+        return ensure(policy, agent, created, 1)
+                .handle((keys, t) -> {
+                    // Keys created but not stored (a winner's were used, or the write failed) must not stay valid.
+                    Set<String> used = keys == null ? Set.of() : new HashSet<>(keys.values());
+                    Map<String, List<String>> unused = new HashMap<>();
+                    created.forEach((output, k) -> {
+                        if (!used.contains(k.plain())) {
+                            unused.computeIfAbsent(output, o -> new ArrayList<>()).add(k.id());
+                        }
+                    });
+                    invalidate(unused).exceptionally(e -> {
+                        LOG.warn("agent {}: unused output keys {} could not be invalidated: {}", agent.id(), unused, e.toString());
+                        return null;
+                    });
+                    if (t != null) {
+                        throw t instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(t);
+                    }
+                    return policy.responseFor(agent.id(), keys);
+                });
+    }
+
+    /** The {@code id:key} of every keyed output, after making the agent document hold fitting keys. */
+    private CompletableFuture<Map<String, String>> ensure(PreparedPolicy policy, Agent agent, Map<String, ApiKey> created,
+                                                          int attempt) {
+        JsonNode stored = agent.source().path("outputs");
+        Map<String, String> plain = new LinkedHashMap<>();
+        List<PreparedPolicy.KeyedOutput> stale = new ArrayList<>();
+        Set<String> keyedNames = new HashSet<>();
+        for (PreparedPolicy.KeyedOutput out : policy.keyedOutputs()) {
+            keyedNames.add(out.name());
+            JsonNode entry = stored.path(out.name());
+            if (fits(entry, out)) {
+                plain.put(out.name(), entry.get("api_key").asText());
+            } else {
+                stale.add(out);
+            }
+        }
+        Map<String, JsonNode> removed = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = stored.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getValue().isObject() && !keyedNames.contains(e.getKey())) {
+                removed.put(e.getKey(), e.getValue());
+            }
+        }
+        if (stale.isEmpty() && removed.isEmpty()) {
+            return CompletableFuture.completedFuture(plain);
+        }
+        List<CompletableFuture<ApiKey>> creating = new ArrayList<>();
+        for (PreparedPolicy.KeyedOutput out : stale) {
+            ApiKey have = created.get(out.name());
+            creating.add(have != null ? CompletableFuture.completedFuture(have) : create(agent.id(), policy, out)
+                    .thenApply(k -> {
+                        created.put(out.name(), k);
+                        return k;
+                    }));
+        }
+        Map<String, List<String>> removedIds = new HashMap<>();
+        removed.forEach((name, entry) -> {
+            List<String> ids = new ArrayList<>();
+            addId(ids, entry.get("api_key_id"));
+            entry.path("to_retire_api_key_ids").forEach(r -> addId(ids, r.get("id")));
+            if (!ids.isEmpty()) {
+                removedIds.put(name, ids);
+            }
+        });
+        // The removed outputs' keys go first: the agent is about to stop using them, and a key of an output it no
+        // longer has must not outlive a failure between here and the write.
+        return CompletableFuture.allOf(creating.toArray(CompletableFuture[]::new))
+                .thenCompose(v -> invalidate(removedIds))
+                .thenCompose(v -> {
+                    String now = Times.millis(clock.instant());
+                    ObjectNode outputs = Json.object();
+                    for (int i = 0; i < stale.size(); i++) {
+                        PreparedPolicy.KeyedOutput out = stale.get(i);
+                        ApiKey key = creating.get(i).join();
+                        outputs.set(out.name(), entry(stored.path(out.name()), out, key, now));
+                        plain.put(out.name(), key.plain());
+                    }
+                    removed.keySet().forEach(outputs::putNull);
+                    ObjectNode partial = Json.object();
+                    partial.set("outputs", outputs);
+                    partial.put("updated_at", now);
+                    return repo.updateAgentIfUnchanged(agent, partial).thenApply(seq -> plain);
+                })
+                .exceptionallyCompose(t -> {
+                    if (!(Futures.unwrap(t) instanceof StoreException.Conflict) || attempt >= MAX_ATTEMPTS) {
+                        return CompletableFuture.failedFuture(t);
+                    }
+                    // Someone else wrote the agent (maybe another server with its keys): start over from what is stored.
+                    return repo.agent(agent.id()).thenCompose(fresh -> fresh.isPresent()
+                            ? ensure(policy, fresh.get(), created, attempt + 1)
+                            : CompletableFuture.failedFuture(t));
+                });
+    }
+
+    /** Whether the stored entry holds a key made for exactly this output's permissions and type. */
+    private static boolean fits(JsonNode entry, PreparedPolicy.KeyedOutput out) {
+        String key = entry.path("api_key").asText("");
+        String type = entry.path("type").asText(out.type());
+        return !key.isEmpty() && !InlineSecretsCheck.isReference(key)
+                && out.permissionsHash().equals(entry.path("permissions_hash").asText(""))
+                && out.type().equals(type);
+    }
+
+    private CompletableFuture<ApiKey> create(String agentId, PreparedPolicy policy, PreparedPolicy.KeyedOutput out) {
+        ObjectNode metadata = Json.object();
+        metadata.put("agent_id", agentId);
+        metadata.put("managed", true);
+        metadata.put("managed_by", "fleet-server");
+        metadata.put("output_name", out.name());
+        metadata.put("type", "output");
+        metadata.put("policy_id", policy.policyId());
+        return out.keys().create(agentId + ":" + out.name(), out.permissions().deepCopy(), metadata);
+    }
+
+    /** The new entry of an output: the new key, and the one it replaces added to those retired after the next ack. */
+    private static ObjectNode entry(JsonNode old, PreparedPolicy.KeyedOutput out, ApiKey key, String now) {
+        ObjectNode e = Json.object();
+        e.put("api_key", key.plain());
+        e.put("api_key_id", key.id());
+        e.put("permissions_hash", out.permissionsHash());
+        e.put("type", out.type());
+        ArrayNode retired = e.putArray("to_retire_api_key_ids");
+        old.path("to_retire_api_key_ids").forEach(r -> retired.add(r.deepCopy()));
+        String oldId = old.path("api_key_id").asText("");
+        if (!oldId.isEmpty() && !oldId.equals(key.id())) {
+            ObjectNode r = retired.addObject();
+            r.put("id", oldId);
+            r.put("retired_at", now);
+            r.put("output", out.name());
+        }
+        return e;
+    }
+
+    /**
+     * After the agent acked a newer revision: invalidates every retired key of its outputs (never an output's
+     * current key) and returns the fields that empty those lists, for the caller's conditional write of the ack.
+     * Completes with an empty object when nothing was retired.
+     */
+    public CompletableFuture<ObjectNode> retireAcked(Agent agent) {
+        JsonNode stored = agent.source().path("outputs");
+        ObjectNode outputs = Json.object();
+        Map<String, List<String>> ids = new HashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = stored.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode list = e.getValue().path("to_retire_api_key_ids");
+            if (!list.isArray() || list.isEmpty()) {
+                continue;
+            }
+            String current = e.getValue().path("api_key_id").asText("");
+            List<String> out = new ArrayList<>();
+            list.forEach(r -> {
+                if (!current.equals(r.path("id").asText(""))) {
+                    addId(out, r.get("id"));
+                }
+            });
+            if (!out.isEmpty()) {
+                ids.put(e.getKey(), out);
+            }
+            outputs.putObject(e.getKey()).putArray("to_retire_api_key_ids");
+        }
+        if (outputs.isEmpty()) {
+            return CompletableFuture.completedFuture(Json.object());
+        }
+        return invalidate(ids).thenApply(v -> {
+            ObjectNode partial = Json.object();
+            partial.set("outputs", outputs);
+            return partial;
+        });
+    }
+
+    /** True when some output of the agent has an entry without a key: the original then resends the policy. */
+    public static boolean missesAKey(Agent agent) {
+        JsonNode outputs = agent.source().get("outputs");
+        if (outputs == null || !outputs.isObject()) {
+            return false;
+        }
+        for (JsonNode out : outputs) {
+            if (out.isObject() && out.path("api_key").asText("").isEmpty()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private CompletableFuture<Void> invalidate(Map<String, List<String>> idsByOutput) {
+        List<CompletableFuture<Void>> calls = new ArrayList<>();
+        idsByOutput.forEach((output, ids) -> outputKeys.forRetired(output)
+                .ifPresent((ApiKeys keys) -> calls.add(keys.invalidate(ids))));
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
+    }
+
+    private static void addId(List<String> ids, JsonNode id) {
+        if (id != null && id.isTextual() && !id.textValue().isEmpty()) {
+            ids.add(id.textValue());
+        }
+    }
+
+    /** A Go server storing keys through {@code _fleet/secret} leaves a reference this server cannot send as a key. */
+    private static final class InlineSecretsCheck {
+        static boolean isReference(String value) {
+            return value.startsWith("$co.elastic.secret{");
+        }
+    }
+}
