@@ -93,7 +93,7 @@ public final class FleetCore implements AutoCloseable {
         this.checkin = new CheckinService(repo, userAgents, policies, actions, actionSecrets, new CheckinBulker(repo, clock), registry,
                 settings.checkin(), clock, scheduler);
         this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
-        AgentKeys agentKeys = new AgentKeys(repo, apiKeys, keyCache, clock);
+        AgentKeys agentKeys = new AgentKeys(repo, apiKeys, keyCache, outputKeys, clock);
         this.acks = new AckService(repo, agentKeys, agentOutputKeys.issuesKeys() ? agentOutputKeys : null, clock);
         this.agentAdmin = new AgentAdminService(repo, agentKeys, clock);
         this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());

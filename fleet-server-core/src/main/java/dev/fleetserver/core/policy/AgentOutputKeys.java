@@ -135,11 +135,20 @@ public final class AgentOutputKeys {
         List<CompletableFuture<ApiKey>> creating = new ArrayList<>();
         for (PreparedPolicy.KeyedOutput out : stale) {
             ApiKey have = created.get(out.name());
-            creating.add(have != null ? CompletableFuture.completedFuture(have) : create(agent.id(), policy, out)
+            CompletableFuture<ApiKey> made = have != null ? CompletableFuture.completedFuture(have) : create(agent.id(), policy, out)
                     .thenApply(k -> {
                         created.put(out.name(), k);
                         return k;
-                    }));
+                    });
+            if (out.type().equals("remote_elasticsearch")) {
+                // As the original: a remote cluster that cannot issue a key costs that output its key, not the checkin.
+                made = made.exceptionally(t -> {
+                    LOG.warn("agent {}: no key from the remote cluster of output {}; sent without api_key: {}",
+                            agent.id(), out.name(), Futures.unwrap(t).toString());
+                    return null;
+                });
+            }
+            creating.add(made);
         }
         Map<String, List<String>> removedIds = new HashMap<>();
         removed.forEach((name, entry) -> {
@@ -160,10 +169,15 @@ public final class AgentOutputKeys {
                     for (int i = 0; i < stale.size(); i++) {
                         PreparedPolicy.KeyedOutput out = stale.get(i);
                         ApiKey key = creating.get(i).join();
-                        outputs.set(out.name(), entry(stored.path(out.name()), out, key, now));
-                        plain.put(out.name(), key.plain());
+                        if (key != null) {
+                            outputs.set(out.name(), entry(stored.path(out.name()), out, key, now));
+                            plain.put(out.name(), key.plain());
+                        }
                     }
                     removed.keySet().forEach(outputs::putNull);
+                    if (outputs.isEmpty()) {
+                        return CompletableFuture.completedFuture(plain);
+                    }
                     ObjectNode partial = Json.object();
                     partial.set("outputs", outputs);
                     partial.put("updated_at", now);

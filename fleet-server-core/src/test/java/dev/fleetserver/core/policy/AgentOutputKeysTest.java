@@ -68,7 +68,7 @@ class AgentOutputKeysTest {
     }
 
     /** A recording key port: keys are {@code <prefix>-<n>:secret-<n>}. */
-    static final class RecordingKeys implements ApiKeys {
+    static class RecordingKeys implements ApiKeys {
         final String prefix;
         final AtomicInteger n = new AtomicInteger();
         final List<ObjectNode> created = new ArrayList<>();
@@ -176,7 +176,7 @@ class AgentOutputKeysTest {
         assertThat(retired.get(0).get("retired_at").asText()).isEqualTo("2024-05-01T12:00:00.000Z");
         assertThat(local.invalidated).isEmpty();
 
-        AckService acks = new AckService(repo, new AgentKeys(repo, local, null, CLOCK), keys, CLOCK);
+        AckService acks = new AckService(repo, new AgentKeys(repo, local, null, outputKeys, CLOCK), keys, CLOCK);
         String body = "{\"events\":[{\"type\":\"ACTION_RESULT\",\"agent_id\":\"agent-1\",\"action_id\":\"policy:p1:2\"}]}";
         acks.ack(agent(), new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))).get(5, TimeUnit.SECONDS);
 
@@ -281,5 +281,38 @@ class AgentOutputKeysTest {
         assertThat(AgentOutputKeys.missesAKey(agent())).isTrue();
         deliver(defaultOnly(1, "logs-*"));
         assertThat(AgentOutputKeys.missesAKey(agent())).isFalse();
+    }
+
+    @Test
+    void unenrollingInvalidatesARemoteOutputsKeyInItsRemoteCluster() throws Exception {
+        deliver(policy(1, "{\"far\":{\"type\":\"remote_elasticsearch\",\"hosts\":[\"https://far:9200\"],"
+                + "\"service_token\":\"tok\"}}", "{\"far\":" + perms("logs-*") + "}"));
+        var keyCache = new dev.fleetserver.core.auth.ApiKeyAuthenticator(local, CLOCK, java.time.Duration.ofMinutes(1),
+                java.time.Duration.ZERO, 10);
+
+        new AgentKeys(repo, local, keyCache, outputKeys, CLOCK).unenroll(agent()).get(5, TimeUnit.SECONDS);
+
+        assertThat(remote.invalidated).containsExactly("remote-1");
+        assertThat(agent().active()).isFalse();
+    }
+
+    @Test
+    void aRemoteClusterThatCannotIssueAKeyCostsThatOutputItsKeyNotTheCheckin() throws Exception {
+        outputKeys = OutputKeys.of(local, cluster -> new RecordingKeys("down") {
+            @Override
+            public CompletableFuture<ApiKey> create(String name, ObjectNode roleDescriptors, ObjectNode metadata) {
+                return CompletableFuture.failedFuture(new dev.fleetserver.core.store.StoreException.Unavailable("down", null));
+            }
+        });
+        keys = new AgentOutputKeys(repo, outputKeys, CLOCK);
+
+        JsonNode sent = deliver(policy(1, "{\"default\":{\"type\":\"elasticsearch\"},"
+                + "\"far\":{\"type\":\"remote_elasticsearch\",\"hosts\":[\"https://far:9200\"],\"service_token\":\"t\"}}",
+                "{\"default\":" + perms("logs-*") + ",\"far\":" + perms("logs-*") + "}"));
+
+        assertThat(sent.at("/outputs/far").has("api_key")).isFalse();
+        assertThat(sent.at("/outputs/far/type").asText()).isEqualTo("elasticsearch");
+        assertThat(sent.at("/outputs/default/api_key").asText()).isEqualTo("local-1:secret-1");
+        assertThat(agent().source().at("/outputs").has("far")).isFalse();
     }
 }
