@@ -79,8 +79,15 @@ public interface OutputKeys {
                     if (hosts.isEmpty() || token.isEmpty()) {
                         return Optional.empty();
                     }
-                    keys = clusters.computeIfAbsent(new RemoteCluster(List.copyOf(hosts), token, output.deepCopy()),
-                            remotes::connect);
+                    try {
+                        keys = clusters.computeIfAbsent(new RemoteCluster(List.copyOf(hosts), token, output.deepCopy()),
+                                remotes::connect);
+                    } catch (RuntimeException e) {
+                        // A malformed remote output costs that output its keys, never the whole policy.
+                        org.slf4j.LoggerFactory.getLogger(OutputKeys.class)
+                                .warn("output {}: remote cluster {} unusable, no keys for it: {}", name, hosts, e.toString());
+                        return Optional.empty();
+                    }
                 } else {
                     return Optional.empty();
                 }

@@ -315,4 +315,19 @@ class AgentOutputKeysTest {
         assertThat(sent.at("/outputs/default/api_key").asText()).isEqualTo("local-1:secret-1");
         assertThat(agent().source().at("/outputs").has("far")).isFalse();
     }
+
+    @Test
+    void aRemoteOutputThatCannotBeConnectedToIsSentWithoutAKeyAndTheRestOfThePolicyStillWorks() throws Exception {
+        outputKeys = OutputKeys.of(local, cluster -> {
+            throw new IllegalArgumentException("bad host");
+        });
+        keys = new AgentOutputKeys(repo, outputKeys, CLOCK);
+
+        JsonNode sent = deliver(policy(1, "{\"default\":{\"type\":\"elasticsearch\"},"
+                + "\"far\":{\"type\":\"remote_elasticsearch\",\"hosts\":[\"::bad\"],\"service_token\":\"t\"}}",
+                "{\"default\":" + perms("logs-*") + ",\"far\":" + perms("logs-*") + "}"));
+
+        assertThat(sent.at("/outputs/far").has("api_key")).isFalse();
+        assertThat(sent.at("/outputs/default/api_key").asText()).isEqualTo("local-1:secret-1");
+    }
 }
