@@ -45,7 +45,10 @@ public final class PreparedPolicy {
     private final List<KeyedOutput> keyedOutputs;
     /** Serialised parts; between {@code segments[i]} and {@code segments[i + 1]} comes {@code gaps[i]}. */
     private final byte[][] segments;
-    /** -1: the agent id; else the index of a keyed output, whose {@code "api_key":"…"} member fills the gap. */
+    /**
+     * -1: the agent id; {@code i >= 0}: the {@code "api_key":"id:key"} member of keyed output i; {@code -2 - i}: the
+     * {@code "api_key":"<base64 of id:key>"} member of the OTel exporter {@code elasticsearch/<name of output i>}.
+     */
     private final int[] gaps;
     /** Whether the output member in gap i is followed by a comma (it is omitted, comma included, without a key). */
     private final boolean[] gapComma;
@@ -125,6 +128,21 @@ public final class PreparedPolicy {
                 }
             }
         }
+        // OTel: the exporter of a keyed output carries the same key, base64-encoded (the original's form there).
+        List<Integer> keyedExporters = new ArrayList<>();
+        if (policy.get("exporters") instanceof ObjectNode exporters) {
+            for (int i = 0; i < keyed.size(); i++) {
+                String name = "elasticsearch/" + keyed.get(i).name();
+                if (exporters.get(name) instanceof ObjectNode exporter) {
+                    ObjectNode withGap = Json.object();
+                    withGap.put("api_key", "\u0000e" + i);
+                    exporter.remove("api_key");
+                    withGap.setAll(exporter);
+                    exporters.set(name, withGap);
+                    keyedExporters.add(i);
+                }
+            }
+        }
         policy.remove("secret_paths");
         if (!secretPaths.isEmpty()) {
             secretPaths.forEach(policy.withArray("secret_paths")::add);
@@ -137,14 +155,14 @@ public final class PreparedPolicy {
         action.put("input_type", "");
         action.put("type", "POLICY_CHANGE");
         String body = "{\"ack_token\":\"\",\"action\":\"checkin\",\"actions\":[" + Json.string(action) + "]}";
-        return split(rev, body, List.copyOf(keyed));
+        return split(rev, body, List.copyOf(keyed), keyedExporters);
     }
 
     /**
      * Cuts the body at its placeholders: NULs, which JSON escapes inside every real string, so the exact member
      * texts searched for cannot come from the policy's content.
      */
-    private static PreparedPolicy split(PolicyRevision rev, String body, List<KeyedOutput> keyed) {
+    private static PreparedPolicy split(PolicyRevision rev, String body, List<KeyedOutput> keyed, List<Integer> exporters) {
         record Mark(int start, int end, int gap, boolean comma) {
         }
         List<Mark> marks = new ArrayList<>();
@@ -158,6 +176,13 @@ public final class PreparedPolicy {
             int e = s + mark.length();
             boolean comma = body.charAt(e) == ',';
             marks.add(new Mark(s, comma ? e + 1 : e, i, comma));
+        }
+        for (int i : exporters) {
+            String mark = KEY_MARK + "e" + i + "\"";
+            int s = body.indexOf(mark);
+            int e = s + mark.length();
+            boolean comma = body.charAt(e) == ',';
+            marks.add(new Mark(s, comma ? e + 1 : e, -2 - i, comma));
         }
         marks.sort(Comparator.comparingInt(Mark::start));
         byte[][] segments = new byte[marks.size() + 1][];
@@ -204,11 +229,15 @@ public final class PreparedPolicy {
         int n = 0;
         for (int i = 0; i < gaps.length; i++) {
             parts[n++] = segments[i];
-            if (gaps[i] < 0) {
+            if (gaps[i] == -1) {
                 parts[n++] = JsonText.escape(agentId);
                 continue;
             }
-            String key = outputKeys.get(keyedOutputs.get(gaps[i]).name());
+            boolean exporter = gaps[i] < -1;
+            String key = outputKeys.get(keyedOutputs.get(exporter ? -2 - gaps[i] : gaps[i]).name());
+            if (key != null && exporter) {
+                key = java.util.Base64.getEncoder().encodeToString(key.getBytes(StandardCharsets.UTF_8));
+            }
             if (key != null) {
                 String member = "\"api_key\":\"" + new String(JsonText.escape(key), StandardCharsets.UTF_8) + "\""
                         + (gapComma[i] ? "," : "");

@@ -195,4 +195,22 @@ class PreparedPolicyTest {
         assertThat(outputs.at("/b/api_key").asText()).isEqualTo("id:k");
         assertThat(parse(prepared.responseFor("x")).at("/actions/0/data/policy/outputs/b").has("api_key")).isFalse();
     }
+
+    @Test
+    void theOtelExporterOfAKeyedOutputGetsTheSameKeyInBase64() throws Exception {
+        PolicyRevision rev = revision("{\"policy_id\":\"p1\",\"revision_idx\":1,\"data\":{"
+                + "\"outputs\":{\"a\":{\"type\":\"elasticsearch\"}},\"output_permissions\":{\"a\":{\"r\":{}}},"
+                + "\"exporters\":{\"elasticsearch/a\":{\"endpoints\":[\"h\"]},\"debug\":{}}}}");
+        PreparedPolicy prepared = PreparedPolicy.prepare(rev, java.util.Map.of(),
+                dev.fleetserver.core.apikey.OutputKeys.of(new AgentOutputKeysTest.RecordingKeys("k"), null));
+
+        JsonNode policy = parse(prepared.responseFor("x", java.util.Map.of("a", "id:key"))).at("/actions/0/data/policy");
+
+        assertThat(policy.at("/outputs/a/api_key").asText()).isEqualTo("id:key");
+        assertThat(policy.at("/exporters/elasticsearch~1a/api_key").asText())
+                .isEqualTo(java.util.Base64.getEncoder().encodeToString("id:key".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(policy.at("/exporters/elasticsearch~1a/endpoints/0").asText()).isEqualTo("h");
+        assertThat(policy.at("/exporters/debug")).isEqualTo(Json.object());
+        assertThat(parse(prepared.responseFor("x")).at("/actions/0/data/policy/exporters/elasticsearch~1a").has("api_key")).isFalse();
+    }
 }
