@@ -156,7 +156,7 @@ public final class AckService {
         // The agent runs a revision it got after any key replaced so far: the replaced keys can go now.
         CompletableFuture<ObjectNode> retired = outputKeys == null
                 ? CompletableFuture.completedFuture(Json.object())
-                : outputKeys.retireAcked(agent);
+                : outputKeys.retireAcked(agent, agent.policyId(), acked);
         return retired.thenCompose(outputs -> {
             ObjectNode partial = outputs.deepCopy();
             partial.put("policy_revision_idx", acked);

@@ -142,8 +142,11 @@ public final class CheckinService {
             revision = 0;
         }
         long reported = revision;
+        // Running a newer revision of its policy than acked: the keys that revision replaced can go (reference 1.7 step 8).
+        boolean runsNewer = reportsPolicy && req.agentPolicyId().equals(policyId) && req.policyRevisionIdx() > agent.policyRevisionIdx();
 
         upgradeDetails(agent, req.upgradeDetails())
+                .thenCompose(v -> runsNewer ? policies.retireReplacedKeys(agent, req.policyRevisionIdx()) : CompletableFuture.<Void>completedFuture(null))
                 .thenCompose(v -> resolveAckToken(agent, req.ackToken()))
                 .thenCompose(seq -> {
                     if (seq != agent.actionSeqNo()) {

@@ -170,7 +170,7 @@ public final class AgentOutputKeys {
                         PreparedPolicy.KeyedOutput out = stale.get(i);
                         ApiKey key = creating.get(i).join();
                         if (key != null) {
-                            outputs.set(out.name(), entry(stored.path(out.name()), out, key, now));
+                            outputs.set(out.name(), entry(stored.path(out.name()), policy, out, key, now));
                             plain.put(out.name(), key.plain());
                         }
                     }
@@ -215,7 +215,7 @@ public final class AgentOutputKeys {
     }
 
     /** The new entry of an output: the new key, and the one it replaces added to those retired after the next ack. */
-    private static ObjectNode entry(JsonNode old, PreparedPolicy.KeyedOutput out, ApiKey key, String now) {
+    private static ObjectNode entry(JsonNode old, PreparedPolicy policy, PreparedPolicy.KeyedOutput out, ApiKey key, String now) {
         ObjectNode e = Json.object();
         e.put("api_key", key.plain());
         e.put("api_key_id", key.id());
@@ -229,16 +229,25 @@ public final class AgentOutputKeys {
             r.put("id", oldId);
             r.put("retired_at", now);
             r.put("output", out.name());
+            // The delivery that replaced it: the key is due once the agent runs this revision (see retireAcked).
+            r.put("policy_id", policy.policyId());
+            r.put("revision_idx", policy.revision());
         }
         return e;
     }
 
     /**
-     * After the agent acked a newer revision: invalidates every retired key of its outputs (never an output's
-     * current key) and returns the fields that empty those lists, for the caller's conditional write of the ack.
-     * Completes with an empty object when nothing was retired.
+     * After the agent acked (or reported running) revision {@code revision} of policy {@code policyId}: invalidates
+     * the retired keys of its outputs that the agent no longer needs, and returns the fields that drop them from the
+     * lists, for the caller's conditional write. Completes with an empty object when nothing is due.
+     *
+     * <p>A key is due when the delivery that replaced it is one the agent now runs: each retired entry records the
+     * policy and revision of that delivery ({@code policy_id}, {@code revision_idx}); one replaced in a revision of
+     * this policy the agent has not reached yet stays (so an agent that failed to apply a newer revision keeps a
+     * working key). Entries without that record (written by the original) are due at once, as the original does. An
+     * output's current key is never invalidated.
      */
-    public CompletableFuture<ObjectNode> retireAcked(Agent agent) {
+    public CompletableFuture<ObjectNode> retireAcked(Agent agent, String policyId, long revision) {
         JsonNode stored = agent.source().path("outputs");
         ObjectNode outputs = Json.object();
         Map<String, List<String>> ids = new HashMap<>();
@@ -249,16 +258,23 @@ public final class AgentOutputKeys {
                 continue;
             }
             String current = e.getValue().path("api_key_id").asText("");
-            List<String> out = new ArrayList<>();
+            List<String> due = new ArrayList<>();
+            ArrayNode kept = Json.array();
             list.forEach(r -> {
-                if (!current.equals(r.path("id").asText(""))) {
-                    addId(out, r.get("id"));
+                boolean notYet = policyId.equals(r.path("policy_id").asText(null))
+                        && r.path("revision_idx").asLong(Long.MIN_VALUE) > revision;
+                if (notYet || current.equals(r.path("id").asText(""))) {
+                    kept.add(r.deepCopy());
+                } else {
+                    addId(due, r.get("id"));
                 }
             });
-            if (!out.isEmpty()) {
-                ids.put(e.getKey(), out);
+            if (!due.isEmpty()) {
+                ids.put(e.getKey(), due);
             }
-            outputs.putObject(e.getKey()).putArray("to_retire_api_key_ids");
+            if (kept.size() != list.size()) {
+                outputs.putObject(e.getKey()).set("to_retire_api_key_ids", kept);
+            }
         }
         if (outputs.isEmpty()) {
             return CompletableFuture.completedFuture(Json.object());
@@ -268,6 +284,37 @@ public final class AgentOutputKeys {
             partial.set("outputs", outputs);
             return partial;
         });
+    }
+
+    /**
+     * {@link #retireAcked} for an agent that reports running a newer revision in its checkin (the ack may come later
+     * or, from a checkin recorded first, never move the revision): invalidates and clears now. Best effort: a
+     * concurrent write of the document leaves the work to the next ack or checkin.
+     */
+    public CompletableFuture<Void> retireReported(Agent agent, long revision) {
+        if (!issuesKeys || !hasRetired(agent) || agent.policyId() == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return retireAcked(agent, agent.policyId(), revision)
+                .thenCompose(partial -> partial.isEmpty()
+                        ? CompletableFuture.completedFuture(0L)
+                        : repo.updateAgentIfUnchanged(agent, partial))
+                .<Void>thenApply(seq -> null)
+                .exceptionally(t -> {
+                    if (!(Futures.unwrap(t) instanceof StoreException.Conflict)) {
+                        LOG.warn("agent {}: retired output keys not cleaned up yet: {}", agent.id(), t.toString());
+                    }
+                    return null;
+                });
+    }
+
+    private static boolean hasRetired(Agent agent) {
+        for (JsonNode out : agent.source().path("outputs")) {
+            if (out.path("to_retire_api_key_ids").isArray() && !out.path("to_retire_api_key_ids").isEmpty()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** True when some output of the agent has an entry without a key: the original then resends the policy. */

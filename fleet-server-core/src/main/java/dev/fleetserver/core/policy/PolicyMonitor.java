@@ -69,6 +69,11 @@ public final class PolicyMonitor {
         return agentKeys.responseFor(policy, agent);
     }
 
+    /** Retires the agent's replaced output keys now that it reports running a newer revision (see {@link AgentOutputKeys#retireReported}). */
+    public CompletableFuture<Void> retireReplacedKeys(Agent agent, long revision) {
+        return agentKeys.retireReported(agent, revision);
+    }
+
     /** Loads every policy's latest revision, then follows the index. Completes when the initial load is done. */
     public CompletableFuture<Void> start() {
         return feed.start();

@@ -330,4 +330,54 @@ class AgentOutputKeysTest {
         assertThat(sent.at("/outputs/far").has("api_key")).isFalse();
         assertThat(sent.at("/outputs/default/api_key").asText()).isEqualTo("local-1:secret-1");
     }
+
+    private void ack(String actionId) throws Exception {
+        AckService acks = new AckService(repo, new AgentKeys(repo, local, null, outputKeys, CLOCK), keys, CLOCK);
+        String body = "{\"events\":[{\"type\":\"ACTION_RESULT\",\"agent_id\":\"agent-1\",\"action_id\":\"" + actionId + "\"}]}";
+        acks.ack(agent(), new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))).get(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void aKeyReplacedInARevisionTheAgentHasNotReachedYetSurvivesTheAckOfAnOlderOne() throws Exception {
+        deliver(defaultOnly(1, "logs-*"));
+        deliver(defaultOnly(3, "metrics-*"));
+        JsonNode entry = agent().source().at("/outputs/default/to_retire_api_key_ids/0");
+        assertThat(entry.get("policy_id").asText()).isEqualTo("p1");
+        assertThat(entry.get("revision_idx").asLong()).isEqualTo(3);
+
+        ack("policy:p1:2");
+
+        assertThat(local.invalidated).isEmpty();
+        assertThat(agent().source().at("/outputs/default/to_retire_api_key_ids")).hasSize(1);
+
+        ack("policy:p1:3");
+
+        assertThat(local.invalidated).containsExactly("local-1");
+        assertThat(agent().source().at("/outputs/default/to_retire_api_key_ids")).isEmpty();
+    }
+
+    @Test
+    void anAgentReportingItRunsTheNewRevisionHasTheReplacedKeyRetiredWithoutAnAck() throws Exception {
+        deliver(defaultOnly(1, "logs-*"));
+        deliver(defaultOnly(2, "metrics-*"));
+
+        keys.retireReported(agent(), 1).get(5, TimeUnit.SECONDS);
+        assertThat(local.invalidated).isEmpty();
+
+        keys.retireReported(agent(), 2).get(5, TimeUnit.SECONDS);
+        assertThat(local.invalidated).containsExactly("local-1");
+        assertThat(agent().source().at("/outputs/default/to_retire_api_key_ids")).isEmpty();
+        assertThat(agent().source().at("/outputs/default/api_key_id").asText()).isEqualTo("local-2");
+    }
+
+    @Test
+    void retiredEntriesWrittenByTheOriginalAreDueAtTheNextAck() throws Exception {
+        deliver(defaultOnly(1, "logs-*"));
+        repo.updateAgent("agent-1", (ObjectNode) Json.MAPPER.readTree("{\"outputs\":{\"default\":{\"to_retire_api_key_ids\":"
+                + "[{\"id\":\"go-old\",\"retired_at\":\"2024-01-01T00:00:00Z\"}]}}}")).get(5, TimeUnit.SECONDS);
+
+        ack("policy:p1:1");
+
+        assertThat(local.invalidated).containsExactly("go-old");
+    }
 }
