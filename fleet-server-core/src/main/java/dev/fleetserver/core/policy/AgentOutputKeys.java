@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * {@code type}, and {@code to_retire_api_key_ids} ({@code [{id, retired_at, output}]}).
  *
  * <p>A key is created when the agent has none for the output, when the output's permissions changed (their hash
- * differs) or when the output changed type. A changed permission gets a <em>new</em> key rather than the original's
+ * differs), when the output changed type, or when a remote output's {@code hosts} changed (recorded as
+ * {@code outputs.<name>.hosts}: a key of one cluster is no use in another). A changed permission gets a <em>new</em> key rather than the original's
  * in-place role update with {@code -rdstale} role copies: the agent is sent the new key in the same POLICY_CHANGE
  * either way, the old key keeps working until the agent acks that revision (then it is invalidated, see
  * {@link #retireAcked}), and a fresh key has exactly the policy's privileges with no stale roles to clean up. A
@@ -198,9 +199,12 @@ public final class AgentOutputKeys {
     private static boolean fits(JsonNode entry, PreparedPolicy.KeyedOutput out) {
         String key = entry.path("api_key").asText("");
         String type = entry.path("type").asText(out.type());
+        // Hosts are recorded by this server only; an entry without them (the original's) is taken as matching.
+        JsonNode hosts = entry.get("hosts");
+        boolean sameCluster = out.remoteHosts() == null || hosts == null || hosts.equals(out.remoteHosts());
         return !key.isEmpty() && !InlineSecretsCheck.isReference(key)
                 && out.permissionsHash().equals(entry.path("permissions_hash").asText(""))
-                && out.type().equals(type);
+                && out.type().equals(type) && sameCluster;
     }
 
     private CompletableFuture<ApiKey> create(String agentId, PreparedPolicy policy, PreparedPolicy.KeyedOutput out) {
@@ -221,6 +225,9 @@ public final class AgentOutputKeys {
         e.put("api_key_id", key.id());
         e.put("permissions_hash", out.permissionsHash());
         e.put("type", out.type());
+        if (out.remoteHosts() != null) {
+            e.set("hosts", out.remoteHosts().deepCopy());
+        }
         ArrayNode retired = e.putArray("to_retire_api_key_ids");
         old.path("to_retire_api_key_ids").forEach(r -> retired.add(r.deepCopy()));
         String oldId = old.path("api_key_id").asText("");

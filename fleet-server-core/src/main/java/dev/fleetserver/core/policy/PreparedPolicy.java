@@ -36,8 +36,10 @@ public final class PreparedPolicy {
      * @param permissions     {@code output_permissions.<name>}: the key's role descriptors
      * @param permissionsHash what the agent document records, to tell when the key no longer fits
      * @param keys            where the key is created
+     * @param remoteHosts     a remote output's {@code hosts} (a key of one cluster is no use in another); else null
      */
-    public record KeyedOutput(String name, String type, ObjectNode permissions, String permissionsHash, ApiKeys keys) {
+    public record KeyedOutput(String name, String type, ObjectNode permissions, String permissionsHash, ApiKeys keys,
+                              com.fasterxml.jackson.databind.node.ArrayNode remoteHosts) {
     }
 
     private final String policyId;
@@ -110,6 +112,8 @@ public final class PreparedPolicy {
                 boolean es = type.equals("elasticsearch") || type.equals("remote_elasticsearch");
                 JsonNode perms = policy.path("output_permissions").get(name);
                 Optional<ApiKeys> keys = es && perms instanceof ObjectNode ? outputKeys.forOutput(name, out) : Optional.empty();
+                com.fasterxml.jackson.databind.node.ArrayNode remoteHosts = type.equals("remote_elasticsearch")
+                        && out.get("hosts") instanceof com.fasterxml.jackson.databind.node.ArrayNode h ? h.deepCopy() : null;
                 if (type.equals("remote_elasticsearch")) {
                     // The agent talks to a remote cluster like any other; the token is for this server only.
                     out.put("type", "elasticsearch");
@@ -124,7 +128,7 @@ public final class PreparedPolicy {
                     withGap.setAll(out);
                     outs.set(name, withGap);
                     ObjectNode p = (ObjectNode) perms;
-                    keyed.add(new KeyedOutput(name, type, p.deepCopy(), PermissionsHash.of(p), keys.get()));
+                    keyed.add(new KeyedOutput(name, type, p.deepCopy(), PermissionsHash.of(p), keys.get(), remoteHosts));
                 }
             }
         }

@@ -380,4 +380,21 @@ class AgentOutputKeysTest {
 
         assertThat(local.invalidated).containsExactly("go-old");
     }
+
+    @Test
+    void aRemoteOutputMovedToOtherHostsGetsANewKeyButTheSameHostsKeepIt() throws Exception {
+        String perms = "{\"far\":" + perms("logs-*") + "}";
+        deliver(policy(1, "{\"far\":{\"type\":\"remote_elasticsearch\",\"hosts\":[\"https://a:9200\"],\"service_token\":\"t\"}}", perms));
+        deliver(policy(2, "{\"far\":{\"type\":\"remote_elasticsearch\",\"hosts\":[\"https://a:9200\"],\"service_token\":\"t\"}}", perms));
+        assertThat(remote.created).hasSize(1);
+
+        JsonNode sent = deliver(policy(3, "{\"far\":{\"type\":\"remote_elasticsearch\",\"hosts\":[\"https://b:9200\"],"
+                + "\"service_token\":\"t\"}}", perms));
+
+        assertThat(remote.created).hasSize(2);
+        assertThat(sent.at("/outputs/far/api_key").asText()).isEqualTo("remote-2:secret-2");
+        assertThat(agent().source().at("/outputs/far/hosts/0").asText()).isEqualTo("https://b:9200");
+        assertThat(connected).extracting(OutputKeys.RemoteCluster::hosts)
+                .containsExactly(List.of("https://a:9200"), List.of("https://b:9200"));
+    }
 }
