@@ -59,7 +59,8 @@ public interface OutputKeys {
 
     /**
      * Keys of {@code elasticsearch} outputs from {@code local}, of {@code remote_elasticsearch} outputs from the
-     * cluster {@code remotes} connects to (one connection per distinct hosts and token, kept for the server's life).
+     * cluster {@code remotes} connects to (one connection per distinct hosts and token, kept for the server's life;
+     * {@code null}: remote outputs get no keys).
      */
     static OutputKeys of(ApiKeys local, RemoteClusters remotes) {
         return new OutputKeys() {
