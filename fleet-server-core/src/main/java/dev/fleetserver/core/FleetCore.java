@@ -9,6 +9,8 @@ import dev.fleetserver.core.action.ActionSecrets;
 import dev.fleetserver.core.secret.IndexSecretStore;
 import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.apikey.OutputKeys;
+import dev.fleetserver.core.policy.AgentOutputKeys;
 import dev.fleetserver.core.auth.AgentAuthenticator;
 import dev.fleetserver.core.auth.ApiKeyAuthenticator;
 import dev.fleetserver.core.auth.UserAgentCheck;
@@ -57,14 +59,19 @@ public final class FleetCore implements AutoCloseable {
         this(store, apiKeys, new IndexSecretStore(store), settings, clock, scheduler);
     }
 
+    /** Without output keys: policies are delivered with their outputs as written (the embedded store). */
     public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
                      Scheduler scheduler) {
-        this(store, apiKeys, secretStore, settings, clock, scheduler, FleetMetrics.NONE);
+        this(store, apiKeys, secretStore, settings, clock, scheduler, OutputKeys.none(), FleetMetrics.NONE);
     }
 
-    /** @param metrics where fan-out latencies go; store latencies are measured by wrapping {@code store} */
+    /**
+     * @param outputKeys where each agent's output API keys come from; {@link OutputKeys#none()} sends outputs as
+     *                   written in the policy, with no {@code api_key} added
+     * @param metrics    where fan-out latencies go; store latencies are measured by wrapping {@code store}
+     */
     public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
-                     Scheduler scheduler, FleetMetrics metrics) {
+                     Scheduler scheduler, OutputKeys outputKeys, FleetMetrics metrics) {
         this.settings = settings;
         this.repo = new FleetRepository(store);
         AtomicInteger n = new AtomicInteger();
@@ -81,14 +88,15 @@ public final class FleetCore implements AutoCloseable {
                 new ReplaceTokenHasher(settings.pbkdf2Iterations(), settings.pbkdf2KeyLength(), settings.pbkdf2SaltLength()),
                 clock, worker);
         CheckinRegistry registry = new CheckinRegistry();
-        this.policies = new PolicyMonitor(repo, registry, secretStore, scheduler, metrics);
+        AgentOutputKeys agentOutputKeys = new AgentOutputKeys(repo, outputKeys, clock);
+        this.policies = new PolicyMonitor(repo, registry, secretStore, scheduler, outputKeys, agentOutputKeys, metrics);
         ActionSecrets actionSecrets = new ActionSecrets(secretStore);
         this.actions = new ActionDispatcher(store, registry, actionSecrets, clock, scheduler, metrics);
         this.checkin = new CheckinService(repo, userAgents, policies, actions, actionSecrets, new CheckinBulker(repo, clock), registry,
                 settings.checkin(), clock, scheduler);
         this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
-        AgentKeys agentKeys = new AgentKeys(repo, apiKeys, keyCache, clock);
-        this.acks = new AckService(repo, agentKeys, clock);
+        AgentKeys agentKeys = new AgentKeys(repo, apiKeys, keyCache, outputKeys, clock);
+        this.acks = new AckService(repo, agentKeys, agentOutputKeys.issuesKeys() ? agentOutputKeys : null, clock);
         this.agentAdmin = new AgentAdminService(repo, agentKeys, clock);
         this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());
         this.status = new StatusService(auth);

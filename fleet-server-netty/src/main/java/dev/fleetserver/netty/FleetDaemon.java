@@ -5,6 +5,7 @@ import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.core.checkin.CheckinSettings;
 import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.metrics.MeteredDocumentStore;
+import dev.fleetserver.core.apikey.OutputKeys;
 import dev.fleetserver.core.secret.IndexSecretStore;
 import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.store.DocumentStore;
@@ -14,6 +15,7 @@ import dev.fleetserver.core.util.ExecutorScheduler;
 import dev.fleetserver.es.EsApiKeys;
 import dev.fleetserver.es.EsClient;
 import dev.fleetserver.es.EsConfig;
+import dev.fleetserver.es.EsRemoteClusters;
 import dev.fleetserver.es.EsDocumentStore;
 import dev.fleetserver.es.EsSecretStore;
 import dev.fleetserver.netty.config.ConfigException;
@@ -99,7 +101,7 @@ public final class FleetDaemon implements AutoCloseable {
                 backend.prepare().get(60, TimeUnit.SECONDS);
             }
             core = new FleetCore(new MeteredDocumentStore(store, metrics), backend.apiKeys(), backend.secrets(), coreSettings(config),
-                    Clock.systemUTC(), scheduler, metrics);
+                    Clock.systemUTC(), scheduler, backend.outputKeys(), metrics);
             metrics.parkedCheckins(core.checkin().registry()::size);
             String token = core.start().get(60, TimeUnit.SECONDS);
             String managementToken = managementToken(config, dataDir);
@@ -131,15 +133,15 @@ public final class FleetDaemon implements AutoCloseable {
     }
 
     /** The store and key ports of one back end, and how to release them. */
-    private record Backend(DocumentStore store, ApiKeys apiKeys, SecretStore secrets, CompletableFuture<Void> prepare,
-                           AutoCloseable extra) {
+    private record Backend(DocumentStore store, ApiKeys apiKeys, SecretStore secrets, OutputKeys outputKeys,
+                           CompletableFuture<Void> prepare, AutoCloseable... extra) {
         void close() {
             store.close();
-            if (extra != null) {
+            for (AutoCloseable c : extra) {
                 try {
-                    extra.close();
+                    c.close();
                 } catch (Exception e) {
-                    LOG.warn("closing {} failed: {}", extra, e.toString());
+                    LOG.warn("closing {} failed: {}", c, e.toString());
                 }
             }
         }
@@ -148,7 +150,8 @@ public final class FleetDaemon implements AutoCloseable {
     private static Backend embedded(Path dataDir) {
         DocumentStore store = SqliteDocumentStore.open(dataDir);
         LOG.info("back end: embedded store in {}", dataDir);
-        return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), null, null);
+        // No Elasticsearch to issue output keys in: outputs are delivered as written in the policy.
+        return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), OutputKeys.none(), null);
     }
 
     private static Backend elasticsearch(FleetServerConfig config, DaemonMetrics metrics) throws IOException {
@@ -165,7 +168,10 @@ public final class FleetDaemon implements AutoCloseable {
         EsDocumentStore store = new EsDocumentStore(client, EsDocumentStore.BulkSettings.defaults());
         LOG.info("back end: Elasticsearch at {}", out.hosts());
         // Key calls share the connection pool with batched traffic; keep some connections for the batches.
-        return new Backend(store, new EsApiKeys(client, 120), new EsSecretStore(client, store), store.ensureFleetIndices(), client);
+        EsApiKeys apiKeys = new EsApiKeys(client, 120);
+        EsRemoteClusters remotes = new EsRemoteClusters(out.timeout(), 16);
+        return new Backend(store, apiKeys, new EsSecretStore(client, store), OutputKeys.of(apiKeys, remotes),
+                store.ensureFleetIndices(), client, remotes);
     }
 
     static CoreSettings coreSettings(FleetServerConfig config) {

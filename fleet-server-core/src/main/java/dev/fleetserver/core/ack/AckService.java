@@ -6,6 +6,7 @@ import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.policy.AgentOutputKeys;
 import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
@@ -30,11 +31,18 @@ public final class AckService {
 
     private final FleetRepository repo;
     private final AgentKeys agentKeys;
+    private final AgentOutputKeys outputKeys;
     private final Clock clock;
 
     public AckService(FleetRepository repo, AgentKeys agentKeys, Clock clock) {
+        this(repo, agentKeys, null, clock);
+    }
+
+    /** @param outputKeys retires replaced output keys once a newer revision is acked; {@code null}: none are issued */
+    public AckService(FleetRepository repo, AgentKeys agentKeys, AgentOutputKeys outputKeys, Clock clock) {
         this.repo = repo;
         this.agentKeys = agentKeys;
+        this.outputKeys = outputKeys;
         this.clock = clock;
     }
 
@@ -144,11 +152,18 @@ public final class AckService {
         if (best <= agent.policyRevisionIdx()) {
             return CompletableFuture.completedFuture(null);
         }
-        ObjectNode partial = Json.object();
-        partial.put("policy_revision_idx", best);
-        partial.put("updated_at", Times.millis(clock.instant()));
-        // Conditional on the version we read: a concurrent reassign or newer ack is never rolled back.
-        return repo.updateAgentIfUnchanged(agent, partial).<Void>thenApply(s -> null)
+        long acked = best;
+        // The agent runs a revision it got after any key replaced so far: the replaced keys can go now.
+        CompletableFuture<ObjectNode> retired = outputKeys == null
+                ? CompletableFuture.completedFuture(Json.object())
+                : outputKeys.retireAcked(agent, agent.policyId(), acked);
+        return retired.thenCompose(outputs -> {
+            ObjectNode partial = outputs.deepCopy();
+            partial.put("policy_revision_idx", acked);
+            partial.put("updated_at", Times.millis(clock.instant()));
+            // Conditional on the version we read: a concurrent reassign or newer ack is never rolled back.
+            return repo.updateAgentIfUnchanged(agent, partial);
+        }).<Void>thenApply(s -> null)
                 .exceptionallyCompose(t -> {
                     if (Futures.unwrap(t) instanceof StoreException.Conflict && attempt < MAX_CONFLICT_RETRIES) {
                         return repo.agent(agent.id()).thenCompose(a -> a.isPresent()

@@ -3,6 +3,7 @@ package dev.fleetserver.core.ack;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.apikey.ApiKeys;
+import dev.fleetserver.core.apikey.OutputKeys;
 import dev.fleetserver.core.auth.ApiKeyAuthenticator;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
@@ -23,12 +24,19 @@ public final class AgentKeys {
     private final FleetRepository repo;
     private final ApiKeys apiKeys;
     private final ApiKeyAuthenticator keyCache;
+    private final OutputKeys outputKeys;
     private final Clock clock;
 
     public AgentKeys(FleetRepository repo, ApiKeys apiKeys, ApiKeyAuthenticator keyCache, Clock clock) {
+        this(repo, apiKeys, keyCache, OutputKeys.none(), clock);
+    }
+
+    /** @param outputKeys reaches the remote clusters that issued keys of {@code remote_elasticsearch} outputs */
+    public AgentKeys(FleetRepository repo, ApiKeys apiKeys, ApiKeyAuthenticator keyCache, OutputKeys outputKeys, Clock clock) {
         this.repo = repo;
         this.apiKeys = apiKeys;
         this.keyCache = keyCache;
+        this.outputKeys = outputKeys;
         this.clock = clock;
     }
 
@@ -49,6 +57,23 @@ public final class AgentKeys {
         return new ArrayList<>(ids);
     }
 
+    /** Keys of remote outputs live in their remote cluster: invalidated there too. */
+    private CompletableFuture<Void> invalidateRemote(Agent agent) {
+        List<CompletableFuture<Void>> calls = new ArrayList<>();
+        agent.source().path("outputs").fields().forEachRemaining(e -> {
+            if (!"remote_elasticsearch".equals(e.getValue().path("type").asText())) {
+                return;
+            }
+            Set<String> ids = new LinkedHashSet<>();
+            add(ids, e.getValue().get("api_key_id"));
+            e.getValue().path("to_retire_api_key_ids").forEach(r -> add(ids, r.get("id")));
+            if (!ids.isEmpty()) {
+                outputKeys.forRetired(e.getKey()).ifPresent(k -> calls.add(k.invalidate(ids)));
+            }
+        });
+        return CompletableFuture.allOf(calls.toArray(CompletableFuture[]::new));
+    }
+
     private static void add(Set<String> ids, JsonNode id) {
         if (id != null && id.isTextual() && !id.textValue().isEmpty()) {
             ids.add(id.textValue());
@@ -59,7 +84,7 @@ public final class AgentKeys {
     public CompletableFuture<Void> unenroll(Agent agent) {
         List<String> ids = keyIds(agent);
         ids.forEach(keyCache::forget);
-        return apiKeys.invalidate(ids).thenCompose(v -> {
+        return apiKeys.invalidate(ids).thenCompose(v -> invalidateRemote(agent)).thenCompose(v -> {
             String now = Times.millis(clock.instant());
             ObjectNode partial = Json.object();
             partial.put("active", false);

@@ -137,9 +137,16 @@ public final class CheckinService {
             }
             revision = req.agentPolicyId().equals(policyId) ? req.policyRevisionIdx() : 0;
         }
+        if (dev.fleetserver.core.policy.AgentOutputKeys.missesAKey(agent)) {
+            // An output entry without its key: resend the policy so the key is made (the original's rule).
+            revision = 0;
+        }
         long reported = revision;
+        // Running a newer revision of its policy than acked: the keys that revision replaced can go (reference 1.7 step 8).
+        boolean runsNewer = reportsPolicy && req.agentPolicyId().equals(policyId) && req.policyRevisionIdx() > agent.policyRevisionIdx();
 
         upgradeDetails(agent, req.upgradeDetails())
+                .thenCompose(v -> runsNewer ? policies.retireReplacedKeys(agent, req.policyRevisionIdx()) : CompletableFuture.<Void>completedFuture(null))
                 .thenCompose(v -> resolveAckToken(agent, req.ackToken()))
                 .thenCompose(seq -> {
                     if (seq != agent.actionSeqNo()) {
@@ -181,7 +188,7 @@ public final class CheckinService {
                         parked.complete(CheckinResponse.empty(found.get(found.size() - 1).docId()));
                         return CompletableFuture.completedFuture(null);
                     }
-                    return policies.latestOrLoad(policyId).thenAccept(latest -> offerPolicy(parked, latest));
+                    return policies.latestOrLoad(policyId).thenCompose(latest -> offerPolicy(parked, agent, latest));
                 })
                 .exceptionally(t -> {
                     parked.fail(t);
@@ -265,10 +272,12 @@ public final class CheckinService {
                 "failed to update upgrade_details: invalid upgrade metadata: " + why);
     }
 
-    private static void offerPolicy(ParkedCheckin parked, Optional<PreparedPolicy> latest) {
-        if (latest.isPresent() && latest.get().revision() > parked.revision()) {
-            parked.complete(latest.get().responseFor(parked.agentId()));
+    /** Answers with the latest revision when the agent's is older, its output keys made first where needed. */
+    private CompletableFuture<Void> offerPolicy(ParkedCheckin parked, Agent agent, Optional<PreparedPolicy> latest) {
+        if (latest.isEmpty() || latest.get().revision() <= parked.revision()) {
+            return CompletableFuture.completedFuture(null);
         }
+        return policies.responseFor(latest.get(), agent).thenAccept(parked::complete);
     }
 
     private CompletableFuture<Long> resolveAckToken(Agent agent, String ackToken) {

@@ -1,6 +1,9 @@
 package dev.fleetserver.core.policy;
 
+import dev.fleetserver.core.apikey.OutputKeys;
 import dev.fleetserver.core.checkin.CheckinRegistry;
+import dev.fleetserver.core.checkin.CheckinResponse;
+import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.checkin.ParkedCheckin;
 import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.model.FleetRepository;
@@ -32,6 +35,8 @@ public final class PolicyMonitor {
     private final CheckinRegistry registry;
     private final SecretStore secrets;
     private final ChangeFeed feed;
+    private final OutputKeys outputKeys;
+    private final AgentOutputKeys agentKeys;
     private final Map<String, PreparedPolicy> latest = new ConcurrentHashMap<>();
     private final FleetMetrics metrics;
 
@@ -40,16 +45,37 @@ public final class PolicyMonitor {
     }
 
     public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, SecretStore secrets, Scheduler scheduler) {
-        this(repo, registry, secrets, scheduler, FleetMetrics.NONE);
+        this(repo, registry, secrets, scheduler, OutputKeys.none(),
+                new AgentOutputKeys(repo, OutputKeys.none(), java.time.Clock.systemUTC()), FleetMetrics.NONE);
     }
 
+    /**
+     * @param outputKeys where output keys come from ({@link OutputKeys#none()}: outputs are delivered as written)
+     * @param agentKeys  the per-agent keys, using the same {@code outputKeys}
+     * @param metrics    where fan-out latencies go
+     */
     public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, SecretStore secrets, Scheduler scheduler,
-                         FleetMetrics metrics) {
+                         OutputKeys outputKeys, AgentOutputKeys agentKeys, FleetMetrics metrics) {
         this.metrics = metrics;
         this.repo = repo;
         this.registry = registry;
         this.secrets = secrets;
+        this.outputKeys = outputKeys;
+        this.agentKeys = agentKeys;
         this.feed = new ChangeFeed(repo.store(), FleetIndex.POLICIES, scheduler, this::onChanges);
+    }
+
+    /**
+     * The POLICY_CHANGE for an agent whose document was read as {@code agent}: the shared bytes, plus the agent's
+     * output keys, created first where the policy needs new ones.
+     */
+    public CompletableFuture<CheckinResponse> responseFor(PreparedPolicy policy, Agent agent) {
+        return agentKeys.responseFor(policy, agent);
+    }
+
+    /** Retires the agent's replaced output keys now that it reports running a newer revision (see {@link AgentOutputKeys#retireReported}). */
+    public CompletableFuture<Void> retireReplacedKeys(Agent agent, long revision) {
+        return agentKeys.retireReported(agent, revision);
     }
 
     /** Loads every policy's latest revision, then follows the index. Completes when the initial load is done. */
@@ -121,7 +147,7 @@ public final class PolicyMonitor {
                 return cur;
             }
             try {
-                return PreparedPolicy.prepare(rev, secretValues);
+                return PreparedPolicy.prepare(rev, secretValues, outputKeys);
             } catch (RuntimeException e) {
                 LOG.warn("policy {} revision {} cannot be prepared; keeping the previous one", rev.policyId(), rev.revisionIdx(), e);
                 return cur;
@@ -132,10 +158,30 @@ public final class PolicyMonitor {
     private void wake(PreparedPolicy policy, long seenNanos) {
         int woken = 0;
         for (ParkedCheckin c : registry.forPolicy(policy.policyId())) {
-            if (c.revision() < policy.revision() && c.complete(policy.responseFor(c.agentId()))) {
-                woken++;
-                metrics.fannedOut(FleetMetrics.FanOut.POLICY, seenNanos);
+            if (c.revision() >= policy.revision() || c.done()) {
+                continue;
             }
+            if (!agentKeys.issuesKeys()) {
+                if (c.complete(policy.responseFor(c.agentId()))) {
+                    woken++;
+                    metrics.fannedOut(FleetMetrics.FanOut.POLICY, seenNanos);
+                }
+                continue;
+            }
+            // Output keys need the agent's document (and maybe new keys): answered when they are ready.
+            woken++;
+            agentKeys.responseFor(policy, c.agentId()).whenComplete((response, error) -> {
+                if (error == null) {
+                    if (c.complete(response)) {
+                        metrics.fannedOut(FleetMetrics.FanOut.POLICY, seenNanos);
+                    }
+                } else {
+                    // Nothing new for now; its next checkin tries again and reports a lasting failure.
+                    LOG.warn("policy {} revision {}: output keys of agent {} not ready: {}", policy.policyId(),
+                            policy.revision(), c.agentId(), error.toString());
+                    c.expire();
+                }
+            });
         }
         LOG.info("policy {} revision {}: woke {} parked checkins", policy.policyId(), policy.revision(), woken);
     }

@@ -157,4 +157,60 @@ class PreparedPolicyTest {
         assertThat(parse(b).at("/actions/0/agent_id").asText()).isEqualTo("b");
         assertThat(parse(a).at("/actions/0/data")).isEqualTo(parse(b).at("/actions/0/data"));
     }
+
+    private static PreparedPolicy keyed(String outputsJson) throws Exception {
+        PolicyRevision rev = revision("{\"policy_id\":\"p1\",\"revision_idx\":1,\"data\":{\"outputs\":" + outputsJson
+                + ",\"output_permissions\":{\"a\":{\"r\":{}},\"b\":{\"r\":{}}}}}");
+        dev.fleetserver.core.apikey.ApiKeys none = new AgentOutputKeysTest.RecordingKeys("k");
+        return PreparedPolicy.prepare(rev, java.util.Map.of(), dev.fleetserver.core.apikey.OutputKeys.of(none, null));
+    }
+
+    @Test
+    void eachKeyedOutputHasAGapForTheAgentsOwnKeyAndTheRestIsShared() throws Exception {
+        PreparedPolicy prepared = keyed("{\"a\":{\"type\":\"elasticsearch\",\"hosts\":[\"h\"],\"api_key\":\"old\"},"
+                + "\"b\":{\"type\":\"elasticsearch\"},\"c\":{\"type\":\"logstash\"}}");
+
+        CheckinResponse one = prepared.responseFor("x", java.util.Map.of("a", "id1:k\"1", "b", "id2:k2"));
+        CheckinResponse two = prepared.responseFor("y", java.util.Map.of("a", "id3:k3", "b", "id4:k4"));
+
+        JsonNode outputs = parse(one).at("/actions/0/data/policy/outputs");
+        assertThat(prepared.keyedOutputs()).extracting(PreparedPolicy.KeyedOutput::name).containsExactly("a", "b");
+        assertThat(outputs.at("/a/api_key").asText()).isEqualTo("id1:k\"1");
+        assertThat(outputs.at("/a/hosts/0").asText()).isEqualTo("h");
+        assertThat(outputs.at("/b/api_key").asText()).isEqualTo("id2:k2");
+        assertThat(outputs.at("/c").has("api_key")).isFalse();
+        assertThat(parse(two).at("/actions/0/data/policy/outputs/a/api_key").asText()).isEqualTo("id3:k3");
+        for (int i = 0; i < one.parts().length; i += 2) {
+            assertThat(one.parts()[i]).isSameAs(two.parts()[i]);
+        }
+    }
+
+    @Test
+    void aKeyedOutputWithoutAKeyForThisAgentIsSentWithoutApiKey() throws Exception {
+        PreparedPolicy prepared = keyed("{\"a\":{\"type\":\"elasticsearch\"},\"b\":{\"type\":\"elasticsearch\"}}");
+
+        JsonNode outputs = parse(prepared.responseFor("x", java.util.Map.of("b", "id:k"))).at("/actions/0/data/policy/outputs");
+
+        assertThat(outputs.get("a")).isEqualTo(Json.MAPPER.readTree("{\"type\":\"elasticsearch\"}"));
+        assertThat(outputs.at("/b/api_key").asText()).isEqualTo("id:k");
+        assertThat(parse(prepared.responseFor("x")).at("/actions/0/data/policy/outputs/b").has("api_key")).isFalse();
+    }
+
+    @Test
+    void theOtelExporterOfAKeyedOutputGetsTheSameKeyInBase64() throws Exception {
+        PolicyRevision rev = revision("{\"policy_id\":\"p1\",\"revision_idx\":1,\"data\":{"
+                + "\"outputs\":{\"a\":{\"type\":\"elasticsearch\"}},\"output_permissions\":{\"a\":{\"r\":{}}},"
+                + "\"exporters\":{\"elasticsearch/a\":{\"endpoints\":[\"h\"]},\"debug\":{}}}}");
+        PreparedPolicy prepared = PreparedPolicy.prepare(rev, java.util.Map.of(),
+                dev.fleetserver.core.apikey.OutputKeys.of(new AgentOutputKeysTest.RecordingKeys("k"), null));
+
+        JsonNode policy = parse(prepared.responseFor("x", java.util.Map.of("a", "id:key"))).at("/actions/0/data/policy");
+
+        assertThat(policy.at("/outputs/a/api_key").asText()).isEqualTo("id:key");
+        assertThat(policy.at("/exporters/elasticsearch~1a/api_key").asText())
+                .isEqualTo(java.util.Base64.getEncoder().encodeToString("id:key".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(policy.at("/exporters/elasticsearch~1a/endpoints/0").asText()).isEqualTo("h");
+        assertThat(policy.at("/exporters/debug")).isEqualTo(Json.object());
+        assertThat(parse(prepared.responseFor("x")).at("/actions/0/data/policy/exporters/elasticsearch~1a").has("api_key")).isFalse();
+    }
 }
