@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  * outages are 503, never 401 (agents that see repeated 401s stop checking in). Admission control's
  * {@link Rejection}s are 429: {@code RateLimit}/{@code MaxLimit} JSON for a route's limits, the plain text
  * {@code Server capacity exceeded.} for the listener's in-flight cap (as chi's {@code Throttle} in the original), and
- * unlike the original all of them carry {@code Retry-After}.
+ * unlike the original all of them carry {@code Retry-After}. So do the other 429s (from core, e.g. Elasticsearch
+ * refusing API-key authentications) and the 503s of a store outage: a random 1–5 s and 5–15 s, spread so that a
+ * fleet told to come back does not come back at once.
  */
 public final class ErrorMapper {
     private static final Logger LOG = LoggerFactory.getLogger(ErrorMapper.class);
@@ -122,11 +124,17 @@ public final class ErrorMapper {
             };
         }
         if (t instanceof FleetException f) {
-            return mapped(STATUS.get(f.error()), f.error().errorName(), f.getMessage());
+            Mapped m = mapped(STATUS.get(f.error()), f.error().errorName(), f.getMessage());
+            return switch (m.status().code()) {
+                case 429 -> new Mapped(m.status(), m.body(), jitteredSeconds(1, 5), null);
+                case 503 -> new Mapped(m.status(), m.body(), jitteredSeconds(5, 15), null);
+                default -> m;
+            };
         }
         if (t instanceof StoreException.Unavailable) {
             LOG.warn("store unavailable: {}", t.toString());
-            return mapped(503, FleetError.SERVICE_UNAVAILABLE.errorName(), FleetError.SERVICE_UNAVAILABLE.defaultMessage());
+            Mapped m = mapped(503, FleetError.SERVICE_UNAVAILABLE.errorName(), FleetError.SERVICE_UNAVAILABLE.defaultMessage());
+            return new Mapped(m.status(), m.body(), jitteredSeconds(5, 15), null);
         }
         if (t instanceof StoreException) {
             LOG.warn("store error: {}", t.toString());
@@ -138,6 +146,10 @@ public final class ErrorMapper {
 
     public static int status(FleetError error) {
         return STATUS.get(error);
+    }
+
+    private static long jitteredSeconds(int min, int max) {
+        return java.util.concurrent.ThreadLocalRandom.current().nextLong(min, max + 1);
     }
 
     private static Mapped retryLater(FleetError error, long retryAfterSeconds) {

@@ -51,6 +51,8 @@ public final class Exchange implements CheckinSink {
     private ParkedCheckin parked;
     private ScheduledFuture<?> timeout;
     private boolean answered;
+    /** {@code Retry-After} of a failure answer, 0 for none. */
+    private long retryAfterSeconds;
 
     Exchange(ChannelHandlerContext ctx, FleetHandler owner, FullHttpRequest request, String requestId, CharSequence apiVersion) {
         this.ctx = ctx;
@@ -125,6 +127,8 @@ public final class Exchange implements CheckinSink {
         } finally {
             org.slf4j.MDC.remove(HttpMetricsHandler.REQUEST_ID);
         }
+        // Set before the answer is handed to the event loop (execute() orders it before the write).
+        retryAfterSeconds = m.retryAfterSeconds();
         respond(m.status(), JSON_UTF8, Json.bytes(m.body()));
     }
 
@@ -167,6 +171,9 @@ public final class Exchange implements CheckinSink {
         }
         if (apiVersion != null) {
             h.set(ELASTIC_API_VERSION, apiVersion);
+        }
+        if (retryAfterSeconds > 0) {
+            h.set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
         }
         if (!keepAlive) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

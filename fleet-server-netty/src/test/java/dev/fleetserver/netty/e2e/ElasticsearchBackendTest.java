@@ -178,6 +178,7 @@ class ElasticsearchBackendTest {
         AgentClient.Reply enroll = agent.enroll(fleet.enrollmentToken(), AgentClient.enrollBody());
         assertThat(enroll.status()).isEqualTo(503);
         assertThat(enroll.json().get("error").asText()).isEqualTo("ServiceUnavailable");
+        assertThat(Integer.parseInt(enroll.header("Retry-After"))).as("come back later, spread").isBetween(5, 15);
         AgentClient.Reply ack = agent.acks(id, key, AgentClient.ackEvents(id, "policy:default:1"));
         assertThat(ack.status()).isEqualTo(503);
         assertThat(parked).isNotDone();
