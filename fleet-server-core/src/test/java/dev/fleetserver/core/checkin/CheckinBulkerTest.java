@@ -6,13 +6,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.MutableClock;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -24,23 +22,8 @@ class CheckinBulkerTest {
     @TempDir
     Path dataDir;
 
-    private final AtomicReference<Instant> now = new AtomicReference<>(T0);
-    private final Clock clock = new Clock() {
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    };
+    private final MutableClock now = new MutableClock(T0);
+    private final Clock clock = now;
     private SqliteDocumentStore store;
     private FleetRepository repo;
     private CheckinBulker bulker;
