@@ -55,6 +55,8 @@ public final class BenchRunner {
                                                        servers > 1: agents round-robin over them, ours only)
                 [--es-classpath bench/target/test-classes:fleet-server-es/target/test-classes] [--es-heap 1g]
                 [--storms 2 --storm-signal term|kill]  (storm: restarts of the server per run)
+                [--idle-below-cores 0.3]  (before each measurement: wait, at most 180 s, until the servers' CPU is
+                                           below this over 2 s, i.e. they have worked off what agents sent)
                 [--seed-es false]  (true: instead of enrolling through the server, create the agents' API keys
                                     and .fleet-agents documents directly in Elasticsearch; agents start at checkin)""";
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -67,6 +69,8 @@ public final class BenchRunner {
     private final List<Child> children = new CopyOnWriteArrayList<>();
     /** The Elasticsearch node of this invocation ({@code --store es}), kept across runs; null on the embedded store. */
     private Es es;
+    /** The run in progress, so that a failed run still records what it measured. */
+    private ObjectNode current;
 
     private BenchRunner(Args args) {
         this.args = args;
@@ -79,7 +83,7 @@ public final class BenchRunner {
                 "per-generator", "enroll-concurrency", "out", "work-dir", "max-seconds", "settle-seconds",
                 "fanout-timeout-seconds", "port", "management-port", "warmup-fanouts", "quiet-below-cores",
                 "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args",
-                "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es"));
+                "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es", "idle-below-cores"));
         BenchRunner r = new BenchRunner(a);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             r.children.forEach(Child::close);
@@ -119,7 +123,8 @@ public final class BenchRunner {
                             run.put("loadAverageBefore", load);
                             run.put("loadAverageAfter", Files.readString(Path.of("/proc/loadavg")).trim());
                         } catch (Exception e) {
-                            run = LINES.createObjectNode();
+                            // Keep what was measured before the failure (e.g. the fan-outs before a timeout).
+                            run = current != null ? current : LINES.createObjectNode();
                             run.put("rep", rep);
                             run.put("failed", e.toString());
                             log("run failed: " + e);
@@ -299,6 +304,7 @@ public final class BenchRunner {
         int k = serverCount(server);
         List<Srv> srvs = new ArrayList<>();
         ObjectNode run = LINES.createObjectNode();
+        current = run;
         run.put("rep", rep);
         for (int i = 0; i < k; i++) {
             int port = args.integer("port", 18220) + 2 * i;
@@ -391,6 +397,7 @@ public final class BenchRunner {
             run.put("parkSeconds", (allParked - parkStart) / 1e9);
             log("all " + agents + " parked after " + run.get("parkSeconds") + " s");
             run.set("parkCpu", cores(cpu.stop(pids)));
+            run.put("serverBusyAfterParkSeconds", idle(srvs));
             if (probe != null) {
                 ServerProbe.Memory at = probe.measure();
                 run.set("parked", memory(at));
@@ -418,6 +425,7 @@ public final class BenchRunner {
                     if (f > 0) {
                         gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(2), deadline, 0);
                     }
+                    double busy = idle(srvs);
                     cpu.start(pids);
                     first.wokeLines.clear();
                     gens.window(deadline);
@@ -426,6 +434,7 @@ public final class BenchRunner {
                             : fanout(gens, first.mport, first.managementToken, f, fanoutTimeout, deadline);
                     woke(fo, first.wokeLines);
                     fo.put("warmup", f < warmups);
+                    fo.put("serverBusyBeforeSeconds", busy);
                     // The acks of this fan-out: wait until the agents are parked again, then read the ack window.
                     gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(1), deadline, 0);
                     fo.set("cpu", cores(cpu.stop(pids)));
@@ -444,6 +453,16 @@ public final class BenchRunner {
         }
         srvs.forEach(s -> s.child.close(0));
         return run;
+    }
+
+    /** Waits (at most 180 s) until the servers use under --idle-below-cores (default 0.3); returns the seconds waited. */
+    private double idle(List<Srv> srvs) throws InterruptedException {
+        double waited = CpuMeter.awaitIdle(srvs.stream().map(Srv::pid).toList(),
+                Double.parseDouble(args.get("idle-below-cores", "0.3")), 180);
+        if (waited > 3) {
+            log("  servers busy for " + String.format(java.util.Locale.ROOT, "%.1f", waited) + " s after the agents parked");
+        }
+        return waited;
     }
 
     /** Merges the generators' windows {@code prefix}: count, span from the first sent to the last answered, rate. */
@@ -483,9 +502,11 @@ public final class BenchRunner {
         long settle = TimeUnit.SECONDS.toNanos(args.integer("settle-seconds", 3));
         for (int s = 0; s < args.integer("storms", 2); s++) {
             gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(2), deadline, 0);
+            double busy = idle(srvs);
             ObjectNode before = gens.counters();
             ObjectNode st = LINES.createObjectNode();
             st.put("signal", kill ? "SIGKILL" : "SIGTERM");
+            st.put("serverBusyBeforeSeconds", busy);
             List<Long> genPids = new ArrayList<>(pids.subList(srvs.size(), pids.size()));
             List<Long> meterPids = new ArrayList<>(genPids);
             srvs.forEach(x -> meterPids.add(x.pid()));

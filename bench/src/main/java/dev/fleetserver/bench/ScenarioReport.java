@@ -60,11 +60,8 @@ public final class ScenarioReport {
 
     static List<JsonNode> runs(JsonNode doc) {
         List<JsonNode> all = new ArrayList<>();
-        doc.path("runs").forEach(r -> {
-            if (!r.has("failed")) {
-                all.add(r);
-            }
-        });
+        // A failed run (e.g. a timeout after some fan-outs) still contributes what it measured.
+        doc.path("runs").forEach(all::add);
         List<JsonNode> quiet = all.stream().filter(r -> !r.path("noisy").asBoolean()).toList();
         return quiet.isEmpty() ? all : quiet;
     }
