@@ -349,6 +349,13 @@ public final class BenchRunner {
             CpuMeter cpu = new CpuMeter();
             List<Long> pids = new ArrayList<>();
             srvs.forEach(s -> pids.add(s.pid()));
+            if (es != null) {
+                // Elasticsearch is part of the system under test, not other work: its CPU is not "foreign".
+                ProcessHandle.of(es.child.pid()).ifPresent(h -> {
+                    pids.add(h.pid());
+                    h.descendants().forEach(d -> pids.add(d.pid()));
+                });
+            }
             cpu.start(pids);
             String targets = String.join(",", srvs.stream().map(s -> "127.0.0.1:" + s.port).toList());
             long parkStart = System.nanoTime();
