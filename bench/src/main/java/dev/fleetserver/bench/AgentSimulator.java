@@ -85,13 +85,17 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
     private boolean parked;
     private boolean retryPending;
 
-    private String agentId;
+    /** Volatile: the generator lists the ids of all agents for the runner (action fan-out targets them). */
+    private volatile String agentId;
     private AsciiString authorization;
     private String ackToken = "";
     private String policyId = "";
     private List<String> toAck = List.of();
     volatile long revision;
     volatile long revisionNanos;
+    /** The id of the last action other than POLICY_CHANGE this agent received, and when (for action fan-out). */
+    volatile String actionId = "";
+    volatile long actionNanos;
 
     AgentSimulator(int index, LoadGenerator gen, EventLoop loop, InetSocketAddress server, InetSocketAddress source) {
         this.index = index;
@@ -102,7 +106,17 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         this.host = AsciiString.cached(server.getHostString() + ":" + server.getPort());
     }
 
-    /** Connects and enrolls. Any thread. */
+    /**
+     * Starts this agent as already enrolled (credentials made by the runner's Elasticsearch seeding): its first
+     * request is a checkin. Before {@link #start()}.
+     */
+    void enrolledAs(String id, String encodedApiKey) {
+        agentId = id;
+        authorization = AsciiString.cached("ApiKey " + encodedApiKey);
+        step = Step.CHECKIN;
+    }
+
+    /** Connects and enrolls (or checks in, when {@link #enrolledAs}). Any thread. */
     void start() {
         loop.execute(this::connect);
     }
@@ -116,6 +130,10 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                 channel.close();
             }
         });
+    }
+
+    String agentId() {
+        return agentId;
     }
 
     boolean everParked() {
@@ -203,7 +221,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             case ENROLL -> onEnrolled(body, now);
             case CHECKIN -> onCheckin(body, now);
             case ACK -> {
-                gen.ackLatency(now - sentNanos);
+                gen.ackLatency(now - sentNanos, now, toAck.size());
                 step = Step.CHECKIN;
                 sendCurrentStep();
             }
@@ -215,7 +233,14 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         JsonNode item = body.path("item");
         agentId = item.path("id").asText();
         authorization = AsciiString.cached("ApiKey " + item.path("access_api_key").asText());
-        gen.enrolled(now - sentNanos);
+        gen.enrolled(now - sentNanos, now);
+        if (gen.enrollOnly()) {
+            // Enroll-throughput mode: this agent is done; its slot goes to the next one.
+            stopped = true;
+            channel.close();
+            gen.enrollOnlyDone();
+            return;
+        }
         step = Step.CHECKIN;
         sendCurrentStep();
     }
@@ -228,8 +253,14 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         List<String> ids = new ArrayList<>();
         boolean newPolicy = false;
         for (JsonNode action : body.path("actions")) {
-            ids.add(action.path("id").asText());
-            if ("POLICY_CHANGE".equals(action.path("type").asText())) {
+            String id = action.path("id").asText();
+            ids.add(id);
+            if (!"POLICY_CHANGE".equals(action.path("type").asText())) {
+                if (!id.equals(actionId)) {
+                    actionNanos = firstByteNanos != 0 ? firstByteNanos : now;
+                    actionId = id;
+                }
+            } else {
                 JsonNode policy = action.path("data").path("policy");
                 long rev = policy.path("revision").asLong();
                 if (rev > revision) {
@@ -274,6 +305,11 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         };
         sentNanos = System.nanoTime();
         firstByteNanos = 0;
+        if (step == Step.ENROLL) {
+            gen.enrollSent(sentNanos);
+        } else if (step == Step.ACK) {
+            gen.ackSent(sentNanos);
+        }
         boolean parks = step == Step.CHECKIN && revision > 0;
         if (!parks) {
             requestTimeout = loop.schedule(() -> {

@@ -49,7 +49,16 @@ public final class BenchRunner {
                 [--server-jvm-args "-XX:StartFlightRecording=filename=/tmp/s.jfr,settings=profile"]
                 [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
                 [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
-                                                              is marked noisy and run again)""";
+                                                              is marked noisy and run again)
+                [--scenario park-fanout|action-fanout|storm|enroll]  (default park-fanout)
+                [--store embedded|es] [--servers 1]   (es: starts the real test Elasticsearch via EsNode;
+                                                       servers > 1: agents round-robin over them, ours only)
+                [--es-classpath bench/target/test-classes:fleet-server-es/target/test-classes] [--es-heap 1g]
+                [--storms 2 --storm-signal term|kill]  (storm: restarts of the server per run)
+                [--idle-below-cores 0.3]  (before each measurement: wait, at most 180 s, until the servers' CPU is
+                                           below this over 2 s, i.e. they have worked off what agents sent)
+                [--seed-es false]  (true: instead of enrolling through the server, create the agents' API keys
+                                    and .fleet-agents documents directly in Elasticsearch; agents start at checkin)""";
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ObjectMapper LINES = new ObjectMapper();
 
@@ -58,6 +67,10 @@ public final class BenchRunner {
     private final Path work;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final List<Child> children = new CopyOnWriteArrayList<>();
+    /** The Elasticsearch node of this invocation ({@code --store es}), kept across runs; null on the embedded store. */
+    private Es es;
+    /** The run in progress, so that a failed run still records what it measured. */
+    private ObjectNode current;
 
     private BenchRunner(Args args) {
         this.args = args;
@@ -69,10 +82,19 @@ public final class BenchRunner {
         Args a = new Args(argv, USAGE, List.of("server", "agents", "reps", "fanouts", "jar", "xmx", "generator-xmx",
                 "per-generator", "enroll-concurrency", "out", "work-dir", "max-seconds", "settle-seconds",
                 "fanout-timeout-seconds", "port", "management-port", "warmup-fanouts", "quiet-below-cores",
-                "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args"));
+                "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args",
+                "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es", "idle-below-cores"));
         BenchRunner r = new BenchRunner(a);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> r.children.forEach(Child::close), "bench-cleanup"));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            r.children.forEach(Child::close);
+            if (r.es != null) {
+                r.es.child.close(60);
+            }
+        }, "bench-cleanup"));
         r.runAll();
+        if (r.es != null) {
+            r.es.child.close(60);
+        }
         System.exit(0);
     }
 
@@ -82,6 +104,10 @@ public final class BenchRunner {
         int reps = args.integer("reps", 3);
         Files.createDirectories(out);
         ObjectNode machine = machine();
+        if (args.get("store", "embedded").equals("es")) {
+            es = startElasticsearch();
+            machine.put("elasticsearch", es.version);
+        }
         for (String n : args.get("agents", "1000,5000,10000,19000").split(",")) {
             int agents = Integer.parseInt(n.trim());
             for (int rep = 1; rep <= reps; rep++) {
@@ -91,10 +117,14 @@ public final class BenchRunner {
                         ObjectNode run;
                         try {
                             double before = awaitQuiet();
+                            String load = Files.readString(Path.of("/proc/loadavg")).trim();
                             run = runOnce(server, agents, rep);
                             run.put("machineBusyCoresBefore", before);
+                            run.put("loadAverageBefore", load);
+                            run.put("loadAverageAfter", Files.readString(Path.of("/proc/loadavg")).trim());
                         } catch (Exception e) {
-                            run = LINES.createObjectNode();
+                            // Keep what was measured before the failure (e.g. the fan-outs before a timeout).
+                            run = current != null ? current : LINES.createObjectNode();
                             run.put("rep", rep);
                             run.put("failed", e.toString());
                             log("run failed: " + e);
@@ -114,7 +144,24 @@ public final class BenchRunner {
                 }
             }
         }
-        Report.main(new String[] {"--out", out.toString()});
+        if (scenario().equals("park-fanout") && label("ours").equals("ours")) {
+            Report.main(new String[] {"--out", out.toString()});
+        }
+        ScenarioReport.main(new String[] {"--out", out.toString()});
+    }
+
+    private String scenario() {
+        return args.get("scenario", "park-fanout");
+    }
+
+    private int serverCount(String server) {
+        return server.equals("ours") ? args.integer("servers", 1) : 1;
+    }
+
+    /** {@code ours}, {@code ours-es}, {@code ours-es-x3}: the server under test as results name it. */
+    private String label(String server) {
+        int k = serverCount(server);
+        return server + (es != null && server.equals("ours") ? "-es" : "") + (k > 1 ? "-x" + k : "");
     }
 
     /** Whether other processes used more than --noisy-above-cores while parking or during a measured fan-out. */
@@ -124,6 +171,10 @@ public final class BenchRunner {
         for (JsonNode f : run.path("fanouts")) {
             noisy |= !f.path("warmup").asBoolean() && f.path("cpu").path("foreignCores").asDouble() > limit;
         }
+        for (JsonNode f : run.path("storms")) {
+            noisy |= f.path("cpu").path("foreignCores").asDouble() > limit;
+        }
+        noisy |= run.path("enrollCpu").path("foreignCores").asDouble() > limit;
         return noisy;
     }
 
@@ -140,14 +191,16 @@ public final class BenchRunner {
     }
 
     private void append(String server, int agents, ObjectNode run, ObjectNode machine) throws IOException {
-        Path file = out.resolve("park-fanout-" + server + "-" + agents + ".json");
+        Path file = out.resolve(scenario() + "-" + label(server) + "-" + agents + ".json");
         ObjectNode doc;
         if (Files.exists(file)) {
             doc = (ObjectNode) JSON.readTree(file.toFile());
         } else {
             doc = JSON.createObjectNode();
-            doc.put("scenario", "park-fanout");
-            doc.put("server", server);
+            doc.put("scenario", scenario());
+            doc.put("server", label(server));
+            doc.put("store", es != null && server.equals("ours") ? "elasticsearch" : "embedded");
+            doc.put("servers", serverCount(server));
             doc.put("agents", agents);
             doc.set("machine", machine);
             doc.putArray("runs");
@@ -173,130 +226,379 @@ public final class BenchRunner {
 
     // ------------------------------------------------------------------ one run
 
+    /** One started server process and what it printed when ready. */
+    private final class Srv {
+        final String name;
+        final List<String> cmd;
+        final Path logFile;
+        final int port;
+        final int mport;
+        final BlockingQueue<String> wokeLines = new LinkedBlockingQueue<>();
+        Child child;
+        int starts;
+        String enrollToken;
+        String managementToken = "none";
+
+        Srv(String name, List<String> cmd, Path logFile, int port, int mport) {
+            this.name = name;
+            this.cmd = cmd;
+            this.logFile = logFile;
+            this.port = port;
+            this.mport = mport;
+        }
+
+        /** Starts the process (again: same command, same data dir) and waits until it prints its enrollment token. */
+        void start(long deadline) throws Exception {
+            BlockingQueue<String> ready = new LinkedBlockingQueue<>();
+            Path log = starts++ == 0 ? logFile : logFile.resolveSibling(logFile.getFileName().toString()
+                    .replace(".log", "-restart" + (starts - 1) + ".log"));
+            child = new Child(name, cmd, log, line -> {
+                if (line.contains("parked checkins")) {
+                    wokeLines.add(line);
+                } else if (line.startsWith("Enrollment token: ") || line.startsWith("Management token file: ")) {
+                    ready.add(line);
+                }
+            });
+            children.add(child);
+            enrollToken = null;
+            while (enrollToken == null) {
+                String line = ready.poll(Math.min(180_000, left(deadline)), TimeUnit.MILLISECONDS);
+                if (line == null) {
+                    throw new IllegalStateException("server did not start; see " + logFile);
+                }
+                if (line.startsWith("Enrollment token: ")) {
+                    enrollToken = line.substring("Enrollment token: ".length()).trim();
+                } else if (line.startsWith("Management token file: ")) {
+                    Path f = Path.of(line.substring("Management token file: ".length()).split(" ")[0]);
+                    if (Files.exists(f)) {
+                        managementToken = Files.readString(f).trim();
+                    }
+                }
+            }
+        }
+
+        long pid() {
+            return child.pid();
+        }
+    }
+
     private ObjectNode runOnce(String server, int agents, int rep) throws Exception {
         long budget = TimeUnit.SECONDS.toNanos(args.integer("max-seconds", 1200));
         long deadline = System.nanoTime() + budget;
-        String tag = server + "-" + agents + "-r" + rep;
+        String scenario = scenario();
+        String tag = scenario + "-" + label(server) + "-" + agents + "-r" + rep;
         log("=== " + tag);
         Path data = work.resolve(tag);
         deleteTree(data);
         Files.createDirectories(data);
         Path logs = work.resolve("logs");
-        int port = args.integer("port", 18220);
-        int mport = args.integer("management-port", 18221);
+        if (es != null && server.equals("ours")) {
+            es.wipeFleetIndices();
+        }
         String xmx = args.get("xmx", "1g");
         List<String> jvm = new ArrayList<>(List.of(java(), "-Xmx" + xmx, "-XX:+UseG1GC", "-XX:NativeMemoryTracking=summary"));
         String extra = args.get("server-jvm-args", "").trim();
         if (!extra.isEmpty()) {
             jvm.addAll(List.of(extra.split("\\s+")));
         }
-
-        List<String> cmd = new ArrayList<>(jvm);
-        if (server.equals("ours")) {
-            cmd.addAll(List.of("-jar", args.get("jar", "fleet-server-netty/target/fleet-server.jar")));
-        } else {
-            cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Baseline.class.getName(),
-                    "--max-seconds", Long.toString(TimeUnit.NANOSECONDS.toSeconds(budget) + 60)));
-        }
-        cmd.addAll(List.of("--data-dir", data.toString(), "--host", "127.0.0.1", "--port", Integer.toString(port),
-                "--management-port", Integer.toString(mport)));
-        BlockingQueue<String> serverLines = new LinkedBlockingQueue<>();
-        BlockingQueue<String> wokeLines = new LinkedBlockingQueue<>();
-        Child srv = new Child(tag + "-server", cmd, logs.resolve(tag + "-server.log"), line -> {
-            if (line.contains("parked checkins")) {
-                wokeLines.add(line);
-            } else if (line.startsWith("Enrollment token: ") || line.startsWith("Management token file: ")) {
-                serverLines.add(line);
-            }
-        });
-        children.add(srv);
-        String enrollToken = null;
-        String managementToken = "none";
-        while (enrollToken == null) {
-            String line = serverLines.poll(Math.min(120_000, left(deadline)), TimeUnit.MILLISECONDS);
-            if (line == null) {
-                throw new IllegalStateException("server did not start; see " + logs.resolve(tag + "-server.log"));
-            }
-            if (line.startsWith("Enrollment token: ")) {
-                enrollToken = line.substring("Enrollment token: ".length()).trim();
-            } else if (line.startsWith("Management token file: ")) {
-                Path f = Path.of(line.substring("Management token file: ".length()).split(" ")[0]);
-                if (Files.exists(f)) {
-                    managementToken = Files.readString(f).trim();
-                }
-            }
-        }
-
+        int k = serverCount(server);
+        List<Srv> srvs = new ArrayList<>();
         ObjectNode run = LINES.createObjectNode();
+        current = run;
         run.put("rep", rep);
-        run.put("serverCommand", String.join(" ", cmd));
-        try (ServerProbe probe = ServerProbe.attach(srv.pid())) {
-            ServerProbe.Memory idle = probe.measure();
-            run.set("idle", memory(idle));
-            log("idle " + idle);
-
+        for (int i = 0; i < k; i++) {
+            int port = args.integer("port", 18220) + 2 * i;
+            int mport = args.integer("management-port", 18221) + 2 * i;
+            Path dir = k == 1 ? data : data.resolve("s" + i);
+            Files.createDirectories(dir);
+            List<String> cmd = new ArrayList<>(jvm);
+            if (server.equals("ours")) {
+                cmd.addAll(List.of("-jar", args.get("jar", "fleet-server-netty/target/fleet-server.jar")));
+                if (es != null) {
+                    Path yml = dir.resolve("fleet-server.yml");
+                    Files.writeString(yml, "output:\n  elasticsearch:\n    hosts: [\"" + es.uri + "\"]\n    service_token: \""
+                            + es.serviceToken + "\"\n");
+                    cmd.addAll(List.of("--config", yml.toString()));
+                }
+            } else {
+                cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Baseline.class.getName(),
+                        "--max-seconds", Long.toString(TimeUnit.NANOSECONDS.toSeconds(budget) + 60)));
+            }
+            cmd.addAll(List.of("--data-dir", dir.toString(), "--host", "127.0.0.1", "--port", Integer.toString(port),
+                    "--management-port", Integer.toString(mport)));
+            String name = tag + (k == 1 ? "" : "-s" + i) + "-server";
+            Srv srv = new Srv(name, cmd, logs.resolve(name + ".log"), port, mport);
+            // One after the other: on a fresh cluster only the first creates the default policy.
+            srv.start(deadline);
+            srvs.add(srv);
+        }
+        run.put("serverCommand", String.join(" ", srvs.get(0).cmd));
+        Srv first = srvs.get(0);
+        boolean probeMemory = k == 1 && scenario.equals("park-fanout");
+        ServerProbe probe = probeMemory ? ServerProbe.attach(first.pid()) : null;
+        try {
+            ServerProbe.Memory idle = null;
+            if (probe != null) {
+                idle = probe.measure();
+                run.set("idle", memory(idle));
+                log("idle " + idle);
+            }
             int perGen = args.integer("per-generator", 10000);
-            int k = (agents + perGen - 1) / perGen;
-            Generators gens = new Generators(k);
+            int g = (agents + perGen - 1) / perGen;
+            Generators gens = new Generators(g);
             CpuMeter cpu = new CpuMeter();
-            List<Long> pids = new ArrayList<>(List.of(srv.pid()));
+            List<Long> pids = new ArrayList<>();
+            srvs.forEach(s -> pids.add(s.pid()));
+            if (es != null) {
+                // Elasticsearch is part of the system under test, not other work: its CPU is not "foreign".
+                ProcessHandle.of(es.child.pid()).ifPresent(h -> {
+                    pids.add(h.pid());
+                    h.descendants().forEach(d -> pids.add(d.pid()));
+                });
+            }
             cpu.start(pids);
+            String targets = String.join(",", srvs.stream().map(s -> "127.0.0.1:" + s.port).toList());
             long parkStart = System.nanoTime();
-            for (int g = 0; g < k; g++) {
-                int share = agents / k + (g < agents % k ? 1 : 0);
-                List<String> gc = List.of(java(), "-Xmx" + args.get("generator-xmx", "1g"), "-cp",
+            boolean seed = es != null && server.equals("ours") && Boolean.parseBoolean(args.get("seed-es", "false"));
+            if (seed) {
+                long t = System.nanoTime();
+                es.seed(agents, g, data);
+                run.put("seedSeconds", (System.nanoTime() - t) / 1e9);
+                log("seeded " + agents + " agents in " + run.get("seedSeconds") + " s");
+                cpu.start(pids);
+                parkStart = System.nanoTime();
+            }
+            for (int i = 0; i < g; i++) {
+                int share = agents / g + (i < agents % g ? 1 : 0);
+                List<String> gc = new ArrayList<>(List.of(java(), "-Xmx" + args.get("generator-xmx", "1g"), "-cp",
                         System.getProperty("java.class.path"), LoadGenerator.class.getName(),
-                        "--targets", "127.0.0.1:" + port, "--token", enrollToken, "--agents", Integer.toString(share),
-                        "--id", Integer.toString(g), "--sources", "127.0." + (g + 1) + ".1-127.0." + (g + 1) + ".8",
+                        "--targets", targets, "--token", first.enrollToken, "--agents", Integer.toString(share),
+                        "--id", Integer.toString(i), "--sources", "127.0." + (i + 1) + ".1-127.0." + (i + 1) + ".8",
                         "--enroll-concurrency", args.get("enroll-concurrency", "400"),
                         "--apply-millis", args.get("apply-millis", "1000"),
-                        "--max-seconds", Long.toString(left(deadline) / 1000));
-                int id = g;
-                Child c = new Child(tag + "-gen" + g, gc, logs.resolve(tag + "-gen" + g + ".log"), l -> gens.onLine(id, l));
+                        "--max-seconds", Long.toString(left(deadline) / 1000)));
+                if (scenario.equals("enroll")) {
+                    gc.addAll(List.of("--enroll-only", "true"));
+                }
+                if (seed) {
+                    gc.addAll(List.of("--credentials", data.resolve("credentials-g" + i + ".txt").toString()));
+                }
+                int id = i;
+                Child c = new Child(tag + "-gen" + i, gc, logs.resolve(tag + "-gen" + i + ".log"), l -> gens.onLine(id, l));
                 children.add(c);
                 gens.children.add(c);
                 pids.add(c.pid());
             }
+            if (scenario.equals("enroll")) {
+                gens.awaitDone(deadline);
+                run.set("enrollCpu", cores(cpu.stop(pids)));
+                run.set("generators", gens.summary());
+                ObjectNode w = run.putObject("enrollWindow");
+                windows(gens.done.values(), "enrollWindow", w);
+                log("enroll " + w);
+                srvs.forEach(s -> s.child.close(0));
+                return run;
+            }
             long settle = TimeUnit.SECONDS.toNanos(args.integer("settle-seconds", 3));
-            long allParked = gens.awaitParked(agents, settle, deadline);
+            long allParked = gens.awaitParked(agents, settle, deadline, parkStart);
             run.put("parkSeconds", (allParked - parkStart) / 1e9);
             log("all " + agents + " parked after " + run.get("parkSeconds") + " s");
-
             run.set("parkCpu", cores(cpu.stop(pids)));
-            ServerProbe.Memory at = probe.measure();
-            run.set("parked", memory(at));
-            ObjectNode per = run.putObject("perConnection");
-            per.put("heapBytes", (at.heap() - idle.heap()) / (double) agents);
-            per.put("directBytes", (at.direct() - idle.direct()) / (double) agents);
-            per.put("jvmBytes", (at.jvm() - idle.jvm()) / (double) agents);
-            per.put("rssBytes", (at.rss() - idle.rss()) / (double) agents);
-            per.put("nmtBytes", (at.nmtCommitted() - idle.nmtCommitted()) / (double) agents);
-            per.put("jvmAbsoluteBytes", at.jvm() / (double) agents);
-            log("parked " + at + " per connection " + per);
-            ArrayNode hist = run.putArray("classHistogram");
-            probe.classHistogram(45).forEach(hist::add);
+            run.put("serverBusyAfterParkSeconds", idle(srvs));
+            if (probe != null) {
+                ServerProbe.Memory at = probe.measure();
+                run.set("parked", memory(at));
+                ObjectNode per = run.putObject("perConnection");
+                per.put("heapBytes", (at.heap() - idle.heap()) / (double) agents);
+                per.put("directBytes", (at.direct() - idle.direct()) / (double) agents);
+                per.put("jvmBytes", (at.jvm() - idle.jvm()) / (double) agents);
+                per.put("rssBytes", (at.rss() - idle.rss()) / (double) agents);
+                per.put("nmtBytes", (at.nmtCommitted() - idle.nmtCommitted()) / (double) agents);
+                per.put("jvmAbsoluteBytes", at.jvm() / (double) agents);
+                log("parked " + at + " per connection " + per);
+                ArrayNode hist = run.putArray("classHistogram");
+                probe.classHistogram(45).forEach(hist::add);
+            }
 
-            ArrayNode fanouts = run.putArray("fanouts");
-            int warmups = args.integer("warmup-fanouts", 1);
-            int count = warmups + args.integer("fanouts", 3);
-            long fanoutTimeout = TimeUnit.SECONDS.toMillis(args.integer("fanout-timeout-seconds", 60));
-            for (int f = 0; f < count; f++) {
-                if (f > 0) {
-                    gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(2), deadline);
+            if (scenario.equals("storm")) {
+                run.set("storms", storms(srvs, gens, agents, pids, cpu, deadline));
+            } else {
+                List<String> ids = scenario.equals("action-fanout") ? gens.ids(deadline) : List.of();
+                ArrayNode fanouts = run.putArray("fanouts");
+                int warmups = args.integer("warmup-fanouts", 1);
+                int count = warmups + args.integer("fanouts", 3);
+                long fanoutTimeout = TimeUnit.SECONDS.toMillis(args.integer("fanout-timeout-seconds", 60));
+                for (int f = 0; f < count; f++) {
+                    if (f > 0) {
+                        gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(2), deadline, 0);
+                    }
+                    double busy = idle(srvs);
+                    cpu.start(pids);
+                    first.wokeLines.clear();
+                    gens.window(deadline);
+                    ObjectNode fo = scenario.equals("action-fanout")
+                            ? actionFanout(gens, first, ids, f, fanoutTimeout, deadline)
+                            : fanout(gens, first.mport, first.managementToken, f, fanoutTimeout, deadline);
+                    woke(fo, first.wokeLines);
+                    fo.put("warmup", f < warmups);
+                    fo.put("serverBusyBeforeSeconds", busy);
+                    // The acks of this fan-out: wait until the agents are parked again, then read the ack window.
+                    gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(1), deadline, 0);
+                    fo.set("cpu", cores(cpu.stop(pids)));
+                    ObjectNode acks = fo.putObject("acks");
+                    windows(gens.window(deadline), "acks", acks);
+                    log("  acks " + acks);
+                    fanouts.add(fo);
                 }
-                cpu.start(pids);
-                wokeLines.clear();
-                ObjectNode fo = fanout(gens, mport, managementToken, f, fanoutTimeout, deadline);
-                woke(fo, wokeLines);
-                fo.put("warmup", f < warmups);
-                fo.set("cpu", cores(cpu.stop(pids)));
-                fanouts.add(fo);
             }
             gens.stopAll();
             run.set("generators", gens.summary());
+        } finally {
+            if (probe != null) {
+                probe.close();
+            }
         }
-        srv.close(0);
+        srvs.forEach(s -> s.child.close(0));
         return run;
+    }
+
+    /** Waits (at most 180 s) until the servers use under --idle-below-cores (default 0.3); returns the seconds waited. */
+    private double idle(List<Srv> srvs) throws InterruptedException {
+        double waited = CpuMeter.awaitIdle(srvs.stream().map(Srv::pid).toList(),
+                Double.parseDouble(args.get("idle-below-cores", "0.3")), 180);
+        if (waited > 3) {
+            log("  servers busy for " + String.format(java.util.Locale.ROOT, "%.1f", waited) + " s after the agents parked");
+        }
+        return waited;
+    }
+
+    /** Merges the generators' windows {@code prefix}: count, span from the first sent to the last answered, rate. */
+    private static void windows(java.util.Collection<JsonNode> events, String prefix, ObjectNode into) {
+        long count = 0;
+        long requests = 0;
+        long firstSent = Long.MAX_VALUE;
+        long lastDone = Long.MIN_VALUE;
+        for (JsonNode e : events) {
+            count += e.path(prefix).asLong();
+            requests += e.path(prefix + "Requests").asLong();
+            if (e.has(prefix + "FirstSentNanos")) {
+                firstSent = Math.min(firstSent, e.path(prefix + "FirstSentNanos").asLong());
+                lastDone = Math.max(lastDone, e.path(prefix + "LastDoneNanos").asLong());
+            }
+        }
+        into.put("count", count);
+        into.put("requests", requests);
+        if (requests > 0) {
+            double seconds = (lastDone - firstSent) / 1e9;
+            into.put("seconds", seconds);
+            into.put("perSecond", count / seconds);
+            into.put("requestsPerSecond", requests / seconds);
+        }
+    }
+
+    /**
+     * Reconnect storms: {@code --storms} times, stop every server ({@code --storm-signal term}: SIGTERM, the
+     * graceful path; {@code kill}: SIGKILL), start it again on the same data dir and ports, and time until every
+     * agent has a parked checkin again (held for {@code --settle-seconds}); the generators' error counters are
+     * differenced over the storm.
+     */
+    private ArrayNode storms(List<Srv> srvs, Generators gens, int agents, List<Long> pids, CpuMeter cpu, long deadline)
+            throws Exception {
+        ArrayNode out = LINES.createArrayNode();
+        boolean kill = args.get("storm-signal", "term").equals("kill");
+        long settle = TimeUnit.SECONDS.toNanos(args.integer("settle-seconds", 3));
+        for (int s = 0; s < args.integer("storms", 2); s++) {
+            gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(2), deadline, 0);
+            double busy = idle(srvs);
+            ObjectNode before = gens.counters();
+            ObjectNode st = LINES.createObjectNode();
+            st.put("signal", kill ? "SIGKILL" : "SIGTERM");
+            st.put("serverBusyBeforeSeconds", busy);
+            List<Long> genPids = new ArrayList<>(pids.subList(srvs.size(), pids.size()));
+            List<Long> meterPids = new ArrayList<>(genPids);
+            srvs.forEach(x -> meterPids.add(x.pid()));
+            long t0 = System.nanoTime();
+            for (Srv x : srvs) {
+                ProcessHandle h = ProcessHandle.of(x.pid()).orElseThrow();
+                if (kill) {
+                    h.destroyForcibly();
+                } else {
+                    h.destroy();
+                }
+            }
+            for (Srv x : srvs) {
+                ProcessHandle.of(x.pid()).ifPresent(h -> h.onExit().orTimeout(60, TimeUnit.SECONDS).join());
+                x.child.close(0);
+                children.remove(x.child);
+            }
+            long exited = System.nanoTime();
+            // Measured from here: a process that has exited can no longer be charged its CPU time.
+            meterPids.clear();
+            meterPids.addAll(genPids);
+            cpu.start(meterPids);
+            for (Srv x : srvs) {
+                x.start(deadline);
+                meterPids.add(x.pid());
+            }
+            long ready = System.nanoTime();
+            long all = gens.awaitParked(agents, settle, deadline, ready);
+            st.set("cpu", cores(cpu.stop(meterPids)));
+            pids.clear();
+            srvs.forEach(x -> pids.add(x.pid()));
+            pids.addAll(genPids);
+            st.put("stopMillis", (exited - t0) / 1e6);
+            st.put("restartMillis", (ready - exited) / 1e6);
+            st.put("allParkedAfterReadyMillis", (all - ready) / 1e6);
+            st.put("allParkedAfterStopMillis", (all - t0) / 1e6);
+            ObjectNode after = gens.counters();
+            ObjectNode delta = st.putObject("errors");
+            after.fields().forEachRemaining(f -> {
+                long d = f.getValue().asLong() - before.path(f.getKey()).asLong();
+                if (d != 0) {
+                    delta.put(f.getKey(), d);
+                }
+            });
+            st.set("lastErrors", gens.lastErrors());
+            log("storm " + st);
+            out.add(st);
+        }
+        return out;
+    }
+
+    /**
+     * An action for all agents: one {@code POST /api/fleet/agents/bulk_upgrade} naming every agent (one action id;
+     * the server splits it into documents of 1 000 agents as Kibana does), timed from just before the POST to each
+     * agent's receipt of it.
+     */
+    private ObjectNode actionFanout(Generators gens, Srv srv, List<String> ids, int f, long timeoutMillis, long deadline)
+            throws Exception {
+        ObjectNode body = LINES.createObjectNode();
+        ArrayNode arr = body.putArray("agents");
+        ids.forEach(arr::add);
+        body.put("version", "9.6." + (f + 1));
+        HttpRequest post = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + srv.mport + "/api/fleet/agents/bulk_upgrade"))
+                .header("Authorization", "Bearer " + srv.managementToken).header("Content-Type", "application/json")
+                .timeout(Duration.ofSeconds(120))
+                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build();
+        gens.fanouts.clear();
+        long wall0 = System.currentTimeMillis();
+        long t0 = System.nanoTime();
+        HttpResponse<String> res = http.send(post, HttpResponse.BodyHandlers.ofString());
+        long t1 = System.nanoTime();
+        if (res.statusCode() != 200) {
+            throw new IllegalStateException("bulk_upgrade answered " + res.statusCode() + ": " + res.body());
+        }
+        String actionId = LINES.readTree(res.body()).path("actionId").asText();
+        for (Child c : gens.children) {
+            c.send("afanout " + actionId + " " + t0 + " " + timeoutMillis);
+        }
+        ObjectNode r = collect(gens, e -> actionId.equals(e.path("actionId").asText()), timeoutMillis, deadline);
+        r.put("actionId", actionId);
+        r.put("targeted", ids.size());
+        r.put("putStartEpochMillis", wall0);
+        r.put("putMillis", (t1 - t0) / 1e6);
+        log("action fanout " + r.deepCopy().without("histogram"));
+        return r;
     }
 
     private ObjectNode fanout(Generators gens, int mport, String token, int f, long timeoutMillis, long deadline)
@@ -318,6 +620,17 @@ public final class BenchRunner {
         for (Child c : gens.children) {
             c.send("fanout " + revision + " " + t0 + " " + timeoutMillis);
         }
+        ObjectNode r = collect(gens, e -> e.path("revision").asLong() == revision, timeoutMillis, deadline);
+        r.put("revision", revision);
+        r.put("putStartEpochMillis", wall0);
+        r.put("putMillis", (t1 - t0) / 1e6);
+        log("fanout " + r.deepCopy().without("histogram"));
+        return r;
+    }
+
+    /** Merges the generators' fan-out reports that {@code mine} accepts (one per generator, bounded wait). */
+    private static ObjectNode collect(Generators gens, java.util.function.Predicate<JsonNode> mine, long timeoutMillis,
+                                      long deadline) throws InterruptedException {
         Histogram merged = new Histogram(TimeUnit.HOURS.toMicros(1), 3);
         long received = 0;
         long early = 0;
@@ -328,7 +641,7 @@ public final class BenchRunner {
             if (e == null) {
                 break;
             }
-            if (e.path("revision").asLong() != revision) {
+            if (!mine.test(e)) {
                 continue;
             }
             reports++;
@@ -337,9 +650,6 @@ public final class BenchRunner {
             merged.add(Histograms.decode(e.path("histogram").asText()));
         }
         ObjectNode r = LINES.createObjectNode();
-        r.put("revision", revision);
-        r.put("putStartEpochMillis", wall0);
-        r.put("putMillis", (t1 - t0) / 1e6);
         r.put("received", received);
         r.put("early", early);
         r.put("reports", reports);
@@ -347,7 +657,6 @@ public final class BenchRunner {
         r.put("p99Millis", merged.getValueAtPercentile(99) / 1000.0);
         r.put("maxMillis", merged.getMaxValue() / 1000.0);
         r.put("histogram", Histograms.encode(merged));
-        log("fanout " + r.deepCopy().without("histogram"));
         return r;
     }
 
@@ -392,6 +701,164 @@ public final class BenchRunner {
         return o;
     }
 
+    // ------------------------------------------------------------------ Elasticsearch
+
+    /** The test Elasticsearch node, run by {@code EsNode} (bench's test sources) as a child of this runner. */
+    private final class Es {
+        Child child;
+        String uri;
+        String serviceToken;
+        String adminAuthorization;
+        String version;
+
+        /** Deletes the Fleet indices left by the previous run, so every run starts from an empty cluster. */
+        void wipeFleetIndices() throws Exception {
+            HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create(uri
+                    + "/_cat/indices/.fleet-*?h=index&format=json&expand_wildcards=all"))
+                    .header("Authorization", adminAuthorization).timeout(Duration.ofSeconds(60)).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            List<String> names = new ArrayList<>();
+            LINES.readTree(res.body()).forEach(i -> names.add(i.path("index").asText()));
+            if (names.isEmpty()) {
+                return;
+            }
+            HttpResponse<String> del = http.send(HttpRequest.newBuilder(URI.create(uri + "/" + String.join(",", names)
+                    + "?expand_wildcards=all")).header("Authorization", adminAuthorization)
+                    .timeout(Duration.ofSeconds(60)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
+            log("deleted " + names + ": " + del.statusCode());
+            if (del.statusCode() != 200) {
+                throw new IllegalStateException("could not delete the Fleet indices: " + del.body());
+            }
+        }
+
+        /**
+         * Creates {@code agents} agents the way enrollment does, straight in Elasticsearch: an API key each (the
+         * access key's role descriptors and metadata, {@code refresh=false}, 64 in flight) and the
+         * {@code .fleet-agents} documents (bulk, 1 000 a request); writes {@code credentials-g<i>.txt} per generator
+         * in {@code dir} (the generators' shares, in order).
+         */
+        void seed(int agents, int generators, Path dir) throws Exception {
+            HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(10)).build();
+            String[] ids = new String[agents];
+            String[] keys = new String[agents];
+            String[] keyIds = new String[agents];
+            java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(64);
+            java.util.concurrent.atomic.AtomicReference<String> failure = new java.util.concurrent.atomic.AtomicReference<>();
+            long lastLog = System.nanoTime();
+            for (int i = 0; i < agents && failure.get() == null; i++) {
+                String id = java.util.UUID.randomUUID().toString();
+                ids[i] = id;
+                ObjectNode body = LINES.createObjectNode();
+                body.put("name", id);
+                ObjectNode app = body.putObject("role_descriptors").putObject("fleet-apikey-access");
+                app.putArray("cluster");
+                ObjectNode a = app.putArray("applications").addObject();
+                a.put("application", "fleet");
+                a.putArray("privileges").add("no-privileges");
+                a.putArray("resources").add("*");
+                body.putObject("metadata").put("agent_id", id).put("managed", true).put("managed_by", "fleet-server")
+                        .put("type", "access");
+                inFlight.acquire();
+                int at = i;
+                c.sendAsync(HttpRequest.newBuilder(URI.create(uri + "/_security/api_key?refresh=false"))
+                        .header("Authorization", adminAuthorization).header("Content-Type", "application/json")
+                        .timeout(Duration.ofSeconds(120)).POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
+                        HttpResponse.BodyHandlers.ofString()).whenComplete((r, t) -> {
+                            try {
+                                if (t != null || r.statusCode() != 200) {
+                                    failure.compareAndSet(null, t != null ? t.toString() : r.statusCode() + " " + r.body());
+                                    return;
+                                }
+                                JsonNode j = LINES.readTree(r.body());
+                                keys[at] = j.path("encoded").asText();
+                                keyIds[at] = j.path("id").asText();
+                            } catch (IOException e) {
+                                failure.compareAndSet(null, e.toString());
+                            } finally {
+                                inFlight.release();
+                            }
+                        });
+                if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(10)) {
+                    lastLog = System.nanoTime();
+                    log("  seeding: " + i + " API keys");
+                }
+            }
+            if (!inFlight.tryAcquire(64, 180, TimeUnit.SECONDS) || failure.get() != null) {
+                throw new IllegalStateException("seeding API keys failed: " + failure.get());
+            }
+            inFlight.release(64);
+            String enrolledAt = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+            String updatedAt = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
+            for (int from = 0; from < agents; from += 1000) {
+                StringBuilder bulk = new StringBuilder();
+                for (int i = from; i < Math.min(agents, from + 1000); i++) {
+                    bulk.append("{\"create\":{\"_index\":\".fleet-agents\",\"_id\":\"").append(ids[i]).append("\"}}\n");
+                    ObjectNode d = LINES.createObjectNode();
+                    d.put("active", true);
+                    d.put("policy_id", "default");
+                    d.put("policy_base_id", "default");
+                    d.put("type", "PERMANENT");
+                    d.put("enrolled_at", enrolledAt);
+                    d.put("updated_at", updatedAt);
+                    ObjectNode local = d.putObject("local_metadata");
+                    local.putObject("elastic").putObject("agent").put("id", ids[i]).put("version", "9.6.0");
+                    local.putObject("host").put("hostname", "bench-seeded-" + i);
+                    d.put("access_api_key_id", keyIds[i]);
+                    d.putArray("action_seq_no").add(-1);
+                    d.putObject("agent").put("id", ids[i]).put("version", "9.6.0");
+                    d.putArray("tags");
+                    bulk.append(d).append('\n');
+                }
+                HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create(uri + "/_bulk"))
+                        .header("Authorization", adminAuthorization).header("Content-Type", "application/x-ndjson")
+                        .timeout(Duration.ofSeconds(120)).POST(HttpRequest.BodyPublishers.ofString(bulk.toString())).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() != 200 || LINES.readTree(r.body()).path("errors").asBoolean()) {
+                    throw new IllegalStateException("seeding .fleet-agents failed: " + r.body().substring(0, Math.min(500, r.body().length())));
+                }
+            }
+            c.send(HttpRequest.newBuilder(URI.create(uri + "/.fleet-agents/_refresh")).header("Authorization", adminAuthorization)
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            // The generators' shares, as runOnce splits them.
+            int start = 0;
+            for (int g = 0; g < generators; g++) {
+                int share = agents / generators + (g < agents % generators ? 1 : 0);
+                StringBuilder f = new StringBuilder();
+                for (int i = start; i < start + share; i++) {
+                    f.append(ids[i]).append(' ').append(keys[i]).append('\n');
+                }
+                Files.writeString(dir.resolve("credentials-g" + g + ".txt"), f);
+                start += share;
+            }
+        }
+    }
+
+    private Es startElasticsearch() throws Exception {
+        Es e = new Es();
+        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        List<String> cmd = List.of(java(), "-Dfleet.es.heap=" + args.get("es-heap", "1g"), "-cp",
+                args.get("es-classpath", "bench/target/test-classes:fleet-server-es/target/test-classes"),
+                "dev.fleetserver.bench.EsNode", Long.toString(TimeUnit.HOURS.toSeconds(3)));
+        e.child = new Child("es", cmd, work.resolve("logs").resolve("es-node.log"), l -> {
+            if (l.startsWith("{\"event\":\"es\"")) {
+                lines.add(l);
+            }
+        });
+        String line = lines.poll(180, TimeUnit.SECONDS);
+        if (line == null) {
+            e.child.close(30);
+            throw new IllegalStateException("Elasticsearch did not start; see " + work.resolve("logs/es-node.log"));
+        }
+        JsonNode j = LINES.readTree(line);
+        e.uri = j.path("uri").asText();
+        e.serviceToken = j.path("serviceToken").asText();
+        e.adminAuthorization = j.path("adminAuthorization").asText();
+        e.version = j.path("version").asText();
+        log("Elasticsearch " + e.version + " at " + e.uri);
+        return e;
+    }
+
     // ------------------------------------------------------------------ generators of one run
 
     /** The generator processes of one run and what they last reported. */
@@ -400,6 +867,8 @@ public final class BenchRunner {
         final Map<Integer, JsonNode> progress = new ConcurrentHashMap<>();
         final Map<Integer, JsonNode> done = new ConcurrentHashMap<>();
         final BlockingQueue<JsonNode> fanouts = new LinkedBlockingQueue<>();
+        final Map<Integer, Long> progressAt = new ConcurrentHashMap<>();
+        final BlockingQueue<JsonNode> replies = new LinkedBlockingQueue<>();
         final int count;
 
         Generators(int count) {
@@ -413,9 +882,13 @@ public final class BenchRunner {
             try {
                 JsonNode e = LINES.readTree(line);
                 switch (e.path("event").asText()) {
-                    case "progress" -> progress.put(id, e);
+                    case "progress" -> {
+                        progress.put(id, e);
+                        progressAt.put(id, System.nanoTime());
+                    }
                     case "done" -> done.put(id, e);
-                    case "fanout" -> fanouts.add(e);
+                    case "fanout", "afanout" -> fanouts.add(e);
+                    case "ids", "window" -> replies.add(e);
                     default -> {
                     }
                 }
@@ -428,7 +901,7 @@ public final class BenchRunner {
          * Waits until the generators together report {@code agents} parked checkins and have kept reporting that
          * for {@code settle}; returns when they first did. Fails at the deadline or when a generator dies.
          */
-        long awaitParked(int agents, long settle, long deadline) throws InterruptedException {
+        long awaitParked(int agents, long settle, long deadline, long notBefore) throws InterruptedException {
             long since = -1;
             long lastLog = 0;
             while (true) {
@@ -442,7 +915,9 @@ public final class BenchRunner {
                 for (JsonNode p : progress.values()) {
                     parked += p.path("parked").asLong();
                 }
-                if (progress.size() == count && parked == agents) {
+                boolean fresh = notBefore == 0 || progressAt.size() == count
+                        && progressAt.values().stream().allMatch(t -> t - notBefore > 0);
+                if (progress.size() == count && parked == agents && fresh) {
                     if (since < 0) {
                         since = now;
                     } else if (now - since >= settle) {
@@ -462,6 +937,76 @@ public final class BenchRunner {
                 }
                 Thread.sleep(100);
             }
+        }
+
+        /** Sends {@code command} to every generator and returns their replies of {@code event} (bounded wait). */
+        List<JsonNode> ask(String command, String event, long deadline) throws Exception {
+            replies.clear();
+            for (Child c : children) {
+                c.send(command);
+            }
+            List<JsonNode> out = new ArrayList<>();
+            long until = Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(60));
+            while (out.size() < children.size()) {
+                JsonNode e = replies.poll(Math.max(1, (until - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
+                if (e == null) {
+                    throw new IllegalStateException("generators did not answer " + command);
+                }
+                if (e.path("event").asText().equals(event)) {
+                    out.add(e);
+                }
+            }
+            return out;
+        }
+
+        /** The ids of all agents of all generators. */
+        List<String> ids(long deadline) throws Exception {
+            List<String> ids = new ArrayList<>();
+            for (JsonNode e : ask("ids", "ids", deadline)) {
+                e.path("ids").forEach(i -> ids.add(i.asText()));
+            }
+            return ids;
+        }
+
+        /** Ends the generators' ack windows (starting new ones) and returns what they held. */
+        List<JsonNode> window(long deadline) throws Exception {
+            return ask("window", "window", deadline);
+        }
+
+        /** Waits until every generator has reported {@code done} (enroll-only mode stops by itself). */
+        void awaitDone(long deadline) throws InterruptedException {
+            long lastLog = 0;
+            while (done.size() < count) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException("generators did not finish in time: " + progress.values());
+                }
+                if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(10)) {
+                    lastLog = System.nanoTime();
+                    log("  enrolled " + progress.values().stream().mapToLong(p -> p.path("enrolled").asLong()).sum());
+                }
+                Thread.sleep(100);
+            }
+        }
+
+        /** The generators' cumulative error and retry counters, summed: {@code errors.<kind>}, reconnects, ... */
+        ObjectNode counters() {
+            ObjectNode c = LINES.createObjectNode();
+            for (JsonNode p : progress.values()) {
+                for (String f : List.of("throttled", "reconnects", "connectFailures", "pollsExpired")) {
+                    c.put(f, c.path(f).asLong() + p.path(f).asLong());
+                }
+                p.path("errors").fields().forEachRemaining(e -> c.put("errors." + e.getKey(),
+                        c.path("errors." + e.getKey()).asLong() + e.getValue().asLong()));
+            }
+            return c;
+        }
+
+        ObjectNode lastErrors() {
+            ObjectNode c = LINES.createObjectNode();
+            for (JsonNode p : progress.values()) {
+                p.path("lastError").fields().forEachRemaining(e -> c.set(e.getKey(), e.getValue()));
+            }
+            return c;
         }
 
         void stopAll() throws InterruptedException {
@@ -493,6 +1038,8 @@ public final class BenchRunner {
                 d.path("errors").fields().forEachRemaining(f -> errors.put(f.getKey(),
                         errors.path(f.getKey()).asLong() + f.getValue().asLong()));
             }
+            ObjectNode ew = s.putObject("enrollWindow");
+            windows(done.values(), "enrollWindow", ew);
             s.put("enrollP50Millis", enroll.getValueAtPercentile(50) / 1000.0);
             s.put("enrollP99Millis", enroll.getValueAtPercentile(99) / 1000.0);
             s.put("enrollMaxMillis", enroll.getMaxValue() / 1000.0);

@@ -55,6 +55,32 @@ final class CpuMeter {
         }
     }
 
+    /**
+     * Waits until {@code pids} together use less than {@code belowCores} over two consecutive 1 s windows, at most
+     * {@code maxSeconds}; returns the seconds waited. The generators report an agent parked once its checkin is
+     * written; this waits until the server has also worked through what was written (a backlog of checkins and
+     * acks would otherwise overlap the next measurement).
+     */
+    static double awaitIdle(Collection<Long> pids, double belowCores, long maxSeconds) throws InterruptedException {
+        long start = System.nanoTime();
+        int quiet = 0;
+        while (quiet < 2 && System.nanoTime() - start < maxSeconds * 1_000_000_000L) {
+            long a = 0;
+            for (long p : pids) {
+                a += ticks(p);
+            }
+            long t = System.nanoTime();
+            Thread.sleep(1000);
+            long b = 0;
+            for (long p : pids) {
+                b += ticks(p);
+            }
+            double cores = (b - a) / TICKS_PER_SECOND / ((System.nanoTime() - t) / 1e9);
+            quiet = cores < belowCores ? quiet + 1 : 0;
+        }
+        return (System.nanoTime() - start) / 1e9;
+    }
+
     private static long ticks(Collection<Long> pids) {
         long sum = ticks(ProcessHandle.current().pid());
         for (long p : pids) {

@@ -47,10 +47,16 @@ public final class LoadGenerator {
     static final String USAGE = """
             java -cp bench.jar dev.fleetserver.bench.LoadGenerator --targets 127.0.0.1:8220[,host:port...] \\
                 --token ENROLLMENT_TOKEN --agents N [--id 0] [--sources 127.0.1.1-127.0.1.8] \\
-                [--enroll-concurrency 200] [--max-seconds 600] [--threads 1] [--apply-millis 1000]
+                [--enroll-concurrency 200] [--max-seconds 600] [--threads 1] [--apply-millis 1000] [--enroll-only false]
+                [--credentials FILE]   (agents already enrolled: line i = "<agent id> <encoded API key>" of agent i)
 
             --apply-millis: an agent acks a new policy after a uniform random 0.5x..1.5x this (the real agent
-            applies the policy first); 0 acks at once.""";
+            applies the policy first); 0 acks at once.
+            --enroll-only true: each agent enrolls, closes its connection and makes room for the next (enroll
+            throughput); the generator stops once all have enrolled.
+
+            Stdin: fanout <revision> <t0> <timeout ms> | afanout <action id> <t0> <timeout ms> (an action other than
+            POLICY_CHANGE) | ids (prints the agents' ids) | window (prints and restarts the ack window) | stop""";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long HIST_MAX_MICROS = TimeUnit.HOURS.toMicros(1);
 
@@ -83,10 +89,18 @@ public final class LoadGenerator {
     private final Histogram checkinMicros = new ConcurrentHistogram(HIST_MAX_MICROS, 3);
     private final Histogram ackMicros = new ConcurrentHistogram(HIST_MAX_MICROS, 3);
     private final CountDownLatch finished = new CountDownLatch(1);
+    private final boolean enrollOnly;
+    private final AtomicInteger enrollOnlyDone = new AtomicInteger();
+    /** Enroll window: first enroll sent, last enroll answered (nanoTime); the whole run. */
+    private final Window enrolls = new Window();
+    /** Ack window: first ack sent, last ack answered, acks (events) answered; restarted by {@code window}. */
+    private volatile Window acks = new Window();
     private final AtomicBoolean stopping = new AtomicBoolean();
 
-    private LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads, long applyMillis) {
+    private LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads, long applyMillis,
+                          boolean enrollOnly) {
         this.id = id;
+        this.enrollOnly = enrollOnly;
         this.applyMillis = applyMillis;
         this.concurrency = concurrency;
         this.maxNanos = TimeUnit.SECONDS.toNanos(maxSeconds);
@@ -98,7 +112,7 @@ public final class LoadGenerator {
 
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv, USAGE, List.of("targets", "token", "agents", "id", "sources", "enroll-concurrency",
-                "max-seconds", "threads", "apply-millis"));
+                "max-seconds", "threads", "apply-millis", "enroll-only", "credentials"));
         List<InetSocketAddress> targets = new ArrayList<>();
         for (String t : a.required("targets").split(",")) {
             int colon = t.lastIndexOf(':');
@@ -108,10 +122,19 @@ public final class LoadGenerator {
         int n = a.integer("agents", 1000);
         long maxSeconds = a.longValue("max-seconds", 600);
         LoadGenerator g = new LoadGenerator(a.integer("id", 0), a.integer("enroll-concurrency", 200), maxSeconds,
-                a.required("token"), a.integer("threads", 1), a.longValue("apply-millis", 1000));
+                a.get("token", "none"), a.integer("threads", 1), a.longValue("apply-millis", 1000),
+                Boolean.parseBoolean(a.get("enroll-only", "false")));
         for (int i = 0; i < n; i++) {
             g.agents.add(new AgentSimulator(i, g, g.group.next(), targets.get(i % targets.size()),
                     new InetSocketAddress(sources.get(i % sources.size()), 0)));
+        }
+        String credentials = a.get("credentials", "");
+        if (!credentials.isEmpty()) {
+            List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of(credentials));
+            for (int i = 0; i < n; i++) {
+                String[] f = lines.get(i).trim().split(" ");
+                g.agents.get(i).enrolledAs(f[0], f[1]);
+            }
         }
         g.run(targets, sources);
         System.exit(0);
@@ -168,8 +191,37 @@ public final class LoadGenerator {
             while ((line = in.readLine()) != null) {
                 String[] w = line.trim().split("\\s+");
                 switch (w[0]) {
-                    case "fanout" -> watchFanout(Long.parseLong(w[1]), Long.parseLong(w[2]),
-                            System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[3])));
+                    case "fanout" -> {
+                        long revision = Long.parseLong(w[1]);
+                        ObjectNode e = event("fanout");
+                        e.put("revision", revision);
+                        watch(e, a -> a.revision >= revision, a -> a.revisionNanos, Long.parseLong(w[2]),
+                                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[3])));
+                    }
+                    case "afanout" -> {
+                        String actionId = w[1];
+                        ObjectNode e = event("afanout");
+                        e.put("actionId", actionId);
+                        watch(e, a -> actionId.equals(a.actionId), a -> a.actionNanos, Long.parseLong(w[2]),
+                                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[3])));
+                    }
+                    case "ids" -> {
+                        ObjectNode e = event("ids");
+                        var arr = e.putArray("ids");
+                        for (AgentSimulator a : agents) {
+                            if (a.agentId() != null) {
+                                arr.add(a.agentId());
+                            }
+                        }
+                        print(e);
+                    }
+                    case "window" -> {
+                        Window old = acks;
+                        acks = new Window();
+                        ObjectNode e = event("window");
+                        old.put(e, "acks");
+                        print(e);
+                    }
                     case "stop" -> {
                         stop("stop command");
                         return;
@@ -185,14 +237,18 @@ public final class LoadGenerator {
         stop("stdin closed");
     }
 
-    /** Polls the agents' revisions every 5 ms until all hold {@code revision} or the deadline passes. */
-    private void watchFanout(long revision, long t0, long deadline) {
+    /**
+     * Polls the agents every 5 ms until all {@code have} what is watched or the deadline passes, then prints
+     * {@code e} with a histogram of ({@code at} - t0) over the agents that have it.
+     */
+    private void watch(ObjectNode e, java.util.function.Predicate<AgentSimulator> has,
+                       java.util.function.ToLongFunction<AgentSimulator> at, long t0, long deadline) {
         control.execute(new Runnable() {
             @Override
             public void run() {
                 int have = 0;
                 for (AgentSimulator a : agents) {
-                    if (a.revision >= revision) {
+                    if (has.test(a)) {
                         have++;
                     }
                 }
@@ -203,16 +259,14 @@ public final class LoadGenerator {
                 Histogram h = new Histogram(HIST_MAX_MICROS, 3);
                 long early = 0;
                 for (AgentSimulator a : agents) {
-                    if (a.revision >= revision) {
-                        long micros = (a.revisionNanos - t0) / 1000;
+                    if (has.test(a)) {
+                        long micros = (at.applyAsLong(a) - t0) / 1000;
                         if (micros < 0) {
                             early++;
                         }
                         h.recordValue(Math.min(HIST_MAX_MICROS, Math.max(0, micros)));
                     }
                 }
-                ObjectNode e = event("fanout");
-                e.put("revision", revision);
                 e.put("agents", agents.size());
                 e.put("received", have);
                 e.put("early", early);
@@ -222,6 +276,33 @@ public final class LoadGenerator {
                 print(e);
             }
         });
+    }
+
+    /** First start and last end of a kind of request, and how many; nanoTime, thread-safe. */
+    static final class Window {
+        final java.util.concurrent.atomic.AtomicLong first = new java.util.concurrent.atomic.AtomicLong(Long.MAX_VALUE);
+        final java.util.concurrent.atomic.AtomicLong last = new java.util.concurrent.atomic.AtomicLong(Long.MIN_VALUE);
+        final LongAdder count = new LongAdder();
+        final LongAdder requests = new LongAdder();
+
+        void sent(long nanos) {
+            first.accumulateAndGet(nanos, Math::min);
+        }
+
+        void done(long nanos, int n) {
+            last.accumulateAndGet(nanos, Math::max);
+            count.add(n);
+            requests.increment();
+        }
+
+        void put(ObjectNode e, String prefix) {
+            e.put(prefix, count.sum());
+            e.put(prefix + "Requests", requests.sum());
+            if (requests.sum() > 0) {
+                e.put(prefix + "FirstSentNanos", first.get());
+                e.put(prefix + "LastDoneNanos", last.get());
+            }
+        }
     }
 
     private void stop(String why) {
@@ -239,6 +320,8 @@ public final class LoadGenerator {
         done.put("enrollHistogram", Histograms.encode(enrollMicros));
         done.put("checkinHistogram", Histograms.encode(checkinMicros));
         done.put("ackHistogram", Histograms.encode(ackMicros));
+        enrolls.put(done, "enrollWindow");
+        acks.put(done, "ackWindow");
         print(done);
         control.shutdownNow();
         finished.countDown();
@@ -295,16 +378,38 @@ public final class LoadGenerator {
         return enrollAuthorization;
     }
 
-    void enrolled(long nanos) {
+    void enrolled(long nanos, long now) {
         enrolled.incrementAndGet();
+        enrolls.done(now, 1);
         enrollMicros.recordValue(Math.min(HIST_MAX_MICROS, nanos / 1000));
+    }
+
+    void enrollSent(long now) {
+        enrolls.sent(now);
+    }
+
+    void ackSent(long now) {
+        acks.sent(now);
+    }
+
+    boolean enrollOnly() {
+        return enrollOnly;
+    }
+
+    /** Enroll-only mode: one more agent enrolled and left; start the next, stop when all are done. */
+    void enrollOnlyDone() {
+        startNext();
+        if (enrollOnlyDone.incrementAndGet() == agents.size()) {
+            control.execute(() -> stop("all enrolled"));
+        }
     }
 
     void checkinLatency(long nanos) {
         checkinMicros.recordValue(Math.min(HIST_MAX_MICROS, nanos / 1000));
     }
 
-    void ackLatency(long nanos) {
+    void ackLatency(long nanos, long now, int events) {
+        acks.done(now, events);
         ackMicros.recordValue(Math.min(HIST_MAX_MICROS, nanos / 1000));
     }
 
