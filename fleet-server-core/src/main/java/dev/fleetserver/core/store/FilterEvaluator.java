@@ -136,6 +136,10 @@ public final class FilterEvaluator {
         if (value.isNull() || term == null || term.isNull()) {
             return false;
         }
+        if (value.isTextual() && term.isTextual()) {
+            // The common case (ids, names, statuses): no number parsing, which throws for most ids.
+            return value.textValue().equals(term.textValue());
+        }
         BigDecimal a = asNumber(value);
         BigDecimal b = asNumber(term);
         if ((value.isNumber() || term.isNumber()) && a != null && b != null) {
