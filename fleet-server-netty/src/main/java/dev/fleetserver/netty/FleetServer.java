@@ -3,6 +3,7 @@ package dev.fleetserver.netty;
 import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.netty.config.LimitsConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
+import dev.fleetserver.netty.http.Draining;
 import dev.fleetserver.netty.http.RequestTimeoutsHandler;
 import dev.fleetserver.netty.limit.Admission;
 import dev.fleetserver.netty.limit.ConnectionLimit;
@@ -154,12 +155,16 @@ public final class FleetServer implements AutoCloseable {
 
     /**
      * Graceful stop, within {@code drain} overall: stop accepting; answer every parked checkin with an empty 200 and
-     * flush pending writes (core's stop); close connections that are between requests; let requests in flight
+     * {@code Connection: close} (as every answer from now on, so agents do not check in again on the same connection)
+     * and flush pending writes (core's stop); close connections that are between requests; let requests in flight
      * finish (their connections close once answered); flush again what they queued; close whatever is left.
      */
     public void stop(Duration drain) {
         long deadline = System.nanoTime() + drain.toNanos();
-        listeners.forEach(l -> l.close().awaitUninterruptibly(1, TimeUnit.SECONDS));
+        listeners.forEach(l -> {
+            Draining.start(l);
+            l.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        });
         try {
             core.stop().get(drain.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {

@@ -175,11 +175,14 @@ public final class Exchange implements CheckinSink {
         if (retryAfterSeconds > 0) {
             h.set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
         }
-        if (!keepAlive) {
+        // While the server stops, every answer ends its connection: agents would otherwise check in again at once
+        // on the same connection, be answered at once, and keep the drain busy to its deadline.
+        boolean close = !keepAlive || Draining.isDraining(ctx.channel());
+        if (close) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         var future = ctx.writeAndFlush(response);
-        if (!keepAlive) {
+        if (close) {
             future.addListener(ChannelFutureListener.CLOSE);
         }
         owner.exchangeDone(this);

@@ -75,6 +75,36 @@ class GracefulShutdownTest {
     }
 
     @Test
+    void aParkedCheckinIsAnsweredOnStopAndItsConnectionClosedSoTheAgentCannotCheckInAgainOnIt() throws Exception {
+        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", "60s"));
+        AgentClient agent = new AgentClient(fleet.port());
+        var item = agent.enroll(fleet.enrollmentToken());
+        String id = item.get("id").asText();
+        String key = item.get("access_api_key").asText();
+        agent.checkin(id, key, AgentClient.checkinBody("starting"));
+        var report = AgentClient.checkinBody("online");
+        report.put("agent_policy_id", "default");
+        report.put("policy_revision_idx", 1);
+        byte[] body = Json.bytes(report);
+        Map<String, String> headers = E2eSupport.agentHeaders("ApiKey " + key);
+        headers.put("Content-Length", String.valueOf(body.length));
+        try (RawConnection c = new RawConnection(fleet.port())) {
+            c.send("POST", "/api/fleet/agents/" + id + "/checkin", headers, body);
+            E2eSupport.await("the checkin parked", () -> fleet.core().checkin().registry().forAgent(id) != null);
+
+            FleetDaemon stopping = fleet;
+            fleet = null;
+            CompletableFuture<Void> stopped = CompletableFuture.runAsync(stopping::stop);
+            RawResponse r = c.read();
+
+            assertThat(r.status()).as(r.text()).isEqualTo(200);
+            assertThat(r.headers().get("connection")).isEqualToIgnoringCase("close");
+            assertThat(c.closedByServer()).isTrue();
+            stopped.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void sigtermStopsTheDaemonWithExitStatusZero() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         process = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
