@@ -359,11 +359,37 @@ public final class AgentAdminService {
         if (agents != null && agents.isTextual()) {
             Kuery kuery = Kuery.parse(agents.textValue());
             Instant now = clock.instant();
-            return repo.agents(kuery.apply(Query.where().term("active", true).size(10_000)))
-                    .thenApply(list -> list.stream().filter(a -> kuery.matchesComputed(a, now)).toList());
+            return selectAll(kuery, now, -1, new java.util.LinkedHashMap<>(), 0);
         }
         throw bad("[request body.agents]: expected agent ids or a kuery string");
     }
+
+    /**
+     * Every active agent the kuery matches, however many: pages of {@value #PAGE} in {@code _seq_no} order (a
+     * search window cannot go past 10 000). An agent written meanwhile moves to a higher sequence number, so it is
+     * met again rather than missed; it is counted once.
+     */
+    private CompletableFuture<List<Agent>> selectAll(Kuery kuery, Instant now, long afterSeqNo,
+                                                     java.util.Map<String, Agent> found, int pages) {
+        Query page = kuery.apply(Query.where().term("active", true)).seqNoAfter(afterSeqNo).sortAsc(Query.SEQ_NO).size(PAGE);
+        return repo.agents(page).thenCompose(list -> {
+            long last = afterSeqNo;
+            for (Agent a : list) {
+                last = Math.max(last, a.doc().seqNo());
+                if (kuery.matchesComputed(a, now)) {
+                    found.putIfAbsent(a.id(), a);
+                }
+            }
+            if (list.size() < PAGE || pages + 1 >= MAX_PAGES) {
+                return CompletableFuture.completedFuture(List.copyOf(found.values()));
+            }
+            return selectAll(kuery, now, last, found, pages + 1);
+        });
+    }
+
+    private static final int PAGE = 10_000;
+    /** A bound on the walk, should agents keep changing under it: a million agent documents read. */
+    private static final int MAX_PAGES = 100;
 
     private static List<String> ids(List<Agent> agents) {
         return agents.stream().map(Agent::id).toList();

@@ -1,0 +1,87 @@
+package dev.fleetserver.core.manage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.ack.AgentKeys;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.store.WriteOp;
+import dev.fleetserver.core.store.embedded.EmbeddedApiKeys;
+import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
+import dev.fleetserver.core.util.Json;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AgentAdminServiceTest {
+    private static final Clock CLOCK = Clock.fixed(Instant.parse("2024-05-01T12:00:00Z"), ZoneOffset.UTC);
+
+    @TempDir
+    Path dataDir;
+
+    private SqliteDocumentStore store;
+    private AgentAdminService admin;
+
+    @BeforeEach
+    void open() {
+        store = SqliteDocumentStore.open(dataDir);
+        FleetRepository repo = new FleetRepository(store);
+        admin = new AgentAdminService(repo, new AgentKeys(repo, new EmbeddedApiKeys(store, CLOCK), null, CLOCK), CLOCK);
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+    }
+
+    @Test
+    void aBulkActionByKueryReachesEveryMatchingAgentEvenBeyondOneSearchWindow() throws Exception {
+        int matching = 10_000 + 7;
+        List<WriteOp> agents = new ArrayList<>();
+        for (int i = 0; i < matching; i++) {
+            agents.add(new WriteOp.Create(FleetIndex.AGENTS, "a" + i, agent("p1", true)));
+        }
+        agents.add(new WriteOp.Create(FleetIndex.AGENTS, "other-policy", agent("p2", true)));
+        agents.add(new WriteOp.Create(FleetIndex.AGENTS, "inactive", agent("p1", false)));
+        store.bulk(agents).get(60, TimeUnit.SECONDS);
+
+        ObjectNode answer = admin.bulkUpgrade(Json.MAPPER.readTree("{\"agents\":\"policy_id:p1\",\"version\":\"9.6.0\"}"))
+                .get(60, TimeUnit.SECONDS);
+
+        String actionId = answer.get("actionId").asText();
+        List<Doc> docs = store.search(FleetIndex.ACTIONS, Query.where().term("action_id", actionId).size(100))
+                .get(10, TimeUnit.SECONDS);
+        Set<String> targeted = new HashSet<>();
+        int listed = 0;
+        for (Doc d : docs) {
+            for (JsonNode id : d.source().get("agents")) {
+                targeted.add(id.asText());
+                listed++;
+            }
+        }
+        assertThat(listed).as("each agent once").isEqualTo(matching);
+        assertThat(targeted).hasSize(matching).contains("a0", "a" + (matching - 1)).doesNotContain("other-policy", "inactive");
+    }
+
+    private static ObjectNode agent(String policyId, boolean active) {
+        ObjectNode a = Json.object();
+        a.put("active", active);
+        a.put("policy_id", policyId);
+        a.putObject("agent").put("version", "9.0.0");
+        return a;
+    }
+}
