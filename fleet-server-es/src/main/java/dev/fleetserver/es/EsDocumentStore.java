@@ -3,6 +3,7 @@ package dev.fleetserver.es;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.store.StoreException;
@@ -46,6 +47,8 @@ public final class EsDocumentStore implements DocumentStore {
     private final EsClient client;
     private final ScheduledExecutorService timer;
     private final Batcher<WriteItem> writes;
+    /** Writes of policies, actions, keys: few, and what agents wait for, so they never queue behind status writes. */
+    private final Batcher<WriteItem> priorityWrites;
     private final Batcher<GetItem> gets;
     private final Batcher<SearchItem> searches;
     private final Set<String> preparedIndices = ConcurrentHashMap.newKeySet();
@@ -67,6 +70,8 @@ public final class EsDocumentStore implements DocumentStore {
             return t;
         });
         this.writes = new Batcher<>("bulk", this::flushWrites, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
+        this.priorityWrites = new Batcher<>("bulk-priority", this::flushWrites, timer, Duration.ZERO, bulk.maxItems(),
+                bulk.maxBytes(), Math.max(1, bulk.maxInFlight() / 4));
         this.gets = new Batcher<>("mget", this::flushGets, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
         this.searches = new Batcher<>("msearch", this::flushSearches, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
     }
@@ -269,10 +274,24 @@ public final class EsDocumentStore implements DocumentStore {
                 items.add(item);
                 results.add(item.future);
             }
-            writes.addAll(items);
+            (isBulkTraffic(ops) ? writes : priorityWrites).addAll(items);
             return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
                     .thenApply(x -> results.stream().map(CompletableFuture::join).toList());
         });
+    }
+
+    /**
+     * Agent status and action results are the high-volume writes (one per agent per checkin or ack); a group with
+     * any of them takes the ordinary queue, anything else (a policy revision, an action, an enrollment key) the
+     * priority one, so that a fan-out is not delayed behind thousands of status updates.
+     */
+    private static boolean isBulkTraffic(List<WriteOp> ops) {
+        for (WriteOp op : ops) {
+            if (op.index().equals(FleetIndex.AGENTS) || op.index().equals(FleetIndex.ACTION_RESULTS)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     // --- flushes ---
