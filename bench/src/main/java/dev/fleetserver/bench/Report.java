@@ -231,6 +231,24 @@ public final class Report {
         ImageIO.write(img, "png", file.toFile());
     }
 
+    /** Title at ({@code titleX}, {@code titleY}), both axes, and five grid lines labelled up to {@code maxY}. */
+    static void axes(Graphics2D g, String title, int titleX, int titleY, int x, int y, int pw, int ph, double maxY) {
+        g.setColor(Color.BLACK);
+        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
+        g.drawString(title, titleX, titleY);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        g.drawLine(x, y + ph, x + pw, y + ph);
+        g.drawLine(x, y, x, y + ph);
+        for (int t = 0; t <= 5; t++) {
+            double v = maxY * t / 5;
+            int py = y + ph - (int) (ph * t / 5.0);
+            g.setColor(new Color(0xeeeeee));
+            g.drawLine(x + 1, py, x + pw, py);
+            g.setColor(Color.BLACK);
+            g.drawString(String.format(Locale.ROOT, v >= 100 || v == 0 ? "%.0f" : "%.1f", v), x - 45, py + 4);
+        }
+    }
+
     private static void panel(Graphics2D g, int x, int y, int pw, int ph, String title, List<Integer> ns,
                               double[][] series, java.util.function.DoubleUnaryOperator target, String targetLabel) {
         double maxN = ns.stream().mapToInt(Integer::intValue).max().orElse(1);
@@ -242,20 +260,7 @@ public final class Report {
                 }
             }
         }
-        g.setColor(Color.BLACK);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-        g.drawString(title, x, y - 12);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        g.drawLine(x, y + ph, x + pw, y + ph);
-        g.drawLine(x, y, x, y + ph);
-        for (int t = 0; t <= 5; t++) {
-            double v = maxY * t / 5;
-            int py = y + ph - (int) (ph * t / 5.0);
-            g.setColor(new Color(0xeeeeee));
-            g.drawLine(x + 1, py, x + pw, py);
-            g.setColor(Color.BLACK);
-            g.drawString(String.format(Locale.ROOT, v >= 100 ? "%.0f" : "%.1f", v), x - 45, py + 4);
-        }
+        axes(g, title, x, y - 12, x, y, pw, ph, maxY);
         for (int n : ns) {
             int px = x + (int) (pw * n / maxN);
             g.drawLine(px, y + ph, px, y + ph + 4);

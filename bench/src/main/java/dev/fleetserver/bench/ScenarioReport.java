@@ -221,20 +221,8 @@ public final class ScenarioReport {
         g.fillRect(0, 0, w, h);
         double maxN = series.values().stream().mapToInt(TreeMap::lastKey).max().orElse(1) * 1.05;
         double maxY = Math.max(5500, series.values().stream().flatMap(m -> m.values().stream()).mapToDouble(d -> d).max().orElse(1) * 1.1);
-        g.setColor(Color.BLACK);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 14));
-        g.drawString("Fan-out: last agent served after the management request (ms, median) against N", x, y - 20);
-        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        g.drawLine(x, y + ph, x + pw, y + ph);
-        g.drawLine(x, y, x, y + ph);
-        for (int t = 0; t <= 5; t++) {
-            double v = maxY * t / 5;
-            int py = y + ph - (int) (ph * t / 5.0);
-            g.setColor(new Color(0xeeeeee));
-            g.drawLine(x + 1, py, x + pw, py);
-            g.setColor(Color.BLACK);
-            g.drawString(String.format(Locale.ROOT, "%.0f", v), x - 45, py + 4);
-        }
+        Report.axes(g, "Fan-out: last agent served after the management request (ms, median) against N", x, y - 20,
+                x, y, pw, ph, maxY);
         for (int t = 0; t <= 5; t++) {
             double n = maxN * t / 5;
             int px = x + (int) (pw * t / 5.0);
