@@ -9,6 +9,7 @@ import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.policy.AgentOutputKeys;
 import dev.fleetserver.core.policy.PolicyMonitor;
 import dev.fleetserver.core.policy.PreparedPolicy;
 import dev.fleetserver.core.util.GoDuration;
@@ -137,7 +138,7 @@ public final class CheckinService {
             }
             revision = req.agentPolicyId().equals(policyId) ? req.policyRevisionIdx() : 0;
         }
-        if (dev.fleetserver.core.policy.AgentOutputKeys.missesAKey(agent)) {
+        if (AgentOutputKeys.missesAKey(agent)) {
             // An output entry without its key: resend the policy so the key is made (the original's rule).
             revision = 0;
         }
