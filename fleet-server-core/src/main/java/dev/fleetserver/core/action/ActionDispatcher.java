@@ -88,7 +88,7 @@ public final class ActionDispatcher {
         for (Action action : actions) {
             for (String agentId : action.agents()) {
                 ParkedCheckin parked = registry.forAgent(agentId);
-                if (parked != null && action.seqNo() > parked.actionSeqNo()) {
+                if (parked != null && action.seqNo() > parked.actionSeqNo() && parked.acceptsLiveActions()) {
                     batches.computeIfAbsent(parked, k -> new ArrayList<>()).add(action);
                 }
             }

@@ -169,13 +169,22 @@ public final class CheckinService {
         ParkedCheckin parked = new ParkedCheckin(agent.id(), policyId, revision, seq, req.ackToken(),
                 req.status(), req.message(), sink, registry);
         sink.park(parked, wait);
+        parked.startLookup();
         registry.register(parked);
         if (stopping) {
             // Arrived while the server stops: stop() may already have swept the registry, so answer it ourselves.
             parked.expire();
             return;
         }
-        // Registered: from here on a new action or revision reaches it, so these lookups cannot miss one.
+        lookUp(agent, parked, seq, policyId);
+    }
+
+    /**
+     * Registered: from here on a new action or revision reaches it, so these lookups cannot miss one. Actions up to
+     * the dispatcher's checkpoint are read here; newer ones come by live dispatch, which waits for this lookup (and
+     * makes it look again if it came meanwhile).
+     */
+    private void lookUp(Agent agent, ParkedCheckin parked, long seq, String policyId) {
         long upTo = actions.checkpoint();
         repo.pendingActions(agent.id(), seq, upTo, clock.instant(), MAX_ACTIONS)
                 .thenCompose(found -> {
@@ -187,6 +196,10 @@ public final class CheckinService {
                     if (!found.isEmpty()) {
                         // Only undeliverable types: move the agent past them so they are not read again.
                         parked.complete(CheckinResponse.empty(found.get(found.size() - 1).docId()));
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    if (parked.finishLookup()) {
+                        lookUp(agent, parked, seq, policyId);
                         return CompletableFuture.completedFuture(null);
                     }
                     return policies.latestOrLoad(policyId).thenCompose(latest -> offerPolicy(parked, agent, latest));

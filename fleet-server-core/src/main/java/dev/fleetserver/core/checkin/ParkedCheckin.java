@@ -8,6 +8,12 @@ import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
  * exactly once; every ending (answer, timeout, disconnect) unregisters it through the same path.
  */
 public final class ParkedCheckin {
+    private static final int LOOKING = 0;
+    /** Looking, and a live dispatch was held back meanwhile: look again. */
+    private static final int MISSED = 1;
+    private static final int LOOKED = 2;
+    private static final AtomicIntegerFieldUpdater<ParkedCheckin> LOOKUP =
+            AtomicIntegerFieldUpdater.newUpdater(ParkedCheckin.class, "lookup");
     private static final AtomicIntegerFieldUpdater<ParkedCheckin> STATE =
             AtomicIntegerFieldUpdater.newUpdater(ParkedCheckin.class, "state");
 
@@ -21,6 +27,8 @@ public final class ParkedCheckin {
     private final CheckinSink sink;
     private final CheckinRegistry registry;
     private volatile int state;
+    /** The checkin's own lookup of pending actions: {@link #LOOKING}, {@link #MISSED} or {@link #LOOKED}. */
+    private volatile int lookup = LOOKED;
 
     ParkedCheckin(String agentId, String policyId, long revision, long actionSeqNo, String ackToken,
                   String status, String message, CheckinSink sink, CheckinRegistry registry) {
@@ -59,6 +67,40 @@ public final class ParkedCheckin {
 
     String message() {
         return message;
+    }
+
+    /**
+     * The checkin starts looking up its pending actions (after registering, up to the dispatcher's checkpoint): until
+     * {@link #finishLookup()} a live dispatch must not answer it, or the answer would carry the newer actions, move the
+     * agent's ack token past them, and the older ones the lookup finds would never be delivered.
+     */
+    void startLookup() {
+        lookup = LOOKING;
+    }
+
+    /**
+     * The lookup found nothing to deliver. Returns true when a live dispatch was held back meanwhile: the caller
+     * looks again (still {@code LOOKING}, so no later dispatch can answer in between and skip the held-back actions).
+     */
+    boolean finishLookup() {
+        if (LOOKUP.compareAndSet(this, LOOKING, LOOKED)) {
+            return false;
+        }
+        lookup = LOOKING;
+        return true;
+    }
+
+    /** For live dispatch: whether this checkin may be answered with newly seen actions now; if not, it looks again. */
+    public boolean acceptsLiveActions() {
+        while (true) {
+            int s = lookup;
+            if (s == LOOKED) {
+                return true;
+            }
+            if (s == MISSED || LOOKUP.compareAndSet(this, LOOKING, MISSED)) {
+                return false;
+            }
+        }
     }
 
     /** Answers with {@code response} unless already answered; returns whether this call did it. */
