@@ -176,6 +176,11 @@ public final class FleetCore implements AutoCloseable {
         return status;
     }
 
+    /** What this server knows of policies: the latest prepared revision of each. */
+    public PolicyMonitor policies() {
+        return policies;
+    }
+
     public FleetRepository repository() {
         return repo;
     }

@@ -259,6 +259,9 @@ class CheckinProtocolTest {
     void reportingARevisionThatDoesNotExistYetGetsTheLatest() {
         Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
         E2eSupport.managementOk(fleet, "PUT", "/api/fleet/agent_policies/default", "{\"agent\":{\"logging\":{\"level\":\"info\"}}}");
+        // "The latest" is the latest this server has seen; its policy feed follows the store a moment behind the PUT.
+        E2eSupport.await("the server knows revision 2", () -> fleet.core().policies().latestOrLoad("default").join()
+                .map(p -> p.revision()).orElse(0L) == 2);
         long start = System.nanoTime();
         AgentClient.Reply r = agent.checkin(a.id(), a.key(), runningPolicy("default", 99));
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
