@@ -77,16 +77,10 @@ class GracefulShutdownTest {
     @Test
     void aParkedCheckinIsAnsweredOnStopAndItsConnectionClosedSoTheAgentCannotCheckInAgainOnIt() throws Exception {
         fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", "60s"));
-        AgentClient agent = new AgentClient(fleet.port());
-        var item = agent.enroll(fleet.enrollmentToken());
-        String id = item.get("id").asText();
-        String key = item.get("access_api_key").asText();
-        agent.checkin(id, key, AgentClient.checkinBody("starting"));
-        var report = AgentClient.checkinBody("online");
-        report.put("agent_policy_id", "default");
-        report.put("policy_revision_idx", 1);
-        byte[] body = Json.bytes(report);
-        Map<String, String> headers = E2eSupport.agentHeaders("ApiKey " + key);
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, new AgentClient(fleet.port()));
+        String id = a.id();
+        byte[] body = Json.bytes(E2eSupport.runningPolicy("default", 1));
+        Map<String, String> headers = E2eSupport.agentHeaders("ApiKey " + a.key());
         headers.put("Content-Length", String.valueOf(body.length));
         try (RawConnection c = new RawConnection(fleet.port())) {
             c.send("POST", "/api/fleet/agents/" + id + "/checkin", headers, body);
