@@ -15,6 +15,7 @@ import dev.fleetserver.core.policy.PreparedPolicy;
 import dev.fleetserver.core.util.GoDuration;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Scheduler;
+import dev.fleetserver.core.util.SharedStrings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Clock;
@@ -45,6 +46,7 @@ public final class CheckinService {
     private final dev.fleetserver.core.action.ActionSecrets secrets;
     private final CheckinBulker bulker;
     private final CheckinRegistry registry;
+    private final SharedStrings strings = new SharedStrings();
     private final CheckinSettings settings;
     private final Clock clock;
     private final Scheduler scheduler;
@@ -166,8 +168,9 @@ public final class CheckinService {
     }
 
     private void park(Agent agent, CheckinRequest req, long seq, long revision, String policyId, Duration wait, CheckinSink sink) {
-        ParkedCheckin parked = new ParkedCheckin(agent.id(), policyId, revision, seq, req.ackToken(),
-                req.status(), req.message(), sink, registry);
+        // Held for minutes by tens of thousands of checkins, mostly equal across agents: one copy each.
+        ParkedCheckin parked = new ParkedCheckin(agent.id(), strings.share(policyId), revision, seq, strings.share(req.ackToken()),
+                strings.share(req.status()), strings.share(req.message()), sink, registry);
         sink.park(parked, wait);
         parked.startLookup();
         registry.register(parked);
