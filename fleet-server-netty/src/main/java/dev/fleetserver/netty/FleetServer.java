@@ -4,7 +4,7 @@ import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.netty.config.LimitsConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
 import dev.fleetserver.netty.http.Draining;
-import dev.fleetserver.netty.http.RequestTimeoutsHandler;
+import dev.fleetserver.netty.http.ConnectionTimeoutsHandler;
 import dev.fleetserver.netty.limit.Admission;
 import dev.fleetserver.netty.limit.ConnectionLimit;
 import dev.fleetserver.netty.limit.ResolvedLimits;
@@ -44,6 +44,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class FleetServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FleetServer.class);
+    /** While stopping, how long a connection must have been between requests before it is closed under the client. */
+    static final long DRAIN_IDLE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     /**
      * Listener settings.
@@ -156,11 +158,13 @@ public final class FleetServer implements AutoCloseable {
     /**
      * Graceful stop, within {@code drain} overall: stop accepting; answer every parked checkin with an empty 200 and
      * {@code Connection: close} (as every answer from now on, so agents do not check in again on the same connection)
-     * and flush pending writes (core's stop); close connections that are between requests; let requests in flight
-     * finish (their connections close once answered); flush again what they queued; close whatever is left.
+     * and flush pending writes (core's stop); close connections that are between requests (once they have been for
+     * {@link #DRAIN_IDLE_GRACE_NANOS}, and not before that long into the drain); let requests in flight finish (their
+     * connections close once answered); flush again what they queued; close whatever is left.
      */
     public void stop(Duration drain) {
-        long deadline = System.nanoTime() + drain.toNanos();
+        long drainStart = System.nanoTime();
+        long deadline = drainStart + drain.toNanos();
         listeners.forEach(l -> {
             Draining.start(l);
             l.close().awaitUninterruptibly(1, TimeUnit.SECONDS);
@@ -172,10 +176,16 @@ public final class FleetServer implements AutoCloseable {
         }
         int waited = 0;
         while (System.nanoTime() < deadline) {
-            // Idle keep-alive connections go now; busy ones once their answer is out (checked again each round).
+            // Busy connections close once their answer is out (checked again each round). A connection between
+            // requests is closed once it has been so for a moment, and not in the drain's first moment: the client
+            // may be sending its next request on it right now, and closing would reset that; given the moment, the
+            // request arrives and is answered (with Connection: close) instead.
             boolean busy = false;
+            boolean early = System.nanoTime() - drainStart < DRAIN_IDLE_GRACE_NANOS;
             for (Channel c : connections) {
-                if (RequestTimeoutsHandler.busy(c)) {
+                if (ConnectionTimeoutsHandler.busy(c)) {
+                    busy = true;
+                } else if (early || ConnectionTimeoutsHandler.idleNanos(c) < DRAIN_IDLE_GRACE_NANOS) {
                     busy = true;
                 } else {
                     closeAfterPendingWrites(c);

@@ -2,6 +2,7 @@ package dev.fleetserver.netty.http;
 
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -15,8 +16,9 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The read and write timeouts of the original's HTTP server ({@code timeouts.read_header}, {@code timeouts.read},
- * {@code timeouts.write}), measured the way Go measures them but never while a route holds the request:
+ * The timeouts of the original's HTTP server ({@code timeouts.read_header}, {@code timeouts.read},
+ * {@code timeouts.write}, {@code timeouts.idle}), measured the way Go measures them but never while a route holds
+ * the request:
  * <ul>
  *   <li>read header: from the connection's start, or from the first bytes of a later request on a kept-alive
  *       connection, to the end of the request head. On expiry the connection is closed without an answer (as Go).</li>
@@ -26,40 +28,65 @@ import java.util.concurrent.TimeUnit;
  *       the connection is closed: a client that does not read its answer cannot hold it in memory for longer.
  *       (Go's write timeout also counts the handler's own time; here the route's time is the long poll's
  *       business.)</li>
+ *   <li>idle: while no request is open (from the connection's start or the end of an answer to the next request
+ *       head), a kept-alive connection is closed after this long.</li>
  * </ul>
- * Between the end of the body and the first byte of the answer — a parked checkin, minutes long — no timer runs;
- * the idle time between requests is {@link IdleBetweenRequestsHandler}'s. Sits after the pipelining guard (one
+ * Between the end of the body and the first byte of the answer — a parked checkin, minutes long — no timer runs.
+ * One handler for all four, not one per timeout: they share the notion of "a request is open", and every handler
+ * costs each of tens of thousands of parked connections a pipeline context. Sits after the pipelining guard (one
  * request at a time), and sees every read of the socket through {@code channelReadComplete}, which the HTTP codec
  * passes on even when the bytes read do not finish a request head. A zero duration disables its timer. All timers
  * run on the connection's event loop.
  */
-public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
-    private final long readHeaderNanos;
-    private final long readNanos;
-    private final long writeNanos;
-    /** Volatile: read by {@link #busy} from the shutdown thread. */
-    private volatile boolean inRequest;
+public final class ConnectionTimeoutsHandler extends ChannelDuplexHandler {
+
+    /** The four durations in nanoseconds, shared by a listener's connections; 0 disables one. */
+    public record Limits(long readHeaderNanos, long readNanos, long writeNanos, long idleNanos) {
+        public static Limits of(Duration readHeader, Duration read, Duration write, Duration idle) {
+            return new Limits(readHeader.toNanos(), read.toNanos(), write.toNanos(), idle.toNanos());
+        }
+    }
+
+    private final Limits limits;
+    /**
+     * {@link System#nanoTime()} when the connection last became idle (no request open), or {@link #IN_REQUEST}.
+     * Volatile: read by {@link #busy} and {@link #idleNanos} from the shutdown thread.
+     */
+    private volatile long idleSince;
     private boolean informational;
     private boolean readSomething;
     private ScheduledFuture<?> headerTimer;
     private ScheduledFuture<?> readTimer;
     private ScheduledFuture<?> writeTimer;
+    private ScheduledFuture<?> idleTimer;
 
-    public RequestTimeoutsHandler(Duration readHeader, Duration read, Duration write) {
-        this.readHeaderNanos = readHeader.toNanos();
-        this.readNanos = read.toNanos();
-        this.writeNanos = write.toNanos();
+    private static final long IN_REQUEST = Long.MIN_VALUE;
+
+    public ConnectionTimeoutsHandler(Limits limits) {
+        this.limits = limits;
+        this.idleSince = System.nanoTime();
     }
 
     /** Whether a request is open on {@code ch} (head read, answer not yet written). Any thread. */
-    public static boolean busy(io.netty.channel.Channel ch) {
-        RequestTimeoutsHandler h = ch.pipeline().get(RequestTimeoutsHandler.class);
-        return h != null && ch.isActive() && h.inRequest;
+    public static boolean busy(Channel ch) {
+        ConnectionTimeoutsHandler h = ch.pipeline().get(ConnectionTimeoutsHandler.class);
+        return h != null && ch.isActive() && h.idleSince == IN_REQUEST;
+    }
+
+    /** How long {@code ch} has been without an open request, 0 while one is open or when unknown. Any thread. */
+    public static long idleNanos(Channel ch) {
+        ConnectionTimeoutsHandler h = ch.pipeline().get(ConnectionTimeoutsHandler.class);
+        if (h == null) {
+            return 0;
+        }
+        long since = h.idleSince;
+        return since == IN_REQUEST ? 0 : Math.max(0, System.nanoTime() - since);
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
         requestStarts(ctx);
+        armIdle(ctx);
         super.channelActive(ctx);
     }
 
@@ -68,10 +95,11 @@ public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
         readSomething = true;
         if (msg instanceof HttpRequest) {
             headerTimer = cancel(headerTimer);
-            inRequest = true;
-            if (readTimer == null && readNanos > 0 && !(msg instanceof LastHttpContent)) {
+            idleTimer = cancel(idleTimer);
+            idleSince = IN_REQUEST;
+            if (readTimer == null && limits.readNanos() > 0 && !(msg instanceof LastHttpContent)) {
                 // A request that waited behind another one in the pipelining guard: its body time starts now.
-                readTimer = ctx.executor().schedule(() -> readTimedOut(ctx), readNanos, TimeUnit.NANOSECONDS);
+                readTimer = ctx.executor().schedule(() -> readTimedOut(ctx), limits.readNanos(), TimeUnit.NANOSECONDS);
             }
         }
         if (msg instanceof LastHttpContent) {
@@ -82,7 +110,7 @@ public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
-        if (!readSomething && !inRequest && headerTimer == null && readTimer == null) {
+        if (!readSomething && idleSince != IN_REQUEST && headerTimer == null && readTimer == null) {
             // A read that finished nothing while no request is open: bytes of a new request head on a kept-alive
             // connection. (A read that finished a request, even one answered at once, is not a new start.)
             requestStarts(ctx);
@@ -95,17 +123,18 @@ public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
         if (msg instanceof HttpResponse response) {
             informational = response.status().codeClass() == HttpStatusClass.INFORMATIONAL;
-            if (!informational && writeTimer == null && writeNanos > 0) {
+            if (!informational && writeTimer == null && limits.writeNanos() > 0) {
                 writeTimer = ctx.executor().schedule(() -> {
                     writeTimer = null;
                     ctx.close();
-                }, writeNanos, TimeUnit.NANOSECONDS);
+                }, limits.writeNanos(), TimeUnit.NANOSECONDS);
             }
         }
         if (msg instanceof LastHttpContent && !informational) {
-            inRequest = false;
+            idleSince = System.nanoTime();
             headerTimer = cancel(headerTimer);
             readTimer = cancel(readTimer);
+            armIdle(ctx);
             promise = promise.unvoid();
             promise.addListener(f -> writeTimer = cancel(writeTimer));
         }
@@ -124,20 +153,32 @@ public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
     }
 
     private void requestStarts(ChannelHandlerContext ctx) {
-        if (readHeaderNanos > 0) {
+        if (limits.readHeaderNanos() > 0) {
             headerTimer = ctx.executor().schedule(() -> {
                 headerTimer = null;
                 ctx.close();
-            }, readHeaderNanos, TimeUnit.NANOSECONDS);
+            }, limits.readHeaderNanos(), TimeUnit.NANOSECONDS);
         }
-        if (readNanos > 0) {
-            readTimer = ctx.executor().schedule(() -> readTimedOut(ctx), readNanos, TimeUnit.NANOSECONDS);
+        if (limits.readNanos() > 0) {
+            readTimer = ctx.executor().schedule(() -> readTimedOut(ctx), limits.readNanos(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void armIdle(ChannelHandlerContext ctx) {
+        idleTimer = cancel(idleTimer);
+        if (limits.idleNanos() > 0) {
+            idleTimer = ctx.executor().schedule(() -> {
+                idleTimer = null;
+                if (idleSince != IN_REQUEST) {
+                    ctx.close();
+                }
+            }, limits.idleNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
     private void readTimedOut(ChannelHandlerContext ctx) {
         readTimer = null;
-        if (!inRequest) {
+        if (idleSince != IN_REQUEST) {
             ctx.close();
             return;
         }
@@ -151,6 +192,7 @@ public final class RequestTimeoutsHandler extends ChannelDuplexHandler {
         headerTimer = cancel(headerTimer);
         readTimer = cancel(readTimer);
         writeTimer = cancel(writeTimer);
+        idleTimer = cancel(idleTimer);
     }
 
     private static ScheduledFuture<?> cancel(ScheduledFuture<?> timer) {

@@ -24,12 +24,13 @@ import java.io.InputStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
  * One request and its answer. Answers exactly once, from any thread (writes hop onto the connection's event loop).
- * Also the {@link CheckinSink} of a checkin: while parked it holds only the context, the request id, the parked
- * checkin and its timer — the request itself has been released.
+ * Also the {@link CheckinSink} of a checkin: while parked it holds only the context, the request id (as two longs
+ * when it is a UUID), the parked checkin and its timer — the request and its path parameters have been released.
  */
 public final class Exchange implements CheckinSink {
     static final AsciiString X_REQUEST_ID = AsciiString.cached("X-Request-Id");
@@ -42,9 +43,14 @@ public final class Exchange implements CheckinSink {
 
     private final ChannelHandlerContext ctx;
     private final FleetHandler owner;
-    private final String requestId;
+    /** The request id when it is not held as a UUID in {@link #idHigh}/{@link #idLow}; null for none. */
+    private final String requestIdText;
+    private final long idHigh;
+    private final long idLow;
+    private final boolean uuidId;
     private final CharSequence apiVersion;
     private final boolean keepAlive;
+    private final boolean acceptsGzip;
     private final long startNanos;
     private FullHttpRequest request;
     private Map<String, String> params;
@@ -54,14 +60,45 @@ public final class Exchange implements CheckinSink {
     /** {@code Retry-After} of a failure answer, 0 for none. */
     private long retryAfterSeconds;
 
+    /**
+     * @param requestId the client's request id, or null to make one up; ignored without {@code apiVersion}
+     * @param apiVersion the API version header of the answer; null on listeners that set neither (management)
+     */
     Exchange(ChannelHandlerContext ctx, FleetHandler owner, FullHttpRequest request, String requestId, CharSequence apiVersion) {
         this.ctx = ctx;
         this.owner = owner;
         this.request = request;
-        this.requestId = requestId;
         this.apiVersion = apiVersion;
         this.keepAlive = HttpUtil.isKeepAlive(request);
+        this.acceptsGzip = owner.gzip().accepts(request);
         this.startNanos = System.nanoTime();
+        // Kept for minutes by a parked checkin: a UUID (what the agent sends, or ours) costs two longs, not a String.
+        UUID uuid = null;
+        if (apiVersion != null) {
+            uuid = requestId == null || requestId.isEmpty() ? UUID.randomUUID() : canonicalUuid(requestId);
+        }
+        this.uuidId = uuid != null;
+        this.idHigh = uuid == null ? 0 : uuid.getMostSignificantBits();
+        this.idLow = uuid == null ? 0 : uuid.getLeastSignificantBits();
+        this.requestIdText = uuid == null && apiVersion != null ? requestId : null;
+    }
+
+    /** {@code text} as a UUID when it is one in the form {@link UUID#toString()} writes back exactly, else null. */
+    private static UUID canonicalUuid(String text) {
+        if (text.length() != 36) {
+            return null;
+        }
+        try {
+            UUID uuid = UUID.fromString(text);
+            return uuid.toString().equals(text) ? uuid : null;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    /** This request's id (echoed in {@code X-Request-Id}), or null on a listener without request ids. */
+    public String requestId() {
+        return uuidId ? new UUID(idHigh, idLow).toString() : requestIdText;
     }
 
     ChannelHandlerContext context() {
@@ -121,7 +158,7 @@ public final class Exchange implements CheckinSink {
     public void fail(Throwable failure) {
         ErrorMapper.Mapped m;
         // The mapper logs store and unexpected failures: with the request id, from whichever thread fails.
-        org.slf4j.MDC.put(HttpMetricsHandler.REQUEST_ID, requestId);
+        org.slf4j.MDC.put(HttpMetricsHandler.REQUEST_ID, requestId());
         try {
             m = ErrorMapper.map(failure);
         } finally {
@@ -156,16 +193,31 @@ public final class Exchange implements CheckinSink {
         }
         parked = null;
         releaseRequest();
+        boolean gzip = false;
+        if (acceptsGzip) {
+            int length = 0;
+            for (byte[] part : body) {
+                length += part.length;
+            }
+            if (owner.gzip().compresses(length)) {
+                body = new byte[][] {owner.gzip().gzip(body, length)};
+                gzip = true;
+            }
+        }
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 body.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
         var h = response.headers();
         if (contentType != null) {
             h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
         }
+        if (gzip) {
+            h.set(HttpHeaderNames.CONTENT_ENCODING, HttpHeaderValues.GZIP);
+        }
         if (contentType == JSON_UTF8) {
             h.set(Exchange.X_CONTENT_TYPE_OPTIONS, NOSNIFF);
         }
         h.setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        String requestId = requestId();
         if (requestId != null) {
             h.set(X_REQUEST_ID, requestId);
         }
@@ -210,6 +262,8 @@ public final class Exchange implements CheckinSink {
             return;
         }
         parked = checkin;
+        // Routes read their path parameters before they park; a parked checkin keeps nothing it does not need.
+        params = null;
         timeout = ctx.executor().schedule(checkin::expire, wait.toNanos(), TimeUnit.NANOSECONDS);
     }
 

@@ -17,7 +17,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.compression.DecompressionException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.UUID;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +35,7 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
 
     private final Routes routes;
     private final boolean agentApi;
+    private final ResponseGzip gzip;
     private Exchange current;
     private ArrayDeque<FullHttpRequest> pipelined;
 
@@ -44,8 +44,18 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
      *                 false for the management listener
      */
     public FleetHandler(Routes routes, boolean agentApi) {
+        this(routes, agentApi, ResponseGzip.OFF);
+    }
+
+    /** @param gzip when answers are gzipped; shared by the listener's connections */
+    public FleetHandler(Routes routes, boolean agentApi, ResponseGzip gzip) {
         this.routes = routes;
         this.agentApi = agentApi;
+        this.gzip = gzip;
+    }
+
+    ResponseGzip gzip() {
+        return gzip;
     }
 
     @Override
@@ -80,9 +90,6 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
         CharSequence apiVersion = null;
         if (agentApi) {
             requestId = request.headers().get(Exchange.X_REQUEST_ID);
-            if (requestId == null || requestId.isEmpty()) {
-                requestId = UUID.randomUUID().toString();
-            }
             apiVersion = DEFAULT_API_VERSION;
         }
         Exchange exchange = new Exchange(ctx, this, request, requestId, apiVersion);
@@ -115,7 +122,7 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
         }
         exchange.params(found.params());
         // Whatever the route logs while it runs on this thread carries the request id.
-        org.slf4j.MDC.put(HttpMetricsHandler.REQUEST_ID, requestId);
+        org.slf4j.MDC.put(HttpMetricsHandler.REQUEST_ID, exchange.requestId());
         try {
             found.handler().handle(exchange);
         } catch (RuntimeException e) {

@@ -1,13 +1,11 @@
 package dev.fleetserver.netty.pipeline;
 
 import dev.fleetserver.netty.http.AdmissionHandler;
-import dev.fleetserver.netty.http.BodyLimitHandler;
 import dev.fleetserver.netty.http.BoundedDecompressor;
+import dev.fleetserver.netty.http.ConnectionTimeoutsHandler;
 import dev.fleetserver.netty.http.FleetHandler;
-import dev.fleetserver.netty.http.GzipWhenAskedCompressor;
-import dev.fleetserver.netty.http.IdleBetweenRequestsHandler;
 import dev.fleetserver.netty.http.PipeliningGuard;
-import dev.fleetserver.netty.http.RequestTimeoutsHandler;
+import dev.fleetserver.netty.http.ResponseGzip;
 import dev.fleetserver.netty.http.RouteBodyLimits;
 import dev.fleetserver.netty.http.Routes;
 import dev.fleetserver.netty.tls.ServerTls;
@@ -45,6 +43,8 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
     private final Admission admission;
     private final RouteBodyLimits bodyLimits;
     private final int aggregatorCap;
+    private final ConnectionTimeoutsHandler.Limits timeouts;
+    private final ResponseGzip gzip;
     private final DaemonMetrics metrics;
 
     public FleetChannelInitializer(Routes routes, Settings settings) {
@@ -75,6 +75,8 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
         this.admission = limits == null ? null : new Admission(limits, System::nanoTime);
         this.bodyLimits = new RouteBodyLimits(routes, limits);
         this.aggregatorCap = (int) Math.min(Integer.MAX_VALUE - 1, bodyLimits.largestDecompressed()) + 1;
+        this.timeouts = ConnectionTimeoutsHandler.Limits.of(settings.readHeader(), settings.read(), settings.write(), settings.idle());
+        this.gzip = new ResponseGzip(settings.compressionLevel(), settings.compressionThreshold());
     }
 
     @Override
@@ -97,21 +99,13 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
         }
         p.addLast(PipelineNames.KEEP_ALIVE, new HttpServerKeepAliveHandler());
         p.addLast(PipelineNames.PIPELINING, new PipeliningGuard());
-        p.addLast(PipelineNames.TIMEOUTS, new RequestTimeoutsHandler(settings.readHeader(), settings.read(), settings.write()));
-        p.addLast(PipelineNames.IDLE, new IdleBetweenRequestsHandler(settings.idle()));
+        p.addLast(PipelineNames.TIMEOUTS, new ConnectionTimeoutsHandler(timeouts));
         if (admission != null) {
             p.addLast(PipelineNames.ADMISSION, new AdmissionHandler(admission));
         }
-        p.addLast(PipelineNames.RAW_BODY_LIMIT, new BodyLimitHandler(bodyLimits, false));
-        p.addLast(PipelineNames.DECOMPRESSOR, new BoundedDecompressor(bodyLimits));
-        p.addLast(PipelineNames.BODY_LIMIT, new BodyLimitHandler(bodyLimits, true));
+        p.addLast(PipelineNames.BODY, new BoundedDecompressor(bodyLimits));
         p.addLast(PipelineNames.AGGREGATOR, new HttpObjectAggregator(aggregatorCap));
-        if (settings.compressionLevel() != 0) {
-            p.addLast(PipelineNames.COMPRESSOR,
-                    new GzipWhenAskedCompressor(settings.compressionLevel() < 0 ? 6 : settings.compressionLevel(),
-                            settings.compressionThreshold()));
-        }
-        p.addLast(PipelineNames.FLEET_HANDLER, new FleetHandler(routes, settings.agentApi()));
+        p.addLast(PipelineNames.FLEET_HANDLER, new FleetHandler(routes, settings.agentApi(), gzip));
     }
 
     /** This listener's TCP connection cap: open connections (refused ones until closed) and refusals. */

@@ -14,18 +14,20 @@ package dev.fleetserver.netty.pipeline;
  *   <li>{@link #KEEP_ALIVE} — closes the connection after a response when either side asked for it</li>
  *   <li>{@link #PIPELINING} — one request at a time behind it: pipelined requests wait until the previous answer
  *       has been flushed; bounded</li>
- *   <li>{@link #TIMEOUTS} — read-header, read and write timeouts; never while a route holds the request</li>
- *   <li>{@link #IDLE} — closes a connection idle between requests; never while a request (a parked checkin) is open</li>
+ *   <li>{@link #TIMEOUTS} — read-header, read and write timeouts, and the idle timeout between requests; never while
+ *       a route holds the request (a parked checkin)</li>
  *   <li>{@link #ADMISSION} — agent API only: listener in-flight cap and the route's token bucket and in-flight cap,
  *       429 with {@code Retry-After} at the request head</li>
- *   <li>{@link #RAW_BODY_LIMIT} — the route's limit on the body as sent (compressed)</li>
- *   <li>{@link #DECOMPRESSOR} — gunzips request bodies sent with {@code Content-Encoding: gzip}, output capped at the
- *       route's limit</li>
- *   <li>{@link #BODY_LIMIT} — the route's limit on the decompressed body (a gzip bomb stops here)</li>
+ *   <li>{@link #BODY} — the route's limit on the body as sent, gunzip of bodies sent with
+ *       {@code Content-Encoding: gzip} (inflater output capped), the route's limit on the decompressed body (a gzip
+ *       bomb stops here)</li>
  *   <li>{@link #AGGREGATOR} — one {@code FullHttpRequest} per request</li>
- *   <li>{@link #COMPRESSOR} — gzips responses above the threshold, only when the client asked for exactly gzip</li>
- *   <li>{@link #FLEET_HANDLER} — routes the request to core and writes the answer; owns the parked checkin</li>
+ *   <li>{@link #FLEET_HANDLER} — routes the request to core and writes the answer (gzipped above the threshold when
+ *       the client asked for exactly gzip); owns the parked checkin</li>
  * </ol>
+ * Every handler here costs each parked connection a pipeline context (about 56 bytes) plus its own fields, so
+ * related concerns share one handler (all timeouts; all of a body's limits and decoding) and response gzip is done
+ * by the exchange instead of a compressor handler.
  */
 public final class PipelineNames {
     public static final String TLS_PLAIN_HTTP = "tls_plain_http";
@@ -36,13 +38,9 @@ public final class PipelineNames {
     public static final String KEEP_ALIVE = "keep_alive";
     public static final String PIPELINING = "pipelining";
     public static final String TIMEOUTS = "timeouts";
-    public static final String IDLE = "idle";
     public static final String ADMISSION = "admission";
-    public static final String RAW_BODY_LIMIT = "raw_body_limit";
-    public static final String DECOMPRESSOR = "decompressor";
-    public static final String BODY_LIMIT = "body_limit";
+    public static final String BODY = "body";
     public static final String AGGREGATOR = "aggregator";
-    public static final String COMPRESSOR = "compressor";
     public static final String FLEET_HANDLER = "fleet_handler";
 
     private PipelineNames() {

@@ -99,6 +99,29 @@ class GracefulShutdownTest {
     }
 
     @Test
+    void aRequestSentOnAnIdleKeptAliveConnectionAsTheServerStopsIsAnsweredNotReset() throws Exception {
+        fleet = TestFleet.start(dataDir);
+        int port = fleet.port();
+        try (RawConnection c = new RawConnection(port)) {
+            c.send("GET", "/api/status", Map.of(), null);
+            assertThat(c.read().status()).isEqualTo(200);
+
+            FleetDaemon stopping = fleet;
+            fleet = null;
+            CompletableFuture<Void> stopped = CompletableFuture.runAsync(stopping::stop);
+            E2eSupport.await("the listener closed", () -> !accepts(port));
+            // The client's next request, on the connection it was answered on a moment ago.
+            c.send("GET", "/api/status", Map.of(), null);
+            RawResponse r = c.read();
+
+            assertThat(r.status()).as(r.text()).isIn(200, 503);
+            assertThat(r.headers().get("connection")).isEqualToIgnoringCase("close");
+            assertThat(c.closedByServer()).isTrue();
+            stopped.get(30, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void sigtermStopsTheDaemonWithExitStatusZero() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         process = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),

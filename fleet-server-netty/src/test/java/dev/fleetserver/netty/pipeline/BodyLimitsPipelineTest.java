@@ -40,7 +40,7 @@ class BodyLimitsPipelineTest {
         c.server.config().setAllocator(alloc);
         long[] peak = {0};
         // Samples while the decompressed pieces are alive, i.e. the largest output of any one chunk.
-        c.server.pipeline().addAfter(PipelineNames.DECOMPRESSOR, "probe", new ChannelInboundHandlerAdapter() {
+        c.server.pipeline().addAfter(PipelineNames.BODY, "probe", new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 peak[0] = Math.max(peak[0], alloc.metric().usedHeapMemory());

@@ -31,6 +31,12 @@ final class FrontEnd {
     final FleetChannelInitializer initializer;
 
     FrontEnd(LimitsConfig limits, Duration readHeader, Duration read, Duration write, Duration idle) {
+        this(limits, readHeader, read, write, idle, 0, 0);
+    }
+
+    /** With answers gzipped at {@code compressionLevel} (0: never) above {@code compressionThreshold} bytes. */
+    FrontEnd(LimitsConfig limits, Duration readHeader, Duration read, Duration write, Duration idle, int compressionLevel,
+             int compressionThreshold) {
         Routes routes = new Routes()
                 .add(HttpMethod.GET, "/api/status", BodyLimits.DEFAULT,
                         ex -> ex.respond(HttpResponseStatus.OK, "application/json", "{\"status\":\"HEALTHY\"}".getBytes(StandardCharsets.UTF_8)))
@@ -47,7 +53,7 @@ final class FrontEnd {
                     ex.releaseRequest();
                     parked.add(ex);
                 });
-        initializer = new FleetChannelInitializer(routes, new FleetChannelInitializer.Settings(8192, idle, 0, 0, true,
+        initializer = new FleetChannelInitializer(routes, new FleetChannelInitializer.Settings(8192, idle, compressionLevel, compressionThreshold, true,
                 readHeader, read, write, ResolvedLimits.resolve(limits, 1L << 40)));
     }
 
