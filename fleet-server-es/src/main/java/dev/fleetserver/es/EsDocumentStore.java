@@ -25,14 +25,34 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The document-store port on Elasticsearch. Reads go through {@code _mget} and {@code _msearch}, writes through
- * {@code _bulk} (refreshed, so searches see them), all batched by {@link Batcher}s. Checkpoints are the primary
- * shard's global checkpoint: followed with the Fleet plugin's {@code _fleet/global_checkpoints} long poll when the
- * cluster has it, by polling {@code _stats} otherwise. Missing indices read as empty.
+ * {@code _bulk}, all batched by {@link Batcher}s. Checkpoints are the primary shard's global checkpoint: followed
+ * with the Fleet plugin's {@code _fleet/global_checkpoints} long poll when the cluster has it, by polling
+ * {@code _stats} otherwise. Missing indices read as empty.
+ *
+ * <h2>When writes become searchable</h2>
+ * <ul>
+ *   <li>Priority writes (policies, actions, enrollment keys: what change feeds and deliveries search for) are sent
+ *       with {@code refresh=true}: searchable everywhere once acknowledged.</li>
+ *   <li>High-volume writes (agents, action results: a group with any of them) are sent without {@code refresh}:
+ *       forcing one per bulk made Elasticsearch spend its CPU refreshing and merging tiny segments. Elasticsearch
+ *       makes them searchable at its next periodic refresh (Kibana's view); {@link #get} sees them at once
+ *       ({@code _mget} is realtime).</li>
+ *   <li>Searches through this store ({@link #search}, {@link #count}, {@link #changesAfter}) still see every write
+ *       this store acknowledged before the search was called: such a write marks its index dirty before its future
+ *       completes, and a search on a dirty index first waits for one {@code POST /<index>/_refresh} sent after the
+ *       mark (shared by concurrent searches, see {@link SearchVisibility}). A write still in flight when the search
+ *       is called may or may not be seen. A search on a clean index costs no refresh. Indices are tracked by the
+ *       name used in the call: a write and a search must name the index the same way.</li>
+ *   <li>High-volume writes by other processes become searchable here at Elasticsearch's periodic refresh.
+ *       After {@link #awaitCheckpointAfter} sees the checkpoint move, the index is refreshed, so the
+ *       {@link #changesAfter} that follows sees everything up to the checkpoint whoever wrote it.</li>
+ * </ul>
  */
 public final class EsDocumentStore implements DocumentStore {
     private static final Logger LOG = LoggerFactory.getLogger(EsDocumentStore.class);
@@ -52,6 +72,9 @@ public final class EsDocumentStore implements DocumentStore {
     private final Batcher<GetItem> gets;
     private final Batcher<SearchItem> searches;
     private final Set<String> preparedIndices = ConcurrentHashMap.newKeySet();
+    /** Which indices are high-volume: their writes take the ordinary queue and are sent without refresh. */
+    private final Predicate<String> highVolume;
+    private final SearchVisibility visibility = new SearchVisibility(this::refresh);
     private volatile Boolean fleetPlugin;
     private volatile boolean closed;
 
@@ -63,14 +86,20 @@ public final class EsDocumentStore implements DocumentStore {
     }
 
     public EsDocumentStore(EsClient client, BulkSettings bulk) {
+        this(client, bulk, index -> index.equals(FleetIndex.AGENTS) || index.equals(FleetIndex.ACTION_RESULTS));
+    }
+
+    /** With another choice of high-volume indices: lets tests put their own indices on the unrefreshed path. */
+    EsDocumentStore(EsClient client, BulkSettings bulk, Predicate<String> highVolume) {
         this.client = client;
+        this.highVolume = highVolume;
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "fleet-es-timer");
             t.setDaemon(true);
             return t;
         });
-        this.writes = new Batcher<>("bulk", this::flushWrites, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
-        this.priorityWrites = new Batcher<>("bulk-priority", this::flushWrites, timer, Duration.ZERO, bulk.maxItems(),
+        this.writes = new Batcher<>("bulk", batch -> flushWrites(batch, false), timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
+        this.priorityWrites = new Batcher<>("bulk-priority", batch -> flushWrites(batch, true), timer, Duration.ZERO, bulk.maxItems(),
                 bulk.maxBytes(), Math.max(1, bulk.maxInFlight() / 4));
         this.gets = new Batcher<>("mget", this::flushGets, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
         this.searches = new Batcher<>("msearch", this::flushSearches, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
@@ -140,15 +169,21 @@ public final class EsDocumentStore implements DocumentStore {
             return CompletableFuture.completedFuture(List.of());
         }
         SearchItem item = new SearchItem(index, QueryDsl.search(query), new CompletableFuture<>());
-        searches.add(item);
-        return item.future.thenApply(r -> hits(index, r));
+        return searchWhenVisible(item).thenApply(r -> hits(index, r));
     }
 
     @Override
     public CompletableFuture<Long> count(String index, Query query) {
         SearchItem item = new SearchItem(index, QueryDsl.count(query), new CompletableFuture<>());
-        searches.add(item);
-        return item.future.thenApply(r -> r.path("hits").path("total").path("value").asLong(0));
+        return searchWhenVisible(item).thenApply(r -> r.path("hits").path("total").path("value").asLong(0));
+    }
+
+    /** Queues the search once the writes acknowledged so far are searchable (see the class comment). */
+    private CompletableFuture<JsonNode> searchWhenVisible(SearchItem item) {
+        return visibility.awaitVisible(item.index).thenCompose(v -> {
+            searches.add(item);
+            return item.future;
+        });
     }
 
     @Override
@@ -195,8 +230,10 @@ public final class EsDocumentStore implements DocumentStore {
         } else {
             waitWithFleetPlugin(index, knownCheckpoint, timeout, deadline, result);
         }
-        // Once the checkpoint moved, make everything up to it visible to searches (Kibana may not refresh).
-        return result.thenCompose(cp -> cp > knownCheckpoint ? refresh(index).thenApply(v -> cp) : CompletableFuture.completedFuture(cp));
+        // Once the checkpoint moved, make everything up to it visible to searches, whoever wrote it and however
+        // (Kibana or another Fleet Server may not refresh): a refresh sent now covers every write the checkpoint does.
+        return result.thenCompose(cp -> cp > knownCheckpoint
+                ? visibility.refreshNow(index).thenApply(v -> cp) : CompletableFuture.completedFuture(cp));
     }
 
     /**
@@ -274,7 +311,7 @@ public final class EsDocumentStore implements DocumentStore {
                 items.add(item);
                 results.add(item.future);
             }
-            (isBulkTraffic(ops) ? writes : priorityWrites).addAll(items);
+            (isHighVolume(ops) ? writes : priorityWrites).addAll(items);
             return CompletableFuture.allOf(results.toArray(CompletableFuture[]::new))
                     .thenApply(x -> results.stream().map(CompletableFuture::join).toList());
         });
@@ -282,12 +319,13 @@ public final class EsDocumentStore implements DocumentStore {
 
     /**
      * Agent status and action results are the high-volume writes (one per agent per checkin or ack); a group with
-     * any of them takes the ordinary queue, anything else (a policy revision, an action, an enrollment key) the
-     * priority one, so that a fan-out is not delayed behind thousands of status updates.
+     * any of them takes the ordinary queue (sent without refresh), anything else (a policy revision, an action, an
+     * enrollment key) the priority one (refreshed), so that a fan-out is not delayed behind thousands of status
+     * updates.
      */
-    private static boolean isBulkTraffic(List<WriteOp> ops) {
+    private boolean isHighVolume(List<WriteOp> ops) {
         for (WriteOp op : ops) {
-            if (op.index().equals(FleetIndex.AGENTS) || op.index().equals(FleetIndex.ACTION_RESULTS)) {
+            if (highVolume.test(op.index())) {
                 return true;
             }
         }
@@ -296,7 +334,11 @@ public final class EsDocumentStore implements DocumentStore {
 
     // --- flushes ---
 
-    private CompletableFuture<Void> flushWrites(List<WriteItem> batch) {
+    /**
+     * Sends one {@code _bulk}. Without {@code refresh}, every index in the batch is marked dirty once Elasticsearch
+     * answered (or the request failed: the writes may have landed anyway), before any item's future completes.
+     */
+    private CompletableFuture<Void> flushWrites(List<WriteItem> batch, boolean refresh) {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (WriteItem i : batch) {
             body.writeBytes(i.action);
@@ -306,7 +348,12 @@ public final class EsDocumentStore implements DocumentStore {
                 body.write('\n');
             }
         }
-        return client.send(EsClient.Request.write("POST", "/_bulk?refresh=true", body.toByteArray()).ndjson())
+        return client.send(EsClient.Request.write("POST", refresh ? "/_bulk?refresh=true" : "/_bulk", body.toByteArray()).ndjson())
+                .whenComplete((r, t) -> {
+                    if (!refresh) {
+                        batch.stream().map(i -> i.index).distinct().forEach(visibility::written);
+                    }
+                })
                 .thenAccept(r -> {
                     if (!r.ok()) {
                         StoreException e = r.status() == 429 || r.status() >= 500
@@ -437,13 +484,15 @@ public final class EsDocumentStore implements DocumentStore {
     }
 
     private static final class WriteItem implements Batcher.Item {
+        final String index;
         final String id;
         final byte[] action;
         final byte[] source;
         final boolean delete;
         final CompletableFuture<WriteResult> future = new CompletableFuture<>();
 
-        private WriteItem(String id, byte[] action, byte[] source, boolean delete) {
+        private WriteItem(String index, String id, byte[] action, byte[] source, boolean delete) {
+            this.index = index;
             this.id = id;
             this.action = action;
             this.source = source;
@@ -480,7 +529,7 @@ public final class EsDocumentStore implements DocumentStore {
             }
             meta.put("_index", op.index());
             meta.put("_id", op.id());
-            return new WriteItem(op.id(), Json.bytes(action), source, op instanceof WriteOp.Delete);
+            return new WriteItem(op.index(), op.id(), Json.bytes(action), source, op instanceof WriteOp.Delete);
         }
 
         @Override
