@@ -19,7 +19,10 @@ import java.util.function.LongSupplier;
  * much of the future is already spoken for, and falls behind the clock once the rush is over.
  */
 public final class TokenBucket {
-    /** Furthest a slot is reserved ahead; a caller refused beyond it is told to come back after this long. */
+    /**
+     * Furthest a slot is reserved ahead, 60 s: once that much is promised, every further caller is promised a slot
+     * 60 s ahead (unless one interval alone is longer: then its next token).
+     */
     public static final long MAX_RESERVATION_NANOS = TimeUnit.SECONDS.toNanos(60);
 
     private final long intervalNanos;
@@ -61,9 +64,8 @@ public final class TokenBucket {
 
     /**
      * Takes one token if there is one, otherwise reserves the next slot no earlier refused caller was promised:
-     * the later of the next token and the last promised slot plus the slot spacing, but at most
-     * {@link #MAX_RESERVATION_NANOS} ahead (past that, every caller is promised that far ahead). Lock-free, no
-     * allocation.
+     * the later of the next token and the last promised slot plus the slot spacing, but no further ahead than
+     * {@link #MAX_RESERVATION_NANOS} or the next token, whichever is later. Lock-free, no allocation.
      *
      * @return 0 when a token was taken, otherwise nanoseconds from now until the caller's slot (&gt; 0)
      */
