@@ -15,9 +15,17 @@ import java.util.function.LongSupplier;
  * connection closes, so a parked checkin counts against {@code checkin_limit.max} and {@code max_connections} for
  * as long as it is parked.
  *
- * <p>{@code Retry-After}: for an empty bucket, the time until its next token, rounded up to whole seconds (at least
- * 1); for a full in-flight cap nothing says when a slot frees up (a parked checkin may hold one for minutes), so a
- * random 1 to 5 seconds, which spreads the retries of many rejected clients.
+ * <p>{@code Retry-After}, in whole seconds, at least 1:
+ * <ul>
+ *   <li>empty bucket: the seconds until the slot the bucket reserves for this caller
+ *   ({@link TokenBucket#takeOrReserve()}), rounded up, so the callers refused in a rush come back spread over the
+ *   seconds the bucket needs to serve them, one second's worth of tokens at a time, instead of all at once again.
+ *   At most 60 s ({@link TokenBucket#MAX_RESERVATION_NANOS}): once a minute is promised, every further caller is
+ *   told 60 (unless the route's interval alone is longer: then the time until its next token).</li>
+ *   <li>full in-flight cap ({@code max_connections}, {@code <route>_limit.max}): nothing says when a slot frees up
+ *   (a parked checkin may hold one for minutes, and no rate governs it), so a random 1 to 5 seconds, short because
+ *   a slot may free up any moment and jittered so that the refused clients do not all come back together.</li>
+ * </ul>
  */
 public final class Admission {
     private final InFlightLimit listener;
@@ -69,11 +77,11 @@ public final class Admission {
         if (r == null) {
             return new Ticket(listener, null);
         }
-        long wait = r.bucket.tryTake();
+        long wait = r.bucket.takeOrReserve();
         if (wait > 0) {
             listener.release();
             r.rateLimited.increment();
-            throw new Rejection(Rejection.Kind.RATE_LIMIT, Math.max(1, (wait + TimeUnit.SECONDS.toNanos(1) - 1) / TimeUnit.SECONDS.toNanos(1)));
+            throw new Rejection(Rejection.Kind.RATE_LIMIT, wholeSecondsAtLeastOne(wait));
         }
         if (!r.inFlight.tryAcquire()) {
             listener.release();
@@ -109,6 +117,12 @@ public final class Admission {
     public long maxLimited(String route) {
         Route r = routes.get(route);
         return r == null ? 0 : r.maxLimited.sum();
+    }
+
+    /** Rounded up: a caller told n seconds never comes back before its slot. */
+    private static long wholeSecondsAtLeastOne(long nanos) {
+        long second = TimeUnit.SECONDS.toNanos(1);
+        return Math.max(1, nanos / second + (nanos % second == 0 ? 0 : 1));
     }
 
     private static long unknownWait() {
