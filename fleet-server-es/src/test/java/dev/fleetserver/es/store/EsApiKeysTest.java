@@ -13,7 +13,9 @@ import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.EsApiKeys;
 import dev.fleetserver.es.EsClient;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -63,6 +65,23 @@ class EsApiKeysTest {
         assertThat(json.get("name").asText()).isEqualTo("agent-3");
         assertThat(json.at("/metadata/managed_by").asText()).isEqualTo("fleet-server");
         assertThat(json.at("/role_descriptors/fleet-apikey-access/applications/0/privileges/0").asText()).isEqualTo("no-privileges");
+    }
+
+    @Test
+    void everyKeyOfABurstOfCreationsIsVisibleToInvalidationAsSoonAsItIsReturned() throws Exception {
+        // Created together, most of them share a refresh (wait_for) instead of forcing one each.
+        List<CompletableFuture<ApiKey>> created = new ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            created.add(keys.create("burst-" + i, accessRoles(), Json.object().put("agent_id", "burst-" + i).put("type", "access")));
+        }
+        for (CompletableFuture<ApiKey> f : created) {
+            ApiKey key = f.get(60, TimeUnit.SECONDS);
+            // The key listing searches the security index: it sees only what a refresh made visible.
+            String info = ElasticsearchTestCluster.shared().request("GET", "/_security/api_key?id=" + key.id(), null);
+            assertThat(Json.MAPPER.readTree(info).at("/api_keys/0/id").asText()).isEqualTo(key.id());
+            keys.invalidate(List.of(key.id())).get(30, TimeUnit.SECONDS);
+            assertThat(errorOf(key)).isEqualTo(FleetError.UNAUTHORIZED);
+        }
     }
 
     private FleetError errorOf(ApiKey key) {
