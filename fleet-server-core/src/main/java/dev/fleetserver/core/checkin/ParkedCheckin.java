@@ -1,5 +1,6 @@
 package dev.fleetserver.core.checkin;
 
+import dev.fleetserver.core.policy.AgentOutputKeys;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
@@ -24,6 +25,8 @@ public final class ParkedCheckin {
     private final String ackToken;
     private final String status;
     private final String message;
+    /** The agent's output-key entries as its checkin read them (a shared empty instance when it has none). */
+    private final AgentOutputKeys.HeldKeys heldKeys;
     private final CheckinSink sink;
     private final CheckinRegistry registry;
     private volatile int state;
@@ -31,7 +34,7 @@ public final class ParkedCheckin {
     private volatile int lookup = LOOKED;
 
     ParkedCheckin(String agentId, String policyId, long revision, long actionSeqNo, String ackToken,
-                  String status, String message, CheckinSink sink, CheckinRegistry registry) {
+                  String status, String message, AgentOutputKeys.HeldKeys heldKeys, CheckinSink sink, CheckinRegistry registry) {
         this.agentId = agentId;
         this.policyId = policyId;
         this.revision = revision;
@@ -39,6 +42,7 @@ public final class ParkedCheckin {
         this.ackToken = ackToken;
         this.status = status;
         this.message = message;
+        this.heldKeys = heldKeys;
         this.sink = sink;
         this.registry = registry;
     }
@@ -59,6 +63,11 @@ public final class ParkedCheckin {
     /** The sequence number of the last action delivered; only newer actions wake it. */
     public long actionSeqNo() {
         return actionSeqNo;
+    }
+
+    /** The agent's output-key entries as its checkin read them, or null when unknown. */
+    public AgentOutputKeys.HeldKeys heldKeys() {
+        return heldKeys;
     }
 
     String status() {

@@ -69,6 +69,81 @@ public final class AgentOutputKeys {
         return issuesKeys;
     }
 
+    /**
+     * The output-key entries of an agent document, as much of them as decides whether a delivery needs the document
+     * at all. A parked checkin keeps them (its own checkin read the document moments before it parked), so that
+     * waking it for a revision whose outputs need no new key and drop no entry reads nothing: on Elasticsearch a
+     * policy fan-out would otherwise read every woken agent's document. They stay as current as a read at wake: an
+     * agent's stored keys change only by a delivery to that agent (its own checkins, which supersede this one) and
+     * replaced keys stay valid until the agent has acked the revision that replaced them.
+     */
+    public static final class HeldKeys {
+        /** An agent without entries. */
+        public static final HeldKeys NONE = new HeldKeys(new Entry[0]);
+
+        private record Entry(String name, String apiKey, String permissionsHash, String type, JsonNode hosts) {
+        }
+
+        private final Entry[] entries;
+
+        private HeldKeys(Entry[] entries) {
+            this.entries = entries;
+        }
+
+        /** What {@code agent}'s document holds; {@code share} may hand out shared instances of repeated strings. */
+        public static HeldKeys of(Agent agent, java.util.function.UnaryOperator<String> share) {
+            JsonNode stored = agent.source().path("outputs");
+            if (!stored.isObject() || stored.isEmpty()) {
+                return NONE;
+            }
+            List<Entry> list = new ArrayList<>(stored.size());
+            for (Iterator<Map.Entry<String, JsonNode>> it = stored.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                JsonNode v = e.getValue();
+                if (v.isObject()) {
+                    JsonNode type = v.get("type");
+                    list.add(new Entry(share.apply(e.getKey()), v.path("api_key").asText(""),
+                            share.apply(v.path("permissions_hash").asText("")),
+                            type == null || type.isNull() ? null : share.apply(type.asText()), v.get("hosts")));
+                }
+            }
+            return list.isEmpty() ? NONE : new HeldKeys(list.toArray(Entry[]::new));
+        }
+
+        /** The {@code id:key} of every keyed output when every held entry fits {@code policy} as it is, else null. */
+        Map<String, String> plainIfFitting(PreparedPolicy policy) {
+            Map<String, String> plain = new LinkedHashMap<>();
+            for (PreparedPolicy.KeyedOutput out : policy.keyedOutputs()) {
+                Entry found = null;
+                for (Entry e : entries) {
+                    if (e.name().equals(out.name())) {
+                        found = e;
+                    }
+                }
+                if (found == null || !fits(found.apiKey(), found.type(), found.hosts(), found.permissionsHash(), out)) {
+                    return null;
+                }
+                plain.put(out.name(), found.apiKey());
+            }
+            // An entry the policy no longer keys is removed on delivery: that needs the document.
+            return plain.size() == entries.length ? plain : null;
+        }
+    }
+
+    /**
+     * The POLICY_CHANGE for a parked agent: from what it {@code held} when the keys it has fit the policy, else as
+     * {@link #responseFor(PreparedPolicy, String)}.
+     *
+     * @param held the agent's entries as its checkin read them, or null when unknown
+     */
+    public CompletableFuture<CheckinResponse> responseFor(PreparedPolicy policy, String agentId, HeldKeys held) {
+        if (!issuesKeys) {
+            return CompletableFuture.completedFuture(policy.responseFor(agentId));
+        }
+        Map<String, String> plain = held == null ? null : held.plainIfFitting(policy);
+        return plain != null ? CompletableFuture.completedFuture(policy.responseFor(agentId, plain)) : responseFor(policy, agentId);
+    }
+
     /** The POLICY_CHANGE for an agent, reading its document first (a delivery to a parked checkin). */
     public CompletableFuture<CheckinResponse> responseFor(PreparedPolicy policy, String agentId) {
         if (!issuesKeys) {
@@ -209,14 +284,18 @@ public final class AgentOutputKeys {
 
     /** Whether the stored entry holds a key made for exactly this output's permissions and type. */
     private static boolean fits(JsonNode entry, PreparedPolicy.KeyedOutput out) {
-        String key = entry.path("api_key").asText("");
-        String type = entry.path("type").asText(out.type());
+        JsonNode type = entry.get("type");
+        return fits(entry.path("api_key").asText(""), type == null || type.isNull() ? null : type.asText(),
+                entry.get("hosts"), entry.path("permissions_hash").asText(""), out);
+    }
+
+    /** {@link #fits(JsonNode, PreparedPolicy.KeyedOutput)} on an entry's fields; a null type is taken as the output's. */
+    private static boolean fits(String key, String type, JsonNode hosts, String permissionsHash, PreparedPolicy.KeyedOutput out) {
         // Hosts are recorded by this server only; an entry without them (the original's) is taken as matching.
-        JsonNode hosts = entry.get("hosts");
         boolean sameCluster = out.remoteHosts() == null || hosts == null || hosts.equals(out.remoteHosts());
         return !key.isEmpty() && !InlineSecretsCheck.isReference(key)
-                && out.permissionsHash().equals(entry.path("permissions_hash").asText(""))
-                && out.type().equals(type) && sameCluster;
+                && out.permissionsHash().equals(permissionsHash)
+                && out.type().equals(type == null ? out.type() : type) && sameCluster;
     }
 
     private CompletableFuture<ApiKey> create(String agentId, PreparedPolicy policy, PreparedPolicy.KeyedOutput out) {

@@ -168,9 +168,10 @@ public final class PolicyMonitor {
                 }
                 continue;
             }
-            // Output keys need the agent's document (and maybe new keys): answered when they are ready.
+            // Output keys: from what the checkin held when they fit, else from the agent's document (and maybe new
+            // keys); answered when they are ready.
             woken++;
-            agentKeys.responseFor(policy, c.agentId()).whenComplete((response, error) -> {
+            agentKeys.responseFor(policy, c.agentId(), c.heldKeys()).whenComplete((response, error) -> {
                 if (error == null) {
                     if (c.complete(response)) {
                         metrics.fannedOut(FleetMetrics.FanOut.POLICY, seenNanos);

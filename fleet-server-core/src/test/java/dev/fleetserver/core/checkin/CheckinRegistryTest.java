@@ -26,7 +26,7 @@ class CheckinRegistryTest {
     }
 
     private ParkedCheckin parked(String agentId, String ackToken, RecordingSink sink) {
-        return new ParkedCheckin(agentId, "policy-1", 3, 10, ackToken, "online", "", sink, registry);
+        return new ParkedCheckin(agentId, "policy-1", 3, 10, ackToken, "online", "", null, sink, registry);
     }
 
     private void assertEmpty() {

@@ -7,7 +7,7 @@ public final class Parking {
 
     public static ParkedCheckin park(CheckinRegistry registry, String agentId, String policyId, long revision,
                                      long actionSeqNo, String ackToken, CheckinSink sink) {
-        ParkedCheckin p = new ParkedCheckin(agentId, policyId, revision, actionSeqNo, ackToken, "online", "", sink, registry);
+        ParkedCheckin p = new ParkedCheckin(agentId, policyId, revision, actionSeqNo, ackToken, "online", "", null, sink, registry);
         registry.register(p);
         return p;
     }

@@ -162,6 +162,45 @@ class AgentOutputKeysTest {
         assertThat(agent().seqNo()).as("the agent document is not even written").isEqualTo(seqNo);
     }
 
+    private JsonNode wake(PreparedPolicy policy, String agentId, AgentOutputKeys.HeldKeys held) throws Exception {
+        return Json.MAPPER.readTree(keys.responseFor(policy, agentId, held).get(5, TimeUnit.SECONDS).toBytes())
+                .at("/actions/0/data/policy");
+    }
+
+    @Test
+    void aParkedAgentWhoseKeysFitTheNewRevisionIsAnsweredFromWhatItsCheckinHeldWithoutReadingItsDocument() throws Exception {
+        deliver(defaultOnly(1, "logs-*-*"));
+        AgentOutputKeys.HeldKeys held = AgentOutputKeys.HeldKeys.of(agent(), s -> s);
+
+        // Under an id with no document: a read would find nothing and send no key.
+        JsonNode sent = wake(defaultOnly(2, "logs-*-*"), "not-stored", held);
+
+        assertThat(sent.at("/outputs/default/api_key").asText()).isEqualTo("local-1:secret-1");
+        assertThat(local.created).hasSize(1);
+    }
+
+    @Test
+    void aParkedAgentWhoseKeysNoLongerFitIsAnsweredFromItsDocumentWithANewKey() throws Exception {
+        deliver(defaultOnly(1, "logs-*-*"));
+        AgentOutputKeys.HeldKeys held = AgentOutputKeys.HeldKeys.of(agent(), s -> s);
+
+        JsonNode sent = wake(defaultOnly(2, "metrics-*-*"), "agent-1", held);
+
+        assertThat(sent.at("/outputs/default/api_key").asText()).isEqualTo("local-2:secret-2");
+        assertThat(agent().source().at("/outputs/default/api_key").asText()).isEqualTo("local-2:secret-2");
+    }
+
+    @Test
+    void aParkedAgentWithAnEntryTheNewRevisionDropsIsAnsweredFromItsDocument() throws Exception {
+        deliver(policy(1, "{\"default\":{\"type\":\"elasticsearch\"},\"second\":{\"type\":\"elasticsearch\"}}",
+                "{\"default\":" + perms("logs-*") + ",\"second\":" + perms("metrics-*") + "}"));
+        AgentOutputKeys.HeldKeys held = AgentOutputKeys.HeldKeys.of(agent(), s -> s);
+
+        wake(defaultOnly(2, "logs-*"), "agent-1", held);
+
+        assertThat(agent().source().path("outputs").has("second")).as("the dropped entry is removed from the document").isFalse();
+    }
+
     @Test
     void changedPermissionsGetANewKeyAndTheOldOneIsInvalidatedOnlyAfterTheAck() throws Exception {
         deliver(defaultOnly(1, "logs-*-*"));
