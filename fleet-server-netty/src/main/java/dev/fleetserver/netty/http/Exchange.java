@@ -43,8 +43,11 @@ public final class Exchange implements CheckinSink {
 
     private final ChannelHandlerContext ctx;
     private final FleetHandler owner;
-    /** The request id when it is not held as a UUID in {@link #idHigh}/{@link #idLow}; null for none. */
-    private final String requestIdText;
+    /**
+     * The request id as text; null for none, or while parked when it is a UUID (then {@link #idHigh}/{@link #idLow}
+     * hold it).
+     */
+    private String requestIdText;
     private final long idHigh;
     private final long idLow;
     private final boolean uuidId;
@@ -80,7 +83,9 @@ public final class Exchange implements CheckinSink {
         this.uuidId = uuid != null;
         this.idHigh = uuid == null ? 0 : uuid.getMostSignificantBits();
         this.idLow = uuid == null ? 0 : uuid.getLeastSignificantBits();
-        this.requestIdText = uuid == null && apiVersion != null ? requestId : null;
+        // Kept as text until the request parks: an answer at once needs it for the log and the header.
+        this.requestIdText = apiVersion == null ? null : uuid != null && (requestId == null || requestId.isEmpty())
+                ? uuid.toString() : requestId;
     }
 
     /** {@code text} as a UUID when it is one in the form {@link UUID#toString()} writes back exactly, else null. */
@@ -98,7 +103,7 @@ public final class Exchange implements CheckinSink {
 
     /** This request's id (echoed in {@code X-Request-Id}), or null on a listener without request ids. */
     public String requestId() {
-        return uuidId ? new UUID(idHigh, idLow).toString() : requestIdText;
+        return requestIdText != null || !uuidId ? requestIdText : new UUID(idHigh, idLow).toString();
     }
 
     ChannelHandlerContext context() {
@@ -264,6 +269,9 @@ public final class Exchange implements CheckinSink {
         parked = checkin;
         // Routes read their path parameters before they park; a parked checkin keeps nothing it does not need.
         params = null;
+        if (uuidId) {
+            requestIdText = null;
+        }
         timeout = ctx.executor().schedule(checkin::expire, wait.toNanos(), TimeUnit.NANOSECONDS);
     }
 
