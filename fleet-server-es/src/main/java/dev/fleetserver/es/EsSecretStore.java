@@ -44,8 +44,11 @@ public final class EsSecretStore implements SecretStore {
                     out.put(list.get(i), r.json().path("value").asText());
                 } else if (r.status() == 404 && Boolean.TRUE.equals(plugin)) {
                     LOG.warn("secret {} not found; left unresolved", list.get(i));
-                } else if (plugin == null && (r.status() == 400 || r.status() == 404 || r.status() == 405)) {
-                    LOG.info("no _fleet/secret API in this cluster ({}); reading .fleet-secrets directly", r.describe());
+                } else if (!Boolean.TRUE.equals(plugin) && (r.status() == 400 || r.status() == 404 || r.status() == 405)) {
+                    // Reads started together all probe; the first to learn logs it, every one of them falls back.
+                    if (plugin == null) {
+                        LOG.info("no _fleet/secret API in this cluster ({}); reading .fleet-secrets directly", r.describe());
+                    }
                     plugin = Boolean.FALSE;
                     return fallback.values(ids);
                 } else {
