@@ -26,6 +26,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -197,6 +198,13 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         long now = System.nanoTime();
         cancelTimeout();
         setParked(false);
+        if (!HttpUtil.isKeepAlive(res)) {
+            // As the agent's Go http.Transport: an answer with "Connection: close" ends this connection, and the next
+            // request opens a new one. Writing it here instead would race the server's close and be reset.
+            channel = null;
+            ctx.close();
+            gen.reconnect();
+        }
         int status = res.status().code();
         if (status != 200) {
             gen.error("http" + status, step + " " + res.content().toString(StandardCharsets.UTF_8));
@@ -237,7 +245,9 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         if (gen.enrollOnly()) {
             // Enroll-throughput mode: this agent is done; its slot goes to the next one.
             stopped = true;
-            channel.close();
+            if (channel != null) {
+                channel.close();
+            }
             gen.enrollOnlyDone();
             return;
         }
@@ -311,13 +321,14 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             gen.ackSent(sentNanos);
         }
         boolean parks = step == Step.CHECKIN && revision > 0;
+        Channel ch = channel;
         if (!parks) {
             requestTimeout = loop.schedule(() -> {
                 gen.error("timeout", step.toString());
-                channel.close();
+                ch.close();
             }, REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         }
-        channel.writeAndFlush(req).addListener(f -> {
+        ch.writeAndFlush(req).addListener(f -> {
             if (f.isSuccess() && parks) {
                 setParked(true);
             }

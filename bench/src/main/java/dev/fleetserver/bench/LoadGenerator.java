@@ -97,7 +97,7 @@ public final class LoadGenerator {
     private volatile Window acks = new Window();
     private final AtomicBoolean stopping = new AtomicBoolean();
 
-    private LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads, long applyMillis,
+    LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads, long applyMillis,
                           boolean enrollOnly) {
         this.id = id;
         this.enrollOnly = enrollOnly;
@@ -125,8 +125,7 @@ public final class LoadGenerator {
                 a.get("token", "none"), a.integer("threads", 1), a.longValue("apply-millis", 1000),
                 Boolean.parseBoolean(a.get("enroll-only", "false")));
         for (int i = 0; i < n; i++) {
-            g.agents.add(new AgentSimulator(i, g, g.group.next(), targets.get(i % targets.size()),
-                    new InetSocketAddress(sources.get(i % sources.size()), 0)));
+            g.addAgent(targets.get(i % targets.size()), new InetSocketAddress(sources.get(i % sources.size()), 0));
         }
         String credentials = a.get("credentials", "");
         if (!credentials.isEmpty()) {
@@ -305,7 +304,15 @@ public final class LoadGenerator {
         }
     }
 
-    private void stop(String why) {
+    /** A new agent of this generator, on the next event loop; not started. Before {@link #run}. */
+    AgentSimulator addAgent(InetSocketAddress server, InetSocketAddress source) {
+        AgentSimulator a = new AgentSimulator(agents.size(), this, group.next(), server, source);
+        agents.add(a);
+        return a;
+    }
+
+    /** Stops every agent and the event loops, and prints the final "done" line. Idempotent. */
+    void stop(String why) {
         if (!stopping.compareAndSet(false, true)) {
             return;
         }

@@ -1,0 +1,95 @@
+package dev.fleetserver.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The simulated agent keeps the HTTP rules the real agent's Go client keeps. */
+class AgentSimulatorTest {
+    /** One request as the server saw it: which connection it came on, and its target. */
+    private record Seen(Channel connection, String uri) {
+    }
+
+    private final EventLoopGroup serverLoops = new NioEventLoopGroup(1);
+    private final LinkedBlockingQueue<Seen> seen = new LinkedBlockingQueue<>();
+    private final List<Channel> answeredWithClose = new CopyOnWriteArrayList<>();
+    private final LoadGenerator generator = new LoadGenerator(0, 1, 60, "none", 1, 0, false);
+
+    @AfterEach
+    void stop() {
+        generator.stop("test over");
+        serverLoops.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @Test
+    void afterAnAnswerWithConnectionCloseTheNextRequestGoesOnANewConnection() throws Exception {
+        Channel server = new ServerBootstrap().group(serverLoops).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(1 << 20), new FirstAnswerCloses());
+                    }
+                }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+        AgentSimulator agent = generator.addAgent((InetSocketAddress) server.localAddress(), new InetSocketAddress("127.0.0.1", 0));
+        agent.enrolledAs("agent-1", "a2V5OnNlY3JldA==");
+
+        agent.start();
+
+        Seen first = seen.poll(30, TimeUnit.SECONDS);
+        Seen second = seen.poll(30, TimeUnit.SECONDS);
+        assertThat(first).isNotNull();
+        assertThat(second).as("the agent checks in again after the empty answer").isNotNull();
+        assertThat(first.uri()).isEqualTo("/api/fleet/agents/agent-1/checkin?");
+        assertThat(second.uri()).isEqualTo(first.uri());
+        assertThat(second.connection()).as("a new connection").isNotSameAs(first.connection());
+        assertThat(answeredWithClose).containsExactly(first.connection());
+        server.close().syncUninterruptibly();
+    }
+
+    /**
+     * Answers the first checkin with an empty long-poll answer and {@code Connection: close} without closing at once
+     * (the window in which a client that ignored the header would write its next request); parks the rest.
+     */
+    private final class FirstAnswerCloses extends SimpleChannelInboundHandler<FullHttpRequest> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            seen.add(new Seen(ctx.channel(), request.uri()));
+            if (!answeredWithClose.isEmpty()) {
+                return;
+            }
+            answeredWithClose.add(ctx.channel());
+            byte[] body = "{\"action\":\"checkin\",\"actions\":[]}".getBytes(StandardCharsets.UTF_8);
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    Unpooled.wrappedBuffer(body));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
+                    .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(response);
+        }
+    }
+}
