@@ -6,10 +6,10 @@ import java.util.Objects;
 /**
  * Server timeouts, from {@code inputs[0].server.timeouts.*}; every value is zero or more.
  *
- * @param read             accept (or a kept-alive request's first bytes) to the end of the request body, TLS
- *                         handshake included; 408 after it; default 60s
- * @param readHeader       accept (or a kept-alive request's first bytes) to the end of the request head; the
- *                         connection is closed after it; default 5s
+ * @param read             a request's first bytes (a TLS handshake's, on a new TLS connection) to the end of its
+ *                         body; 408 after it; default 60s
+ * @param readHeader       a request's first bytes to the end of its head; the connection is closed after it (a
+ *                         connection that sends nothing is closed by {@code idle}); default 5s
  * @param write            from an answer's first byte until it has all been handed to the socket (never while a
  *                         checkin is parked); the connection is closed after it; default 10m
  * @param idle             keep-alive between two requests on one connection; default 35s

@@ -17,19 +17,22 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The timeouts of the original's HTTP server ({@code timeouts.read_header}, {@code timeouts.read},
- * {@code timeouts.write}, {@code timeouts.idle}), measured the way Go measures them but never while a route holds
- * the request:
+ * {@code timeouts.write}, {@code timeouts.idle}), measured the way Go measures them on a kept-alive connection but
+ * never while a route holds the request:
  * <ul>
- *   <li>read header: from the connection's start, or from the first bytes of a later request on a kept-alive
- *       connection, to the end of the request head. On expiry the connection is closed without an answer (as Go).</li>
- *   <li>read: from the same start to the end of the request body. On expiry the client gets 408
+ *   <li>read header: from the first bytes of a request to the end of its head. On expiry the connection is closed
+ *       without an answer (as Go). Unlike Go, the first request of a connection is timed from its first bytes too,
+ *       not from the accept: until then the connection is idle. A request that waited unread in the socket while
+ *       the event loop was behind (a server just started, tens of thousands of agents reconnecting) is then read
+ *       and answered instead of reset; a connection that never sends anything is closed by the idle timeout.</li>
+ *   <li>read: from the same first bytes to the end of the request body. On expiry the client gets 408
  *       {@code RequestTimeout} and the connection is closed.</li>
  *   <li>write: from the first byte of an answer until the whole answer has been handed to the socket. On expiry
  *       the connection is closed: a client that does not read its answer cannot hold it in memory for longer.
  *       (Go's write timeout also counts the handler's own time; here the route's time is the long poll's
  *       business.)</li>
- *   <li>idle: while no request is open (from the connection's start or the end of an answer to the next request
- *       head), a kept-alive connection is closed after this long.</li>
+ *   <li>idle: while no request is open (from the connection's start or the end of an answer to the first bytes
+ *       of the next request), a connection is closed after this long.</li>
  * </ul>
  * Between the end of the body and the first byte of the answer — a parked checkin, minutes long — no timer runs.
  * One handler for all four, not one per timeout: they share the notion of "a request is open", and every handler
@@ -85,7 +88,10 @@ public final class ConnectionTimeoutsHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) throws Exception {
-        requestStarts(ctx);
+        // Until its first bytes are read, a new connection is idle, as a kept-alive one between requests: the
+        // header and body clocks start at the first bytes. Started at accept, they would also count the time the
+        // request waits unread in the socket while the event loop is behind (tens of thousands of agents
+        // reconnecting to a server that has just started), and closing then resets a client that did nothing wrong.
         armIdle(ctx);
         super.channelActive(ctx);
     }

@@ -23,8 +23,34 @@ class TimeoutsPipelineTest {
             Duration.ofSeconds(30), Duration.ofSeconds(35));
 
     @Test
-    void aConnectionThatSendsNothingIsClosedAfterTheReadHeaderTimeout() throws Exception {
+    void aConnectionThatSendsNothingIsClosedAfterTheIdleTimeout() throws Exception {
         Connection c = fe.connect();
+        c.advance(Duration.ofSeconds(34));
+        assertThat(c.open()).isTrue();
+        c.advance(Duration.ofSeconds(2));
+        assertThat(c.open()).isFalse();
+        assertThat(c.responses()).isEmpty();
+    }
+
+    @Test
+    void aRequestThatWaitedUnreadLongerThanTheReadHeaderTimeoutIsStillAnswered() throws Exception {
+        // The event loop was behind: the request sat in the socket for 6 s before the server read it.
+        Connection c = fe.connect();
+        c.advance(Duration.ofSeconds(6));
+        assertThat(c.open()).isTrue();
+
+        c.send(get("/api/status?"));
+
+        List<FullHttpResponse> r = c.responses();
+        assertThat(r).hasSize(1);
+        assertThat(r.get(0).status().code()).isEqualTo(200);
+    }
+
+    @Test
+    void aFirstHeadThatNeverEndsIsClosedAfterTheReadHeaderTimeoutFromItsFirstBytes() throws Exception {
+        Connection c = fe.connect();
+        c.advance(Duration.ofSeconds(10));
+        c.send("GET /api/status? HTTP/1.1\r\nHost: fl");
         c.advance(Duration.ofMillis(4900));
         assertThat(c.open()).isTrue();
         c.advance(Duration.ofMillis(200));
