@@ -160,6 +160,11 @@ public final class FleetCore implements AutoCloseable {
         return checkin;
     }
 
+    /** Live dispatch of new actions to parked checkins; its checkpoint is how far the server has seen actions. */
+    public ActionDispatcher actions() {
+        return actions;
+    }
+
     public AckService acks() {
         return acks;
     }

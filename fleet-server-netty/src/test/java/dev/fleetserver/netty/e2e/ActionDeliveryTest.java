@@ -79,7 +79,9 @@ class ActionDeliveryTest {
     @Test
     void actionsWrittenWhileTheAgentWasAwayComeAtOnceInOrder() {
         indexAction(fleet, "doc-1", settingsAction("action-1", a.id()));
-        indexAction(fleet, "doc-2", settingsAction("action-2", a.id()));
+        long last = indexAction(fleet, "doc-2", settingsAction("action-2", a.id()));
+        // "While away": the server has seen both before the agent comes back (it follows the index asynchronously).
+        E2eSupport.await("the server has seen both actions", () -> fleet.core().actions().checkpoint() >= last);
 
         long start = System.nanoTime();
         AgentClient.Reply r = agent.checkin(a.id(), a.key(), runningPolicy("default", 1));

@@ -143,9 +143,10 @@ final class E2eSupport {
     }
 
     /** Indexes an action document directly, as Kibana does. */
-    static void indexAction(FleetDaemon fleet, String docId, ObjectNode source) {
+    /** Writes an action document as Kibana does; returns its sequence number. */
+    static long indexAction(FleetDaemon fleet, String docId, ObjectNode source) {
         try {
-            fleet.store().create(FleetIndex.ACTIONS, docId, source).get(5, TimeUnit.SECONDS);
+            return fleet.store().create(FleetIndex.ACTIONS, docId, source).get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
             throw new AssertionError("indexing action " + docId, e);
         }
