@@ -31,8 +31,8 @@ import java.util.concurrent.TimeUnit;
  *       the connection is closed: a client that does not read its answer cannot hold it in memory for longer.
  *       (Go's write timeout also counts the handler's own time; here the route's time is the long poll's
  *       business.)</li>
- *   <li>idle: while no request is open (from the connection's start or the end of an answer to the first bytes
- *       of the next request), a connection is closed after this long.</li>
+ *   <li>idle: while no request is open (from the connection's start or the end of an answer to the next request
+ *       head), a connection is closed after this long.</li>
  * </ul>
  * Between the end of the body and the first byte of the answer — a parked checkin, minutes long — no timer runs.
  * One handler for all four, not one per timeout: they share the notion of "a request is open", and every handler
