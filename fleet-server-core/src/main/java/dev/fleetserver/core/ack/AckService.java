@@ -11,8 +11,6 @@ import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
-import java.io.IOException;
-import java.io.InputStream;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,8 +44,12 @@ public final class AckService {
         this.clock = clock;
     }
 
-    /** Processes the events of an authenticated agent. The body is read before this returns. */
-    public CompletableFuture<AckResult> ack(Agent agent, InputStream body) {
+    /**
+     * Processes the events of an authenticated agent.
+     *
+     * @param body the decoded JSON body; null or missing for an empty one
+     */
+    public CompletableFuture<AckResult> ack(Agent agent, JsonNode body) {
         List<JsonNode> events = parse(body);
         List<CompletableFuture<AckResult.Item>> items = new ArrayList<>();
         List<String> policyAcks = new ArrayList<>();
@@ -174,13 +176,7 @@ public final class AckService {
                 });
     }
 
-    private static List<JsonNode> parse(InputStream body) {
-        JsonNode root;
-        try {
-            root = Json.MAPPER.readTree(body);
-        } catch (IOException e) {
-            throw FleetException.badRequest("unable to decode ack request: " + Json.reason(e));
-        }
+    private static List<JsonNode> parse(JsonNode root) {
         if (root == null || root.isMissingNode()) {
             throw FleetException.badRequest("unable to decode ack request: EOF");
         }

@@ -16,8 +16,6 @@ import dev.fleetserver.core.util.GoDuration;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Scheduler;
 import dev.fleetserver.core.util.SharedStrings;
-import java.io.IOException;
-import java.io.InputStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -98,11 +96,12 @@ public final class CheckinService {
 
     /**
      * Runs one checkin of an authenticated agent. Validation errors (User-Agent, body) are thrown; everything later
-     * goes to {@code sink}. The body is fully read before this returns.
+     * goes to {@code sink}.
      *
+     * @param body       the decoded JSON body; null or missing for an empty one
      * @param startNanos {@link System#nanoTime()} when the request arrived, so that setup time shortens the poll
      */
-    public void checkin(Agent agent, String userAgent, InputStream body, long startNanos, CheckinSink sink) {
+    public void checkin(Agent agent, String userAgent, JsonNode body, long startNanos, CheckinSink sink) {
         String version = userAgents.check(userAgent);
         CheckinRequest req = CheckinRequest.parse(body);
         Duration poll = basePoll(req.pollTimeout());
@@ -373,13 +372,7 @@ public final class CheckinService {
                           Duration pollTimeout, String agentPolicyId, long policyRevisionIdx, JsonNode rollbacks,
                           JsonNode upgradeDetails) {
 
-        static CheckinRequest parse(InputStream body) {
-            JsonNode root;
-            try {
-                root = Json.MAPPER.readTree(body);
-            } catch (IOException e) {
-                throw FleetException.badRequest("unable to decode checkin request: " + Json.reason(e));
-            }
+        static CheckinRequest parse(JsonNode root) {
             if (root == null || root.isMissingNode()) {
                 throw FleetException.badRequest("unable to decode checkin request: EOF");
             }

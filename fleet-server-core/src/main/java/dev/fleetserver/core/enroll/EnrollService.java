@@ -18,8 +18,6 @@ import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
-import java.io.IOException;
-import java.io.InputStream;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
@@ -58,12 +56,12 @@ public final class EnrollService {
     }
 
     /**
-     * Enrolls an agent. {@code body} is read only after authentication succeeded; the caller may release it once
-     * the returned future completes.
+     * The checks of an enroll request that need only its headers, in the original's order: the enrollment key, the
+     * User-Agent, the key's enrollment record. The body is read only once this succeeded.
      *
-     * @return the JSON response body ({@code {"action":"created","item":{...}}})
+     * @return what {@link #enroll(Admitted, JsonNode)} needs
      */
-    public CompletableFuture<ObjectNode> enroll(List<String> authorization, String userAgent, InputStream body) {
+    public CompletableFuture<Admitted> admit(List<String> authorization, String userAgent) {
         return auth.authenticateKey(authorization)
                 .thenCompose(key -> {
                     String version = userAgents.check(userAgent);
@@ -71,11 +69,26 @@ public final class EnrollService {
                         if (keys.size() != 1) {
                             throw new FleetException(FleetError.INTERNAL, "FindEnrollmentAPIKey: hit count mismatch " + keys.size());
                         }
-                        return new Context(keys.get(0), version, parse(body));
+                        return new Admitted(keys.get(0), version);
                     });
-                })
-                // Replace-token hashing is deliberately slow (PBKDF2): keep it off I/O and event-loop threads.
-                .thenComposeAsync(this::enroll, worker);
+                });
+    }
+
+    /**
+     * Enrolls an agent admitted by {@link #admit}.
+     *
+     * @param body the decoded JSON body; null or missing for an empty one
+     * @return the JSON response body ({@code {"action":"created","item":{...}}})
+     */
+    public CompletableFuture<ObjectNode> enroll(Admitted admitted, JsonNode body) {
+        Context ctx;
+        try {
+            ctx = new Context(admitted.key, admitted.version, parse(body));
+        } catch (FleetException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        // Replace-token hashing is deliberately slow (PBKDF2): keep it off I/O and event-loop threads.
+        return CompletableFuture.supplyAsync(() -> enroll(ctx), worker).thenCompose(f -> f);
     }
 
     private CompletableFuture<ObjectNode> enroll(Context ctx) {
@@ -249,13 +262,7 @@ public final class EnrollService {
         return hash < 0 ? policyId : policyId.substring(0, hash);
     }
 
-    private static EnrollRequest parse(InputStream body) {
-        JsonNode root;
-        try {
-            root = body == null ? null : Json.MAPPER.readTree(body);
-        } catch (IOException e) {
-            throw FleetException.badRequest("unable to decode enroll request: " + Json.reason(e));
-        }
+    private static EnrollRequest parse(JsonNode root) {
         if (root == null || root.isMissingNode()) {
             throw FleetException.badRequest("unable to decode enroll request: EOF");
         }
@@ -297,6 +304,10 @@ public final class EnrollService {
 
     private record EnrollRequest(String type, String id, String replaceToken, String enrollmentId,
                                  JsonNode localMetadata, List<String> tags) {
+    }
+
+    /** An enroll request whose headers checked out: its enrollment record and the agent's version. */
+    public record Admitted(EnrollmentKey key, String version) {
     }
 
     private record Context(EnrollmentKey key, String version, EnrollRequest request) {

@@ -32,6 +32,8 @@ public enum FleetError {
     POLICY_NOT_FOUND("ErrPolicyNotFound", "ErrPolicyNotFound"),
     /** An endpoint that answers only over TLS was called over plain HTTP. */
     TLS_REQUIRED("ErrTLSRequired", "server must run with tls to use this endpoint"),
+    /** A request framed with a transfer coding other than {@code chunked}. */
+    TRANSFER_CODING_NOT_IMPLEMENTED("NotImplemented", "transfer coding not implemented"),
     /** A malformed request: the message is {@code Bad request: <what>}. */
     BAD_REQUEST("BadRequest", "Bad request"),
     /** What the original answers with its default branch (HTTP 500, name {@code BadRequest}). */

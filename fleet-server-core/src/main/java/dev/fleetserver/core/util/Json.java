@@ -52,7 +52,9 @@ public final class Json {
     /** A short reason for a decode failure, without Jackson's source-location noise. */
     public static String reason(java.io.IOException e) {
         if (e instanceof JsonProcessingException j && j.getOriginalMessage() != null) {
-            return j.getOriginalMessage();
+            String m = j.getOriginalMessage();
+            int marker = m.indexOf(" (start marker at ");
+            return marker < 0 ? m : m.substring(0, marker);
         }
         return String.valueOf(e.getMessage());
     }

@@ -16,8 +16,6 @@ import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
 import dev.fleetserver.core.util.Json;
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -217,7 +215,7 @@ class AgentOutputKeysTest {
 
         AckService acks = new AckService(repo, new AgentKeys(repo, local, null, outputKeys, CLOCK), keys, CLOCK);
         String body = "{\"events\":[{\"type\":\"ACTION_RESULT\",\"agent_id\":\"agent-1\",\"action_id\":\"policy:p1:2\"}]}";
-        acks.ack(agent(), new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))).get(5, TimeUnit.SECONDS);
+        acks.ack(agent(), Json.MAPPER.readTree(body)).get(5, TimeUnit.SECONDS);
 
         assertThat(local.invalidated).containsExactly("local-1");
         Agent after = agent();
@@ -373,7 +371,7 @@ class AgentOutputKeysTest {
     private void ack(String actionId) throws Exception {
         AckService acks = new AckService(repo, new AgentKeys(repo, local, null, outputKeys, CLOCK), keys, CLOCK);
         String body = "{\"events\":[{\"type\":\"ACTION_RESULT\",\"agent_id\":\"agent-1\",\"action_id\":\"" + actionId + "\"}]}";
-        acks.ack(agent(), new ByteArrayInputStream(body.getBytes(StandardCharsets.UTF_8))).get(5, TimeUnit.SECONDS);
+        acks.ack(agent(), Json.MAPPER.readTree(body)).get(5, TimeUnit.SECONDS);
     }
 
     @Test

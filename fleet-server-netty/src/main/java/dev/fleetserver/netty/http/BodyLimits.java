@@ -17,9 +17,6 @@ public record BodyLimits(long raw, long decompressed) {
     public static final BodyLimits DEFAULT = new BodyLimits(MIB, MIB);
     public static final BodyLimits MANAGEMENT = new BodyLimits(10 * MIB, 10 * MIB);
 
-    /** The largest decompressed body any route accepts by default; see {@code FleetChannelInitializer}'s aggregator cap. */
-    public static final int MAX = (int) (20 * MIB);
-
     /** The limits of a request, known from its head (before its body arrives). */
     @FunctionalInterface
     public interface Lookup {

@@ -59,6 +59,7 @@ public final class ErrorMapper {
         STATUS.put(FleetError.UNSUPPORTED_API_VERSION, 400);
         STATUS.put(FleetError.POLICY_NOT_FOUND, 400);
         STATUS.put(FleetError.TLS_REQUIRED, 501);
+        STATUS.put(FleetError.TRANSFER_CODING_NOT_IMPLEMENTED, 501);
         STATUS.put(FleetError.BAD_REQUEST, 400);
         STATUS.put(FleetError.INTERNAL, 500);
         STATUS.put(FleetError.SERVICE_UNAVAILABLE, 503);
@@ -78,6 +79,8 @@ public final class ErrorMapper {
 
     /** Body of the listener's in-flight cap answer (chi's {@code errCapacityExceeded} plus its newline). */
     static final String CAPACITY_EXCEEDED = "Server capacity exceeded.\n";
+    /** Message of the body budget's 429 (a {@code MaxLimit}: of the memory all request bodies may hold together). */
+    static final String BODY_BUDGET_EXCEEDED = "exceeded the max limit of memory for request bodies";
 
     /**
      * A mapped failure.
@@ -121,6 +124,8 @@ public final class ErrorMapper {
                 case CAPACITY -> new Mapped(HttpResponseStatus.TOO_MANY_REQUESTS, null, r.retryAfterSeconds(), CAPACITY_EXCEEDED);
                 case RATE_LIMIT -> retryLater(FleetError.RATE_LIMIT, r.retryAfterSeconds());
                 case MAX_LIMIT -> retryLater(FleetError.MAX_LIMIT, r.retryAfterSeconds());
+                case MEMORY -> new Mapped(HttpResponseStatus.TOO_MANY_REQUESTS, mapped(429, FleetError.MAX_LIMIT.errorName(),
+                        BODY_BUDGET_EXCEEDED).body(), r.retryAfterSeconds(), null);
             };
         }
         if (t instanceof FleetException f) {

@@ -6,12 +6,12 @@ import dev.fleetserver.core.checkin.CheckinSink;
 import dev.fleetserver.core.checkin.ParkedCheckin;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.netty.metrics.HttpMetricsHandler;
-import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -20,7 +20,12 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.io.InputStream;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.netty.limit.BodyBudget;
+import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -29,8 +34,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One request and its answer. Answers exactly once, from any thread (writes hop onto the connection's event loop).
+ * The route gets the head at once; the body only when it asks ({@link #readJson}, {@link #readBody}), which it does
+ * once the request is authenticated, so an unauthenticated client never makes the server decode or hold more than
+ * one socket read of its body. An answer written before the body was received to its end closes the connection.
  * Also the {@link CheckinSink} of a checkin: while parked it holds only the context, the request id (as two longs
- * when it is a UUID), the parked checkin and its timer — the request and its path parameters have been released.
+ * when it is a UUID), the parked checkin and its timer — the request, its body and its path parameters have been
+ * released.
  */
 public final class Exchange implements CheckinSink {
     static final AsciiString X_REQUEST_ID = AsciiString.cached("X-Request-Id");
@@ -55,7 +64,8 @@ public final class Exchange implements CheckinSink {
     private final boolean keepAlive;
     private final boolean acceptsGzip;
     private final long startNanos;
-    private FullHttpRequest request;
+    private HttpRequest request;
+    private RequestBody body;
     private Map<String, String> params;
     private ParkedCheckin parked;
     private ScheduledFuture<?> timeout;
@@ -66,11 +76,15 @@ public final class Exchange implements CheckinSink {
     /**
      * @param requestId the client's request id, or null to make one up; ignored without {@code apiVersion}
      * @param apiVersion the API version header of the answer; null on listeners that set neither (management)
+     * @param limits     the route's body limits
+     * @param budget     the process's budget for bodies in memory
      */
-    Exchange(ChannelHandlerContext ctx, FleetHandler owner, FullHttpRequest request, String requestId, CharSequence apiVersion) {
+    Exchange(ChannelHandlerContext ctx, FleetHandler owner, HttpRequest request, String requestId, CharSequence apiVersion,
+             BodyLimits limits, BodyBudget budget) {
         this.ctx = ctx;
         this.owner = owner;
         this.request = request;
+        this.body = new RequestBody(ctx, request, limits, budget, this::fail);
         this.apiVersion = apiVersion;
         this.keepAlive = HttpUtil.isKeepAlive(request);
         this.acceptsGzip = owner.gzip().accepts(request);
@@ -139,16 +153,52 @@ public final class Exchange implements CheckinSink {
         return request.headers().getAll(name);
     }
 
-    /** The request body; valid until {@link #releaseRequest()}. */
-    public InputStream body() {
-        return new ByteBufInputStream(request.content().duplicate());
+    /**
+     * Reads the JSON body of an agent-API request: the tree, or null for an empty body. Malformed JSON fails with the
+     * original's 400 {@code Bad request: unable to decode <what> request: <reason>}; see {@link #readBody} for the
+     * rest. Any thread; completes on the event loop.
+     */
+    public CompletableFuture<JsonNode> readJson(String what) {
+        return readJson(e -> FleetException.badRequest("unable to decode " + what + " request: " + Json.reason(e)));
     }
 
-    /** Frees the request's buffers early (before parking); later calls are no-ops. Event loop only. */
+    /** Reads the JSON body, {@code malformed} making the failure for malformed JSON. */
+    public CompletableFuture<JsonNode> readJson(Function<IOException, RuntimeException> malformed) {
+        return readBody(new JsonBody(), malformed);
+    }
+
+    /**
+     * Reads the body into {@code consumer} as it streams in, under the route's limits and the process's body budget;
+     * at most once. Fails with a 400 {@link FleetException} when the body is too large or cannot be decoded, with
+     * {@code malformed}'s exception when the consumer refuses it, and with a 429 rejection when bodies in memory are
+     * over budget. Any thread; completes on the event loop.
+     */
+    public <T> CompletableFuture<T> readBody(BodyConsumer<T> consumer, Function<IOException, RuntimeException> malformed) {
+        RequestBody b = body;
+        if (b == null) {
+            return CompletableFuture.failedFuture(new IllegalStateException("the request is over"));
+        }
+        return b.read(consumer, malformed);
+    }
+
+    /** The next part of the body, from the handler. Event loop only. */
+    void content(HttpContent content) {
+        if (body == null) {
+            content.release();
+        } else {
+            body.offer(content);
+        }
+    }
+
+    /** Frees the request head early (before parking); the body stays until the answer. Later calls are no-ops. */
     public void releaseRequest() {
-        if (request != null) {
-            request.release();
-            request = null;
+        request = null;
+    }
+
+    /** Gives back what the body holds; event loop only. */
+    private void releaseBody() {
+        if (body != null) {
+            body.release();
         }
     }
 
@@ -198,6 +248,10 @@ public final class Exchange implements CheckinSink {
         }
         parked = null;
         releaseRequest();
+        // A body not received to its end leaves the connection mid-request: the answer must close it.
+        boolean bodyUnread = this.body != null && !this.body.complete();
+        releaseBody();
+        this.body = null;
         boolean gzip = false;
         if (acceptsGzip) {
             int length = 0;
@@ -234,15 +288,17 @@ public final class Exchange implements CheckinSink {
         }
         // While the server stops, every answer ends its connection: agents would otherwise check in again at once
         // on the same connection, be answered at once, and keep the drain busy to its deadline.
-        boolean close = !keepAlive || Draining.isDraining(ctx.channel());
+        boolean close = !keepAlive || bodyUnread || Draining.isDraining(ctx.channel());
         if (close) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            owner.closing();
         }
+        // Done before the write: a flush that completes at once passes on the next pipelined request right away.
+        owner.exchangeDone(this);
         var future = ctx.writeAndFlush(response);
         if (close) {
             future.addListener(ChannelFutureListener.CLOSE);
         }
-        owner.exchangeDone(this);
     }
 
     // --- CheckinSink ---
@@ -267,8 +323,10 @@ public final class Exchange implements CheckinSink {
             return;
         }
         parked = checkin;
-        // Routes read their path parameters before they park; a parked checkin keeps nothing it does not need.
+        // Routes read their path parameters and body before they park; a parked checkin keeps nothing it does not need.
         params = null;
+        releaseBody();
+        body = null;
         if (uuidId) {
             requestIdText = null;
         }
@@ -287,6 +345,8 @@ public final class Exchange implements CheckinSink {
             parked = null;
         }
         releaseRequest();
+        releaseBody();
+        body = null;
     }
 
     boolean answered() {

@@ -2,33 +2,32 @@ package dev.fleetserver.netty.http;
 
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.netty.limit.BodyBudget;
 import dev.fleetserver.netty.metrics.HttpMetricsHandler;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.compression.DecompressionException;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The last handler of a connection: routes each request, answers 404/405 for unknown ones, and keeps the one open
- * exchange (possibly a parked checkin). Requests are answered in order: while one is open the channel stops reading,
- * and pipelined requests already read wait in a small queue. Per-connection state is just these few fields.
+ * The last handler of a connection: routes each request at its head, answers 404/405 for unknown ones and 400 for a
+ * declared body over the route's limit, and keeps the one open exchange (possibly a parked checkin), to which it passes
+ * the body's parts as they arrive. While an exchange is open the channel reads only as the exchange's body asks; the
+ * pipelining guard in front sees to it that the next request's head comes only once the answer is out. Once an answer
+ * that closes the connection has been written, nothing more is read from it. Per-connection state is just these few
+ * fields.
  */
 public final class FleetHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(FleetHandler.class);
-    private static final int MAX_PIPELINED = 16;
     private static final byte[] NOT_FOUND = "404 page not found\n".getBytes(StandardCharsets.UTF_8);
     static final String DEFAULT_API_VERSION = "2023-06-01";
     private static final Pattern API_VERSION_FORMAT = Pattern.compile("^[0-9]{4}-[0-9]{2}-[0-9]{2}$");
@@ -36,22 +35,30 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
     private final Routes routes;
     private final boolean agentApi;
     private final ResponseGzip gzip;
+    private final BodyLimits.Lookup bodyLimits;
+    private final BodyBudget budget;
     private Exchange current;
-    private ArrayDeque<FullHttpRequest> pipelined;
+    private boolean closing;
 
     /**
      * @param agentApi true for the agent-facing listener (request ids and API version headers, as the original);
      *                 false for the management listener
      */
     public FleetHandler(Routes routes, boolean agentApi) {
-        this(routes, agentApi, ResponseGzip.OFF);
+        this(routes, agentApi, ResponseGzip.OFF, new RouteBodyLimits(routes, null), BodyBudget.UNLIMITED);
     }
 
-    /** @param gzip when answers are gzipped; shared by the listener's connections */
-    public FleetHandler(Routes routes, boolean agentApi, ResponseGzip gzip) {
+    /**
+     * @param gzip       when answers are gzipped; shared by the listener's connections
+     * @param bodyLimits each request's body limits, from its head
+     * @param budget     the process's budget for bodies in memory
+     */
+    public FleetHandler(Routes routes, boolean agentApi, ResponseGzip gzip, BodyLimits.Lookup bodyLimits, BodyBudget budget) {
         this.routes = routes;
         this.agentApi = agentApi;
         this.gzip = gzip;
+        this.bodyLimits = bodyLimits;
+        this.budget = budget;
     }
 
     ResponseGzip gzip() {
@@ -60,30 +67,45 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!(msg instanceof FullHttpRequest request)) {
-            io.netty.util.ReferenceCountUtil.release(msg);
+        if (closing) {
+            ReferenceCountUtil.release(msg);
             return;
         }
-        if (current != null) {
-            if (pipelined == null) {
-                pipelined = new ArrayDeque<>(2);
-            }
-            if (pipelined.size() >= MAX_PIPELINED) {
-                request.release();
+        if (msg instanceof HttpRequest request) {
+            if (current != null) {
+                // The pipelining guard passes a head only once the previous answer is out; a head now is a broken client.
+                ReferenceCountUtil.release(msg);
+                closing = true;
                 ctx.close();
                 return;
             }
-            pipelined.add(request);
+            handle(ctx, request);
+            if (msg instanceof HttpContent content) {
+                passOn(content.retain());
+            }
+            ReferenceCountUtil.release(msg);
             return;
         }
-        handle(ctx, request);
+        if (msg instanceof HttpContent content) {
+            passOn(content);
+            return;
+        }
+        ReferenceCountUtil.release(msg);
     }
 
-    private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
+    private void passOn(HttpContent content) {
+        if (current != null) {
+            current.content(content);
+        } else {
+            content.release();
+        }
+    }
+
+    private void handle(ChannelHandlerContext ctx, HttpRequest request) {
         DecoderResult decoded = request.decoderResult();
         if (decoded.isFailure()) {
-            request.release();
-            badRequestAndClose(ctx, decoded.cause());
+            closing = true;
+            answerAndClose(ctx, decoded.cause());
             return;
         }
         String requestId = null;
@@ -92,9 +114,15 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
             requestId = request.headers().get(Exchange.X_REQUEST_ID);
             apiVersion = DEFAULT_API_VERSION;
         }
-        Exchange exchange = new Exchange(ctx, this, request, requestId, apiVersion);
+        BodyLimits limits = bodyLimits.of(request);
+        Exchange exchange = new Exchange(ctx, this, request, requestId, apiVersion, limits, budget);
         current = exchange;
+        // From here the connection reads only what the exchange's body asks for.
         ctx.channel().config().setAutoRead(false);
+        if (HttpUtil.getContentLength(request, -1L) > limits.raw()) {
+            exchange.fail(FleetException.badRequest(RequestBody.TOO_LARGE));
+            return;
+        }
         Routes.Match match = routes.match(request.method(), request.uri());
         if (match instanceof Routes.NotFound) {
             exchange.respond(HttpResponseStatus.NOT_FOUND, "text/plain; charset=utf-8", NOT_FOUND);
@@ -132,17 +160,21 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** An answer that closes the connection was written: read nothing more from it. */
+    void closing() {
+        closing = true;
+    }
+
     /** Called on the event loop once {@code exchange} has written its answer. */
     void exchangeDone(Exchange exchange) {
         if (exchange != current) {
             return;
         }
         current = null;
-        ChannelHandlerContext ctx = exchange.context();
-        if (pipelined != null && !pipelined.isEmpty()) {
-            handle(ctx, pipelined.poll());
+        if (closing) {
             return;
         }
+        ChannelHandlerContext ctx = exchange.context();
         ctx.channel().config().setAutoRead(true);
         ctx.read();
     }
@@ -153,22 +185,18 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
             current.clientGone();
             current = null;
         }
-        if (pipelined != null) {
-            pipelined.forEach(FullHttpRequest::release);
-            pipelined.clear();
-        }
         super.channelInactive(ctx);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof DecompressionException || cause instanceof io.netty.handler.codec.DecoderException) {
+        if (cause instanceof io.netty.handler.codec.DecoderException) {
+            closing = true;
             if (current != null && !current.answered()) {
-                current.fail(FleetException.badRequest("unable to decode request body: " + cause.getMessage()));
-                ctx.channel().config().setAutoRead(true);
+                current.fail(FleetException.badRequest("unable to decode request: " + cause.getMessage()));
                 return;
             }
-            badRequestAndClose(ctx, cause);
+            answerAndClose(ctx, cause);
             return;
         }
         if (cause instanceof java.io.IOException || cause instanceof io.netty.handler.codec.PrematureChannelClosureException) {
@@ -179,13 +207,12 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
         ctx.close();
     }
 
-    private void badRequestAndClose(ChannelHandlerContext ctx, Throwable cause) {
-        ErrorMapper.Mapped m = ErrorMapper.map(FleetException.badRequest(String.valueOf(cause.getMessage())));
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, m.status(),
-                Unpooled.wrappedBuffer(dev.fleetserver.core.util.Json.bytes(m.body())));
-        response.headers().set(HttpHeaderNames.CONTENT_TYPE, Exchange.JSON_UTF8);
-        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-        response.headers().set(HttpHeaderNames.CONNECTION, "close");
-        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    /**
+     * Answers a request that could not be decoded (malformed or ambiguous framing, a head too large) and closes the
+     * connection: what follows on it cannot be trusted to start a request.
+     */
+    private void answerAndClose(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable failure = cause instanceof FleetException ? cause : FleetException.badRequest(String.valueOf(cause.getMessage()));
+        ctx.writeAndFlush(ErrorMapper.response(failure, true)).addListener(ChannelFutureListener.CLOSE);
     }
 }

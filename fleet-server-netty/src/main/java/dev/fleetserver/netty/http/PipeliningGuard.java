@@ -1,5 +1,6 @@
 package dev.fleetserver.netty.http;
 
+import dev.fleetserver.netty.limit.BodyBudget;
 import io.netty.buffer.ByteBufHolder;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,16 +18,24 @@ import java.util.ArrayDeque;
  * checkin) waits here, with its body, and is passed on once that answer has been flushed. So every early answer
  * further down (429, 400 for a body too large, 408) is in order, and a client that sends requests but never reads
  * answers gets at most one answer buffered: no new request is served while the last answer is still unsent. What
- * waits here is capped at {@link #MAX_WAITING_BYTES} (roughly one large request); beyond it the connection is
- * closed, which is how a client that pipelines without bound is refused.
+ * waits here is capped at {@link #MAX_WAITING_BYTES} (roughly one large request) per connection and charged to the
+ * process's {@link BodyBudget}; beyond either the connection is closed, which is how clients that pipeline without
+ * bound are refused, one or many.
  */
 public final class PipeliningGuard extends ChannelDuplexHandler {
     static final long MAX_WAITING_BYTES = 2L * 1024 * 1024;
+    /** What a waiting message costs besides its content (the message object, its headers). */
+    static final int MESSAGE_COST = 256;
 
+    private final BodyBudget budget;
     private boolean open;
     private boolean informational;
     private ArrayDeque<Object> waiting;
     private long waitingBytes;
+
+    public PipeliningGuard(BodyBudget budget) {
+        this.budget = budget;
+    }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
@@ -44,11 +53,15 @@ public final class PipeliningGuard extends ChannelDuplexHandler {
         if (waiting == null) {
             waiting = new ArrayDeque<>(4);
         }
-        waiting.add(msg);
-        waitingBytes += 256 + (msg instanceof ByteBufHolder b ? b.content().readableBytes() : 0);
-        if (waitingBytes > MAX_WAITING_BYTES) {
+        long cost = cost(msg);
+        if (waitingBytes + cost > MAX_WAITING_BYTES || !budget.tryAcquire(cost)) {
+            ReferenceCountUtil.release(msg);
+            drop();
             ctx.close();
+            return;
         }
+        waiting.add(msg);
+        waitingBytes += cost;
     }
 
     @Override
@@ -83,7 +96,9 @@ public final class PipeliningGuard extends ChannelDuplexHandler {
                 open = true;
             }
             waiting.poll();
-            waitingBytes -= 256 + (msg instanceof ByteBufHolder b ? b.content().readableBytes() : 0);
+            long cost = cost(msg);
+            waitingBytes -= cost;
+            budget.release(cost);
             fired = true;
             ctx.fireChannelRead(msg);
         }
@@ -107,7 +122,12 @@ public final class PipeliningGuard extends ChannelDuplexHandler {
         if (waiting != null) {
             waiting.forEach(ReferenceCountUtil::release);
             waiting.clear();
+            budget.release(waitingBytes);
             waitingBytes = 0;
         }
+    }
+
+    private static long cost(Object msg) {
+        return MESSAGE_COST + (msg instanceof ByteBufHolder b ? b.content().readableBytes() : 0);
     }
 }

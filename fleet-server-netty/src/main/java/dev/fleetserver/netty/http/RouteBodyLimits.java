@@ -33,15 +33,4 @@ public final class RouteBodyLimits implements BodyLimits.Lookup {
         long decompressed = r.maxBodyDecompressed() > 0 ? r.maxBodyDecompressed() : r.maxBodyByteSize();
         return new BodyLimits(r.maxBodyByteSize(), decompressed);
     }
-
-    /** The largest decompressed body any request may have: the aggregator's cap. */
-    public long largestDecompressed() {
-        long max = BodyLimits.MAX;
-        if (limits != null) {
-            for (RouteLimit r : limits.routes().values()) {
-                max = Math.max(max, Math.max(r.maxBodyByteSize(), r.maxBodyDecompressed()));
-            }
-        }
-        return max;
-    }
 }

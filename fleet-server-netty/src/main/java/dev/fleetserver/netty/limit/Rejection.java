@@ -3,7 +3,7 @@ package dev.fleetserver.netty.limit;
 /**
  * Admission control said no. {@code http/ErrorMapper} turns it into the original's 429 answers (JSON
  * {@code RateLimit}/{@code MaxLimit} for a route, plain text {@code Server capacity exceeded.} for the in-flight
- * cap) plus a {@code Retry-After} header. Stackless: under overload these are thrown by the thousand.
+ * cap; {@code MaxLimit} with its own message for the body budget) plus a {@code Retry-After} header. Stackless: under overload these are thrown by the thousand.
  *
  * @see Admission
  */
@@ -15,7 +15,9 @@ public final class Rejection extends RuntimeException {
         /** The route's in-flight cap ({@code <route>_limit.max}) is reached. */
         MAX_LIMIT,
         /** The listener's in-flight cap ({@code max_connections}) is reached. */
-        CAPACITY
+        CAPACITY,
+        /** Request bodies in memory are at the process's {@link BodyBudget}. */
+        MEMORY
     }
 
     private final Kind kind;

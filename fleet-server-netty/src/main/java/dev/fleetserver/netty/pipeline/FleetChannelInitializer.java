@@ -1,23 +1,22 @@
 package dev.fleetserver.netty.pipeline;
 
 import dev.fleetserver.netty.http.AdmissionHandler;
-import dev.fleetserver.netty.http.BoundedDecompressor;
 import dev.fleetserver.netty.http.ConnectionTimeoutsHandler;
 import dev.fleetserver.netty.http.FleetHandler;
+import dev.fleetserver.netty.http.FleetHttpCodec;
 import dev.fleetserver.netty.http.PipeliningGuard;
 import dev.fleetserver.netty.http.ResponseGzip;
 import dev.fleetserver.netty.http.RouteBodyLimits;
 import dev.fleetserver.netty.http.Routes;
 import dev.fleetserver.netty.tls.ServerTls;
 import dev.fleetserver.netty.limit.Admission;
+import dev.fleetserver.netty.limit.BodyBudget;
 import dev.fleetserver.netty.limit.ConnectionLimit;
 import dev.fleetserver.netty.limit.ResolvedLimits;
 import dev.fleetserver.netty.metrics.DaemonMetrics;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.Channel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import java.time.Duration;
 
@@ -31,9 +30,17 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
      * What shapes a listener's pipeline.
      *
      * @param limits route and connection limits; null for none (the management listener)
+     * @param budget the memory request bodies may hold together, shared with the process's other listeners
      */
     public record Settings(int maxHeaderBytes, Duration idle, int compressionLevel, int compressionThreshold, boolean agentApi,
-                           Duration readHeader, Duration read, Duration write, ResolvedLimits limits) {
+                           Duration readHeader, Duration read, Duration write, ResolvedLimits limits, BodyBudget budget) {
+
+        /** With the process's {@link BodyBudget#PROCESS}. */
+        public Settings(int maxHeaderBytes, Duration idle, int compressionLevel, int compressionThreshold, boolean agentApi,
+                        Duration readHeader, Duration read, Duration write, ResolvedLimits limits) {
+            this(maxHeaderBytes, idle, compressionLevel, compressionThreshold, agentApi, readHeader, read, write, limits,
+                    BodyBudget.PROCESS);
+        }
     }
 
     private final Routes routes;
@@ -42,7 +49,6 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
     private final ConnectionLimit connectionLimit;
     private final Admission admission;
     private final RouteBodyLimits bodyLimits;
-    private final int aggregatorCap;
     private final ConnectionTimeoutsHandler.Limits timeouts;
     private final ResponseGzip gzip;
     private final DaemonMetrics metrics;
@@ -74,7 +80,6 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
         this.connectionLimit = new ConnectionLimit(limits == null ? 0 : limits.connectionCap());
         this.admission = limits == null ? null : new Admission(limits, System::nanoTime);
         this.bodyLimits = new RouteBodyLimits(routes, limits);
-        this.aggregatorCap = (int) Math.min(Integer.MAX_VALUE - 1, bodyLimits.largestDecompressed()) + 1;
         this.timeouts = ConnectionTimeoutsHandler.Limits.of(settings.readHeader(), settings.read(), settings.write(), settings.idle());
         this.gzip = new ResponseGzip(settings.compressionLevel(), settings.compressionThreshold());
     }
@@ -93,19 +98,17 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
         if (tls != null) {
             tls.addTo(ch);
         }
-        p.addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec(4096, settings.maxHeaderBytes(), 8192));
+        p.addLast(PipelineNames.HTTP_CODEC, new FleetHttpCodec(4096, settings.maxHeaderBytes(), 8192));
         if (metrics != null) {
             p.addLast(PipelineNames.METRICS, metrics.newConnectionHandler());
         }
         p.addLast(PipelineNames.KEEP_ALIVE, new HttpServerKeepAliveHandler());
-        p.addLast(PipelineNames.PIPELINING, new PipeliningGuard());
+        p.addLast(PipelineNames.PIPELINING, new PipeliningGuard(settings.budget()));
         p.addLast(PipelineNames.TIMEOUTS, new ConnectionTimeoutsHandler(timeouts));
         if (admission != null) {
             p.addLast(PipelineNames.ADMISSION, new AdmissionHandler(admission));
         }
-        p.addLast(PipelineNames.BODY, new BoundedDecompressor(bodyLimits));
-        p.addLast(PipelineNames.AGGREGATOR, new HttpObjectAggregator(aggregatorCap));
-        p.addLast(PipelineNames.FLEET_HANDLER, new FleetHandler(routes, settings.agentApi(), gzip));
+        p.addLast(PipelineNames.FLEET_HANDLER, new FleetHandler(routes, settings.agentApi(), gzip, bodyLimits, settings.budget()));
     }
 
     /** This listener's TCP connection cap: open connections (refused ones until closed) and refusals. */

@@ -8,26 +8,26 @@ package dev.fleetserver.netty.pipeline;
  *   <li>{@link #TLS} — TLS, on a listener with {@code ssl} enabled (after the connection cap: no TLS work for a
  *       connection that is closed anyway)</li>
  *   <li>{@link #TLS_FAILURES} — closes a connection whose handshake failed, quietly</li>
- *   <li>{@link #HTTP_CODEC} — HTTP/1.1 request decoding and response encoding (bounded initial line and headers)</li>
+ *   <li>{@link #HTTP_CODEC} — HTTP/1.1 request decoding and response encoding (bounded initial line and headers);
+ *       a request whose framing is ambiguous (both {@code Transfer-Encoding} and {@code Content-Length}, a transfer
+ *       coding other than a final {@code chunked}) is marked failed and nothing after its head is decoded</li>
  *   <li>{@link #METRICS} — counts connections and per-route requests, bodies and answers as they cross the wire, and
  *       writes the access log; first after the codec so it sees every answer, including those of the limits</li>
  *   <li>{@link #KEEP_ALIVE} — closes the connection after a response when either side asked for it</li>
  *   <li>{@link #PIPELINING} — one request at a time behind it: pipelined requests wait until the previous answer
- *       has been flushed; bounded</li>
+ *       has been flushed; bounded per connection and by the process's body budget</li>
  *   <li>{@link #TIMEOUTS} — read-header, read and write timeouts, and the idle timeout between requests; never while
  *       a route holds the request (a parked checkin)</li>
  *   <li>{@link #ADMISSION} — agent API only: listener in-flight cap and the route's token bucket and in-flight cap,
  *       429 with {@code Retry-After} at the request head</li>
- *   <li>{@link #BODY} — the route's limit on the body as sent, gunzip of bodies sent with
- *       {@code Content-Encoding: gzip} (inflater output capped), the route's limit on the decompressed body (a gzip
- *       bomb stops here)</li>
- *   <li>{@link #AGGREGATOR} — one {@code FullHttpRequest} per request</li>
- *   <li>{@link #FLEET_HANDLER} — routes the request to core and writes the answer (gzipped above the threshold when
- *       the client asked for exactly gzip); owns the parked checkin</li>
+ *   <li>{@link #FLEET_HANDLER} — routes the request at its head (before any of its body is read), hands the body to
+ *       the route only when it asks for it (after authentication), streamed through gunzip and the JSON parser under
+ *       the route's limits and the process's body budget, and writes the answer (gzipped above the threshold when the
+ *       client asked for exactly gzip); owns the parked checkin</li>
  * </ol>
  * Every handler here costs each parked connection a pipeline context (about 56 bytes) plus its own fields, so
- * related concerns share one handler (all timeouts; all of a body's limits and decoding) and response gzip is done
- * by the exchange instead of a compressor handler.
+ * related concerns share one handler (all timeouts) and per-request work lives in per-request objects: the body's
+ * limits, decoding and parsing belong to the exchange ({@code RequestBody}), response gzip too.
  */
 public final class PipelineNames {
     public static final String TLS_PLAIN_HTTP = "tls_plain_http";
@@ -39,8 +39,6 @@ public final class PipelineNames {
     public static final String PIPELINING = "pipelining";
     public static final String TIMEOUTS = "timeouts";
     public static final String ADMISSION = "admission";
-    public static final String BODY = "body";
-    public static final String AGGREGATOR = "aggregator";
     public static final String FLEET_HANDLER = "fleet_handler";
 
     private PipelineNames() {

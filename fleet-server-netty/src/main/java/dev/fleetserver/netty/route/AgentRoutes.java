@@ -48,51 +48,46 @@ public final class AgentRoutes {
         });
     }
 
-    /** {@code POST /api/fleet/agents/enroll}. */
+    /** {@code POST /api/fleet/agents/enroll}: the key, User-Agent and enrollment record checked before the body is read. */
     private void enroll(Exchange ex) {
         var authorization = ex.headers(HttpHeaderNames.AUTHORIZATION);
         String userAgent = ex.header(HttpHeaderNames.USER_AGENT);
-        // The body is only read once the key checked out; the request stays retained until then.
-        byte[] body = bytes(ex);
         ex.releaseRequest();
-        core.enroll().enroll(authorization, userAgent, new java.io.ByteArrayInputStream(body)).whenComplete((resp, t) -> {
-            if (t != null) {
-                ex.fail(t);
-            } else {
-                ex.respondJson(HttpResponseStatus.OK, resp);
-            }
-        });
+        var enroll = core.enroll();
+        enroll.admit(authorization, userAgent)
+                .thenCompose(admitted -> ex.readJson("enroll").thenCompose(body -> enroll.enroll(admitted, body)))
+                .whenComplete((resp, t) -> {
+                    if (t != null) {
+                        ex.fail(t);
+                    } else {
+                        ex.respondJson(HttpResponseStatus.OK, resp);
+                    }
+                });
     }
 
-    /** {@code POST /api/fleet/agents/{id}/checkin}: authenticate, then hand the exchange to core as the sink. */
+    /** {@code POST /api/fleet/agents/{id}/checkin}: authenticate, read the body, then hand the exchange to core as the sink. */
     private void checkin(Exchange ex) {
         var authorization = ex.headers(HttpHeaderNames.AUTHORIZATION);
         String userAgent = ex.header(HttpHeaderNames.USER_AGENT);
         String agentId = ex.param("id");
-        byte[] body = bytes(ex);
-        // Released before anything can park: a parked checkin holds no buffers.
         ex.releaseRequest();
-        core.auth().authenticateAgent(authorization, agentId).whenComplete((agent, t) -> {
-            if (t != null) {
-                ex.fail(t);
-                return;
-            }
-            try {
-                core.checkin().checkin(agent, userAgent, new java.io.ByteArrayInputStream(body), ex.startNanos(), ex);
-            } catch (RuntimeException e) {
-                ex.fail(e);
-            }
-        });
+        core.auth().authenticateAgent(authorization, agentId)
+                .thenCompose(agent -> ex.readJson("checkin").thenAccept(body ->
+                        core.checkin().checkin(agent, userAgent, body, ex.startNanos(), ex)))
+                .whenComplete((v, t) -> {
+                    if (t != null) {
+                        ex.fail(t);
+                    }
+                });
     }
 
     /** {@code POST /api/fleet/agents/{id}/acks}: HTTP status is the highest item status. */
     private void acks(Exchange ex) {
         var authorization = ex.headers(HttpHeaderNames.AUTHORIZATION);
         String agentId = ex.param("id");
-        byte[] body = bytes(ex);
         ex.releaseRequest();
         core.auth().authenticateAgent(authorization, agentId)
-                .thenCompose(agent -> core.acks().ack(agent, new java.io.ByteArrayInputStream(body)))
+                .thenCompose(agent -> ex.readJson("ack").thenCompose(body -> core.acks().ack(agent, body)))
                 .whenComplete((result, t) -> {
                     if (t != null) {
                         ex.fail(t);
@@ -100,13 +95,5 @@ public final class AgentRoutes {
                         ex.respondJson(HttpResponseStatus.valueOf(result.httpStatus()), result.body());
                     }
                 });
-    }
-
-    private static byte[] bytes(Exchange ex) {
-        try (var in = ex.body()) {
-            return in.readAllBytes();
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 }

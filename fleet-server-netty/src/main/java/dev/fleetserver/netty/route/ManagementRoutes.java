@@ -13,11 +13,11 @@ import dev.fleetserver.netty.http.Routes;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -39,7 +39,7 @@ public final class ManagementRoutes {
         var admin = core.agentAdmin();
         return new Routes()
                 .add(HttpMethod.GET, "/api/fleet/agent_policies", BodyLimits.DEFAULT, r.json(ex -> m.listPolicies()))
-                .add(HttpMethod.POST, "/api/fleet/agent_policies/delete", BodyLimits.DEFAULT, r.json(ex -> m.deletePolicy(body(ex))))
+                .add(HttpMethod.POST, "/api/fleet/agent_policies/delete", BodyLimits.DEFAULT, r.withBody((ex, body) -> m.deletePolicy(body)))
                 .add(HttpMethod.GET, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.json(ex -> {
                     Map<String, String> q = Routes.query(ex.uri());
                     return m.listEnrollmentKeys(intParam(q, "page", 1), intParam(q, "perPage", 20));
@@ -50,23 +50,23 @@ public final class ManagementRoutes {
                         r.json(ex -> admin.agentStatus(Routes.query(ex.uri()).get("policyId"))))
                 .add(HttpMethod.GET, "/api/fleet/agents/action_status", BodyLimits.DEFAULT,
                         r.json(ex -> admin.actionStatus(intParam(Routes.query(ex.uri()), "perPage", 20))))
-                .add(HttpMethod.POST, "/api/fleet/agents/bulk_unenroll", BodyLimits.MANAGEMENT, r.json(ex -> admin.bulkUnenroll(body(ex))))
-                .add(HttpMethod.POST, "/api/fleet/agents/bulk_upgrade", BodyLimits.MANAGEMENT, r.json(ex -> admin.bulkUpgrade(body(ex))))
-                .add(HttpMethod.POST, "/api/fleet/agents/bulk_reassign", BodyLimits.MANAGEMENT, r.json(ex -> admin.bulkReassign(body(ex))))
-                .add(HttpMethod.PUT, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.json(ex -> admin.update(ex.param("id"), body(ex))))
+                .add(HttpMethod.POST, "/api/fleet/agents/bulk_unenroll", BodyLimits.MANAGEMENT, r.withBody((ex, body) -> admin.bulkUnenroll(body)))
+                .add(HttpMethod.POST, "/api/fleet/agents/bulk_upgrade", BodyLimits.MANAGEMENT, r.withBody((ex, body) -> admin.bulkUpgrade(body)))
+                .add(HttpMethod.POST, "/api/fleet/agents/bulk_reassign", BodyLimits.MANAGEMENT, r.withBody((ex, body) -> admin.bulkReassign(body)))
+                .add(HttpMethod.PUT, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.withBody((ex, body) -> admin.update(ex.param("id"), body)))
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/unenroll", BodyLimits.DEFAULT,
-                        r.json(ex -> admin.unenroll(ex.param("id"), optionalBody(ex))))
-                .add(HttpMethod.POST, "/api/fleet/agents/{id}/upgrade", BodyLimits.DEFAULT, r.json(ex -> admin.upgrade(ex.param("id"), body(ex))))
+                        r.withOptionalBody((ex, body) -> admin.unenroll(ex.param("id"), body)))
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/upgrade", BodyLimits.DEFAULT, r.withBody((ex, body) -> admin.upgrade(ex.param("id"), body)))
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/reassign", BodyLimits.DEFAULT,
-                        r.json(ex -> admin.reassign(ex.param("id"), body(ex))))
-                .add(HttpMethod.POST, "/api/fleet/agents/{id}/actions", BodyLimits.DEFAULT, r.json(ex -> admin.action(ex.param("id"), body(ex))))
+                        r.withBody((ex, body) -> admin.reassign(ex.param("id"), body)))
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/actions", BodyLimits.DEFAULT, r.withBody((ex, body) -> admin.action(ex.param("id"), body)))
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/request_diagnostics", BodyLimits.DEFAULT,
-                        r.json(ex -> admin.requestDiagnostics(ex.param("id"), optionalBody(ex))))
-                .add(HttpMethod.POST, "/api/fleet/agent_policies", BodyLimits.MANAGEMENT, r.json(ex -> m.createPolicy(body(ex))))
+                        r.withOptionalBody((ex, body) -> admin.requestDiagnostics(ex.param("id"), body)))
+                .add(HttpMethod.POST, "/api/fleet/agent_policies", BodyLimits.MANAGEMENT, r.withBody((ex, body) -> m.createPolicy(body)))
                 .add(HttpMethod.GET, "/api/fleet/agent_policies/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getPolicy(ex.param("id"))))
                 .add(HttpMethod.PUT, "/api/fleet/agent_policies/{id}", BodyLimits.MANAGEMENT,
-                        r.json(ex -> m.updatePolicy(ex.param("id"), body(ex))))
-                .add(HttpMethod.POST, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.json(ex -> m.createEnrollmentKey(body(ex))))
+                        r.withBody((ex, body) -> m.updatePolicy(ex.param("id"), body)))
+                .add(HttpMethod.POST, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.withBody((ex, body) -> m.createEnrollmentKey(body)))
                 .add(HttpMethod.GET, "/api/fleet/agents", BodyLimits.DEFAULT, r.json(ex -> {
                     Map<String, String> q = Routes.query(ex.uri());
                     return m.listAgents(intParam(q, "page", 1), intParam(q, "perPage", 20), q.get("kuery"),
@@ -75,12 +75,10 @@ public final class ManagementRoutes {
                 .add(HttpMethod.GET, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getAgent(ex.param("id"))));
     }
 
-    /** Authenticates, runs {@code op}, answers 200 with its JSON. */
+    /** Authenticates, runs {@code op}, answers 200 with its JSON; the request has no body. */
     private RouteHandler json(Function<Exchange, CompletableFuture<ObjectNode>> op) {
         return ex -> {
-            if (!authorized(ex.header(HttpHeaderNames.AUTHORIZATION))) {
-                ex.releaseRequest();
-                ex.fail(new FleetException(FleetError.MANAGEMENT_UNAUTHORIZED));
+            if (!authorized(ex)) {
                 return;
             }
             CompletableFuture<ObjectNode> result;
@@ -89,46 +87,63 @@ public final class ManagementRoutes {
             } finally {
                 ex.releaseRequest();
             }
-            result.whenComplete((body, t) -> {
-                if (t != null) {
-                    ex.fail(t);
-                } else {
-                    ex.respondJson(HttpResponseStatus.OK, body);
-                }
-            });
+            answer(ex, result);
         };
     }
 
-    private boolean authorized(String header) {
-        if (header == null || !header.startsWith("Bearer ")) {
-            return false;
-        }
-        return MessageDigest.isEqual(token, header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8));
+    /** Authenticates, then reads the JSON body (required) and runs {@code op} with it. */
+    private RouteHandler withBody(BiFunction<Exchange, JsonNode, CompletableFuture<ObjectNode>> op) {
+        return withBody(op, false);
     }
 
-    private static JsonNode body(Exchange ex) {
-        try {
-            JsonNode n = Json.MAPPER.readTree(ex.body());
-            if (n == null || n.isMissingNode()) {
-                throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "a JSON body is required");
-            }
-            return n;
-        } catch (IOException e) {
-            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "invalid JSON: " + Json.reason(e));
-        }
+    /** As {@link #withBody}, an empty body read as {@code {}} (Kibana lets these calls omit it). */
+    private RouteHandler withOptionalBody(BiFunction<Exchange, JsonNode, CompletableFuture<ObjectNode>> op) {
+        return withBody(op, true);
     }
 
-    /** An empty body reads as {@code {}} (Kibana lets these calls omit it). */
-    private static JsonNode optionalBody(Exchange ex) {
-        try {
-            byte[] raw = ex.body().readAllBytes();
-            if (raw.length == 0 || new String(raw, StandardCharsets.UTF_8).isBlank()) {
-                return Json.object();
+    private RouteHandler withBody(BiFunction<Exchange, JsonNode, CompletableFuture<ObjectNode>> op, boolean optional) {
+        return ex -> {
+            if (!authorized(ex)) {
+                return;
             }
-            return Json.MAPPER.readTree(raw);
-        } catch (IOException e) {
-            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "invalid JSON: " + Json.reason(e));
+            answer(ex, ex.readJson(e -> new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "invalid JSON: " + Json.reason(e)))
+                    .thenCompose(body -> {
+                        JsonNode b = body;
+                        if (b == null) {
+                            if (!optional) {
+                                throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "a JSON body is required");
+                            }
+                            b = Json.object();
+                        }
+                        try {
+                            return op.apply(ex, b);
+                        } finally {
+                            ex.releaseRequest();
+                        }
+                    }));
+        };
+    }
+
+    /** False, with the 401 answered, when the request lacks the management token. */
+    private boolean authorized(Exchange ex) {
+        String header = ex.header(HttpHeaderNames.AUTHORIZATION);
+        if (header != null && header.startsWith("Bearer ")
+                && MessageDigest.isEqual(token, header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8))) {
+            return true;
         }
+        ex.releaseRequest();
+        ex.fail(new FleetException(FleetError.MANAGEMENT_UNAUTHORIZED));
+        return false;
+    }
+
+    private static void answer(Exchange ex, CompletableFuture<ObjectNode> result) {
+        result.whenComplete((body, t) -> {
+            if (t != null) {
+                ex.fail(t);
+            } else {
+                ex.respondJson(HttpResponseStatus.OK, body);
+            }
+        });
     }
 
     private static int intParam(Map<String, String> q, String name, int dflt) {

@@ -2,9 +2,11 @@ package dev.fleetserver.netty.pipeline;
 
 import dev.fleetserver.netty.config.LimitsConfig;
 import dev.fleetserver.netty.config.RouteLimitConfig;
+import dev.fleetserver.netty.http.BodyConsumer;
 import dev.fleetserver.netty.http.BodyLimits;
 import dev.fleetserver.netty.http.Exchange;
 import dev.fleetserver.netty.http.Routes;
+import dev.fleetserver.netty.limit.BodyBudget;
 import dev.fleetserver.netty.limit.ResolvedLimits;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -23,11 +25,16 @@ import java.util.Map;
 
 /**
  * The real agent-listener pipeline on {@link EmbeddedChannel}s with frozen time, in front of a small route table
- * instead of core: {@code GET /api/status} answers at once, {@code POST .../checkin} parks (the exchange is kept
- * until the test answers it), {@code POST /api/fleet/agents/enroll} answers with the body's length.
+ * instead of core: {@code GET /api/status} answers at once, {@code POST .../checkin} reads its body and parks (the
+ * exchange is kept until the test answers it), {@code POST /api/fleet/agents/enroll} answers with the decoded body's
+ * length, {@code POST .../acks} waits (in {@link #waiting}) without reading its body, as a route does while it
+ * authenticates. {@link #probe} runs on every decoded piece of a body, while the piece is alive.
  */
 final class FrontEnd {
     final List<Exchange> parked = new ArrayList<>();
+    final List<Exchange> waiting = new ArrayList<>();
+    final BodyBudget budget;
+    Runnable probe = () -> { };
     final FleetChannelInitializer initializer;
 
     FrontEnd(LimitsConfig limits, Duration readHeader, Duration read, Duration write, Duration idle) {
@@ -37,24 +44,62 @@ final class FrontEnd {
     /** With answers gzipped at {@code compressionLevel} (0: never) above {@code compressionThreshold} bytes. */
     FrontEnd(LimitsConfig limits, Duration readHeader, Duration read, Duration write, Duration idle, int compressionLevel,
              int compressionThreshold) {
+        this(limits, readHeader, read, write, idle, compressionLevel, compressionThreshold, new BodyBudget(1L << 30));
+    }
+
+    /** With its own body budget. */
+    FrontEnd(LimitsConfig limits, BodyBudget budget) {
+        this(limits, Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofMinutes(10), Duration.ofSeconds(35), 0, 0, budget);
+    }
+
+    FrontEnd(LimitsConfig limits, Duration readHeader, Duration read, Duration write, Duration idle, int compressionLevel,
+             int compressionThreshold, BodyBudget budget) {
+        this.budget = budget;
         Routes routes = new Routes()
                 .add(HttpMethod.GET, "/api/status", BodyLimits.DEFAULT,
                         ex -> ex.respond(HttpResponseStatus.OK, "application/json", "{\"status\":\"HEALTHY\"}".getBytes(StandardCharsets.UTF_8)))
-                .add(HttpMethod.POST, "/api/fleet/agents/enroll", BodyLimits.ENROLL, ex -> {
-                    int length;
-                    try (var in = ex.body()) {
-                        length = in.readAllBytes().length;
-                    } catch (java.io.IOException e) {
-                        throw new java.io.UncheckedIOException(e);
-                    }
-                    ex.respond(HttpResponseStatus.OK, "text/plain", String.valueOf(length).getBytes(StandardCharsets.UTF_8));
-                })
+                .add(HttpMethod.POST, "/api/fleet/agents/enroll", BodyLimits.ENROLL, ex -> ex.readBody(new Counting(), RuntimeException::new)
+                        .whenComplete((length, t) -> {
+                            if (t != null) {
+                                ex.fail(t);
+                            } else {
+                                ex.respond(HttpResponseStatus.OK, "text/plain", String.valueOf(length).getBytes(StandardCharsets.UTF_8));
+                            }
+                        }))
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/acks", BodyLimits.ACKS, waiting::add)
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/checkin", BodyLimits.CHECKIN, ex -> {
                     ex.releaseRequest();
-                    parked.add(ex);
+                    ex.readBody(new Counting(), RuntimeException::new).whenComplete((length, t) -> {
+                        if (t != null) {
+                            ex.fail(t);
+                        } else {
+                            parked.add(ex);
+                        }
+                    });
                 });
         initializer = new FleetChannelInitializer(routes, new FleetChannelInitializer.Settings(8192, idle, compressionLevel, compressionThreshold, true,
-                readHeader, read, write, ResolvedLimits.resolve(limits, 1L << 40)));
+                readHeader, read, write, ResolvedLimits.resolve(limits, 1L << 40), budget));
+    }
+
+    /** Counts a body's decoded bytes, holding none of them. */
+    private final class Counting implements BodyConsumer<Long> {
+        private long length;
+
+        @Override
+        public void accept(ByteBuf piece) {
+            length += piece.readableBytes();
+            probe.run();
+        }
+
+        @Override
+        public Long finish() {
+            return length;
+        }
+
+        @Override
+        public long retainedBytes() {
+            return 0;
+        }
     }
 
     FrontEnd(LimitsConfig limits) {
