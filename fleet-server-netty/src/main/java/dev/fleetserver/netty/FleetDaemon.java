@@ -22,6 +22,7 @@ import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.FleetServerConfig;
 import dev.fleetserver.netty.config.OutputConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
+import dev.fleetserver.netty.limit.BodyBudget;
 import dev.fleetserver.netty.route.PgpKeyRoute;
 import dev.fleetserver.netty.tls.ServerTls;
 import dev.fleetserver.netty.metrics.DaemonMetrics;
@@ -103,6 +104,7 @@ public final class FleetDaemon implements AutoCloseable {
             core = new FleetCore(new MeteredDocumentStore(store, metrics), backend.apiKeys(), backend.secrets(), coreSettings(config),
                     Clock.systemUTC(), scheduler, backend.outputKeys(), metrics);
             metrics.parkedCheckins(core.checkin().registry()::size);
+            metrics.bodyBudget(BodyBudget.PROCESS);
             String token = core.start().get(60, TimeUnit.SECONDS);
             String managementToken = managementToken(config, dataDir);
             var s = config.server();

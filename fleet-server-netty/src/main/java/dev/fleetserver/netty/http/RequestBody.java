@@ -6,7 +6,10 @@ import dev.fleetserver.netty.limit.Rejection;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.compression.DecompressionException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpUtil;
@@ -31,6 +34,9 @@ import java.util.function.Function;
  * 429 and {@code Retry-After}. Either way everything held is given back at once, and as the body was not read to its
  * end the answer closes the connection.
  *
+ * <p>A client that sent {@code Expect: 100-continue} gets {@code 100 Continue} when the route asks for the body, so a
+ * request refused at its head (no key) never has its body sent at all. Elastic Agent never sends it; curl does.
+ *
  * <p>Event loop only, except {@link #read}, which hops onto it.
  */
 final class RequestBody {
@@ -41,6 +47,8 @@ final class RequestBody {
     private final BodyBudget budget;
     private final String contentEncoding;
     private final Consumer<Throwable> failBeforeRead;
+    /** The client waits for {@code 100 Continue} before it sends the body (and has not had it yet). */
+    private boolean expectsContinue;
     private ArrayDeque<HttpContent> held;
     private long raw;
     private long decoded;
@@ -60,6 +68,7 @@ final class RequestBody {
         // Without Transfer-Encoding or a Content-Length above 0 a request has no body (RFC 9112 §6.3): it is complete
         // at its head, even before the codec passes on the empty end of it.
         this.last = !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) <= 0;
+        this.expectsContinue = !last && HttpUtil.is100ContinueExpected(head);
         this.limits = limits;
         this.budget = budget;
         this.failBeforeRead = failBeforeRead;
@@ -160,9 +169,14 @@ final class RequestBody {
         }
         if (last) {
             r.finish();
-        } else {
-            ctx.read();
+            return;
         }
+        if (expectsContinue && raw == 0) {
+            // Asked only now that the route wants the body: a client refused at its head never sends it at all.
+            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+        }
+        expectsContinue = false;
+        ctx.read();
     }
 
     /** Whether the body has been received to its end (the connection can carry another request). */

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.FleetVersion;
 import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.netty.limit.BodyBudget;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
@@ -59,6 +61,7 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
     private final Map<String, ElasticsearchMeters> elasticsearch = new ConcurrentHashMap<>();
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private volatile IntSupplier parked = () -> 0;
+    private volatile BodyBudget budget;
 
     /** @param backend {@code embedded} or {@code elasticsearch}: a tag on the store meters */
     public DaemonMetrics(String backend) {
@@ -106,6 +109,18 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
     /** A new per-connection handler for the agent API's pipeline (see {@link HttpMetricsHandler}). */
     public ChannelHandler newConnectionHandler() {
         return new HttpMetricsHandler(this);
+    }
+
+    /** Meters the process's budget for request bodies in memory: held, capacity, refusals. */
+    public void bodyBudget(BodyBudget budget) {
+        this.budget = budget;
+        Gauge.builder("fleet.http.body.memory", budget, BodyBudget::held).baseUnit("bytes")
+                .description("Memory request bodies hold now (received, or parsed and not yet answered)").register(registry);
+        Gauge.builder("fleet.http.body.memory.limit", budget, BodyBudget::capacity).baseUnit("bytes")
+                .description("The most request bodies may hold together; beyond it requests get 429").register(registry);
+        FunctionCounter.builder("fleet.http.body.memory.refusals", budget, BodyBudget::refusals)
+                .description("Requests refused (429) or connections closed because bodies in memory were at the limit")
+                .register(registry);
     }
 
     /** Where the number of parked checkins comes from, once core runs. */
@@ -257,6 +272,10 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
 
         ObjectNode fleet = root.putObject("fleet");
         fleet.put("checkins_parked", parked.getAsInt());
+        BodyBudget b = budget;
+        if (b != null) {
+            fleet.putObject("body_memory").put("held", b.held()).put("limit", b.capacity()).put("refusals", b.refusals());
+        }
         ObjectNode fan = fleet.putObject("fanout");
         fanOut.forEach((cause, timer) -> timing(fan.putObject(cause.name().toLowerCase(Locale.ROOT)), timer));
         ObjectNode st = fleet.putObject("store");

@@ -86,6 +86,9 @@ class MetricsEndpointTest {
         assertThat(sample(before, "jvm_memory_used_bytes", "area=\"heap\"")).isPositive();
         assertThat(sample(before, "netty_allocator_memory_used_bytes", "type=\"direct\"")).isNotNegative();
         assertThat(sample(before, "fleet_checkins_parked")).isZero();
+        assertThat(sample(before, "fleet_http_body_memory_limit_bytes")).isPositive();
+        assertThat(sample(before, "fleet_http_body_memory_bytes")).isNotNegative();
+        assertThat(sample(before, "fleet_http_body_memory_refusals_total")).isNotNegative();
 
         AgentClient agent = new AgentClient(fleet.port());
         JsonNode item = agent.enroll(fleet.enrollmentToken());

@@ -125,4 +125,31 @@ class BodyBudgetPipelineTest {
         assertThat(c.open()).as("closed once what waits would go over the budget").isFalse();
         assertThat(budget.held()).isZero();
     }
+
+    @Test
+    void aClientExpecting100ContinueIsAskedForItsBodyOnlyWhenTheRouteWantsIt() throws Exception {
+        FrontEnd fe = new FrontEnd(FrontEnd.limits(0, Map.of()));
+        Connection c = fe.connect();
+        c.send("POST /api/fleet/agents/a/acks? HTTP/1.1\r\nHost: fleet\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+        assertThat(c.responses()).as("nothing while the route authenticates").isEmpty();
+        Exchange ex = fe.waiting.get(0);
+        var tree = ex.readJson("ack");
+        List<FullHttpResponse> r = c.responses();
+        assertThat(r).extracting(x -> x.status().code()).containsExactly(100);
+        c.send("{}");
+        assertThat(tree.toCompletableFuture().join()).isEqualTo(dev.fleetserver.core.util.Json.object());
+        ex.respond(HttpResponseStatus.OK, "application/json", "{}".getBytes(StandardCharsets.UTF_8));
+        assertThat(c.responses()).extracting(x -> x.status().code()).containsExactly(200);
+        assertThat(c.open()).isTrue();
+    }
+
+    @Test
+    void aClientExpecting100ContinueThatIsRefusedAtItsHeadNeverSendsItsBody() throws Exception {
+        FrontEnd fe = new FrontEnd(FrontEnd.limits(0, Map.of()));
+        Connection c = fe.connect();
+        c.send("POST /api/fleet/agents/a/acks? HTTP/1.1\r\nHost: fleet\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+        fe.waiting.get(0).respond(HttpResponseStatus.UNAUTHORIZED, "application/json", "{}".getBytes(StandardCharsets.UTF_8));
+        assertThat(c.responses()).extracting(x -> x.status().code()).containsExactly(401);
+        assertThat(c.open()).isFalse();
+    }
 }
