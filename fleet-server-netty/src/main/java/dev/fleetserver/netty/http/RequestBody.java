@@ -249,13 +249,7 @@ final class RequestBody {
                 if (inflater == null) {
                     deliver(in);
                 } else {
-                    inflater.inflate(in, piece -> {
-                        try {
-                            deliver(piece);
-                        } finally {
-                            piece.release();
-                        }
-                    });
+                    inflater.inflate(in, this::deliverAndRelease);
                 }
             } catch (DecompressionException e) {
                 fail(FleetException.badRequest("unable to decode request body: " + e.getMessage()));
@@ -274,13 +268,7 @@ final class RequestBody {
             T value;
             try {
                 if (inflater != null) {
-                    inflater.finish(piece -> {
-                        try {
-                            deliver(piece);
-                        } finally {
-                            piece.release();
-                        }
-                    });
+                    inflater.finish(this::deliverAndRelease);
                 }
                 value = consumer.finish();
             } catch (DecompressionException e) {
@@ -299,6 +287,14 @@ final class RequestBody {
             if (!done) {
                 close();
                 result.complete(value);
+            }
+        }
+
+        private void deliverAndRelease(ByteBuf piece) {
+            try {
+                deliver(piece);
+            } finally {
+                piece.release();
             }
         }
 
