@@ -82,9 +82,22 @@ public final class OwnerOnly {
         return true;
     }
 
-    /** Whether this process's user owns {@code path}. */
-    public static boolean ownedByMe(Path path) throws IOException {
-        return Files.getOwner(path, LinkOption.NOFOLLOW_LINKS).getName().equals(System.getProperty("user.name"));
+    /**
+     * Whether this process's user owns the directory {@code dir}: compared with the owner of a file created there
+     * for the purpose, which works for users without a name too (a container's arbitrary uid).
+     */
+    public static boolean ownedByMe(Path dir) throws IOException {
+        Path probe;
+        try {
+            probe = Files.createTempFile(dir, ".owner-", ".tmp");
+        } catch (java.nio.file.AccessDeniedException e) {
+            return false;
+        }
+        try {
+            return Files.getOwner(probe, LinkOption.NOFOLLOW_LINKS).equals(Files.getOwner(dir, LinkOption.NOFOLLOW_LINKS));
+        } finally {
+            Files.deleteIfExists(probe);
+        }
     }
 
     private static FileAttribute<Set<PosixFilePermission>> attribute(Set<PosixFilePermission> perms) {

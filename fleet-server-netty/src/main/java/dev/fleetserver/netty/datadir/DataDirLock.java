@@ -8,6 +8,8 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Set;
@@ -47,7 +49,15 @@ public final class DataDirLock implements AutoCloseable {
      */
     public static DataDirLock acquire(Path dir) throws IOException {
         Path file = dir.resolve(FILE_NAME);
-        OwnerOnly.createFileIfMissing(file);
+        try {
+            OwnerOnly.createFileIfMissing(file);
+            if (!Files.isWritable(file)) {
+                throw new AccessDeniedException(file.toString());
+            }
+        } catch (AccessDeniedException e) {
+            throw new StartupException("cannot write in data directory " + dir.toAbsolutePath().normalize()
+                    + ": permission denied (it must belong to the user the server runs as)", e);
+        }
         file = file.toRealPath();
         if (!HELD.add(file)) {
             throw inUse(dir, Long.toString(ProcessHandle.current().pid()));
