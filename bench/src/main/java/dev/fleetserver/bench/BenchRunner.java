@@ -247,7 +247,11 @@ public final class BenchRunner {
             this.mport = mport;
         }
 
-        /** Starts the process (again: same command, same data dir) and waits until it prints its enrollment token. */
+        /**
+         * Starts the process (again: same command, same data dir) and waits until it serves: it prints its enrollment
+         * token when it created it (the first start on a fresh store), else how to print it; the token of an earlier
+         * start stays valid.
+         */
         void start(long deadline) throws Exception {
             BlockingQueue<String> ready = new LinkedBlockingQueue<>();
             Path log = starts++ == 0 ? logFile : logFile.resolveSibling(logFile.getFileName().toString()
@@ -255,24 +259,28 @@ public final class BenchRunner {
             child = new Child(name, cmd, log, line -> {
                 if (line.contains("parked checkins")) {
                     wokeLines.add(line);
-                } else if (line.startsWith("Enrollment token: ") || line.startsWith("Management token file: ")) {
+                } else if (line.startsWith("Enrollment token: ") || line.startsWith("To print the enrollment token: ")
+                        || line.startsWith("No policy with id ") || line.startsWith("Management token file: ")) {
                     ready.add(line);
                 }
             });
             children.add(child);
-            enrollToken = null;
-            while (enrollToken == null) {
+            boolean serving = false;
+            while (!serving) {
                 String line = ready.poll(Math.min(180_000, left(deadline)), TimeUnit.MILLISECONDS);
                 if (line == null) {
                     throw new IllegalStateException("server did not start; see " + logFile);
                 }
                 if (line.startsWith("Enrollment token: ")) {
                     enrollToken = line.substring("Enrollment token: ".length()).trim();
+                    serving = true;
                 } else if (line.startsWith("Management token file: ")) {
                     Path f = Path.of(line.substring("Management token file: ".length()).split(" ")[0]);
                     if (Files.exists(f)) {
                         managementToken = Files.readString(f).trim();
                     }
+                } else {
+                    serving = true;
                 }
             }
         }
@@ -334,6 +342,9 @@ public final class BenchRunner {
         }
         run.put("serverCommand", String.join(" ", srvs.get(0).cmd));
         Srv first = srvs.get(0);
+        if (first.enrollToken == null && server.equals("ours")) {
+            first.enrollToken = printedEnrollmentToken(first);
+        }
         boolean probeMemory = k == 1 && scenario.equals("park-fanout");
         ServerProbe probe = probeMemory ? ServerProbe.attach(first.pid()) : null;
         try {
@@ -1051,6 +1062,22 @@ public final class BenchRunner {
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /**
+     * The server's enrollment token from its {@code enrollment-token} command (same jar, same flags), for a server
+     * that did not print it because it did not create it.
+     */
+    private static String printedEnrollmentToken(Srv srv) throws Exception {
+        int jar = srv.cmd.indexOf("-jar");
+        List<String> cmd = new ArrayList<>(List.of(java(), "-jar", srv.cmd.get(jar + 1), "enrollment-token"));
+        cmd.addAll(srv.cmd.subList(jar + 2, srv.cmd.size()));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0 || out.isEmpty()) {
+            throw new IllegalStateException("enrollment-token command failed: " + String.join(" ", cmd));
+        }
+        return out;
+    }
 
     private static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();

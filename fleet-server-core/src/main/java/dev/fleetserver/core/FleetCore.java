@@ -54,6 +54,10 @@ public final class FleetCore implements AutoCloseable {
     private final ActionDispatcher actions;
     private final ActionGc actionGc;
     private final CoreSettings settings;
+    /** Which steps of {@link #startUp()} completed, so that a retried start does not repeat them. */
+    private volatile boolean policiesStarted;
+    private volatile boolean actionsStarted;
+    private volatile boolean backgroundStarted;
 
     public FleetCore(DocumentStore store, ApiKeys apiKeys, CoreSettings settings, Clock clock, Scheduler scheduler) {
         this(store, apiKeys, new IndexSecretStore(store), settings, clock, scheduler);
@@ -108,21 +112,46 @@ public final class FleetCore implements AutoCloseable {
      * the {@code default} policy, or {@code null} when that policy does not exist.
      */
     public CompletableFuture<String> start() {
+        return startUp().thenApply(Started::enrollmentToken);
+    }
+
+    /**
+     * What {@link #start()} found or made.
+     *
+     * @param enrollmentToken        a token of the {@code default} policy, or null when that policy does not exist
+     * @param enrollmentTokenCreated whether its key was created by this start (a fresh installation)
+     */
+    public record Started(String enrollmentToken, boolean enrollmentTokenCreated) {
+    }
+
+    /**
+     * As {@link #start()}, also saying whether the enrollment key was created now. May be called again after it
+     * failed (the store was unreachable): steps that completed are not repeated, so no feed or timer runs twice.
+     * Not to be called concurrently.
+     */
+    public CompletableFuture<Started> startUp() {
         return repo.latestPolicies()
                 .thenCompose(existing -> existing.isEmpty()
                         ? management.ensurePolicy(defaultPolicyBody())
                         : CompletableFuture.completedFuture(null))
-                .thenCompose(v -> policies.start())
-                .thenCompose(v -> actions.start())
-                .thenRun(checkin::start)
-                .thenRun(actionGc::start)
+                .thenCompose(v -> policiesStarted ? CompletableFuture.completedFuture(null)
+                        : policies.start().thenRun(() -> policiesStarted = true))
+                .thenCompose(v -> actionsStarted ? CompletableFuture.completedFuture(null)
+                        : actions.start().thenRun(() -> actionsStarted = true))
+                .thenRun(() -> {
+                    if (!backgroundStarted) {
+                        backgroundStarted = true;
+                        checkin.start();
+                        actionGc.start();
+                    }
+                })
                 .thenCompose(v -> repo.latestPolicy(DEFAULT_POLICY_ID))
                 .thenCompose(p -> p.isPresent()
-                        ? management.ensureEnrollmentToken(DEFAULT_POLICY_ID)
-                        : CompletableFuture.<String>completedFuture(null))
+                        ? management.ensureEnrollmentKey(DEFAULT_POLICY_ID)
+                        : CompletableFuture.<ManagementService.EnrollmentToken>completedFuture(null))
                 .thenApply(token -> {
                     status.state(StatusService.State.HEALTHY);
-                    return token;
+                    return token == null ? new Started(null, false) : new Started(token.token(), token.created());
                 });
     }
 

@@ -16,22 +16,39 @@ public final class StatusService {
 
     private final AgentAuthenticator auth;
     private volatile State state = State.STARTING;
+    private volatile String failure;
 
     public StatusService(AgentAuthenticator auth) {
         this.auth = auth;
     }
 
+    /** {@link State#FAILED} once {@link #failed} was called, whatever was set since; else the state last set. */
     public State state() {
-        return state;
+        return failure != null ? State.FAILED : state;
     }
 
     public void state(State state) {
         this.state = state;
     }
 
+    /**
+     * Marks the server as failed for good (e.g. its store is damaged): {@link #state()} is {@link State#FAILED} from
+     * now on, so {@code /api/status} answers 503 and a load balancer can take the server out. The first reason wins.
+     */
+    public synchronized void failed(String reason) {
+        if (failure == null) {
+            failure = reason;
+        }
+    }
+
+    /** Why the server {@linkplain #failed failed}, or null. */
+    public String failure() {
+        return failure;
+    }
+
     /** The status body; {@link #state()} at the time decides the HTTP status. */
     public CompletableFuture<ObjectNode> status(List<String> authorization) {
-        State now = state;
+        State now = state();
         ObjectNode body = Json.object();
         body.put("name", "fleet-server");
         body.put("status", now.name());

@@ -12,6 +12,9 @@ import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.embedded.EmbeddedApiKeys;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
 import dev.fleetserver.core.util.ExecutorScheduler;
+import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.OwnerOnly;
+import dev.fleetserver.core.util.Scheduler;
 import dev.fleetserver.es.EsApiKeys;
 import dev.fleetserver.es.EsClient;
 import dev.fleetserver.es.EsConfig;
@@ -22,6 +25,9 @@ import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.FleetServerConfig;
 import dev.fleetserver.netty.config.OutputConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
+import dev.fleetserver.netty.datadir.DataDirLock;
+import dev.fleetserver.netty.datadir.DataDirectory;
+import dev.fleetserver.netty.datadir.EmbeddedStoreGuard;
 import dev.fleetserver.netty.limit.BodyBudget;
 import dev.fleetserver.netty.route.PgpKeyRoute;
 import dev.fleetserver.netty.tls.ServerTls;
@@ -31,112 +37,225 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One running Fleet Server: store, core and listeners, built from a {@link FleetServerConfig}. The back end is
- * Elasticsearch when {@code output.elasticsearch.hosts} is set (as in the original), else the embedded store. {@link #stop()} shuts
- * down in the safe order (listeners and parked checkins, pending writes, then the store).
+ * Elasticsearch when {@code output.elasticsearch.hosts} is set (as in the original), else the embedded store.
+ * {@link #stop()} shuts down in the safe order (listeners and parked checkins, pending writes, then the store).
+ *
+ * <p>The data directory ({@code --data-dir}) is created with mode 0700 and locked ({@link DataDirLock}) for the
+ * daemon's lifetime, on both back ends. On the embedded store the store is checked before it is opened
+ * ({@link EmbeddedStoreGuard}) and listeners are bound once it is ready. On Elasticsearch the listeners are bound
+ * first and the cluster is prepared in the background, attempt after attempt (1 s doubling to 30 s apart) until it
+ * answers: meanwhile {@code /api/status} reports {@code STARTING} and the other routes answer 503
+ * ({@link dev.fleetserver.netty.route.StartingGate}). {@link #ready()} completes when the server serves.
  */
 public final class FleetDaemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FleetDaemon.class);
-    static final String MANAGEMENT_TOKEN_FILE = "management-token";
+    /** The management token's file in the data directory, when the configuration sets none. */
+    public static final String MANAGEMENT_TOKEN_FILE = "management-token";
+    static final Duration FIRST_RETRY = Duration.ofSeconds(1);
+    static final Duration MAX_RETRY = Duration.ofSeconds(30);
+    /** How long {@link #start} waits for {@link #ready()}. */
+    static final Duration START_TIMEOUT = Duration.ofMinutes(2);
 
+    private final Path dataDir;
+    private final DataDirLock lock;
     private final DocumentStore store;
     private final Backend backend;
     private final ExecutorScheduler scheduler;
     private final FleetCore core;
-    private final FleetServer server;
-    private final String enrollmentToken;
     private final String managementToken;
     private final Duration drain;
     private final DaemonMetrics metrics;
-    private final MetricsServer metricsServer;
-    private boolean stopped;
+    private final CompletableFuture<FleetCore.Started> ready = new CompletableFuture<>();
+    private FleetServer server;
+    private MetricsServer metricsServer;
+    private volatile Scheduler.Cancellable retry;
+    private volatile boolean stopped;
 
-    private FleetDaemon(Backend backend, ExecutorScheduler scheduler, FleetCore core, FleetServer server,
-                        String enrollmentToken, String managementToken, Duration drain, DaemonMetrics metrics,
-                        MetricsServer metricsServer) {
+    private FleetDaemon(Path dataDir, DataDirLock lock, Backend backend, ExecutorScheduler scheduler, FleetCore core,
+                        String managementToken, Duration drain, DaemonMetrics metrics) {
+        this.dataDir = dataDir;
+        this.lock = lock;
         this.metrics = metrics;
-        this.metricsServer = metricsServer;
         this.backend = backend;
         this.store = backend.store();
         this.scheduler = scheduler;
         this.core = core;
-        this.server = server;
-        this.enrollmentToken = enrollmentToken;
         this.managementToken = managementToken;
         this.drain = drain;
     }
 
-    /** Starts everything; on failure releases what was started and rethrows. */
+    /**
+     * {@link #launch} and waits until the daemon serves (on Elasticsearch: until the cluster answered), at most
+     * {@link #START_TIMEOUT}; on failure releases what was started and rethrows.
+     */
     public static FleetDaemon start(FleetServerConfig config) throws Exception {
+        FleetDaemon daemon = launch(config);
+        try {
+            daemon.ready.get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            return daemon;
+        } catch (ExecutionException e) {
+            daemon.stop();
+            throw e.getCause() instanceof Exception cause ? cause : e;
+        } catch (TimeoutException | InterruptedException e) {
+            daemon.stop();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts everything and returns once the listeners are bound; on the embedded store the daemon then already
+     * serves, on Elasticsearch it may still wait for the cluster (see {@link #ready()}). On failure releases what
+     * was started and rethrows.
+     *
+     * @throws ConfigException  when the configuration cannot work (no service token, unreadable CA file)
+     * @throws StartupException when the data directory is in use, the embedded store is missing or damaged, or a
+     *                          listener cannot bind
+     */
+    public static FleetDaemon launch(FleetServerConfig config) throws Exception {
+        // Configuration errors first, so that they are all the operator sees.
+        String serviceToken = config.output().isConfigured() ? serviceToken(config) : null;
         for (String ignored : config.ignoredSettings()) {
             LOG.warn("setting {} is accepted for compatibility but not implemented; it has no effect", ignored);
         }
-        Path dataDir = config.embedded().dataDir();
-        Files.createDirectories(dataDir);
+        Path dataDir = DataDirectory.prepare(config.embedded().dataDir());
+        DataDirLock lock = DataDirLock.acquire(dataDir);
+        FleetDaemon daemon = null;
+        try {
+            daemon = assemble(config, dataDir, lock, serviceToken);
+            daemon.serve(config);
+            return daemon;
+        } catch (Exception | Error e) {
+            if (daemon != null) {
+                daemon.stop();
+            } else {
+                lock.close();
+            }
+            throw e;
+        }
+    }
+
+    /** Back end, core and management token; nothing listening yet. */
+    private static FleetDaemon assemble(FleetServerConfig config, Path dataDir, DataDirLock lock, String serviceToken)
+            throws Exception {
         DaemonMetrics metrics = new DaemonMetrics(config.output().isConfigured() ? "elasticsearch" : "embedded");
         Backend backend;
         try {
-            backend = config.output().isConfigured() ? elasticsearch(config, metrics) : embedded(dataDir);
-        } catch (IOException | RuntimeException e) {
+            backend = config.output().isConfigured() ? elasticsearch(config, serviceToken, metrics) : embedded(dataDir);
+        } catch (Exception | Error e) {
             metrics.close();
             throw e;
         }
-        DocumentStore store = backend.store();
         ExecutorScheduler scheduler = new ExecutorScheduler("fleet-scheduler");
         FleetCore core = null;
-        ServerTls tls = null;
-        FleetServer server = null;
         try {
-            if (backend.prepare() != null) {
-                backend.prepare().get(60, TimeUnit.SECONDS);
-            }
-            core = new FleetCore(new MeteredDocumentStore(store, metrics), backend.apiKeys(), backend.secrets(), coreSettings(config),
-                    Clock.systemUTC(), scheduler, backend.outputKeys(), metrics);
+            core = new FleetCore(new MeteredDocumentStore(backend.store(), metrics), backend.apiKeys(), backend.secrets(),
+                    coreSettings(config), Clock.systemUTC(), scheduler, backend.outputKeys(), metrics);
             metrics.parkedCheckins(core.checkin().registry()::size);
             metrics.bodyBudget(BodyBudget.PROCESS);
-            String token = core.start().get(60, TimeUnit.SECONDS);
-            String managementToken = managementToken(config, dataDir);
-            var s = config.server();
-            var m = config.management();
-            tls = s.ssl().enabled() ? ServerTls.start(s.ssl()) : null;
-            server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
-                    m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(),
-                    s.compressionLevel(), s.compressionThreshold(), s.timeouts(), s.limits()), core, tls,
-                    PgpKeyRoute.of(s.pgp(), dataDir), metrics);
-            var http = config.http();
-            MetricsServer metricsServer = http.enabled() ? MetricsServer.start(http.host(), http.port(), metrics) : null;
-            return new FleetDaemon(backend, scheduler, core, server, token, managementToken, s.timeouts().drain(), metrics,
-                    metricsServer);
-        } catch (Exception e) {
-            if (server != null) {
-                server.close();
-            } else if (tls != null) {
-                tls.close();
+            if (backend.store() instanceof SqliteDocumentStore sqlite) {
+                sqlite.onCorruption(core.status()::failed);
             }
-            metrics.close();
+            String managementToken = managementToken(config, dataDir);
+            return new FleetDaemon(dataDir, lock, backend, scheduler, core, managementToken,
+                    config.server().timeouts().drain(), metrics);
+        } catch (Exception | Error e) {
             if (core != null) {
                 core.close();
             }
             scheduler.close();
             backend.close();
+            metrics.close();
             throw e;
         }
     }
 
+    /** Embedded: prepares core, then binds. Elasticsearch: binds, then prepares in the background. */
+    private void serve(FleetServerConfig config) throws Exception {
+        if (backend.prepare() == null) {
+            try {
+                ready.complete(core.startUp().get(60, TimeUnit.SECONDS));
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof Exception cause ? cause : e;
+            }
+        }
+        var s = config.server();
+        var m = config.management();
+        ServerTls tls = s.ssl().enabled() ? ServerTls.start(s.ssl()) : null;
+        // Closes tls itself when it fails.
+        server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
+                m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(),
+                s.compressionLevel(), s.compressionThreshold(), s.timeouts(), s.limits()), core, tls,
+                PgpKeyRoute.of(s.pgp(), dataDir), metrics);
+        var http = config.http();
+        if (http.enabled()) {
+            try {
+                metricsServer = MetricsServer.start(http.host(), http.port(), metrics);
+            } catch (java.net.BindException e) {
+                throw FleetServer.bindFailure("metrics", http.host(), http.port(), e);
+            }
+        }
+        if (backend.prepare() != null) {
+            LOG.info("waiting for Elasticsearch at {} (agents are answered 503 meanwhile)", config.output().hosts());
+            attempt(1, FIRST_RETRY, config.output().timeout());
+        }
+    }
+
+    /**
+     * One attempt at preparing the cluster (Fleet indices, default policy, feeds), then, on failure, the next one
+     * after {@code wait}: one log line per attempt with its cause, until it works or the daemon stops.
+     */
+    private void attempt(int n, Duration wait, Duration requestTimeout) {
+        if (stopped) {
+            ready.completeExceptionally(new CancellationException("stopped while waiting for Elasticsearch"));
+            return;
+        }
+        CompletableFuture<FleetCore.Started> attempt;
+        try {
+            attempt = backend.prepare().get().thenCompose(v -> core.startUp());
+        } catch (RuntimeException e) {
+            attempt = CompletableFuture.failedFuture(e);
+        }
+        attempt.whenComplete((started, t) -> {
+            if (stopped) {
+                ready.completeExceptionally(new CancellationException("stopped while waiting for Elasticsearch"));
+            } else if (t == null) {
+                LOG.info("Elasticsearch is ready{}; serving", n == 1 ? "" : " after " + n + " attempts");
+                ready.complete(started);
+            } else {
+                String cause = cause(t);
+                LOG.warn("Elasticsearch is not ready (attempt {}): {}; next attempt in {} s", n, cause, wait.toSeconds());
+                // systemd waits as long as attempts go on: the pause, plus as long as the next attempt may take.
+                SystemdNotify.waiting("waiting for Elasticsearch: " + cause, wait.plus(requestTimeout).plus(MAX_RETRY));
+                Duration next = wait.multipliedBy(2).compareTo(MAX_RETRY) > 0 ? MAX_RETRY : wait.multipliedBy(2);
+                retry = scheduler.schedule(() -> attempt(n + 1, next, requestTimeout), wait);
+            }
+        });
+    }
+
+    private static String cause(Throwable t) {
+        Throwable c = Futures.unwrap(t);
+        String message = c.getMessage();
+        return message == null || message.isBlank() ? c.getClass().getSimpleName() : message;
+    }
+
     /** The store and key ports of one back end, and how to release them. */
     private record Backend(DocumentStore store, ApiKeys apiKeys, SecretStore secrets, OutputKeys outputKeys,
-                           CompletableFuture<Void> prepare, AutoCloseable... extra) {
+                           Supplier<CompletableFuture<Void>> prepare, AutoCloseable... extra) {
         void close() {
             store.close();
             for (AutoCloseable c : extra) {
@@ -149,31 +268,61 @@ public final class FleetDaemon implements AutoCloseable {
         }
     }
 
-    private static Backend embedded(Path dataDir) {
-        DocumentStore store = SqliteDocumentStore.open(dataDir);
+    private static Backend embedded(Path dataDir) throws IOException {
+        EmbeddedStoreGuard.check(dataDir);
+        SqliteDocumentStore store = SqliteDocumentStore.open(dataDir);
         LOG.info("back end: embedded store in {}", dataDir);
         // No Elasticsearch to issue output keys in: outputs are delivered as written in the policy.
         return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), OutputKeys.none(), null);
     }
 
-    private static Backend elasticsearch(FleetServerConfig config, DaemonMetrics metrics) throws IOException {
+    private static Backend elasticsearch(FleetServerConfig config, String token, DaemonMetrics metrics) {
         OutputConfig out = config.output();
-        String token = out.serviceToken();
-        if ((token == null || token.isEmpty()) && out.serviceTokenPath() != null) {
-            token = Files.readString(Path.of(out.serviceTokenPath().toString()), StandardCharsets.UTF_8).trim();
+        EsClient client;
+        try {
+            client = new EsClient(new EsConfig(out.hosts(), out.protocol(), token,
+                    out.caFiles().stream().map(p -> Path.of(p.toString())).toList(), out.headers(), out.timeout()), metrics);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("output.elasticsearch: " + e.getMessage(), e);
         }
-        if (token == null || token.isEmpty()) {
-            throw new ConfigException("output.elasticsearch: service_token or service_token_path is required when hosts are set");
-        }
-        EsClient client = new EsClient(new EsConfig(out.hosts(), out.protocol(), token,
-                out.caFiles().stream().map(p -> Path.of(p.toString())).toList(), out.headers(), out.timeout()), metrics);
         EsDocumentStore store = new EsDocumentStore(client, EsDocumentStore.BulkSettings.defaults());
         LOG.info("back end: Elasticsearch at {}", out.hosts());
         // Key calls share the connection pool with batched traffic; keep some connections for the batches.
         EsApiKeys apiKeys = new EsApiKeys(client, 120);
         EsRemoteClusters remotes = new EsRemoteClusters(out.timeout(), 16);
         return new Backend(store, apiKeys, new EsSecretStore(client, store), OutputKeys.of(apiKeys, remotes),
-                store.ensureFleetIndices(), client, remotes);
+                store::ensureFleetIndices, client, remotes);
+    }
+
+    /**
+     * The service token from {@code service_token} or the file {@code service_token_path}.
+     *
+     * @throws ConfigException when there is none (also when the file from the original gives username and password,
+     *                         which this server does not take) or the file cannot be read
+     */
+    public static String serviceToken(FleetServerConfig config) {
+        OutputConfig out = config.output();
+        String token = out.serviceToken();
+        if ((token == null || token.isEmpty()) && out.serviceTokenPath() != null) {
+            try {
+                token = Files.readString(Path.of(out.serviceTokenPath().toString()), StandardCharsets.UTF_8).trim();
+            } catch (IOException e) {
+                throw new ConfigException("output.elasticsearch.service_token_path: cannot read " + out.serviceTokenPath()
+                        + ": " + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()), e);
+            }
+            if (token.isEmpty()) {
+                throw new ConfigException("output.elasticsearch.service_token_path: " + out.serviceTokenPath() + " is empty");
+            }
+        }
+        if (token == null || token.isEmpty()) {
+            boolean basic = config.ignoredSettings().contains("output.elasticsearch.username")
+                    || config.ignoredSettings().contains("output.elasticsearch.password");
+            throw new ConfigException("output.elasticsearch: "
+                    + (basic ? "username/password is not supported; a service token is required" : "a service token is required")
+                    + " (service_token or service_token_path); create one with "
+                    + "`bin/elasticsearch-service-tokens create elastic/fleet-server <name>`");
+        }
+        return token;
     }
 
     static CoreSettings coreSettings(FleetServerConfig config) {
@@ -204,6 +353,9 @@ public final class FleetDaemon implements AutoCloseable {
         }
         Path file = dataDir.resolve(MANAGEMENT_TOKEN_FILE);
         if (Files.exists(file)) {
+            if (OwnerOnly.openToOthers(file) && OwnerOnly.restrict(file)) {
+                LOG.warn("{} was readable by other users; it is now readable by its owner only", file);
+            }
             return Files.readString(file, StandardCharsets.UTF_8).trim();
         }
         byte[] raw = new byte[32];
@@ -211,14 +363,39 @@ public final class FleetDaemon implements AutoCloseable {
         String token = Base64.getUrlEncoder().withoutPadding().encodeToString(raw);
         Path tmp = dataDir.resolve(MANAGEMENT_TOKEN_FILE + ".tmp");
         Files.deleteIfExists(tmp);
-        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        OwnerOnly.createFile(tmp);
         Files.writeString(tmp, token + "\n", StandardCharsets.UTF_8);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         return token;
     }
 
+    /**
+     * Completes once the daemon serves agents, with what core's start found or made; at once on the embedded store.
+     * Fails (with a {@link CancellationException}) when the daemon is stopped before.
+     */
+    public CompletableFuture<FleetCore.Started> ready() {
+        return ready;
+    }
+
+    /** An enrollment token of the {@code default} policy; null before {@link #ready()} or when that policy does not exist. */
     public String enrollmentToken() {
-        return enrollmentToken;
+        FleetCore.Started started = startedOrNull();
+        return started == null ? null : started.enrollmentToken();
+    }
+
+    /** Whether {@link #enrollmentToken()}'s key was created by this start (so it has not been shown before). */
+    public boolean enrollmentTokenCreated() {
+        FleetCore.Started started = startedOrNull();
+        return started != null && started.enrollmentTokenCreated();
+    }
+
+    private FleetCore.Started startedOrNull() {
+        return ready.isDone() && !ready.isCompletedExceptionally() ? ready.join() : null;
+    }
+
+    /** The data directory, locked by this daemon until it stops. */
+    public Path dataDir() {
+        return dataDir;
     }
 
     public String managementToken() {
@@ -256,20 +433,33 @@ public final class FleetDaemon implements AutoCloseable {
         return metricsServer == null ? -1 : metricsServer.port();
     }
 
-    /** Graceful stop; idempotent. */
+    /** Graceful stop (also while waiting for Elasticsearch); releases the data directory last. Idempotent. */
     public synchronized void stop() {
         if (stopped) {
             return;
         }
         stopped = true;
-        server.stop(drain);
-        core.close();
-        scheduler.close();
-        backend.close();
-        if (metricsServer != null) {
-            metricsServer.close();
+        Scheduler.Cancellable pending = retry;
+        if (pending != null) {
+            pending.cancel();
         }
-        metrics.close();
+        ready.completeExceptionally(new CancellationException("stopped"));
+        try {
+            if (server != null) {
+                server.stop(drain);
+            } else {
+                core.stop();
+            }
+            core.close();
+            scheduler.close();
+            backend.close();
+            if (metricsServer != null) {
+                metricsServer.close();
+            }
+            metrics.close();
+        } finally {
+            lock.close();
+        }
     }
 
     @Override

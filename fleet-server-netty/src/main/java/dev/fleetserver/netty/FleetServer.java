@@ -13,9 +13,11 @@ import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
 import dev.fleetserver.netty.route.AgentRoutes;
 import dev.fleetserver.netty.route.ManagementRoutes;
 import dev.fleetserver.netty.route.PgpKeyRoute;
+import dev.fleetserver.netty.route.StartingGate;
 import dev.fleetserver.netty.tls.ServerTls;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -90,16 +92,17 @@ public final class FleetServer implements AutoCloseable {
             TimeoutsConfig t = options.timeouts();
             ResolvedLimits limits = ResolvedLimits.resolve(options.limits(), ResolvedLimits.availableMemory());
             LOG.info("{}", limits.describe());
-            server.agentApi = new FleetChannelInitializer(pgp == null ? AgentRoutes.table(core) : AgentRoutes.table(core, pgp),
+            server.agentApi = new FleetChannelInitializer(StartingGate.guard(
+                    pgp == null ? AgentRoutes.table(core) : AgentRoutes.table(core, pgp), core.status()),
                     new FleetChannelInitializer.Settings(options.maxHeaderBytes(), t.idle(), options.compressionLevel(),
                             options.compressionThreshold(), true, t.readHeader(), t.read(), t.write(), limits), tls, metrics);
-            server.bind(options.host(), options.port(), server.agentApi);
+            server.bind("agent", options.host(), options.port(), server.agentApi);
             if (tls == null) {
                 LOG.warn("the agent listener serves plain HTTP: set inputs[0].server.ssl to serve TLS");
             }
             if (options.managementPort() >= 0) {
-                server.bind(options.managementHost(), options.managementPort(), new FleetChannelInitializer(
-                        ManagementRoutes.table(core, options.managementToken()),
+                server.bind("management", options.managementHost(), options.managementPort(), new FleetChannelInitializer(
+                        StartingGate.guard(ManagementRoutes.table(core, options.managementToken()), core.status()),
                         new FleetChannelInitializer.Settings(options.maxHeaderBytes(), t.idle(), 0, 0, false,
                                 t.readHeader(), t.read(), t.write(), null)));
             }
@@ -110,7 +113,8 @@ public final class FleetServer implements AutoCloseable {
         }
     }
 
-    private void bind(String host, int port, FleetChannelInitializer initializer) throws InterruptedException {
+    /** @param listener which listener, for the message when the address cannot be bound */
+    private void bind(String listener, String host, int port, FleetChannelInitializer initializer) throws InterruptedException {
         Class<? extends ServerChannel> type = workers instanceof EpollEventLoopGroup
                 ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         ServerBootstrap b = new ServerBootstrap()
@@ -126,9 +130,28 @@ public final class FleetServer implements AutoCloseable {
                         ch.pipeline().addLast(initializer);
                     }
                 });
-        Channel ch = b.bind(new InetSocketAddress(host, port)).sync().channel();
+        ChannelFuture bound = b.bind(new InetSocketAddress(host, port)).await();
+        if (!bound.isSuccess()) {
+            throw bindFailure(listener, host, port, bound.cause());
+        }
+        Channel ch = bound.channel();
         listeners.add(ch);
         LOG.info("listening on {}", ch.localAddress());
+    }
+
+    /**
+     * A listener that cannot bind, said in one line (e.g. {@code cannot listen on 0.0.0.0:8220 (agent listener):
+     * address already in use}); the exception itself goes to the debug log.
+     */
+    public static StartupException bindFailure(String listener, String host, int port, Throwable cause) {
+        LOG.debug("binding the {} listener to {}:{} failed", listener, host, port, cause);
+        String reason = String.valueOf(cause == null ? null : cause.getMessage());
+        int colon = reason.lastIndexOf(": ");
+        if (reason.startsWith("bind(") && colon >= 0) {
+            reason = reason.substring(colon + 2);  // Netty's native transport: "bind(..) failed: Address already in use"
+        }
+        return new StartupException("cannot listen on " + host + ":" + port + " (" + listener + " listener): "
+                + reason.toLowerCase(java.util.Locale.ROOT), cause);
     }
 
     /** The bound agent-API port (useful with port 0). */

@@ -16,8 +16,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The systemd notification protocol ({@code sd_notify}): one datagram of {@code KEY=value} lines to the Unix socket
- * named by {@code $NOTIFY_SOCKET}, so a {@code Type=notify} unit is "started" only once the listeners are bound and
- * core is ready, and shows "stopping" while the server drains. Java's own datagram channels cannot reach a Unix
+ * named by {@code $NOTIFY_SOCKET}, so a {@code Type=notify} unit is "started" only once the server is ready to serve
+ * (listeners bound, store reached and prepared), shows why while it waits, and "stopping" while it drains. Java's own datagram channels cannot reach a Unix
  * socket; Netty's native epoll transport (already ours) can. Without {@code $NOTIFY_SOCKET} (not under systemd) or
  * without the native transport, nothing is sent.
  */
@@ -31,6 +31,21 @@ public final class SystemdNotify {
     /** Tells systemd the service is ready; see {@link #send}. */
     public static boolean ready(String status) {
         return send(System.getenv(ENV), "READY=1\nSTATUS=" + status + "\nMAINPID=" + ProcessHandle.current().pid() + "\n");
+    }
+
+    /**
+     * While the start waits (for Elasticsearch): shows {@code status} in {@code systemctl status} and extends the
+     * unit's start timeout by {@code extendBy} from now, so systemd keeps waiting as long as the server keeps
+     * trying, and gives up on a server that stopped trying; see {@link #send}.
+     */
+    public static boolean waiting(String status, java.time.Duration extendBy) {
+        return send(System.getenv(ENV), waitingState(status, extendBy));
+    }
+
+    static String waitingState(String status, java.time.Duration extendBy) {
+        // One line per key: a status (an exception message) spanning lines would end the STATUS= value early.
+        return "STATUS=" + status.replace('\n', ' ') + "\nEXTEND_TIMEOUT_USEC="
+                + java.util.concurrent.TimeUnit.NANOSECONDS.toMicros(extendBy.toNanos()) + "\n";
     }
 
     /** Tells systemd the service is shutting down; see {@link #send}. */

@@ -82,4 +82,10 @@ class SystemdNotifyTest {
         Assumptions.assumeTrue(Epoll.isAvailable(), "native epoll transport");
         assertThat(SystemdNotify.send(dir.resolve("nobody").toString(), "READY=1\n")).isFalse();
     }
+
+    @Test
+    void whileWaitingTheStatusSaysWhyAndTheStartTimeoutIsExtended() {
+        assertThat(SystemdNotify.waitingState("waiting for Elasticsearch: Connection\nrefused", java.time.Duration.ofSeconds(150)))
+                .isEqualTo("STATUS=waiting for Elasticsearch: Connection refused\nEXTEND_TIMEOUT_USEC=150000000\n");
+    }
 }

@@ -266,14 +266,28 @@ public final class ManagementService {
 
     /** The token of an active enrollment key of the policy, creating one when there is none. */
     public CompletableFuture<String> ensureEnrollmentToken(String policyId) {
-        return repo.activeEnrollmentKeysOfPolicy(policyId).thenCompose(keys -> {
-            Optional<EnrollmentKey> usable = keys.stream().filter(k -> k.apiKey() != null).findFirst();
-            if (usable.isPresent()) {
-                return CompletableFuture.completedFuture(usable.get().apiKey());
+        return ensureEnrollmentKey(policyId).thenApply(EnrollmentToken::token);
+    }
+
+    /** An enrollment token, and whether this call created its key (rather than finding an active one). */
+    public record EnrollmentToken(String token, boolean created) {
+    }
+
+    /** As {@link #ensureEnrollmentToken}, also saying whether the key was created now. */
+    public CompletableFuture<EnrollmentToken> ensureEnrollmentKey(String policyId) {
+        return activeEnrollmentToken(repo, policyId).thenCompose(existing -> {
+            if (existing.isPresent()) {
+                return CompletableFuture.completedFuture(new EnrollmentToken(existing.get(), false));
             }
             ObjectNode body = Json.object().put("policy_id", policyId);
-            return createEnrollmentKey(body).thenApply(r -> r.path("item").path("api_key").asText());
+            return createEnrollmentKey(body).thenApply(r -> new EnrollmentToken(r.path("item").path("api_key").asText(), true));
         });
+    }
+
+    /** The token of an active enrollment key of the policy, if it has one; only reads. */
+    public static CompletableFuture<Optional<String>> activeEnrollmentToken(FleetRepository repo, String policyId) {
+        return repo.activeEnrollmentKeysOfPolicy(policyId)
+                .thenApply(keys -> keys.stream().map(EnrollmentKey::apiKey).filter(k -> k != null).findFirst());
     }
 
     private static ObjectNode enrollmentKeyItem(String id, ObjectNode doc) {

@@ -191,11 +191,18 @@ public final class ConfigLoader {
     public static String usage() {
         return """
                 Usage: fleet-server [flags]
+                       fleet-server enrollment-token [--policy ID] [flags]
+                       fleet-server backup --output FILE [flags]
 
                 Runs a Fleet Server for Elastic Agent. Settings come from a YAML file in the layout of the
                 original fleet-server.yml (output.elasticsearch.*, inputs[0].server.*, logging.*, http.*) plus
                 management.* and embedded.*; ${VAR} and ${VAR:default} are expanded from the environment.
                 Flags override the file. Without output.elasticsearch.hosts, data is kept in the embedded store.
+
+                Commands (with the same --config and --data-dir as the server; they only read, so they work
+                while it runs):
+                  enrollment-token           print an active enrollment token of the policy "default" (or --policy ID)
+                  backup --output FILE       copy the embedded store to FILE, consistently, while the server runs
 
                 Flags:
                   -c, --config FILE          read settings from FILE

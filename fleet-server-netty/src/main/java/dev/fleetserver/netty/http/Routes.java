@@ -18,6 +18,19 @@ public final class Routes {
         return this;
     }
 
+    /**
+     * A copy of this table whose handlers are {@code wrap.apply(pattern, handler)}, {@code pattern} as given to
+     * {@link #add} (e.g. {@code /api/status}); for guards that apply to some routes of a table.
+     */
+    public Routes wrapped(java.util.function.BiFunction<String, RouteHandler, RouteHandler> wrap) {
+        Routes copy = new Routes();
+        for (Entry e : entries) {
+            RouteHandler handler = wrap.apply("/" + String.join("/", e.pattern), e.handler);
+            copy.entries.add(new Entry(e.method, e.pattern, e.limits, handler));
+        }
+        return copy;
+    }
+
     /** The outcome of matching one request line. */
     public sealed interface Match {
     }

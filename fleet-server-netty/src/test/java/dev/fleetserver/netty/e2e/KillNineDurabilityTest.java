@@ -53,7 +53,10 @@ class KillNineDurabilityTest {
         process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
 
         Started second = startDaemon();
-        assertThat(second.enrollmentToken).isEqualTo(first.enrollmentToken);
+        // Not printed again (the key was not made by this start): the command prints it, beside the running server.
+        assertThat(second.enrollmentToken).isNull();
+        assertThat(second.tokenHint).endsWith("enrollment-token --data-dir " + dataDir);
+        assertThat(DaemonProcess.enrollmentToken(dataDir)).isEqualTo(first.enrollmentToken);
         JsonNode doc = management(second, "/api/fleet/agents/" + id).get("item");
         assertThat(doc.get("active").asBoolean()).isTrue();
         assertThat(doc.get("policy_revision_idx").asLong()).isEqualTo(1);
@@ -68,7 +71,7 @@ class KillNineDurabilityTest {
         assertThat(status.at("/version/number").asText()).isEqualTo("9.6.0");
     }
 
-    private record Started(int port, int managementPort, String enrollmentToken) {
+    private record Started(int port, int managementPort, String enrollmentToken, String tokenHint) {
     }
 
     private Started startDaemon() throws Exception {
@@ -90,7 +93,10 @@ class KillNineDurabilityTest {
                         mgmt = Integer.parseInt(m.group(2));
                     }
                     if (line.startsWith("Enrollment token: ")) {
-                        return new Started(port, mgmt, line.substring("Enrollment token: ".length()).trim());
+                        return new Started(port, mgmt, line.substring("Enrollment token: ".length()).trim(), null);
+                    }
+                    if (line.startsWith("To print the enrollment token: ")) {
+                        return new Started(port, mgmt, null, line.substring("To print the enrollment token: ".length()));
                     }
                 }
             } catch (java.io.IOException e) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.config.ConfigLoader;
+import dev.fleetserver.netty.config.FleetServerConfig;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.Consumer;
@@ -53,6 +54,11 @@ public final class TestFleet {
     }
 
     private static FleetDaemon start(Path dataDir, Consumer<ObjectNode> tweak, Consumer<ObjectNode> rootTweak) throws Exception {
+        return FleetDaemon.start(config(dataDir, tweak, rootTweak));
+    }
+
+    /** The configuration {@link #start(Path, Consumer)} uses, for tests that start the daemon their own way. */
+    public static FleetServerConfig config(Path dataDir, Consumer<ObjectNode> tweak, Consumer<ObjectNode> rootTweak) {
         ObjectNode root = Json.object();
         rootTweak.accept(root);
         ObjectNode input = root.putArray("inputs").addObject();
@@ -69,6 +75,6 @@ public final class TestFleet {
         ObjectNode management = root.putObject("management");
         management.put("host", "127.0.0.1");
         management.put("port", 0);
-        return FleetDaemon.start(ConfigLoader.load(root, Map.of("data-dir", dataDir.toString()), Map.of()));
+        return ConfigLoader.load(root, Map.of("data-dir", dataDir.toString()), Map.of());
     }
 }

@@ -43,6 +43,9 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import dev.fleetserver.core.util.OwnerOnly;
+import org.sqlite.SQLiteConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,6 +63,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Filters, sorting and paging are evaluated in Java by {@link FilterEvaluator}; SQL only narrows by index,
  * {@code _id} and {@code _seq_no}. That suits Fleet's indices, which hold at most tens of thousands of documents.
+ *
+ * <p>The database file and SQLite's {@code -wal} and {@code -shm} files (which take the database file's mode) are
+ * readable by their owner only: they hold enrollment tokens and API key hashes. A damaged database file
+ * (SQLite's {@code SQLITE_CORRUPT} or {@code SQLITE_NOTADB}) is logged at ERROR once and reported to the
+ * {@linkplain #onCorruption listener}; the operation fails as any other store failure.
  */
 public final class SqliteDocumentStore implements DocumentStore {
     /** The database file inside the data directory. */
@@ -98,12 +106,22 @@ public final class SqliteDocumentStore implements DocumentStore {
 
     private volatile boolean closed;
 
-    private SqliteDocumentStore(String url) throws SQLException {
-        this.url = url;
-        this.writeConnection = connect(url);
+    private final Path file;
+    private final boolean readOnly;
+    private final AtomicBoolean corruptionSeen = new AtomicBoolean();
+    private volatile String corruption;
+    private volatile Consumer<String> corruptionListener = reason -> { };
+
+    private SqliteDocumentStore(Path file, boolean readOnly) throws SQLException {
+        this.file = file;
+        this.readOnly = readOnly;
+        this.url = "jdbc:sqlite:" + file;
+        this.writeConnection = connect(url, readOnly);
         try {
             writeConnection.setAutoCommit(false);
-            createSchema();
+            if (!readOnly) {
+                createSchema();
+            }
             loadCheckpoints();
             selectForWrite = writeConnection.prepareStatement("SELECT seq, source FROM documents WHERE idx = ? AND id = ?");
             upsertDocument = writeConnection.prepareStatement(
@@ -127,12 +145,100 @@ public final class SqliteDocumentStore implements DocumentStore {
         Path file = dataDir.resolve(FILE_NAME).toAbsolutePath();
         try {
             Files.createDirectories(dataDir);
-            SqliteDocumentStore store = new SqliteDocumentStore("jdbc:sqlite:" + file);
+            // SQLite would create the file readable by all (0644 under the usual umask), and its -wal and -shm
+            // files copy the database file's mode.
+            if (!OwnerOnly.createFileIfMissing(file)) {
+                restrictToOwner(file);
+            }
+            restrictToOwner(walFile(file));
+            restrictToOwner(shmFile(file));
+            SqliteDocumentStore store = new SqliteDocumentStore(file, false);
             log.info("Embedded store opened at {}", file);
             return store;
         } catch (IOException | SQLException e) {
             throw new StoreException.Unavailable("cannot open the embedded store at " + file + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Opens an existing store for reading only, e.g. beside a running server (SQLite's write-ahead log lets it read
+     * while the server writes). Never creates anything; writes fail.
+     *
+     * @throws StoreException.Unavailable when there is no database file or it cannot be opened
+     */
+    public static SqliteDocumentStore openReadOnly(Path dataDir) {
+        Path file = dataDir.resolve(FILE_NAME).toAbsolutePath();
+        if (!Files.isRegularFile(file)) {
+            throw new StoreException.Unavailable("there is no embedded store at " + file, null);
+        }
+        try {
+            return new SqliteDocumentStore(file, true);
+        } catch (SQLException e) {
+            throw new StoreException.Unavailable("cannot open the embedded store at " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** SQLite's write-ahead log beside {@code database}. */
+    public static Path walFile(Path database) {
+        return database.resolveSibling(database.getFileName() + "-wal");
+    }
+
+    /** SQLite's shared-memory index beside {@code database}. */
+    public static Path shmFile(Path database) {
+        return database.resolveSibling(database.getFileName() + "-shm");
+    }
+
+    private static void restrictToOwner(Path path) throws IOException {
+        if (Files.exists(path) && OwnerOnly.restrict(path)) {
+            log.warn("{} was readable by other users; it is now readable by its owner only", path);
+        }
+    }
+
+    /**
+     * Whether {@code failure} (or a cause) is SQLite saying the database file is damaged: {@code SQLITE_CORRUPT}
+     * (11) or {@code SQLITE_NOTADB} (26), extended codes included.
+     */
+    public static boolean isCorruption(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (t instanceof SQLException e) {
+                int primary = e.getErrorCode() & 0xff;
+                if (primary == 11 || primary == 26) {
+                    return true;
+                }
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Calls {@code listener} (once, with a description) when an operation finds the database damaged; at once when
+     * one already has. Replaces any previous listener.
+     */
+    public void onCorruption(Consumer<String> listener) {
+        corruptionListener = Objects.requireNonNull(listener, "listener");
+        String seen = corruption;
+        if (seen != null) {
+            listener.accept(seen);
+        }
+    }
+
+    /** The failure to complete an operation with; reports a damaged database the first time one is seen. */
+    private StoreException failure(String what, Exception e) {
+        if (isCorruption(e) && corruptionSeen.compareAndSet(false, true)) {
+            String reason = "the embedded store " + file + " is damaged: " + e.getMessage();
+            corruption = reason;
+            log.error("{}. Agents whose data is in the damaged part get errors until it is repaired: stop the server, "
+                + "copy a backup to {} and start it again", reason, file);
+            try {
+                corruptionListener.accept(reason);
+            } catch (RuntimeException listenerFailure) {
+                log.warn("Embedded store corruption listener failed", listenerFailure);
+            }
+        }
+        return new StoreException.Unavailable("embedded store " + what + " failed: " + e.getMessage(), e);
     }
 
     // ---------------------------------------------------------------------------------------------- reads
@@ -307,7 +413,7 @@ public final class SqliteDocumentStore implements DocumentStore {
                 try {
                     result.complete(action.apply(readConnection()));
                 } catch (SQLException | IOException e) {
-                    result.completeExceptionally(new StoreException.Unavailable("embedded store read failed: " + e.getMessage(), e));
+                    result.completeExceptionally(failure("read", e));
                 } catch (RuntimeException e) {
                     result.completeExceptionally(e);
                 }
@@ -321,7 +427,7 @@ public final class SqliteDocumentStore implements DocumentStore {
     private Connection readConnection() throws SQLException {
         Connection connection = readConnection.get();
         if (connection == null) {
-            connection = connect(url);
+            connection = connect(url, readOnly);
             try (Statement s = connection.createStatement()) {
                 s.execute("PRAGMA query_only = true");
             }
@@ -409,7 +515,7 @@ public final class SqliteDocumentStore implements DocumentStore {
         } catch (SQLException | IOException | RuntimeException e) {
             rollbackQuietly();
             log.warn("Embedded store write of {} requests failed", batch.size(), e);
-            StoreException failure = new StoreException.Unavailable("embedded store write failed: " + e.getMessage(), e);
+            StoreException failure = failure("write", e);
             for (PendingBulk request : batch) {
                 completeLater(() -> request.future.completeExceptionally(failure));
             }
@@ -678,12 +784,16 @@ public final class SqliteDocumentStore implements DocumentStore {
         writeConnection.commit();
     }
 
-    private static Connection connect(String url) throws SQLException {
-        Connection connection = DriverManager.getConnection(url);
+    private static Connection connect(String url, boolean readOnly) throws SQLException {
+        SQLiteConfig config = new SQLiteConfig();
+        config.setReadOnly(readOnly);
+        Connection connection = DriverManager.getConnection(url, config.toProperties());
         try (Statement s = connection.createStatement()) {
-            try (ResultSet mode = s.executeQuery("PRAGMA journal_mode = WAL")) {
-                if (mode.next() && !"wal".equalsIgnoreCase(mode.getString(1))) {
-                    log.warn("Embedded store could not enable WAL (journal mode is {})", mode.getString(1));
+            if (!readOnly) {
+                try (ResultSet mode = s.executeQuery("PRAGMA journal_mode = WAL")) {
+                    if (mode.next() && !"wal".equalsIgnoreCase(mode.getString(1))) {
+                        log.warn("Embedded store could not enable WAL (journal mode is {})", mode.getString(1));
+                    }
                 }
             }
             s.execute("PRAGMA synchronous = FULL");

@@ -1,0 +1,39 @@
+package dev.fleetserver.netty.route;
+
+import dev.fleetserver.core.StatusService;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.netty.http.RouteHandler;
+import dev.fleetserver.netty.http.Routes;
+import java.util.Set;
+
+/**
+ * While the server is {@link StatusService.State#STARTING} (on Elasticsearch: until the cluster has been reached and
+ * the Fleet indices and default policy are in place), routes that need the store answer {@code 503} with
+ * {@code Retry-After} at once. Without the gate they would reach a store that is not ready, and a missing index
+ * could read as "no such key", which agents hear as {@code 401} and stop checking in. {@code /api/status} (which
+ * reports {@code STARTING} itself) and the upgrade-key route (which needs no store) stay open.
+ */
+public final class StartingGate {
+    private static final Set<String> OPEN = Set.of("/api/status", "/api/agents/upgrades/{version}/pgp-public-key");
+    static final String MESSAGE = "Fleet Server is starting: waiting for Elasticsearch";
+
+    private StartingGate() {
+    }
+
+    /** {@code routes} with every route but the open ones guarded by {@code status}. */
+    public static Routes guard(Routes routes, StatusService status) {
+        return routes.wrapped((pattern, handler) -> OPEN.contains(pattern) ? handler : guarded(handler, status));
+    }
+
+    private static RouteHandler guarded(RouteHandler handler, StatusService status) {
+        return ex -> {
+            if (status.state() == StatusService.State.STARTING) {
+                ex.releaseRequest();
+                ex.fail(new FleetException(FleetError.SERVICE_UNAVAILABLE, MESSAGE));
+            } else {
+                handler.handle(ex);
+            }
+        };
+    }
+}
