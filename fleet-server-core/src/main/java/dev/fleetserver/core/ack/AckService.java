@@ -161,6 +161,9 @@ public final class AckService {
                 : outputKeys.retireAcked(agent, agent.policyId(), acked);
         return retired.thenCompose(outputs -> {
             ObjectNode partial = outputs.deepCopy();
+            // The pair says which policy the revision is of, so that a status flush can tell an older report of
+            // the same policy (never written over this) from a report of another policy.
+            partial.put("agent_policy_id", agent.policyId());
             partial.put("policy_revision_idx", acked);
             partial.put("updated_at", Times.millis(clock.instant()));
             // Conditional on the version we read: a concurrent reassign or newer ack is never rolled back.

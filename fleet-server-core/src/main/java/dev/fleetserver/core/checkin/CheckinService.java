@@ -154,8 +154,7 @@ public final class CheckinService {
                     if (seq != agent.actionSeqNo()) {
                         fields.set("action_seq_no", Json.array().add(seq));
                     }
-                    bulker.checkin(agent.id(), fields);
-                    return policies.latestOrLoad(policyId).thenApply(latest -> new long[] {seq,
+                    return record(agent, fields).thenCompose(v -> policies.latestOrLoad(policyId)).thenApply(latest -> new long[] {seq,
                             // An agent claiming a revision that does not exist yet is sent the latest one.
                             latest.isPresent() && reported > latest.get().revision() ? 0 : reported});
                 })
@@ -164,6 +163,18 @@ public final class CheckinService {
                     sink.fail(t);
                     return null;
                 });
+    }
+
+    /**
+     * Queues what the agent reported for the next flush; an agent that never checked in before has it written
+     * before its checkin goes on, so that it shows as online at once rather than as enrolling until the flush.
+     */
+    private CompletableFuture<Void> record(Agent agent, ObjectNode fields) {
+        if (!agent.source().hasNonNull("last_checkin")) {
+            return bulker.checkinNow(agent.id(), fields);
+        }
+        bulker.checkin(agent.id(), fields);
+        return CompletableFuture.completedFuture(null);
     }
 
     private void park(Agent agent, CheckinRequest req, long seq, long revision, String policyId, Duration wait, CheckinSink sink) {
