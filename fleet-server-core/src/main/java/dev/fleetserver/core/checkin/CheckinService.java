@@ -8,6 +8,7 @@ import dev.fleetserver.core.auth.UserAgentCheck;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.DocumentIds;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.policy.AgentOutputKeys;
 import dev.fleetserver.core.policy.PolicyMonitor;
@@ -414,9 +415,21 @@ public final class CheckinService {
                 rollbacks = r != null && r.isArray() ? r : Json.array();
             }
             String message = text(root, "message");
-            return new CheckinRequest(status, message == null ? "" : message, text(root, "ack_token"),
-                    root.get("local_metadata"), root.get("components"), pollTimeout, text(root, "agent_policy_id"),
+            // The token is looked up as an action document id.
+            String ackToken = DocumentIds.require("ack_token", text(root, "ack_token"));
+            return new CheckinRequest(status, message == null ? "" : message, ackToken,
+                    shaped(root, "local_metadata", JsonNode::isObject, "an object"),
+                    shaped(root, "components", JsonNode::isArray, "an array"), pollTimeout, text(root, "agent_policy_id"),
                     rev == null || rev.isNull() ? 0 : rev.asLong(), rollbacks, root.get("upgrade_details"));
+        }
+
+        /** The value at {@code field} when absent, JSON null (what the agent sends for "none") or of the right kind. */
+        private static JsonNode shaped(JsonNode root, String field, java.util.function.Predicate<JsonNode> kind, String what) {
+            JsonNode n = root.get(field);
+            if (n != null && !n.isNull() && !kind.test(n)) {
+                throw FleetException.badRequest("unable to decode checkin request: " + field + " must be " + what);
+            }
+            return n;
         }
 
         private static String text(JsonNode root, String field) {
