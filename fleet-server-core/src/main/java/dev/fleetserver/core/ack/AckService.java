@@ -93,9 +93,11 @@ public final class AckService {
      * for anyone. An action without {@code agents} was never delivered to any agent, so it is refused too.
      */
     private CompletableFuture<AckResult.Item> ackAction(Agent agent, String actionId, JsonNode event) {
-        return repo.actionByActionId(actionId).thenCompose(found -> {
+        return repo.actionAddressedTo(actionId, agent.id()).thenCompose(found -> {
             if (found.isEmpty()) {
-                return CompletableFuture.completedFuture(new AckResult.Item(404, "Not Found"));
+                return repo.actionByActionId(actionId).thenApply(other -> other.isPresent()
+                        ? new AckResult.Item(403, "Forbidden")
+                        : new AckResult.Item(404, "Not Found"));
             }
             ObjectNode result = Json.object();
             result.put("@timestamp", Times.millis(clock.instant()));
