@@ -121,6 +121,6 @@ public final class EsApiKeys implements ApiKeys {
 
     private static StoreException failure(String what, EsResponse r) {
         String msg = what + ": " + r.describe();
-        return r.status() >= 500 || r.status() == 429 ? new StoreException.Unavailable(msg, null) : new StoreException(msg);
+        return EsFailures.outage(r.status()) ? new StoreException.Unavailable(msg, null) : new StoreException(msg);
     }
 }

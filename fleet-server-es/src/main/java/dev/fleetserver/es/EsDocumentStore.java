@@ -2,6 +2,7 @@ package dev.fleetserver.es;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.model.DocumentIds;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.DocumentStore;
@@ -147,8 +148,7 @@ public final class EsDocumentStore implements DocumentStore {
             if (created.ok()) {
                 LOG.info("created index {}", index);
             } else if (!"resource_already_exists_exception".equals(created.errorType())) {
-                String message = "cannot create index " + index + ": " + created.describe();
-                throw created.status() >= 500 ? new StoreException.Unavailable(message, null) : new StoreException(message);
+                throw EsFailures.of(created.status(), "cannot create index " + index + ": " + created.describe());
             }
             preparedIndices.add(index);
         });
@@ -307,6 +307,12 @@ public final class EsDocumentStore implements DocumentStore {
         return ready.thenCompose(v -> {
             List<WriteItem> items = new ArrayList<>(ops.size());
             for (WriteOp op : ops) {
+                if (op.id() != null && op.id().getBytes(StandardCharsets.UTF_8).length > DocumentIds.MAX_BYTES) {
+                    // Elasticsearch would refuse the whole _bulk, failing every write batched with this one.
+                    results.add(CompletableFuture.completedFuture(new WriteResult(op.id(), -1, new StoreException(
+                            "write to " + op.index() + ": id longer than " + DocumentIds.MAX_BYTES + " bytes"))));
+                    continue;
+                }
                 WriteItem item = WriteItem.of(op);
                 items.add(item);
                 results.add(item.future);
@@ -356,8 +362,7 @@ public final class EsDocumentStore implements DocumentStore {
                 })
                 .thenAccept(r -> {
                     if (!r.ok()) {
-                        StoreException e = r.status() == 429 || r.status() >= 500
-                                ? new StoreException.Unavailable(r.describe(), null) : new StoreException(r.describe());
+                        StoreException e = EsFailures.of(r.status(), r.describe());
                         batch.forEach(i -> i.fail(e));
                         return;
                     }
@@ -377,7 +382,8 @@ public final class EsDocumentStore implements DocumentStore {
         }
         return client.send(EsClient.Request.read("POST", "/_mget", Json.bytes(body))).thenAccept(r -> {
             if (!r.ok()) {
-                batch.forEach(i -> i.fail(new StoreException.Unavailable(r.describe(), null)));
+                StoreException e = EsFailures.of(r.status(), r.describe());
+                batch.forEach(i -> i.fail(e));
                 return;
             }
             JsonNode out = r.json().path("docs");
@@ -387,7 +393,9 @@ public final class EsDocumentStore implements DocumentStore {
                 if (d.path("found").asBoolean(false)) {
                     i.future.complete(Optional.of(doc(i.index, d)));
                 } else if (d.has("error") && !"index_not_found_exception".equals(d.path("error").path("type").asText())) {
-                    i.future.completeExceptionally(new StoreException("get " + i.index + "/" + i.id + ": " + d.path("error")));
+                    // A document-level error of _mget is a shard that could not answer: an outage.
+                    i.future.completeExceptionally(new StoreException.Unavailable("get " + i.index + "/" + i.id + ": "
+                            + d.path("error").path("type").asText() + ": " + d.path("error").path("reason").asText(), null));
                 } else {
                     i.future.complete(Optional.empty());
                 }
@@ -409,7 +417,8 @@ public final class EsDocumentStore implements DocumentStore {
         }
         return client.send(EsClient.Request.read("POST", "/_msearch", body.toByteArray()).ndjson()).thenAccept(r -> {
             if (!r.ok()) {
-                batch.forEach(i -> i.fail(new StoreException.Unavailable(r.describe(), null)));
+                StoreException e = EsFailures.of(r.status(), r.describe());
+                batch.forEach(i -> i.fail(e));
                 return;
             }
             JsonNode responses = r.json().path("responses");
@@ -421,8 +430,8 @@ public final class EsDocumentStore implements DocumentStore {
                         batch.get(k).future.complete(Json.object());
                     } else {
                         JsonNode shardReason = one.path("error").path("failed_shards").path(0).path("reason");
-                        batch.get(k).future.completeExceptionally(new StoreException("search " + batch.get(k).index + ": "
-                                + one.path("error").path("reason").asText(type)
+                        batch.get(k).future.completeExceptionally(EsFailures.of(one.path("status").asInt(500),
+                                "search " + batch.get(k).index + ": " + one.path("error").path("reason").asText(type)
                                 + (shardReason.isMissingNode() ? "" : " (" + shardReason.path("reason").asText() + ")")));
                     }
                 } else {
@@ -550,12 +559,9 @@ public final class EsDocumentStore implements DocumentStore {
                 return;
             }
             String reason = result.path("error").path("type").asText("") + ": " + result.path("error").path("reason").asText("");
-            StoreException e = switch (status) {
-                case 404 -> new StoreException.NotFound(reason);
-                case 409 -> new StoreException.Conflict(reason);
-                case 429, 503 -> new StoreException.Unavailable(reason, null);
-                default -> new StoreException("write " + id + " failed with " + status + ": " + reason);
-            };
+            StoreException e = status == 404 || status == 409 || EsFailures.outage(status)
+                    ? EsFailures.of(status, reason)
+                    : new StoreException("write " + id + " failed with " + status + ": " + reason);
             future.complete(new WriteResult(id, -1, e));
         }
     }

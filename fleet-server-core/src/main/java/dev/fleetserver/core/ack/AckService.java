@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.DocumentIds;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.policy.AgentOutputKeys;
 import dev.fleetserver.core.store.StoreException;
@@ -56,7 +57,10 @@ public final class AckService {
         for (JsonNode event : events) {
             String agentId = event.path("agent_id").asText("");
             String actionId = event.path("action_id").asText("");
-            if (!agentId.isEmpty() && !agentId.equals(agent.id())) {
+            String badId = badId(agentId, actionId);
+            if (badId != null) {
+                items.add(CompletableFuture.completedFuture(new AckResult.Item(400, badId)));
+            } else if (!agentId.isEmpty() && !agentId.equals(agent.id())) {
                 items.add(CompletableFuture.completedFuture(new AckResult.Item(400, "Bad Request")));
             } else if (actionId.startsWith("policy:")) {
                 if (event.get("error") == null || event.get("error").isNull()) {
@@ -74,10 +78,26 @@ public final class AckService {
                 .thenApply(v -> new AckResult(items.stream().map(CompletableFuture::join).toList()));
     }
 
+    /** Why an event's ids cannot be looked up ({@code Bad request: <field> ...}), or null when they can. */
+    private static String badId(String agentId, String actionId) {
+        String problem = DocumentIds.problem("agent_id", agentId);
+        if (problem == null) {
+            problem = DocumentIds.problem("action_id", actionId);
+        }
+        return problem == null ? null : "Bad request: " + problem;
+    }
+
+    /**
+     * Records the result of an action addressed to this agent. An action that exists but was not sent to it is
+     * refused (403) with nothing written: an agent answers only for itself, even though the original lets it answer
+     * for anyone. An action without {@code agents} was never delivered to any agent, so it is refused too.
+     */
     private CompletableFuture<AckResult.Item> ackAction(Agent agent, String actionId, JsonNode event) {
-        return repo.actionByActionId(actionId).thenCompose(found -> {
+        return repo.actionAddressedTo(actionId, agent.id()).thenCompose(found -> {
             if (found.isEmpty()) {
-                return CompletableFuture.completedFuture(new AckResult.Item(404, "Not Found"));
+                return repo.actionByActionId(actionId).thenApply(other -> other.isPresent()
+                        ? new AckResult.Item(403, "Forbidden")
+                        : new AckResult.Item(404, "Not Found"));
             }
             ObjectNode result = Json.object();
             result.put("@timestamp", Times.millis(clock.instant()));
@@ -161,6 +181,9 @@ public final class AckService {
                 : outputKeys.retireAcked(agent, agent.policyId(), acked);
         return retired.thenCompose(outputs -> {
             ObjectNode partial = outputs.deepCopy();
+            // The pair says which policy the revision is of, so that a status flush can tell an older report of
+            // the same policy (never written over this) from a report of another policy.
+            partial.put("agent_policy_id", agent.policyId());
             partial.put("policy_revision_idx", acked);
             partial.put("updated_at", Times.millis(clock.instant()));
             // Conditional on the version we read: a concurrent reassign or newer ack is never rolled back.

@@ -4,8 +4,10 @@ import dev.fleetserver.core.apikey.ApiKey;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.DocumentIds;
 import dev.fleetserver.core.model.FleetRepository;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -34,22 +36,29 @@ public final class AgentAuthenticator {
 
     /**
      * Authenticates and loads the agent. Fails with ErrAgentIdentity when the agent is missing or the key is not its
-     * access key, ErrAgentCorrupted when the document lacks {@code agent}, ErrAgentInactive when unenrolled.
+     * access key, ErrAgentCorrupted when the document lacks {@code agent}, ErrAgentInactive when unenrolled. A path
+     * id that cannot be a document id is a BadRequest, found out after the key (an unauthenticated client learns
+     * nothing) and before the store is asked.
      */
     public CompletableFuture<Agent> authenticateAgent(List<String> authorization, String agentId) {
-        return authenticateKey(authorization).thenCompose(key -> repo.agent(agentId).thenApply(found -> {
-            Agent agent = found.orElseThrow(() -> new FleetException(FleetError.AGENT_IDENTITY));
-            if (!key.id().equals(agent.accessApiKeyId())) {
-                throw new FleetException(FleetError.AGENT_IDENTITY);
-            }
-            if (!agent.hasAgentSection()) {
-                throw new FleetException(FleetError.AGENT_CORRUPTED);
-            }
-            if (!agent.active()) {
-                keys.forget(key.id());
-                throw new FleetException(FleetError.AGENT_INACTIVE);
-            }
-            return agent;
-        }));
+        return authenticateKey(authorization).thenCompose(key -> {
+            DocumentIds.require("agent id in the path", agentId);
+            return repo.agent(agentId).thenApply(found -> verified(key, found));
+        });
+    }
+
+    private Agent verified(ApiKey key, Optional<Agent> found) {
+        Agent agent = found.orElseThrow(() -> new FleetException(FleetError.AGENT_IDENTITY));
+        if (!key.id().equals(agent.accessApiKeyId())) {
+            throw new FleetException(FleetError.AGENT_IDENTITY);
+        }
+        if (!agent.hasAgentSection()) {
+            throw new FleetException(FleetError.AGENT_CORRUPTED);
+        }
+        if (!agent.active()) {
+            keys.forget(key.id());
+            throw new FleetException(FleetError.AGENT_INACTIVE);
+        }
+        return agent;
     }
 }

@@ -1,5 +1,6 @@
 package dev.fleetserver.core.checkin;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
@@ -88,6 +89,24 @@ public final class CheckinBulker {
         enqueue(agentId, new Pending(clock.millis(), null, null, fields));
     }
 
+    /**
+     * Writes {@code fields} (with anything already queued for the agent) now rather than at the next flush, by the
+     * same rules as a flush; for an agent's first checkin, so that it shows as online at once instead of
+     * {@code enrolling} for up to a flush interval. Completes when the store has answered; never fails (a failure
+     * is logged, as in a flush).
+     */
+    public CompletableFuture<Void> checkinNow(String agentId, ObjectNode fields) {
+        checkin(agentId, fields);
+        Pending p = pending.remove(agentId);
+        if (p == null) {
+            // A flush running right now took it.
+            return CompletableFuture.completedFuture(null);
+        }
+        Map<String, ObjectNode> one = new HashMap<>();
+        one.put(agentId, p.document());
+        return write(one, 0);
+    }
+
     /** A parked agent is still there: refresh its {@code last_checkin} with the status it reported. */
     public void heartbeat(String agentId, String status, String message) {
         enqueue(agentId, new Pending(clock.millis(), status, message, null));
@@ -105,6 +124,8 @@ public final class CheckinBulker {
      * Writes everything queued so far; completes when the store has answered. Each update is conditional on the
      * version of the agent document read just before, and skipped when that document already carries a newer
      * {@code last_checkin} (another server saw the agent later): two servers never roll an agent's status back.
+     * Nor is its policy revision rolled back: a queued {@code policy_revision_idx} lower than the stored one of the
+     * same policy (an ack or another server got there first) is left out of the write, the rest is written.
      */
     public CompletableFuture<Void> flush() {
         List<Map<String, Pending>> chunks = new ArrayList<>();
@@ -148,7 +169,7 @@ public final class CheckinBulker {
                 if (current.isEmpty() || newer(current.get(), fields)) {
                     continue;
                 }
-                ops.add(WriteOp.Update.ifUnchanged(current.get().doc(), fields));
+                ops.add(WriteOp.Update.ifUnchanged(current.get().doc(), withoutOlderRevision(current.get(), fields)));
             }
             return bulk(ops);
         }).thenCompose(conflicted -> {
@@ -173,6 +194,28 @@ public final class CheckinBulker {
         Instant stored = Times.parse(current.source().path("last_checkin").asText(null));
         Instant ours = Times.parse(fields.path("last_checkin").asText(null));
         return stored != null && ours != null && stored.isAfter(ours);
+    }
+
+    /**
+     * {@code fields} without {@code agent_policy_id}/{@code policy_revision_idx} when they report an older revision
+     * of the policy the stored revision is of ({@code agent_policy_id}, or {@code policy_id} where no agent ever
+     * reported one); a report of another policy is written whatever its revision (the agent was moved).
+     */
+    static ObjectNode withoutOlderRevision(Agent current, ObjectNode fields) {
+        JsonNode rev = fields.get("policy_revision_idx");
+        JsonNode stored = current.source().get("policy_revision_idx");
+        if (rev == null || !rev.isNumber() || stored == null || !stored.isNumber() || rev.asLong() >= stored.asLong()) {
+            return fields;
+        }
+        String storedPolicy = current.agentPolicyId() != null ? current.agentPolicyId() : current.policyId();
+        String queuedPolicy = fields.path("agent_policy_id").asText(null);
+        if (storedPolicy == null || !storedPolicy.equals(queuedPolicy)) {
+            return fields;
+        }
+        ObjectNode kept = fields.deepCopy();
+        kept.remove("agent_policy_id");
+        kept.remove("policy_revision_idx");
+        return kept;
     }
 
     /** Writes in chunks; completes with the ids that hit a version conflict. */

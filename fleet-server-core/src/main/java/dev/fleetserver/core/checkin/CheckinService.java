@@ -8,6 +8,7 @@ import dev.fleetserver.core.auth.UserAgentCheck;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.DocumentIds;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.policy.AgentOutputKeys;
 import dev.fleetserver.core.policy.PolicyMonitor;
@@ -154,8 +155,7 @@ public final class CheckinService {
                     if (seq != agent.actionSeqNo()) {
                         fields.set("action_seq_no", Json.array().add(seq));
                     }
-                    bulker.checkin(agent.id(), fields);
-                    return policies.latestOrLoad(policyId).thenApply(latest -> new long[] {seq,
+                    return record(agent, fields).thenCompose(v -> policies.latestOrLoad(policyId)).thenApply(latest -> new long[] {seq,
                             // An agent claiming a revision that does not exist yet is sent the latest one.
                             latest.isPresent() && reported > latest.get().revision() ? 0 : reported});
                 })
@@ -164,6 +164,18 @@ public final class CheckinService {
                     sink.fail(t);
                     return null;
                 });
+    }
+
+    /**
+     * Queues what the agent reported for the next flush; an agent that never checked in before has it written
+     * before its checkin goes on, so that it shows as online at once rather than as enrolling until the flush.
+     */
+    private CompletableFuture<Void> record(Agent agent, ObjectNode fields) {
+        if (!agent.source().hasNonNull("last_checkin")) {
+            return bulker.checkinNow(agent.id(), fields);
+        }
+        bulker.checkin(agent.id(), fields);
+        return CompletableFuture.completedFuture(null);
     }
 
     private void park(Agent agent, CheckinRequest req, long seq, long revision, String policyId, Duration wait, CheckinSink sink) {
@@ -403,9 +415,21 @@ public final class CheckinService {
                 rollbacks = r != null && r.isArray() ? r : Json.array();
             }
             String message = text(root, "message");
-            return new CheckinRequest(status, message == null ? "" : message, text(root, "ack_token"),
-                    root.get("local_metadata"), root.get("components"), pollTimeout, text(root, "agent_policy_id"),
+            // The token is looked up as an action document id.
+            String ackToken = DocumentIds.require("ack_token", text(root, "ack_token"));
+            return new CheckinRequest(status, message == null ? "" : message, ackToken,
+                    shaped(root, "local_metadata", JsonNode::isObject, "an object"),
+                    shaped(root, "components", JsonNode::isArray, "an array"), pollTimeout, text(root, "agent_policy_id"),
                     rev == null || rev.isNull() ? 0 : rev.asLong(), rollbacks, root.get("upgrade_details"));
+        }
+
+        /** The value at {@code field} when absent, JSON null (what the agent sends for "none") or of the right kind. */
+        private static JsonNode shaped(JsonNode root, String field, java.util.function.Predicate<JsonNode> kind, String what) {
+            JsonNode n = root.get(field);
+            if (n != null && !n.isNull() && !kind.test(n)) {
+                throw FleetException.badRequest("unable to decode checkin request: " + field + " must be " + what);
+            }
+            return n;
         }
 
         private static String text(JsonNode root, String field) {

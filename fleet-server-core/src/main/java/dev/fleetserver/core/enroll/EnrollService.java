@@ -13,6 +13,7 @@ import dev.fleetserver.core.auth.UserAgentCheck;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.DocumentIds;
 import dev.fleetserver.core.model.EnrollmentKey;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.Query;
@@ -66,7 +67,12 @@ public final class EnrollService {
                 .thenCompose(key -> {
                     String version = userAgents.check(userAgent);
                     return repo.activeEnrollmentKeysByApiKeyId(key.id()).thenApply(keys -> {
-                        if (keys.size() != 1) {
+                        if (keys.isEmpty()) {
+                            // Revoked, or not an enrollment key at all: the client's credential, not our fault.
+                            throw new FleetException(FleetError.ENROLLMENT_KEY_NOT_ACTIVE);
+                        }
+                        if (keys.size() > 1) {
+                            // Two active records for one key: the store is inconsistent, which is ours to fix.
                             throw new FleetException(FleetError.INTERNAL, "FindEnrollmentAPIKey: hit count mismatch " + keys.size());
                         }
                         return new Admitted(keys.get(0), version);
@@ -270,25 +276,45 @@ public final class EnrollService {
             throw FleetException.badRequest("unable to decode enroll request: expected a JSON object");
         }
         String type = stringField(root, "type");
-        if (!TYPES.contains(type)) {
-            throw new FleetException(FleetError.INTERNAL, "unknown enroll request type");
+        if (type.isEmpty()) {
+            throw FleetException.badRequest("enroll request type missing");
         }
-        JsonNode metadata = root.path("metadata");
+        if (!TYPES.contains(type)) {
+            throw FleetException.badRequest("unknown enroll request type");
+        }
+        JsonNode metadata = objectOrNull(root, "metadata", "metadata");
         List<String> tags = new java.util.ArrayList<>();
-        JsonNode t = metadata.path("tags");
-        if (t.isArray()) {
+        JsonNode t = metadata == null ? null : metadata.get("tags");
+        if (t != null && t.isArray()) {
             for (JsonNode tag : t) {
                 if (!tag.isTextual()) {
                     throw FleetException.badRequest("unable to decode enroll request: metadata.tags must be strings");
                 }
                 tags.add(tag.textValue());
             }
-        } else if (!t.isMissingNode() && !t.isNull()) {
+        } else if (t != null && !t.isNull()) {
             throw FleetException.badRequest("unable to decode enroll request: metadata.tags must be an array");
         }
-        JsonNode local = metadata.get("local");
-        return new EnrollRequest(type, stringField(root, "id"), stringField(root, "replace_token"),
-                stringField(root, "enrollment_id"), local, tags);
+        JsonNode local = metadata == null ? null : objectOrNull(metadata, "local", "metadata.local");
+        if (metadata != null) {
+            // Not used, but an agent never sends anything else: another shape is a broken client.
+            objectOrNull(metadata, "user_provided", "metadata.user_provided");
+        }
+        String id = DocumentIds.require("id", stringField(root, "id"));
+        String enrollmentId = DocumentIds.require("enrollment_id", stringField(root, "enrollment_id"));
+        return new EnrollRequest(type, id, stringField(root, "replace_token"), enrollmentId, local, tags);
+    }
+
+    /** The object at {@code name}, or null when absent or JSON null; anything else is a BadRequest naming {@code path}. */
+    private static JsonNode objectOrNull(JsonNode parent, String name, String path) {
+        JsonNode n = parent.get(name);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isObject()) {
+            throw FleetException.badRequest("unable to decode enroll request: " + path + " must be an object");
+        }
+        return n;
     }
 
     private static String stringField(JsonNode root, String name) {

@@ -24,6 +24,14 @@ public enum FleetError {
     NO_AUTH_HEADER("ErrNoAuthHeader", "no authorization header"),
     MALFORMED_HEADER("ErrMalformedHeader", "malformed authorization header"),
     UNAUTHORIZED("ErrUnauthorized", "unauthorized"),
+    /**
+     * Enroll with a valid API key that is not an active enrollment key: one revoked since (its API key still
+     * authenticates from the cache for a while) or another kind of key, such as an agent's access key. The original
+     * answers {@code 500} ({@code FindEnrollmentAPIKey: hit count mismatch 0}), which agents retry for ever; this is
+     * its closest {@code 401}: the error name it answers once Elasticsearch itself refuses a revoked key
+     * ({@code ErrUnauthorized}), with a message that says which check failed.
+     */
+    ENROLLMENT_KEY_NOT_ACTIVE("ErrUnauthorized", "not an active enrollment token"),
     MALFORMED_TOKEN("ErrMalformedToken", "malformed token"),
     INVALID_TOKEN("ErrInvalidToken", "token not valid utf8"),
     API_KEY_NOT_FOUND("ErrAPIKeyNotFound", "api key not found"),
@@ -36,7 +44,10 @@ public enum FleetError {
     TRANSFER_CODING_NOT_IMPLEMENTED("NotImplemented", "transfer coding not implemented"),
     /** A malformed request: the message is {@code Bad request: <what>}. */
     BAD_REQUEST("BadRequest", "Bad request"),
-    /** What the original answers with its default branch (HTTP 500, name {@code BadRequest}). */
+    /**
+     * What the original answers with its default branch (HTTP 500, name {@code BadRequest}). Also the answer when the
+     * store refused a request (not an outage): {@code internal error}, the store's own text only in the log.
+     */
     INTERNAL("BadRequest", "internal error"),
     /** The store (Elasticsearch) refused the connection or is unavailable. */
     SERVICE_UNAVAILABLE("ServiceUnavailable", "Fleet server unable to communicate with Elasticsearch"),

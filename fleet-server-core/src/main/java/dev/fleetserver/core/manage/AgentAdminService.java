@@ -211,7 +211,10 @@ public final class AgentAdminService {
                 ObjectNode partial = Json.object();
                 partial.put("policy_id", policyId);
                 partial.put("policy_base_id", dev.fleetserver.core.enroll.EnrollService.policyBaseId(policyId));
-                partial.put("policy_revision_idx", 0);
+                if (!policyId.equals(a.policyId())) {
+                    // A new policy starts from no revision; one that stays keeps the revision it runs (never back).
+                    partial.put("policy_revision_idx", 0);
+                }
                 partial.put("updated_at", now);
                 moves.add(new WriteOp.Update(FleetIndex.AGENTS, a.id(), partial));
             }

@@ -124,6 +124,16 @@ public final class FleetRepository {
                 .thenApply(ds -> ds.isEmpty() ? Optional.<Action>empty() : Optional.of(new Action(ds.get(0))));
     }
 
+    /**
+     * The action with this {@code action_id} that names {@code agentId} in its {@code agents}. Kibana splits one
+     * action over several documents (same {@code action_id}, some agents each), so any of them will do.
+     */
+    public CompletableFuture<Optional<Action>> actionAddressedTo(String actionId, String agentId) {
+        Query q = Query.where().term("action_id", actionId).term("agents", agentId).size(1);
+        return store.search(FleetIndex.ACTIONS, q)
+                .thenApply(ds -> ds.isEmpty() ? Optional.<Action>empty() : Optional.of(new Action(ds.get(0))));
+    }
+
     /** The sequence number of the action document with this {@code _id} (an ack token), or empty. */
     public CompletableFuture<Optional<Long>> actionSeqNo(String docId) {
         return store.get(FleetIndex.ACTIONS, docId)

@@ -73,9 +73,18 @@ class AckServiceTest {
         return b.append("]}").toString();
     }
 
-    private void putAction(String docId, String actionId) throws Exception {
-        store.create(FleetIndex.ACTIONS, docId, Json.object().put("action_id", actionId).put("type", "SETTINGS"))
-                .get(5, TimeUnit.SECONDS);
+    /** An action document addressed to {@code agents} (agent-1 when none are named), as Kibana writes it. */
+    private void putAction(String docId, String actionId, String... agents) throws Exception {
+        ObjectNode action = Json.object().put("action_id", actionId).put("type", "SETTINGS");
+        var to = action.putArray("agents");
+        for (String a : agents.length == 0 ? new String[] {"agent-1"} : agents) {
+            to.add(a);
+        }
+        store.create(FleetIndex.ACTIONS, docId, action).get(5, TimeUnit.SECONDS);
+    }
+
+    private java.util.List<Doc> actionResults() throws Exception {
+        return store.search(FleetIndex.ACTION_RESULTS, dev.fleetserver.core.store.Query.where()).get(5, TimeUnit.SECONDS);
     }
 
     @Test
@@ -218,6 +227,73 @@ class AckServiceTest {
         assertThat(result.items()).containsExactly(new AckResult.Item(200, "OK"), new AckResult.Item(404, "Not Found"),
                 new AckResult.Item(400, "Bad Request"), new AckResult.Item(200, "OK"));
         assertThat(result.httpStatus()).isEqualTo(404);
+    }
+
+    @Test
+    void anActionAddressedOnlyToAnotherAgentIsForbiddenAndWritesNoResult() throws Exception {
+        putAction("doc-1", "act-1", "agent-2");
+
+        AckResult result = ack(events("act-1"));
+
+        assertThat(result.items()).containsExactly(new AckResult.Item(403, "Forbidden"));
+        assertThat(result.httpStatus()).isEqualTo(403);
+        assertThat(result.body().get("errors").asBoolean()).isTrue();
+        assertThat(actionResults()).isEmpty();
+    }
+
+    @Test
+    void anUnenrollOfAnotherAgentIsForbiddenAndLeavesThisOneEnrolled() throws Exception {
+        store.create(FleetIndex.ACTIONS, "doc-u", Json.object().put("action_id", "unenroll-b").put("type", "UNENROLL")
+                .set("agents", Json.array().add("agent-2"))).get(5, TimeUnit.SECONDS);
+
+        AckResult result = ack(events("unenroll-b"));
+
+        assertThat(result.items()).containsExactly(new AckResult.Item(403, "Forbidden"));
+        assertThat(agent().active()).isTrue();
+        assertThat(actionResults()).isEmpty();
+    }
+
+    @Test
+    void anActionSplitOverSeveralDocumentsIsAckedByAnAgentNamedInAnyOfThem() throws Exception {
+        putAction("doc-1", "act-1", "agent-2", "agent-3");
+        putAction("doc-2", "act-1", "agent-4", "agent-1");
+
+        AckResult result = ack(events("act-1"));
+
+        assertThat(result.items()).containsExactly(new AckResult.Item(200, "OK"));
+        assertThat(store.get(FleetIndex.ACTION_RESULTS, "act-1:agent-1").get(5, TimeUnit.SECONDS)).isPresent();
+    }
+
+    @Test
+    void anActionWithoutAgentsWasNeverDeliveredAndIsForbidden() throws Exception {
+        store.create(FleetIndex.ACTIONS, "doc-1", Json.object().put("action_id", "act-1").put("type", "SETTINGS"))
+                .get(5, TimeUnit.SECONDS);
+
+        assertThat(ack(events("act-1")).items()).containsExactly(new AckResult.Item(403, "Forbidden"));
+        assertThat(actionResults()).isEmpty();
+    }
+
+    @Test
+    void eventIdsThatCannotBeDocumentIdsAreBadRequestItemsNamingTheField() throws Exception {
+        putAction("doc-1", "act-1");
+        String longId = "a".repeat(513);
+
+        AckResult result = ack("{\"events\":[{\"action_id\":\"" + longId + "\"},{\"action_id\":\"act\\u0000\"},"
+                + "{\"action_id\":\"act-1\",\"agent_id\":\"" + longId + "\"},{\"action_id\":\"act-1\"}]}");
+
+        assertThat(result.items()).containsExactly(
+                new AckResult.Item(400, "Bad request: action_id must be at most 512 bytes"),
+                new AckResult.Item(400, "Bad request: action_id must not contain control characters"),
+                new AckResult.Item(400, "Bad request: agent_id must be at most 512 bytes"),
+                new AckResult.Item(200, "OK"));
+        assertThat(result.httpStatus()).isEqualTo(400);
+    }
+
+    @Test
+    void anAppliedPolicyAckRecordsWhichPolicyTheRevisionIsOf() throws Exception {
+        ack(events("policy:p1:3"));
+
+        assertThat(agent().agentPolicyId()).isEqualTo("p1");
     }
 
     @Test

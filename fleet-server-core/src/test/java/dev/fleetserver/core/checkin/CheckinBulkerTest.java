@@ -4,12 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.DocumentStore;
+import dev.fleetserver.core.util.DelegatingStore;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.MutableClock;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -94,6 +100,95 @@ class CheckinBulkerTest {
         bulker.flush().get(5, TimeUnit.SECONDS);
 
         assertThat(source("a1").path("last_checkin_status").asText()).isEqualTo("online");
+    }
+
+    @Test
+    void aQueuedOlderRevisionOfTheSamePolicyIsLeftOutAndTheRestIsWritten() throws Exception {
+        bulker.checkin("a1", json("{\"last_checkin_status\":\"online\",\"agent_policy_id\":\"p1\",\"policy_revision_idx\":1}"));
+        // Meanwhile the agent acked revision 2 (or another server wrote it).
+        repo.updateAgent("a1", json("{\"policy_id\":\"p1\",\"agent_policy_id\":\"p1\",\"policy_revision_idx\":2}"))
+                .get(5, TimeUnit.SECONDS);
+
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        ObjectNode doc = source("a1");
+        assertThat(doc.path("policy_revision_idx").asLong()).isEqualTo(2);
+        assertThat(doc.path("agent_policy_id").asText()).isEqualTo("p1");
+        assertThat(doc.path("last_checkin_status").asText()).isEqualTo("online");
+        assertThat(doc.path("last_checkin").asText()).isEqualTo("2024-05-01T12:00:00.000Z");
+    }
+
+    @Test
+    void withoutAReportedPolicyTheStoredRevisionIsOfTheAssignedPolicy() throws Exception {
+        repo.updateAgent("a1", json("{\"policy_id\":\"p1\",\"policy_revision_idx\":3}")).get(5, TimeUnit.SECONDS);
+        bulker.checkin("a1", json("{\"agent_policy_id\":\"p1\",\"policy_revision_idx\":2}"));
+
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        assertThat(source("a1").path("policy_revision_idx").asLong()).isEqualTo(3);
+    }
+
+    @Test
+    void aReportedRevisionOfAnotherPolicyIsWrittenWhateverItsNumber() throws Exception {
+        // The agent was moved from p1 (revision 5) to p2, which is at revision 1.
+        repo.updateAgent("a1", json("{\"policy_id\":\"p2\",\"agent_policy_id\":\"p1\",\"policy_revision_idx\":5}"))
+                .get(5, TimeUnit.SECONDS);
+        bulker.checkin("a1", json("{\"agent_policy_id\":\"p2\",\"policy_revision_idx\":1}"));
+
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        ObjectNode doc = source("a1");
+        assertThat(doc.path("agent_policy_id").asText()).isEqualTo("p2");
+        assertThat(doc.path("policy_revision_idx").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void aNewerRevisionOfTheSamePolicyIsWritten() throws Exception {
+        repo.updateAgent("a1", json("{\"policy_id\":\"p1\",\"agent_policy_id\":\"p1\",\"policy_revision_idx\":2}"))
+                .get(5, TimeUnit.SECONDS);
+        bulker.checkin("a1", json("{\"agent_policy_id\":\"p1\",\"policy_revision_idx\":3}"));
+
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        assertThat(source("a1").path("policy_revision_idx").asLong()).isEqualTo(3);
+    }
+
+    @Test
+    void aRevisionWrittenBetweenTheReadAndTheWriteIsNotRolledBack() throws Exception {
+        repo.updateAgent("a1", json("{\"policy_id\":\"p1\",\"agent_policy_id\":\"p1\",\"policy_revision_idx\":1}"))
+                .get(5, TimeUnit.SECONDS);
+        // The ack of revision 2 lands right after the flush read the document: the conditional write must lose.
+        AtomicBoolean acked = new AtomicBoolean();
+        DocumentStore racing = new DelegatingStore(store) {
+            @Override
+            public CompletableFuture<Optional<Doc>> get(String index, String id) {
+                return delegate.get(index, id).thenCompose(d -> acked.getAndSet(true)
+                        ? CompletableFuture.completedFuture(d)
+                        : delegate.update(index, id, Json.object().put("policy_revision_idx", 2)).thenApply(x -> d));
+            }
+        };
+        CheckinBulker racingBulker = new CheckinBulker(new FleetRepository(racing), clock);
+        racingBulker.checkin("a1", json("{\"last_checkin_status\":\"online\",\"agent_policy_id\":\"p1\",\"policy_revision_idx\":1}"));
+
+        racingBulker.flush().get(5, TimeUnit.SECONDS);
+
+        ObjectNode doc = source("a1");
+        assertThat(doc.path("policy_revision_idx").asLong()).isEqualTo(2);
+        assertThat(doc.path("last_checkin_status").asText()).isEqualTo("online");
+    }
+
+    @Test
+    void checkinNowWritesAtOnceTogetherWithWhatWasQueued() throws Exception {
+        bulker.checkin("a1", json("{\"local_metadata\":{\"x\":1}}"));
+        now.set(T0.plusSeconds(2));
+
+        bulker.checkinNow("a1", json("{\"last_checkin_status\":\"starting\"}")).get(5, TimeUnit.SECONDS);
+
+        ObjectNode doc = source("a1");
+        assertThat(doc.path("local_metadata").path("x").asInt()).isEqualTo(1);
+        assertThat(doc.path("last_checkin_status").asText()).isEqualTo("starting");
+        assertThat(doc.path("last_checkin").asText()).isEqualTo("2024-05-01T12:00:02.000Z");
+        assertThat(bulker.pendingCount()).isZero();
     }
 
     @Test

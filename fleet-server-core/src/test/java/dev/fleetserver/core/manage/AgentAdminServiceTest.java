@@ -77,6 +77,25 @@ class AgentAdminServiceTest {
         assertThat(targeted).hasSize(matching).contains("a0", "a" + (matching - 1)).doesNotContain("other-policy", "inactive");
     }
 
+    @Test
+    void reassigningAnAgentToThePolicyItIsOnKeepsItsRevisionAndToAnotherStartsFromNone() throws Exception {
+        for (String p : new String[] {"p1", "p2"}) {
+            store.create(FleetIndex.POLICIES, p + ":1", Json.object().put("policy_id", p).put("revision_idx", 1))
+                    .get(5, TimeUnit.SECONDS);
+        }
+        store.create(FleetIndex.AGENTS, "a1", agent("p1", true).put("agent_policy_id", "p1").put("policy_revision_idx", 4))
+                .get(5, TimeUnit.SECONDS);
+
+        admin.reassign("a1", Json.object().put("policy_id", "p1")).get(10, TimeUnit.SECONDS);
+        assertThat(store.get(FleetIndex.AGENTS, "a1").get(5, TimeUnit.SECONDS).orElseThrow().source()
+                .get("policy_revision_idx").asLong()).isEqualTo(4);
+
+        admin.reassign("a1", Json.object().put("policy_id", "p2")).get(10, TimeUnit.SECONDS);
+        JsonNode moved = store.get(FleetIndex.AGENTS, "a1").get(5, TimeUnit.SECONDS).orElseThrow().source();
+        assertThat(moved.get("policy_id").asText()).isEqualTo("p2");
+        assertThat(moved.get("policy_revision_idx").asLong()).isZero();
+    }
+
     private static ObjectNode agent(String policyId, boolean active) {
         ObjectNode a = Json.object();
         a.put("active", active);

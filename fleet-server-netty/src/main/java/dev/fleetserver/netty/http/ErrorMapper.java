@@ -22,7 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one place where failures become HTTP answers: status and {@code {"statusCode","error","message"}}. Store
- * outages are 503, never 401 (agents that see repeated 401s stop checking in). Admission control's
+ * outages ({@link StoreException.Unavailable}: unreachable, 5xx, Elasticsearch's 429) are 503, never 401 (agents that
+ * see repeated 401s stop checking in); any other store failure (the store refused the request) is a 500 with a
+ * generic message, the back end's text only in the log. Admission control's
  * {@link Rejection}s are 429: {@code RateLimit}/{@code MaxLimit} JSON for a route's limits, the plain text
  * {@code Server capacity exceeded.} for the listener's in-flight cap (as chi's {@code Throttle} in the original), and
  * unlike the original all of them carry {@code Retry-After}. So do the other 429s (from core, e.g. Elasticsearch
@@ -52,6 +54,7 @@ public final class ErrorMapper {
         STATUS.put(FleetError.NO_AUTH_HEADER, 401);
         STATUS.put(FleetError.MALFORMED_HEADER, 400);
         STATUS.put(FleetError.UNAUTHORIZED, 401);
+        STATUS.put(FleetError.ENROLLMENT_KEY_NOT_ACTIVE, 401);
         STATUS.put(FleetError.MALFORMED_TOKEN, 400);
         STATUS.put(FleetError.INVALID_TOKEN, 401);
         STATUS.put(FleetError.API_KEY_NOT_FOUND, 401);
@@ -142,8 +145,10 @@ public final class ErrorMapper {
             return new Mapped(m.status(), m.body(), jitteredSeconds(5, 15), null);
         }
         if (t instanceof StoreException) {
-            LOG.warn("store error: {}", t.toString());
-            return mapped(503, String.valueOf(t.getMessage()), "elasticsearch error");
+            // The store refused this request (not an outage): ours to fix, not the client's to retry later. Its
+            // text stays in the log; the client learns nothing about the back end.
+            LOG.error("store refused a request: {}", t.toString());
+            return mapped(500, FleetError.INTERNAL.errorName(), FleetError.INTERNAL.defaultMessage());
         }
         LOG.error("unexpected failure", t);
         return mapped(500, "BadRequest", String.valueOf(t.getMessage()));

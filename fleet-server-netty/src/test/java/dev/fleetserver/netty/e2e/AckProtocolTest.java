@@ -90,6 +90,52 @@ class AckProtocolTest {
     }
 
     @Test
+    void anActionAddressedOnlyToAnotherAgentIsA403ItemWritesNothingAndIsNotCounted() throws Exception {
+        Enrolled b = E2eSupport.enroll(fleet, agent);
+        E2eSupport.managementOk(fleet, "POST", "/api/fleet/agents/" + b.id() + "/unenroll", "{}");
+        JsonNode status = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/action_status", null).at("/items/0");
+        String actionId = status.get("actionId").asText();
+
+        AgentClient.Reply r = agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), actionId));
+
+        assertThat(r.status()).isEqualTo(403);
+        assertThat(r.json()).isEqualTo(Json.MAPPER.readTree(
+                "{\"action\":\"acks\",\"errors\":true,\"items\":[{\"status\":403,\"message\":\"Forbidden\"}]}"));
+        assertThat(E2eSupport.doc(fleet, FleetIndex.ACTION_RESULTS, actionId + ":" + a.id())).isEmpty();
+        JsonNode after = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/action_status", null).at("/items/0");
+        assertThat(after.get("nbAgentsAck").asInt()).isZero();
+        assertThat(after.get("status").asText()).isEqualTo("IN_PROGRESS");
+        // Neither agent was unenrolled by it.
+        assertThat(agentDoc(fleet, a.id()).get("active").asBoolean()).isTrue();
+        assertThat(agentDoc(fleet, b.id()).get("active").asBoolean()).isTrue();
+
+        // The agent it was sent to acks it as usual.
+        assertThat(agent.acks(b.id(), b.key(), AgentClient.ackEvents(b.id(), actionId)).status()).isEqualTo(200);
+        assertThat(agentDoc(fleet, b.id()).get("active").asBoolean()).isFalse();
+    }
+
+    @Test
+    void anActionSplitOverSeveralDocumentsIsAckedByAnAgentOfAnyOfThem() {
+        ObjectNode first = E2eSupport.settingsAction("split-1", "agent-x");
+        ObjectNode second = E2eSupport.settingsAction("split-1", "agent-y");
+        ((com.fasterxml.jackson.databind.node.ArrayNode) second.get("agents")).add(a.id());
+        E2eSupport.indexAction(fleet, "split-doc-1", first);
+        E2eSupport.indexAction(fleet, "split-doc-2", second);
+
+        assertThat(agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), "split-1")).status()).isEqualTo(200);
+        assertThat(E2eSupport.doc(fleet, FleetIndex.ACTION_RESULTS, "split-1:" + a.id())).isPresent();
+    }
+
+    @Test
+    void eventIdsThatCannotBeDocumentIdsAreBadRequestItemsNamingTheField() throws Exception {
+        AgentClient.Reply r = agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), "x".repeat(600), "policy:default:1"));
+        assertThat(r.status()).isEqualTo(400);
+        assertThat(r.json()).isEqualTo(Json.MAPPER.readTree("{\"action\":\"acks\",\"errors\":true,\"items\":["
+                + "{\"status\":400,\"message\":\"Bad request: action_id must be at most 512 bytes\"},"
+                + "{\"status\":200,\"message\":\"OK\"}]}"));
+    }
+
+    @Test
     void ackingAStoredActionWritesItsResult() throws Exception {
         E2eSupport.indexAction(fleet, "doc-1", E2eSupport.settingsAction("action-1", a.id()));
         E2eSupport.indexAction(fleet, "doc-2", E2eSupport.settingsAction("action-2", a.id()));

@@ -352,6 +352,84 @@ class CheckinProtocolTest {
     }
 
     @Test
+    void anAgentIdInThePathThatCannotBeADocumentIdIsABadRequestOnCheckinAndAcks() {
+        Enrolled a = E2eSupport.enroll(fleet, agent);
+        String tooLong = "a".repeat(600);
+        assertError(agent.checkin(tooLong, a.key(), AgentClient.checkinBody("online")), 400, "BadRequest",
+                "Bad request: agent id in the path must be at most 512 bytes");
+        assertError(agent.acks(tooLong, a.key(), AgentClient.ackEvents(tooLong, "policy:default:1")), 400, "BadRequest",
+                "Bad request: agent id in the path must be at most 512 bytes");
+        assertError(agent.checkin("agent%0Aone", a.key(), AgentClient.checkinBody("online")), 400, "BadRequest",
+                "Bad request: agent id in the path must not contain control characters");
+        // Without a valid key the id is not even looked at.
+        assertThat(agent.checkin(tooLong, "bm8tc3VjaDprZXk=", AgentClient.checkinBody("online")).status()).isEqualTo(401);
+    }
+
+    @Test
+    void localMetadataOrComponentsOfTheWrongShapeAreBadRequestsNamingTheField() {
+        Enrolled a = E2eSupport.enroll(fleet, agent);
+        for (String wrong : new String[] {"[]", "\"host\"", "1", "true"}) {
+            assertError(checkinRaw(a, "{\"status\":\"online\",\"local_metadata\":" + wrong + "}"), 400, "BadRequest",
+                    "Bad request: unable to decode checkin request: local_metadata must be an object");
+        }
+        for (String wrong : new String[] {"{}", "\"x\"", "2"}) {
+            assertError(checkinRaw(a, "{\"status\":\"online\",\"components\":" + wrong + "}"), 400, "BadRequest",
+                    "Bad request: unable to decode checkin request: components must be an array");
+        }
+        // What the agent sends when it has nothing to report is fine.
+        assertThat(checkinRaw(a, "{\"status\":\"online\",\"local_metadata\":null,\"components\":null}").status())
+                .isEqualTo(200);
+    }
+
+    @Test
+    void anAckTokenThatCannotBeADocumentIdIsABadRequest() {
+        Enrolled a = E2eSupport.enroll(fleet, agent);
+        ObjectNode body = AgentClient.checkinBody("online");
+        body.put("ack_token", "t".repeat(513));
+        assertError(agent.checkin(a.id(), a.key(), body), 400, "BadRequest", "Bad request: ack_token must be at most 512 bytes");
+    }
+
+    @Test
+    void aNewAgentIsOnlineRightAfterItsFirstCheckinNotAfterTheFlushInterval() throws Exception {
+        Enrolled a = E2eSupport.enroll(fleet, agent);
+        assertThat(E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id(), null).at("/item/status").asText())
+                .isEqualTo("enrolling");
+
+        // Parks (it reports the latest revision): nothing but the first checkin itself can have written its status.
+        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet, 1);
+
+        JsonNode listed = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents", null);
+        assertThat(listed.at("/items/0/id").asText()).isEqualTo(a.id());
+        assertThat(listed.at("/items/0/status").asText()).isEqualTo("online");
+        assertThat(fleet.core().checkin().registry().size()).isEqualTo(1);
+        assertThat(parked).isNotDone();
+    }
+
+    @Test
+    void anAckedRevisionIsNotRolledBackByTheStatusFlushOfAnEarlierCheckin() throws Exception {
+        Enrolled a = E2eSupport.enroll(fleet, agent);
+        // First checkin, from an agent that does not report its policy yet: it is sent revision 1.
+        assertThat(agent.checkin(a.id(), a.key(), AgentClient.checkinBody("starting")).json().at("/actions/0/id").asText())
+                .isEqualTo("policy:default:1");
+        // It runs revision 1 and parks; its report (revision 1) waits for the flush.
+        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet, 1);
+
+        E2eSupport.managementOk(fleet, "PUT", "/api/fleet/agent_policies/default", "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}");
+        assertThat(parked.get(10, TimeUnit.SECONDS).json().at("/actions/0/id").asText()).isEqualTo("policy:default:2");
+        assertThat(agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), "policy:default:2")).status()).isEqualTo(200);
+        assertThat(E2eSupport.agentDoc(fleet, a.id()).get("policy_revision_idx").asLong()).isEqualTo(2);
+
+        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+
+        JsonNode doc = E2eSupport.agentDoc(fleet, a.id());
+        assertThat(doc.get("policy_revision_idx").asLong()).isEqualTo(2);
+        assertThat(doc.get("agent_policy_id").asText()).isEqualTo("default");
+        assertThat(doc.get("last_checkin_status").asText()).as("the rest of the stale report is written").isEqualTo("online");
+    }
+
+    @Test
     void upgradeDetailsOfAKnownUpgradeActionAreRecorded() throws Exception {
         Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
         E2eSupport.indexAction(fleet, "upgrade-doc", E2eSupport.action("upgrade-1", "UPGRADE", a.id(),

@@ -124,15 +124,76 @@ class EnrollProtocolTest {
     }
 
     @Test
-    void anUnknownEnrollTypeIsTheOriginals500() {
-        assertError(enroll(token(), bodyWith("type", "FOO")), 500, "BadRequest", "unknown enroll request type");
+    void anUnknownEnrollTypeIsABadRequestNotTheOriginals500() {
+        assertError(enroll(token(), bodyWith("type", "FOO")), 400, "BadRequest", "Bad request: unknown enroll request type");
     }
 
     @Test
-    void anAgentsAccessKeyCannotEnroll() {
+    void enrollWithoutTypeIsABadRequest() {
+        ObjectNode b = AgentClient.enrollBody();
+        b.remove("type");
+        assertError(enroll(token(), Json.string(b)), 400, "BadRequest", "Bad request: enroll request type missing");
+        b.putNull("type");
+        assertError(enroll(token(), Json.string(b)), 400, "BadRequest", "Bad request: enroll request type missing");
+        b.put("type", 1);
+        assertError(enroll(token(), Json.string(b)), 400, "BadRequest",
+                "Bad request: unable to decode enroll request: type must be a string");
+    }
+
+    @Test
+    void metadataOfTheWrongShapeIsABadRequestNamingTheField() {
+        ObjectNode notObject = AgentClient.enrollBody();
+        notObject.put("metadata", "host-1");
+        assertError(enroll(token(), Json.string(notObject)), 400, "BadRequest",
+                "Bad request: unable to decode enroll request: metadata must be an object");
+        for (String field : new String[] {"local", "user_provided"}) {
+            for (JsonNode wrong : new JsonNode[] {Json.array(), Json.MAPPER.getNodeFactory().textNode("x"),
+                    Json.MAPPER.getNodeFactory().numberNode(1)}) {
+                ObjectNode b = AgentClient.enrollBody();
+                ((ObjectNode) b.get("metadata")).set(field, wrong);
+                assertError(enroll(token(), Json.string(b)), 400, "BadRequest",
+                        "Bad request: unable to decode enroll request: metadata." + field + " must be an object");
+            }
+        }
+    }
+
+    @Test
+    void nullMetadataSectionsAreAccepted() {
+        ObjectNode b = AgentClient.enrollBody();
+        ((ObjectNode) b.get("metadata")).putNull("local").putNull("user_provided");
+        assertThat(enroll(token(), Json.string(b)).status()).isEqualTo(200);
+        ObjectNode none = AgentClient.enrollBody();
+        none.putNull("metadata");
+        assertThat(enroll(token(), Json.string(none)).status()).isEqualTo(200);
+    }
+
+    @Test
+    void idsThatCannotBeDocumentIdsAreBadRequestsNamingTheField() {
+        assertError(enroll(token(), bodyWith("id", "a".repeat(600))), 400, "BadRequest",
+                "Bad request: id must be at most 512 bytes");
+        assertError(enroll(token(), bodyWith("enrollment_id", "e".repeat(513))), 400, "BadRequest",
+                "Bad request: enrollment_id must be at most 512 bytes");
+        assertError(enroll(token(), bodyWith("id", "agent\nx")), 400, "BadRequest",
+                "Bad request: id must not contain control characters");
+        assertThat(enroll(token(), bodyWith("id", "a".repeat(512))).status()).isEqualTo(200);
+    }
+
+    @Test
+    void anAgentsAccessKeyCannotEnrollAndIsUnauthorizedNotA500() {
         JsonNode item = agent.enroll(fleet.enrollmentToken());
-        assertError(enroll("ApiKey " + item.get("access_api_key").asText(), body()), 500, "BadRequest",
-                "FindEnrollmentAPIKey: hit count mismatch 0");
+        assertError(enroll("ApiKey " + item.get("access_api_key").asText(), body()), 401, "ErrUnauthorized",
+                "not an active enrollment token");
+    }
+
+    @Test
+    void aRevokedEnrollmentKeyThatWasUsedBeforeIsUnauthorized() {
+        JsonNode key = E2eSupport.managementOk(fleet, "POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"default\"}").get("item");
+        String token = "ApiKey " + key.get("api_key").asText();
+        assertThat(enroll(token, body()).status()).isEqualTo(200);
+
+        E2eSupport.managementOk(fleet, "DELETE", "/api/fleet/enrollment_api_keys/" + key.get("id").asText(), null);
+
+        assertErrorKind(enroll(token, body()), 401, "ErrUnauthorized");
     }
 
     @Test
