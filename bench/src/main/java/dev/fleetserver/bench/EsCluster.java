@@ -192,4 +192,74 @@ final class EsCluster {
             start += share;
         }
     }
+
+    /** Stops the node, keeping its data and ports (EsNode's {@code stop-node}); returns when it is gone. */
+    void stopNode(long timeoutSeconds) throws Exception {
+        nodeCommand("stop-node", "stopped", timeoutSeconds);
+    }
+
+    /** Starts the node stopped by {@link #stopNode} again; returns when it is ready (security index, service token). */
+    void startNode(long timeoutSeconds) throws Exception {
+        nodeCommand("start-node", "started", timeoutSeconds);
+    }
+
+    private void nodeCommand(String command, String expected, long timeoutSeconds) throws Exception {
+        events.clear();
+        child.send(command);
+        JsonNode e = events.poll(timeoutSeconds, TimeUnit.SECONDS);
+        if (e == null || !expected.equals(e.path("state").asText())) {
+            throw new IllegalStateException(command + " did not complete: " + e);
+        }
+    }
+
+    /** Makes everything written to {@code indices} so far visible to searches. */
+    void refresh(String indices) throws Exception {
+        HttpResponse<String> r = send("POST", "/" + indices + "/_refresh?expand_wildcards=all&ignore_unavailable=true", null);
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("refresh of " + indices + " answered " + r.statusCode() + ": " + r.body());
+        }
+    }
+
+    /**
+     * Every document of {@code index} matching {@code query} (a query DSL object), with only {@code fields} of its
+     * source, read with a scroll of 5 000 at a time; each hit is {@code {"_id", "_source"}}. A missing index has none.
+     */
+    List<JsonNode> searchAll(String index, String query, List<String> fields) throws Exception {
+        ObjectNode body = LINES.createObjectNode();
+        body.put("size", 5000);
+        body.set("query", LINES.readTree(query));
+        fields.forEach(body.putArray("_source")::add);
+        HttpResponse<String> r = send("POST", "/" + index + "/_search?scroll=1m&expand_wildcards=all&ignore_unavailable=true",
+                body.toString());
+        List<JsonNode> out = new ArrayList<>();
+        while (true) {
+            if (r.statusCode() == 404) {
+                return out;
+            }
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("search of " + index + " answered " + r.statusCode() + ": " + r.body());
+            }
+            JsonNode res = LINES.readTree(r.body());
+            JsonNode hits = res.path("hits").path("hits");
+            hits.forEach(out::add);
+            String scroll = res.path("_scroll_id").asText("");
+            if (hits.isEmpty() || scroll.isEmpty()) {
+                if (!scroll.isEmpty()) {
+                    send("DELETE", "/_search/scroll", LINES.createObjectNode().put("scroll_id", scroll).toString());
+                }
+                return out;
+            }
+            r = send("POST", "/_search/scroll", LINES.createObjectNode().put("scroll", "1m").put("scroll_id", scroll).toString());
+        }
+    }
+
+    private HttpResponse<String> send(String method, String path, String json) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(uri + path)).header("Authorization", adminAuthorization)
+                .timeout(Duration.ofSeconds(120));
+        if (json != null) {
+            b.header("Content-Type", "application/json");
+        }
+        b.method(method, json == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(json));
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
 }

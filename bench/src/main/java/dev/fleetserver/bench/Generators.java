@@ -57,6 +57,18 @@ final class Generators {
      * for {@code settle}; returns when they first did. Fails at the deadline or when a generator dies.
      */
     long awaitParked(int agents, long settle, long deadline, long notBefore) throws InterruptedException {
+        long at = parkedWithin(agents, settle, deadline, notBefore);
+        if (at < 0) {
+            throw new IllegalStateException("not all agents parked in time: " + progress.values());
+        }
+        return at;
+    }
+
+    /**
+     * As {@link #awaitParked}, but returns -1 at the deadline instead of failing (a chaos phase records that in its
+     * verdict). Still fails when a generator dies: that is the bench's failure, not the server's.
+     */
+    long parkedWithin(int agents, long settle, long deadline, long notBefore) throws InterruptedException {
         long since = -1;
         long lastLog = 0;
         while (true) {
@@ -82,7 +94,7 @@ final class Generators {
                 since = -1;
             }
             if (now - deadline > 0) {
-                throw new IllegalStateException("not all agents parked in time: " + progress.values());
+                return -1;
             }
             if (now - lastLog > TimeUnit.SECONDS.toNanos(10)) {
                 lastLog = now;
@@ -147,13 +159,27 @@ final class Generators {
     ObjectNode counters() {
         ObjectNode c = LINES.createObjectNode();
         for (JsonNode p : progress.values()) {
-            for (String f : List.of("throttled", "reconnects", "connectFailures", "pollsExpired")) {
+            for (String f : List.of("throttled", "reconnects", "connectFailures", "pollsExpired", "failovers")) {
                 c.put(f, c.path(f).asLong() + p.path(f).asLong());
             }
             p.path("errors").fields().forEachRemaining(e -> c.put("errors." + e.getKey(),
                     c.path("errors." + e.getKey()).asLong() + e.getValue().asLong()));
         }
         return c;
+    }
+
+    /** The generators' answers by {@code <step>.<status>[.ra]}, summed (as of their last progress lines). */
+    Map<String, Long> answers() {
+        Map<String, Long> a = new java.util.TreeMap<>();
+        for (JsonNode p : progress.values()) {
+            p.path("answers").fields().forEachRemaining(e -> a.merge(e.getKey(), e.getValue().asLong(), Long::sum));
+        }
+        return a;
+    }
+
+    /** Sum of one numeric field of the generators' last progress lines ({@code parked}, {@code started}, ...). */
+    long sum(String field) {
+        return progress.values().stream().mapToLong(p -> p.path(field).asLong()).sum();
     }
 
     ObjectNode lastErrors() {

@@ -21,6 +21,8 @@ final class ServerProcess {
     /** Where every started child is registered, so that the runner's teardown ends it. */
     private final List<Child> registry;
     Child child;
+    /** The log of the latest start. */
+    Path currentLog;
     int starts;
     String enrollToken;
     String managementToken = "none";
@@ -39,6 +41,7 @@ final class ServerProcess {
         BlockingQueue<String> ready = new LinkedBlockingQueue<>();
         Path log = starts++ == 0 ? logFile : logFile.resolveSibling(logFile.getFileName().toString()
                 .replace(".log", "-restart" + (starts - 1) + ".log"));
+        currentLog = log;
         child = new Child(name, cmd, log, line -> {
             if (line.contains("parked checkins")) {
                 wokeLines.add(line);
