@@ -46,7 +46,8 @@ public final class BenchRunner {
                 [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
                 [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
                                                               is marked noisy and run again)
-                [--scenario park-fanout|action-fanout|storm|enroll]  (default park-fanout)
+                [--scenario park-fanout|action-fanout|storm|enroll|chaos]  (default park-fanout; chaos: see
+                                                                   --scenario chaos --help)
                 [--store embedded|es] [--servers 1]   (es: starts the real test Elasticsearch via EsNode;
                                                        servers > 1: agents round-robin over them, ours only)
                 [--es-classpath bench/target/test-classes:fleet-server-es/target/test-classes] [--es-heap 1g]
@@ -75,6 +76,13 @@ public final class BenchRunner {
     }
 
     public static void main(String[] argv) throws Exception {
+        for (int i = 0; i + 1 < argv.length; i++) {
+            if (argv[i].equals("--scenario") && argv[i + 1].equals("chaos")) {
+                // Its own runner and options: phases with verdicts rather than repeated measurements.
+                ChaosRunner.main(argv);
+                return;
+            }
+        }
         Args a = new Args(argv, USAGE, List.of("server", "agents", "reps", "fanouts", "jar", "xmx", "generator-xmx",
                 "per-generator", "enroll-concurrency", "out", "work-dir", "max-seconds", "settle-seconds",
                 "fanout-timeout-seconds", "port", "management-port", "warmup-fanouts", "quiet-below-cores",
@@ -207,7 +215,7 @@ public final class BenchRunner {
         log("wrote " + file);
     }
 
-    private ObjectNode machine() throws IOException, InterruptedException {
+    static ObjectNode machine() throws IOException {
         ObjectNode m = LINES.createObjectNode();
         m.put("nproc", Runtime.getRuntime().availableProcessors());
         for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
