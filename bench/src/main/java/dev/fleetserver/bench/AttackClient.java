@@ -81,6 +81,7 @@ public final class AttackClient {
     private final LongAdder connectFailures = new LongAdder();
     private final LongAdder requestsWritten = new LongAdder();
     private final LongAdder bytesWritten = new LongAdder();
+    private final LongAdder writeFailures = new LongAdder();
     private final AtomicInteger connected = new AtomicInteger();
     private final AtomicInteger nextSource = new AtomicInteger();
     private final List<Channel> channels = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -273,7 +274,13 @@ public final class AttackClient {
             n -= k;
             requestsWritten.add(k);
             bytesWritten.add((long) k * request.length);
-            ch.writeAndFlush(batch);
+            ch.writeAndFlush(batch).addListener(w -> {
+                if (!w.isSuccess()) {
+                    // Never reading, this client learns of a server's close only when a write fails.
+                    writeFailures.increment();
+                    ch.close();
+                }
+            });
         }
         if (n > 0 && ch.isActive() && !stopping.get()) {
             int rest = n;
@@ -324,6 +331,7 @@ public final class AttackClient {
         e.put("connectFailures", connectFailures.sum());
         e.put("requestsWritten", requestsWritten.sum());
         e.put("bytesWritten", bytesWritten.sum());
+        e.put("writeFailures", writeFailures.sum());
         ObjectNode a = e.putObject("answers");
         answers.forEach((k, v) -> a.put(k, v.sum()));
         return e;

@@ -38,8 +38,7 @@ final class ChaosChecks {
      * revisions and action results) and "enrolls lost: 0". Records the counts in {@code figures}.
      */
     static void nothingLost(Verdict v, Journal journal, StoreView store, ObjectNode figures) throws Exception {
-        Map<String, LostWrites.AgentDoc> agents = store.agents(journal.agents());
-        LostWrites.Lost lost = LostWrites.check(journal, agents, store.actionResults(journal.actionAcks()));
+        LostWrites.Lost lost = lost(journal, store);
         ObjectNode j = figures.putObject("journal");
         j.put("lines", journal.lines());
         j.put("malformedLines", journal.malformed());
@@ -58,5 +57,30 @@ final class ChaosChecks {
                         + (acksLost > 0 ? " e.g. " + lost.examples(3) : ""));
         v.check("enrolls lost: 0 (every enroll answered 200 has its agent document)", lost.enrolls().isEmpty(),
                 "enrolls lost: " + lost.enrolls().size() + " of " + journal.enrolled().size());
+    }
+
+    /** What of the journal the store does not hold. */
+    static LostWrites.Lost lost(Journal journal, StoreView store) throws Exception {
+        Map<String, LostWrites.AgentDoc> agents = store.agents(journal.agents());
+        return LostWrites.check(journal, agents, store.actionResults(journal.actionAcks()));
+    }
+
+    /**
+     * A second reading after the servers stopped gracefully (which flushes their buffered checkin writes), as a
+     * figure: it tells a loss that a later write repairs from one that stays.
+     */
+    static void lostAfterGracefulStop(Journal journal, StoreView store, List<ServerProcess> servers, ObjectNode figures)
+            throws Exception {
+        for (ServerProcess s : servers) {
+            if (s.alive()) {
+                s.stop();
+            }
+        }
+        LostWrites.Lost lost = lost(journal, store);
+        ObjectNode l = figures.putObject("lostAfterServersStopped");
+        l.put("enrolls", lost.enrolls().size());
+        l.put("policyAcks", lost.policyAcks().size());
+        l.put("actionAcks", lost.actionAcks().size());
+        lost.examples(5).forEach(l.putArray("examples")::add);
     }
 }

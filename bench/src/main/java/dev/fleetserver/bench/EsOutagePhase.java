@@ -107,6 +107,9 @@ final class EsOutagePhase implements ChaosPhase {
         f.set("counters", c3);
         v.check("no transport error (servers up: no reset, timeout or refused connection)", transport.isEmpty(),
                 transport.toString());
-        ChaosChecks.nothingLost(v, Journal.read(fleet.journals), new EsStoreView(es), f);
+        Journal journal = Journal.read(fleet.journals);
+        EsStoreView store = new EsStoreView(es);
+        ChaosChecks.nothingLost(v, journal, store, f);
+        ChaosChecks.lostAfterGracefulStop(journal, store, fleet.servers, f);
     }
 }

@@ -103,6 +103,8 @@ final class Kill9Phase implements ChaosPhase {
         v.check("no agent document went backwards (policy_revision_idx before the kill <= at the end, "
                 + before.size() + " documents)", back.isEmpty(), back.isEmpty() ? "none" : back.size() + ", e.g. "
                 + back.subList(0, Math.min(3, back.size())));
-        ChaosChecks.nothingLost(v, Journal.read(fleet.journals), store, f);
+        Journal journal = Journal.read(fleet.journals);
+        ChaosChecks.nothingLost(v, journal, store, f);
+        ChaosChecks.lostAfterGracefulStop(journal, store, fleet.servers, f);
     }
 }

@@ -75,6 +75,12 @@ final class ServerProcess {
         return child != null && child.alive();
     }
 
+    /** SIGTERM (the graceful stop: open requests answered, buffered writes flushed), waits, and unregisters it. */
+    void stop() {
+        child.close(0);
+        registry.remove(child);
+    }
+
     /** SIGKILL, then waits (at most 60 s) for the process to be gone, and unregisters it. */
     void kill9() {
         ProcessHandle.of(pid()).ifPresent(h -> {
