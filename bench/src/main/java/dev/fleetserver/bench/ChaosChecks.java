@@ -26,6 +26,19 @@ final class ChaosChecks {
         return out;
     }
 
+    /**
+     * With every server up: no connection reset or refused, and every request answered within the simulator's 60 s
+     * request timeout (the agent's own is 10 minutes: a slower answer is a degradation the check names, not a failure
+     * an agent would see).
+     */
+    static void noTransportErrors(Verdict v, Map<String, Long> transport) {
+        long broken = transport.getOrDefault("errors.io", 0L) + transport.getOrDefault("connectFailures", 0L);
+        v.check("no connection reset or refused (the servers stayed up)", broken == 0, transport.toString());
+        long slow = transport.getOrDefault("errors.timeout", 0L);
+        v.check("every request answered within 60 s (the simulated agent's request timeout)", slow == 0,
+                slow + " requests timed out");
+    }
+
     /** "agents got only 200, or 429/503 with Retry-After" over {@code answers} (a delta). */
     static void onlyRetryLater(Verdict v, Map<String, Long> answers) {
         Map<String, Long> bad = AnswerRules.agentViolations(answers, true);

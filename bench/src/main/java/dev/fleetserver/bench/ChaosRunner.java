@@ -27,7 +27,7 @@ public final class ChaosRunner {
                     [--outage-seconds 60] [--recovery-seconds 120] [--fanout-seconds 60] [--kill-delay-millis 1000]
                 embedded-kill: [--kill-every-seconds 20] [--kill-for-seconds 300] [--ek-agents 3000] [--ek-every-millis 100]
                 memory-attack: [--attack-xmx 1g] [--attack-seconds 15] [--attack-small-connections 30]
-                    [--attack-connections 300] [--pipeline-connections 20] [--pipeline-requests 10000] [--heap-limit-mb 900]""";
+                    [--attack-connections 300] [--pipeline-connections 20] [--pipeline-requests 50000] [--heap-limit-mb 900]""";
     static final List<String> OPTIONS = List.of("scenario", "phases", "jar", "out", "work-dir", "port", "agents", "xmx",
             "generator-xmx", "phase-max-seconds", "park-seconds", "es-heap", "es-classpath", "flow-agents",
             "flow-every-millis", "outage-seconds", "recovery-seconds", "fanout-seconds", "kill-delay-millis",

@@ -100,6 +100,7 @@ final class EsFleet {
             flow.stopAll();
         }
     }
+
     /** Answers to both generators' agents so far, by {@code <step>.<status>[.ra]}. */
     java.util.Map<String, Long> answers() {
         java.util.Map<String, Long> a = parked.answers();

@@ -128,7 +128,7 @@ final class MemoryAttackPhase implements ChaosPhase {
         AtomicReference<JsonNode> last = new AtomicReference<>();
         BenchRunner.log("attack " + label + " for " + seconds + " s");
         Child client = rig.attacker("memory-attack-" + label, srv.port, attack.mode(), attack.connections(), seconds,
-                rig.integer("pipeline-requests", 10_000), last::set);
+                rig.integer("pipeline-requests", 50_000), last::set);
         long t0 = System.nanoTime();
         long minParked = agents;
         long diedAfter = -1;
