@@ -99,7 +99,8 @@ final class ChaosRig implements AutoCloseable {
 
     /**
      * One {@link LoadGenerator} process of {@code agents} agents over {@code targets} (agent i's home is target
-     * i mod n; it fails over to the others), its connections bound to 127.0.{@code octet}.1–8; stops by itself after
+     * i mod n; it fails over to the others), its connections bound to 127.0.{@code octet}.1–8 and its agents named
+     * after {@code octet} (so two generators of a phase never share an agent name); stops by itself after
      * {@code maxSeconds}. {@code extra}: more generator options.
      */
     Generators generator(String name, List<ServerProcess> targets, String token, int agents, int octet, long maxSeconds,
@@ -108,7 +109,7 @@ final class ChaosRig implements AutoCloseable {
         List<String> cmd = new ArrayList<>(List.of(BenchRunner.java(), "-Xmx" + args.get("generator-xmx", "1g"), "-cp",
                 System.getProperty("java.class.path"), LoadGenerator.class.getName(),
                 "--targets", String.join(",", targets.stream().map(s -> "127.0.0.1:" + s.port).toList()),
-                "--token", token, "--agents", Integer.toString(agents), "--id", "0",
+                "--token", token, "--agents", Integer.toString(agents), "--id", Integer.toString(octet),
                 "--sources", "127.0." + octet + ".1-127.0." + octet + ".8", "--max-seconds", Long.toString(maxSeconds)));
         cmd.addAll(extra);
         Child c = new Child(name, cmd, logs.resolve(name + ".log"), l -> g.onLine(0, l));
