@@ -50,6 +50,11 @@ import java.util.zip.Deflater;
  * {@code Accept-Encoding: gzip}. Honours {@code 429}/{@code 503} with {@code Retry-After}, backs off
  * exponentially on other failures and reconnects when the server closes the connection.
  *
+ * <p>With several servers (the agent's {@code fleet.hosts}) it fails over as the agent's client does: only a
+ * transport error (the connection refused, or closed with a request unanswered) moves it to the next server, at once
+ * while there is one it has not tried since its last answer, with the backoff once it has tried them all; any HTTP
+ * answer, whatever its status, keeps it where it is.
+ *
  * <p>Not a thread: all state lives on one event loop ({@link #loop}), and is touched only there, except
  * {@link #revision} / {@link #revisionNanos}, which the generator reads to measure fan-out.
  */
@@ -70,9 +75,16 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
     private final int index;
     private final LoadGenerator gen;
     private final EventLoop loop;
-    private final InetSocketAddress server;
+    /** The servers in the order this agent tries them; the first is its home. */
+    private final List<InetSocketAddress> servers;
     private final InetSocketAddress source;
-    private final AsciiString host;
+    private final List<AsciiString> hosts;
+    /** Index into {@link #servers} of the server in use. */
+    private int current;
+    /** Transport errors since the last answer: while below the number of servers, the next one is tried at once. */
+    private int transportErrors;
+    /** A request was written and its answer has not arrived. */
+    private boolean awaitingAnswer;
 
     private Channel channel;
     private Step step = Step.ENROLL;
@@ -98,13 +110,14 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
     volatile String actionId = "";
     volatile long actionNanos;
 
-    AgentSimulator(int index, LoadGenerator gen, EventLoop loop, InetSocketAddress server, InetSocketAddress source) {
+    /** @param servers the servers in the order this agent tries them (its home first); at least one */
+    AgentSimulator(int index, LoadGenerator gen, EventLoop loop, List<InetSocketAddress> servers, InetSocketAddress source) {
         this.index = index;
         this.gen = gen;
         this.loop = loop;
-        this.server = server;
+        this.servers = List.copyOf(servers);
         this.source = source;
-        this.host = AsciiString.cached(server.getHostString() + ":" + server.getPort());
+        this.hosts = servers.stream().map(s -> AsciiString.cached(s.getHostString() + ":" + s.getPort())).toList();
     }
 
     /**
@@ -156,12 +169,12 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                                 new HttpContentDecompressor(), new HttpObjectAggregator(4 << 20), AgentSimulator.this);
                     }
                 });
-        ChannelFuture f = b.connect(server, source);
+        ChannelFuture f = b.connect(servers.get(current), source);
         channel = f.channel();
         f.addListener(done -> {
             if (!done.isSuccess()) {
                 gen.connectFailed();
-                retryLater(null);
+                transportError();
                 return;
             }
             gen.connected(1);
@@ -183,8 +196,30 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         if (!stopped && ctx.channel() == channel) {
             gen.reconnect();
             // The request in flight (a parked checkin, usually) is sent again on the new connection.
-            retryLater(null);
+            if (awaitingAnswer) {
+                awaitingAnswer = false;
+                transportError();
+            } else {
+                retryLater(null);
+            }
         }
+    }
+
+    /**
+     * The server in use failed us without an answer: the next server, at once while one is left untried since the
+     * last answer, else with the backoff (the agent's client does the same with its hosts).
+     */
+    private void transportError() {
+        transportErrors++;
+        if (servers.size() > 1) {
+            current = (current + 1) % servers.size();
+            gen.failover();
+            if (transportErrors < servers.size()) {
+                sendLater(0);
+                return;
+            }
+        }
+        retryLater(null);
     }
 
     @Override
@@ -198,6 +233,10 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         long now = System.nanoTime();
         cancelTimeout();
         setParked(false);
+        awaitingAnswer = false;
+        transportErrors = 0;
+        int status = res.status().code();
+        gen.answer(step.name(), status, res.headers().contains(HttpHeaderNames.RETRY_AFTER));
         if (!HttpUtil.isKeepAlive(res)) {
             // As the agent's Go http.Transport: an answer with "Connection: close" ends this connection, and the next
             // request opens a new one. Writing it here instead would race the server's close and be reset.
@@ -205,7 +244,6 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             ctx.close();
             gen.reconnect();
         }
-        int status = res.status().code();
         if (status != 200) {
             gen.error("http" + status, step + " " + res.content().toString(StandardCharsets.UTF_8));
             if (status == 429 || status == 503) {
@@ -230,6 +268,9 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             case CHECKIN -> onCheckin(body, now);
             case ACK -> {
                 gen.ackLatency(now - sentNanos, now, toAck.size());
+                for (String id : toAck) {
+                    gen.journal("ack " + agentId + " " + id);
+                }
                 step = Step.CHECKIN;
                 sendCurrentStep();
             }
@@ -242,6 +283,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         agentId = item.path("id").asText();
         authorization = AsciiString.cached("ApiKey " + item.path("access_api_key").asText());
         gen.enrolled(now - sentNanos, now);
+        gen.journal("enroll " + agentId);
         if (gen.enrollOnly()) {
             // Enroll-throughput mode: this agent is done; its slot goes to the next one.
             stopped = true;
@@ -328,6 +370,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                 ch.close();
             }, REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         }
+        awaitingAnswer = true;
         ch.writeAndFlush(req).addListener(f -> {
             if (f.isSuccess() && parks) {
                 setParked(true);
@@ -339,7 +382,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         ByteBuf content = Unpooled.wrappedBuffer(body);
         FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.POST, uri, content);
         HttpHeaders h = req.headers();
-        h.set(HttpHeaderNames.HOST, host);
+        h.set(HttpHeaderNames.HOST, hosts.get(current));
         h.set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
         h.set(HttpHeaderNames.ACCEPT, HttpHeaderValues.APPLICATION_JSON);
         h.set(KBN_XSRF, "1");

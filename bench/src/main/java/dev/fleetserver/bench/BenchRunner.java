@@ -10,18 +10,14 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
@@ -50,7 +46,8 @@ public final class BenchRunner {
                 [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
                 [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
                                                               is marked noisy and run again)
-                [--scenario park-fanout|action-fanout|storm|enroll]  (default park-fanout)
+                [--scenario park-fanout|action-fanout|storm|enroll|chaos]  (default park-fanout; chaos: see
+                                                                   --scenario chaos --help)
                 [--store embedded|es] [--servers 1]   (es: starts the real test Elasticsearch via EsNode;
                                                        servers > 1: agents round-robin over them, ours only)
                 [--es-classpath bench/target/test-classes:fleet-server-es/target/test-classes] [--es-heap 1g]
@@ -68,7 +65,7 @@ public final class BenchRunner {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private final List<Child> children = new CopyOnWriteArrayList<>();
     /** The Elasticsearch node of this invocation ({@code --store es}), kept across runs; null on the embedded store. */
-    private Es es;
+    private EsCluster es;
     /** The run in progress, so that a failed run still records what it measured. */
     private ObjectNode current;
 
@@ -79,6 +76,13 @@ public final class BenchRunner {
     }
 
     public static void main(String[] argv) throws Exception {
+        for (int i = 0; i + 1 < argv.length; i++) {
+            if (argv[i].equals("--scenario") && argv[i + 1].equals("chaos")) {
+                // Its own runner and options: phases with verdicts rather than repeated measurements.
+                ChaosRunner.main(argv);
+                return;
+            }
+        }
         Args a = new Args(argv, USAGE, List.of("server", "agents", "reps", "fanouts", "jar", "xmx", "generator-xmx",
                 "per-generator", "enroll-concurrency", "out", "work-dir", "max-seconds", "settle-seconds",
                 "fanout-timeout-seconds", "port", "management-port", "warmup-fanouts", "quiet-below-cores",
@@ -105,7 +109,8 @@ public final class BenchRunner {
         Files.createDirectories(out);
         ObjectNode machine = machine();
         if (args.get("store", "embedded").equals("es")) {
-            es = startElasticsearch();
+            es = EsCluster.start(work, args.get("es-heap", "1g"),
+                    args.get("es-classpath", "bench/target/test-classes:fleet-server-es/target/test-classes"));
             machine.put("elasticsearch", es.version);
         }
         for (String n : args.get("agents", "1000,5000,10000,19000").split(",")) {
@@ -210,7 +215,7 @@ public final class BenchRunner {
         log("wrote " + file);
     }
 
-    private ObjectNode machine() throws IOException, InterruptedException {
+    static ObjectNode machine() throws IOException {
         ObjectNode m = LINES.createObjectNode();
         m.put("nproc", Runtime.getRuntime().availableProcessors());
         for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
@@ -225,70 +230,6 @@ public final class BenchRunner {
     }
 
     // ------------------------------------------------------------------ one run
-
-    /** One started server process and what it printed when ready. */
-    private final class Srv {
-        final String name;
-        final List<String> cmd;
-        final Path logFile;
-        final int port;
-        final int mport;
-        final BlockingQueue<String> wokeLines = new LinkedBlockingQueue<>();
-        Child child;
-        int starts;
-        String enrollToken;
-        String managementToken = "none";
-
-        Srv(String name, List<String> cmd, Path logFile, int port, int mport) {
-            this.name = name;
-            this.cmd = cmd;
-            this.logFile = logFile;
-            this.port = port;
-            this.mport = mport;
-        }
-
-        /**
-         * Starts the process (again: same command, same data dir) and waits until it serves: it prints its enrollment
-         * token when it created it (the first start on a fresh store), else how to print it; the token of an earlier
-         * start stays valid.
-         */
-        void start(long deadline) throws Exception {
-            BlockingQueue<String> ready = new LinkedBlockingQueue<>();
-            Path log = starts++ == 0 ? logFile : logFile.resolveSibling(logFile.getFileName().toString()
-                    .replace(".log", "-restart" + (starts - 1) + ".log"));
-            child = new Child(name, cmd, log, line -> {
-                if (line.contains("parked checkins")) {
-                    wokeLines.add(line);
-                } else if (line.startsWith("Enrollment token: ") || line.startsWith("To print the enrollment token: ")
-                        || line.startsWith("No policy with id ") || line.startsWith("Management token file: ")) {
-                    ready.add(line);
-                }
-            });
-            children.add(child);
-            boolean serving = false;
-            while (!serving) {
-                String line = ready.poll(Math.min(180_000, left(deadline)), TimeUnit.MILLISECONDS);
-                if (line == null) {
-                    throw new IllegalStateException("server did not start; see " + logFile);
-                }
-                if (line.startsWith("Enrollment token: ")) {
-                    enrollToken = line.substring("Enrollment token: ".length()).trim();
-                    serving = true;
-                } else if (line.startsWith("Management token file: ")) {
-                    Path f = Path.of(line.substring("Management token file: ".length()).split(" ")[0]);
-                    if (Files.exists(f)) {
-                        managementToken = Files.readString(f).trim();
-                    }
-                } else {
-                    serving = true;
-                }
-            }
-        }
-
-        long pid() {
-            return child.pid();
-        }
-    }
 
     private ObjectNode runOnce(String server, int agents, int rep) throws Exception {
         long budget = TimeUnit.SECONDS.toNanos(args.integer("max-seconds", 1200));
@@ -310,7 +251,7 @@ public final class BenchRunner {
             jvm.addAll(List.of(extra.split("\\s+")));
         }
         int k = serverCount(server);
-        List<Srv> srvs = new ArrayList<>();
+        List<ServerProcess> srvs = new ArrayList<>();
         ObjectNode run = LINES.createObjectNode();
         current = run;
         run.put("rep", rep);
@@ -335,16 +276,13 @@ public final class BenchRunner {
             cmd.addAll(List.of("--data-dir", dir.toString(), "--host", "127.0.0.1", "--port", Integer.toString(port),
                     "--management-port", Integer.toString(mport)));
             String name = tag + (k == 1 ? "" : "-s" + i) + "-server";
-            Srv srv = new Srv(name, cmd, logs.resolve(name + ".log"), port, mport);
+            ServerProcess srv = new ServerProcess(name, cmd, logs.resolve(name + ".log"), port, mport, children);
             // One after the other: on a fresh cluster only the first creates the default policy.
             srv.start(deadline);
             srvs.add(srv);
         }
         run.put("serverCommand", String.join(" ", srvs.get(0).cmd));
-        Srv first = srvs.get(0);
-        if (first.enrollToken == null && server.equals("ours")) {
-            first.enrollToken = printedEnrollmentToken(first);
-        }
+        ServerProcess first = srvs.get(0);
         boolean probeMemory = k == 1 && scenario.equals("park-fanout");
         ServerProbe probe = probeMemory ? ServerProbe.attach(first.pid()) : null;
         try {
@@ -474,8 +412,8 @@ public final class BenchRunner {
     }
 
     /** Waits (at most 180 s) until the servers use under --idle-below-cores (default 0.3); returns the seconds waited. */
-    private double idle(List<Srv> srvs) throws InterruptedException {
-        double waited = CpuMeter.awaitIdle(srvs.stream().map(Srv::pid).toList(),
+    private double idle(List<ServerProcess> srvs) throws InterruptedException {
+        double waited = CpuMeter.awaitIdle(srvs.stream().map(ServerProcess::pid).toList(),
                 Double.parseDouble(args.get("idle-below-cores", "0.3")), 180);
         if (waited > 3) {
             log("  servers busy for " + String.format(java.util.Locale.ROOT, "%.1f", waited) + " s after the agents parked");
@@ -484,7 +422,7 @@ public final class BenchRunner {
     }
 
     /** Merges the generators' windows {@code prefix}: count, span from the first sent to the last answered, rate. */
-    private static void windows(java.util.Collection<JsonNode> events, String prefix, ObjectNode into) {
+    static void windows(java.util.Collection<JsonNode> events, String prefix, ObjectNode into) {
         long count = 0;
         long requests = 0;
         long firstSent = Long.MAX_VALUE;
@@ -513,7 +451,7 @@ public final class BenchRunner {
      * agent has a parked checkin again (held for {@code --settle-seconds}); the generators' error counters are
      * differenced over the storm.
      */
-    private ArrayNode storms(List<Srv> srvs, Generators gens, int agents, List<Long> pids, CpuMeter cpu, long deadline)
+    private ArrayNode storms(List<ServerProcess> srvs, Generators gens, int agents, List<Long> pids, CpuMeter cpu, long deadline)
             throws Exception {
         ArrayNode out = LINES.createArrayNode();
         boolean kill = args.get("storm-signal", "term").equals("kill");
@@ -529,7 +467,7 @@ public final class BenchRunner {
             List<Long> meterPids = new ArrayList<>(genPids);
             srvs.forEach(x -> meterPids.add(x.pid()));
             long t0 = System.nanoTime();
-            for (Srv x : srvs) {
+            for (ServerProcess x : srvs) {
                 ProcessHandle h = ProcessHandle.of(x.pid()).orElseThrow();
                 if (kill) {
                     h.destroyForcibly();
@@ -537,7 +475,7 @@ public final class BenchRunner {
                     h.destroy();
                 }
             }
-            for (Srv x : srvs) {
+            for (ServerProcess x : srvs) {
                 ProcessHandle.of(x.pid()).ifPresent(h -> h.onExit().orTimeout(60, TimeUnit.SECONDS).join());
                 x.child.close(0);
                 children.remove(x.child);
@@ -547,7 +485,7 @@ public final class BenchRunner {
             meterPids.clear();
             meterPids.addAll(genPids);
             cpu.start(meterPids);
-            for (Srv x : srvs) {
+            for (ServerProcess x : srvs) {
                 x.start(deadline);
                 meterPids.add(x.pid());
             }
@@ -581,7 +519,7 @@ public final class BenchRunner {
      * the server splits it into documents of 1 000 agents as Kibana does), timed from just before the POST to each
      * agent's receipt of it.
      */
-    private ObjectNode actionFanout(Generators gens, Srv srv, List<String> ids, int f, long timeoutMillis, long deadline)
+    private ObjectNode actionFanout(Generators gens, ServerProcess srv, List<String> ids, int f, long timeoutMillis, long deadline)
             throws Exception {
         ObjectNode body = LINES.createObjectNode();
         ArrayNode arr = body.putArray("agents");
@@ -712,382 +650,17 @@ public final class BenchRunner {
         return o;
     }
 
-    // ------------------------------------------------------------------ Elasticsearch
-
-    /** The test Elasticsearch node, run by {@code EsNode} (bench's test sources) as a child of this runner. */
-    private final class Es {
-        Child child;
-        String uri;
-        String serviceToken;
-        String adminAuthorization;
-        String version;
-
-        /** Deletes the Fleet indices left by the previous run, so every run starts from an empty cluster. */
-        void wipeFleetIndices() throws Exception {
-            HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create(uri
-                    + "/_cat/indices/.fleet-*?h=index&format=json&expand_wildcards=all"))
-                    .header("Authorization", adminAuthorization).timeout(Duration.ofSeconds(60)).GET().build(),
-                    HttpResponse.BodyHandlers.ofString());
-            List<String> names = new ArrayList<>();
-            LINES.readTree(res.body()).forEach(i -> names.add(i.path("index").asText()));
-            if (names.isEmpty()) {
-                return;
-            }
-            HttpResponse<String> del = http.send(HttpRequest.newBuilder(URI.create(uri + "/" + String.join(",", names)
-                    + "?expand_wildcards=all")).header("Authorization", adminAuthorization)
-                    .timeout(Duration.ofSeconds(60)).DELETE().build(), HttpResponse.BodyHandlers.ofString());
-            log("deleted " + names + ": " + del.statusCode());
-            if (del.statusCode() != 200) {
-                throw new IllegalStateException("could not delete the Fleet indices: " + del.body());
-            }
-        }
-
-        /**
-         * Creates {@code agents} agents the way enrollment does, straight in Elasticsearch: an API key each (the
-         * access key's role descriptors and metadata, {@code refresh=false}, 64 in flight) and the
-         * {@code .fleet-agents} documents (bulk, 1 000 a request); writes {@code credentials-g<i>.txt} per generator
-         * in {@code dir} (the generators' shares, in order).
-         */
-        void seed(int agents, int generators, Path dir) throws Exception {
-            HttpClient c = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                    .connectTimeout(Duration.ofSeconds(10)).build();
-            String[] ids = new String[agents];
-            String[] keys = new String[agents];
-            String[] keyIds = new String[agents];
-            java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(64);
-            java.util.concurrent.atomic.AtomicReference<String> failure = new java.util.concurrent.atomic.AtomicReference<>();
-            long lastLog = System.nanoTime();
-            for (int i = 0; i < agents && failure.get() == null; i++) {
-                String id = java.util.UUID.randomUUID().toString();
-                ids[i] = id;
-                ObjectNode body = LINES.createObjectNode();
-                body.put("name", id);
-                ObjectNode app = body.putObject("role_descriptors").putObject("fleet-apikey-access");
-                app.putArray("cluster");
-                ObjectNode a = app.putArray("applications").addObject();
-                a.put("application", "fleet");
-                a.putArray("privileges").add("no-privileges");
-                a.putArray("resources").add("*");
-                body.putObject("metadata").put("agent_id", id).put("managed", true).put("managed_by", "fleet-server")
-                        .put("type", "access");
-                inFlight.acquire();
-                int at = i;
-                c.sendAsync(HttpRequest.newBuilder(URI.create(uri + "/_security/api_key?refresh=false"))
-                        .header("Authorization", adminAuthorization).header("Content-Type", "application/json")
-                        .timeout(Duration.ofSeconds(120)).POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
-                        HttpResponse.BodyHandlers.ofString()).whenComplete((r, t) -> {
-                            try {
-                                if (t != null || r.statusCode() != 200) {
-                                    failure.compareAndSet(null, t != null ? t.toString() : r.statusCode() + " " + r.body());
-                                    return;
-                                }
-                                JsonNode j = LINES.readTree(r.body());
-                                keys[at] = j.path("encoded").asText();
-                                keyIds[at] = j.path("id").asText();
-                            } catch (IOException e) {
-                                failure.compareAndSet(null, e.toString());
-                            } finally {
-                                inFlight.release();
-                            }
-                        });
-                if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(10)) {
-                    lastLog = System.nanoTime();
-                    log("  seeding: " + i + " API keys");
-                }
-            }
-            if (!inFlight.tryAcquire(64, 180, TimeUnit.SECONDS) || failure.get() != null) {
-                throw new IllegalStateException("seeding API keys failed: " + failure.get());
-            }
-            inFlight.release(64);
-            String enrolledAt = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
-            String updatedAt = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MILLIS).toString();
-            for (int from = 0; from < agents; from += 1000) {
-                StringBuilder bulk = new StringBuilder();
-                for (int i = from; i < Math.min(agents, from + 1000); i++) {
-                    bulk.append("{\"create\":{\"_index\":\".fleet-agents\",\"_id\":\"").append(ids[i]).append("\"}}\n");
-                    ObjectNode d = LINES.createObjectNode();
-                    d.put("active", true);
-                    d.put("policy_id", "default");
-                    d.put("policy_base_id", "default");
-                    d.put("type", "PERMANENT");
-                    d.put("enrolled_at", enrolledAt);
-                    d.put("updated_at", updatedAt);
-                    ObjectNode local = d.putObject("local_metadata");
-                    local.putObject("elastic").putObject("agent").put("id", ids[i]).put("version", "9.6.0");
-                    local.putObject("host").put("hostname", "bench-seeded-" + i);
-                    d.put("access_api_key_id", keyIds[i]);
-                    d.putArray("action_seq_no").add(-1);
-                    d.putObject("agent").put("id", ids[i]).put("version", "9.6.0");
-                    d.putArray("tags");
-                    bulk.append(d).append('\n');
-                }
-                HttpResponse<String> r = c.send(HttpRequest.newBuilder(URI.create(uri + "/_bulk"))
-                        .header("Authorization", adminAuthorization).header("Content-Type", "application/x-ndjson")
-                        .timeout(Duration.ofSeconds(120)).POST(HttpRequest.BodyPublishers.ofString(bulk.toString())).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() != 200 || LINES.readTree(r.body()).path("errors").asBoolean()) {
-                    throw new IllegalStateException("seeding .fleet-agents failed: " + r.body().substring(0, Math.min(500, r.body().length())));
-                }
-            }
-            c.send(HttpRequest.newBuilder(URI.create(uri + "/.fleet-agents/_refresh")).header("Authorization", adminAuthorization)
-                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-            // The generators' shares, as runOnce splits them.
-            int start = 0;
-            for (int g = 0; g < generators; g++) {
-                int share = agents / generators + (g < agents % generators ? 1 : 0);
-                StringBuilder f = new StringBuilder();
-                for (int i = start; i < start + share; i++) {
-                    f.append(ids[i]).append(' ').append(keys[i]).append('\n');
-                }
-                Files.writeString(dir.resolve("credentials-g" + g + ".txt"), f);
-                start += share;
-            }
-        }
-    }
-
-    private Es startElasticsearch() throws Exception {
-        Es e = new Es();
-        BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        List<String> cmd = List.of(java(), "-Dfleet.es.heap=" + args.get("es-heap", "1g"), "-cp",
-                args.get("es-classpath", "bench/target/test-classes:fleet-server-es/target/test-classes"),
-                "dev.fleetserver.bench.EsNode", Long.toString(TimeUnit.HOURS.toSeconds(3)));
-        e.child = new Child("es", cmd, work.resolve("logs").resolve("es-node.log"), l -> {
-            if (l.startsWith("{\"event\":\"es\"")) {
-                lines.add(l);
-            }
-        });
-        String line = lines.poll(180, TimeUnit.SECONDS);
-        if (line == null) {
-            e.child.close(30);
-            throw new IllegalStateException("Elasticsearch did not start; see " + work.resolve("logs/es-node.log"));
-        }
-        JsonNode j = LINES.readTree(line);
-        e.uri = j.path("uri").asText();
-        e.serviceToken = j.path("serviceToken").asText();
-        e.adminAuthorization = j.path("adminAuthorization").asText();
-        e.version = j.path("version").asText();
-        log("Elasticsearch " + e.version + " at " + e.uri);
-        return e;
-    }
-
-    // ------------------------------------------------------------------ generators of one run
-
-    /** The generator processes of one run and what they last reported. */
-    private static final class Generators {
-        final List<Child> children = new CopyOnWriteArrayList<>();
-        final Map<Integer, JsonNode> progress = new ConcurrentHashMap<>();
-        final Map<Integer, JsonNode> done = new ConcurrentHashMap<>();
-        final BlockingQueue<JsonNode> fanouts = new LinkedBlockingQueue<>();
-        final Map<Integer, Long> progressAt = new ConcurrentHashMap<>();
-        final BlockingQueue<JsonNode> replies = new LinkedBlockingQueue<>();
-        final int count;
-
-        Generators(int count) {
-            this.count = count;
-        }
-
-        void onLine(int id, String line) {
-            if (!line.startsWith("{")) {
-                return;
-            }
-            try {
-                JsonNode e = LINES.readTree(line);
-                switch (e.path("event").asText()) {
-                    case "progress" -> {
-                        progress.put(id, e);
-                        progressAt.put(id, System.nanoTime());
-                    }
-                    case "done" -> done.put(id, e);
-                    case "fanout", "afanout" -> fanouts.add(e);
-                    case "ids", "window" -> replies.add(e);
-                    default -> {
-                    }
-                }
-            } catch (IOException e) {
-                // Not one of ours.
-            }
-        }
-
-        /**
-         * Waits until the generators together report {@code agents} parked checkins and have kept reporting that
-         * for {@code settle}; returns when they first did. Fails at the deadline or when a generator dies.
-         */
-        long awaitParked(int agents, long settle, long deadline, long notBefore) throws InterruptedException {
-            long since = -1;
-            long lastLog = 0;
-            while (true) {
-                long now = System.nanoTime();
-                for (Child c : children) {
-                    if (!c.alive()) {
-                        throw new IllegalStateException(c.name() + " exited early");
-                    }
-                }
-                long parked = 0;
-                for (JsonNode p : progress.values()) {
-                    parked += p.path("parked").asLong();
-                }
-                boolean fresh = notBefore == 0 || progressAt.size() == count
-                        && progressAt.values().stream().allMatch(t -> t - notBefore > 0);
-                if (progress.size() == count && parked == agents && fresh) {
-                    if (since < 0) {
-                        since = now;
-                    } else if (now - since >= settle) {
-                        return since;
-                    }
-                } else {
-                    since = -1;
-                }
-                if (now - deadline > 0) {
-                    throw new IllegalStateException("not all agents parked in time: " + progress.values());
-                }
-                if (now - lastLog > TimeUnit.SECONDS.toNanos(10)) {
-                    lastLog = now;
-                    long enrolled = progress.values().stream().mapToLong(p -> p.path("enrolled").asLong()).sum();
-                    log("  enrolled " + enrolled + " parked " + parked + "/" + agents + " "
-                            + progress.values().stream().map(p -> p.path("errors").toString()).toList());
-                }
-                Thread.sleep(100);
-            }
-        }
-
-        /** Sends {@code command} to every generator and returns their replies of {@code event} (bounded wait). */
-        List<JsonNode> ask(String command, String event, long deadline) throws Exception {
-            replies.clear();
-            for (Child c : children) {
-                c.send(command);
-            }
-            List<JsonNode> out = new ArrayList<>();
-            long until = Math.min(deadline, System.nanoTime() + TimeUnit.SECONDS.toNanos(60));
-            while (out.size() < children.size()) {
-                JsonNode e = replies.poll(Math.max(1, (until - System.nanoTime()) / 1_000_000), TimeUnit.MILLISECONDS);
-                if (e == null) {
-                    throw new IllegalStateException("generators did not answer " + command);
-                }
-                if (e.path("event").asText().equals(event)) {
-                    out.add(e);
-                }
-            }
-            return out;
-        }
-
-        /** The ids of all agents of all generators. */
-        List<String> ids(long deadline) throws Exception {
-            List<String> ids = new ArrayList<>();
-            for (JsonNode e : ask("ids", "ids", deadline)) {
-                e.path("ids").forEach(i -> ids.add(i.asText()));
-            }
-            return ids;
-        }
-
-        /** Ends the generators' ack windows (starting new ones) and returns what they held. */
-        List<JsonNode> window(long deadline) throws Exception {
-            return ask("window", "window", deadline);
-        }
-
-        /** Waits until every generator has reported {@code done} (enroll-only mode stops by itself). */
-        void awaitDone(long deadline) throws InterruptedException {
-            long lastLog = 0;
-            while (done.size() < count) {
-                if (System.nanoTime() - deadline > 0) {
-                    throw new IllegalStateException("generators did not finish in time: " + progress.values());
-                }
-                if (System.nanoTime() - lastLog > TimeUnit.SECONDS.toNanos(10)) {
-                    lastLog = System.nanoTime();
-                    log("  enrolled " + progress.values().stream().mapToLong(p -> p.path("enrolled").asLong()).sum());
-                }
-                Thread.sleep(100);
-            }
-        }
-
-        /** The generators' cumulative error and retry counters, summed: {@code errors.<kind>}, reconnects, ... */
-        ObjectNode counters() {
-            ObjectNode c = LINES.createObjectNode();
-            for (JsonNode p : progress.values()) {
-                for (String f : List.of("throttled", "reconnects", "connectFailures", "pollsExpired")) {
-                    c.put(f, c.path(f).asLong() + p.path(f).asLong());
-                }
-                p.path("errors").fields().forEachRemaining(e -> c.put("errors." + e.getKey(),
-                        c.path("errors." + e.getKey()).asLong() + e.getValue().asLong()));
-            }
-            return c;
-        }
-
-        ObjectNode lastErrors() {
-            ObjectNode c = LINES.createObjectNode();
-            for (JsonNode p : progress.values()) {
-                p.path("lastError").fields().forEachRemaining(e -> c.set(e.getKey(), e.getValue()));
-            }
-            return c;
-        }
-
-        void stopAll() throws InterruptedException {
-            for (Child c : children) {
-                try {
-                    c.send("stop");
-                } catch (IOException e) {
-                    // Gone already.
-                }
-            }
-            for (Child c : children) {
-                c.close(30);
-            }
-        }
-
-        ObjectNode summary() {
-            ObjectNode s = LINES.createObjectNode();
-            s.put("processes", count);
-            Histogram enroll = new Histogram(TimeUnit.HOURS.toMicros(1), 3);
-            long reconnects = 0;
-            long throttled = 0;
-            long expired = 0;
-            ObjectNode errors = s.putObject("errors");
-            for (JsonNode d : done.values()) {
-                enroll.add(Histograms.decode(d.path("enrollHistogram").asText()));
-                reconnects += d.path("reconnects").asLong();
-                throttled += d.path("throttled").asLong();
-                expired += d.path("pollsExpired").asLong();
-                d.path("errors").fields().forEachRemaining(f -> errors.put(f.getKey(),
-                        errors.path(f.getKey()).asLong() + f.getValue().asLong()));
-            }
-            ObjectNode ew = s.putObject("enrollWindow");
-            windows(done.values(), "enrollWindow", ew);
-            s.put("enrollP50Millis", enroll.getValueAtPercentile(50) / 1000.0);
-            s.put("enrollP99Millis", enroll.getValueAtPercentile(99) / 1000.0);
-            s.put("enrollMaxMillis", enroll.getMaxValue() / 1000.0);
-            s.put("reconnects", reconnects);
-            s.put("throttled", throttled);
-            s.put("pollsExpired", expired);
-            return s;
-        }
-    }
-
     // ------------------------------------------------------------------ helpers
 
-    /**
-     * The server's enrollment token from its {@code enrollment-token} command (same jar, same flags), for a server
-     * that did not print it because it did not create it.
-     */
-    private static String printedEnrollmentToken(Srv srv) throws Exception {
-        int jar = srv.cmd.indexOf("-jar");
-        List<String> cmd = new ArrayList<>(List.of(java(), "-jar", srv.cmd.get(jar + 1), "enrollment-token"));
-        cmd.addAll(srv.cmd.subList(jar + 2, srv.cmd.size()));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0 || out.isEmpty()) {
-            throw new IllegalStateException("enrollment-token command failed: " + String.join(" ", cmd));
-        }
-        return out;
-    }
-
-    private static String java() {
+    static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    private static long left(long deadline) {
+    static long left(long deadline) {
         return Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
     }
 
-    private static void deleteTree(Path p) throws IOException {
+    static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) {
             return;
         }

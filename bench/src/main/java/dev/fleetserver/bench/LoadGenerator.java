@@ -49,6 +49,14 @@ public final class LoadGenerator {
                 --token ENROLLMENT_TOKEN --agents N [--id 0] [--sources 127.0.1.1-127.0.1.8] \\
                 [--enroll-concurrency 200] [--max-seconds 600] [--threads 1] [--apply-millis 1000] [--enroll-only false]
                 [--credentials FILE]   (agents already enrolled: line i = "<agent id> <encoded API key>" of agent i)
+                [--start-every-millis 0] [--journal FILE]
+
+            Several targets: agent i's home is target i mod n; it fails over to the next target on a transport
+            error (connection refused, or closed with a request unanswered), as the agent does with its fleet hosts.
+            --start-every-millis N > 0: one new agent every N ms (a steady flow of enrolls) instead of keeping
+            --enroll-concurrency agents between start and first park.
+            --journal FILE: one line per request answered 200 that the server must keep: "enroll <agent id>",
+            "ack <agent id> <action id>" (one per acked action, POLICY_CHANGE included: policy:<id>:<revision>).
 
             --apply-millis: an agent acks a new policy after a uniform random 0.5x..1.5x this (the real agent
             applies the policy first); 0 acks at once.
@@ -96,6 +104,11 @@ public final class LoadGenerator {
     /** Ack window: first ack sent, last ack answered, acks (events) answered; restarted by {@code window}. */
     private volatile Window acks = new Window();
     private final AtomicBoolean stopping = new AtomicBoolean();
+    /** Answers by {@code <step>.<status>}, with {@code .ra} when a non-200 answer carried {@code Retry-After}. */
+    private final ConcurrentHashMap<String, LongAdder> answers = new ConcurrentHashMap<>();
+    private final LongAdder failovers = new LongAdder();
+    private volatile long startEveryMillis;
+    private volatile java.io.Writer journal;
 
     LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads, long applyMillis,
                           boolean enrollOnly) {
@@ -112,7 +125,7 @@ public final class LoadGenerator {
 
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv, USAGE, List.of("targets", "token", "agents", "id", "sources", "enroll-concurrency",
-                "max-seconds", "threads", "apply-millis", "enroll-only", "credentials"));
+                "max-seconds", "threads", "apply-millis", "enroll-only", "credentials", "start-every-millis", "journal"));
         List<InetSocketAddress> targets = new ArrayList<>();
         for (String t : a.required("targets").split(",")) {
             int colon = t.lastIndexOf(':');
@@ -124,8 +137,13 @@ public final class LoadGenerator {
         LoadGenerator g = new LoadGenerator(a.integer("id", 0), a.integer("enroll-concurrency", 200), maxSeconds,
                 a.get("token", "none"), a.integer("threads", 1), a.longValue("apply-millis", 1000),
                 Boolean.parseBoolean(a.get("enroll-only", "false")));
+        g.startEveryMillis = a.longValue("start-every-millis", 0);
+        String journal = a.get("journal", "");
+        if (!journal.isEmpty()) {
+            g.journal = java.nio.file.Files.newBufferedWriter(java.nio.file.Path.of(journal), StandardCharsets.UTF_8);
+        }
         for (int i = 0; i < n; i++) {
-            g.addAgent(targets.get(i % targets.size()), new InetSocketAddress(sources.get(i % sources.size()), 0));
+            g.addAgent(failoverOrder(targets, i), new InetSocketAddress(sources.get(i % sources.size()), 0));
         }
         String credentials = a.get("credentials", "");
         if (!credentials.isEmpty()) {
@@ -137,6 +155,15 @@ public final class LoadGenerator {
         }
         g.run(targets, sources);
         System.exit(0);
+    }
+
+    /** The targets in the order agent {@code i} tries them: its home, target i mod n, then the ones after it. */
+    static List<InetSocketAddress> failoverOrder(List<InetSocketAddress> targets, int i) {
+        List<InetSocketAddress> order = new ArrayList<>(targets.size());
+        for (int k = 0; k < targets.size(); k++) {
+            order.add(targets.get((i + k) % targets.size()));
+        }
+        return order;
     }
 
     /** {@code 127.0.1.1-127.0.1.8}: a range in the last octet; or a single address. */
@@ -166,10 +193,17 @@ public final class LoadGenerator {
         Thread stdin = new Thread(this::readCommands, "generator-stdin");
         stdin.setDaemon(true);
         stdin.start();
-        control.scheduleAtFixedRate(() -> print(progress("progress")), 1, 1, TimeUnit.SECONDS);
+        control.scheduleAtFixedRate(() -> {
+            flushJournal();
+            print(progress("progress"));
+        }, 1, 1, TimeUnit.SECONDS);
         control.schedule(() -> stop("max-seconds"), maxNanos, TimeUnit.NANOSECONDS);
-        for (int i = 0; i < Math.min(concurrency, agents.size()); i++) {
-            startNext();
+        if (startEveryMillis > 0) {
+            control.scheduleAtFixedRate(this::startNext, 0, startEveryMillis, TimeUnit.MILLISECONDS);
+        } else {
+            for (int i = 0; i < Math.min(concurrency, agents.size()); i++) {
+                startNext();
+            }
         }
         // Belt and braces: the control thread stops the run at max-seconds; this bounds the wait for it.
         if (!finished.await(maxNanos + TimeUnit.SECONDS.toNanos(60), TimeUnit.NANOSECONDS)) {
@@ -306,7 +340,12 @@ public final class LoadGenerator {
 
     /** A new agent of this generator, on the next event loop; not started. Before {@link #run}. */
     AgentSimulator addAgent(InetSocketAddress server, InetSocketAddress source) {
-        AgentSimulator a = new AgentSimulator(agents.size(), this, group.next(), server, source);
+        return addAgent(List.of(server), source);
+    }
+
+    /** A new agent that tries {@code servers} in this order (its home first); not started. Before {@link #run}. */
+    AgentSimulator addAgent(List<InetSocketAddress> servers, InetSocketAddress source) {
+        AgentSimulator a = new AgentSimulator(agents.size(), this, group.next(), servers, source);
         agents.add(a);
         return a;
     }
@@ -329,6 +368,7 @@ public final class LoadGenerator {
         done.put("ackHistogram", Histograms.encode(ackMicros));
         enrolls.put(done, "enrollWindow");
         acks.put(done, "ackWindow");
+        flushJournal();
         print(done);
         control.shutdownNow();
         finished.countDown();
@@ -345,6 +385,9 @@ public final class LoadGenerator {
         e.put("reconnects", reconnects.sum());
         e.put("connectFailures", connectFailures.sum());
         e.put("pollsExpired", pollsExpired.sum());
+        e.put("failovers", failovers.sum());
+        ObjectNode ans = e.putObject("answers");
+        answers.forEach((k, v) -> ans.put(k, v.sum()));
         ObjectNode errs = e.putObject("errors");
         errors.forEach((k, v) -> errs.put(k, v.sum()));
         ObjectNode last = e.putObject("lastError");
@@ -422,7 +465,49 @@ public final class LoadGenerator {
 
     void firstParked() {
         everParked.incrementAndGet();
-        startNext();
+        if (startEveryMillis <= 0) {
+            startNext();
+        }
+    }
+
+    /** An HTTP answer to a request of {@code step}. */
+    void answer(String step, int status, boolean retryAfter) {
+        String key = step.toLowerCase(java.util.Locale.ROOT) + "." + status + (retryAfter && status != 200 ? ".ra" : "");
+        answers.computeIfAbsent(key, k -> new LongAdder()).increment();
+    }
+
+    void failover() {
+        failovers.increment();
+    }
+
+    /** Appends a line to the journal of kept requests, if there is one; written out each second and at the end. */
+    void journal(String line) {
+        java.io.Writer w = journal;
+        if (w == null) {
+            return;
+        }
+        synchronized (w) {
+            try {
+                w.write(line);
+                w.write('\n');
+            } catch (java.io.IOException e) {
+                error("journal", e.toString());
+            }
+        }
+    }
+
+    private void flushJournal() {
+        java.io.Writer w = journal;
+        if (w == null) {
+            return;
+        }
+        synchronized (w) {
+            try {
+                w.flush();
+            } catch (java.io.IOException e) {
+                error("journal", e.toString());
+            }
+        }
     }
 
     void parked(int delta) {

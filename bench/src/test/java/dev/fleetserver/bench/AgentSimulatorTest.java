@@ -31,8 +31,11 @@ import org.junit.jupiter.api.Test;
 
 /** The simulated agent keeps the HTTP rules the real agent's Go client keeps. */
 class AgentSimulatorTest {
-    /** One request as the server saw it: which connection it came on, and its target. */
-    private record Seen(Channel connection, String uri) {
+    /** One request as a server saw it: which connection it came on, its target, and which test server. */
+    private record Seen(Channel connection, String uri, String server) {
+        Seen(Channel connection, String uri) {
+            this(connection, uri, "");
+        }
     }
 
     private final EventLoopGroup serverLoops = new NioEventLoopGroup(1);
@@ -69,6 +72,136 @@ class AgentSimulatorTest {
         assertThat(second.connection()).as("a new connection").isNotSameAs(first.connection());
         assertThat(answeredWithClose).containsExactly(first.connection());
         server.close().syncUninterruptibly();
+    }
+
+    @Test
+    void aRefusedConnectionMovesTheAgentToItsNextServerAtOnce() throws Exception {
+        InetSocketAddress refused = freeAddress();
+        Channel live = server("live", ParkEverything::new);
+        AgentSimulator agent = generator.addAgent(List.of(refused, (InetSocketAddress) live.localAddress()),
+                new InetSocketAddress("127.0.0.1", 0));
+        agent.enrolledAs("agent-1", "a2V5OnNlY3JldA==");
+
+        agent.start();
+
+        Seen first = seen.poll(30, TimeUnit.SECONDS);
+        assertThat(first).isNotNull();
+        assertThat(first.server()).isEqualTo("live");
+        live.close().syncUninterruptibly();
+    }
+
+    @Test
+    void aConnectionClosedWithTheRequestUnansweredMovesTheAgentToItsNextServer() throws Exception {
+        Channel dying = server("dying", CloseWithoutAnswer::new);
+        Channel live = server("live", ParkEverything::new);
+        AgentSimulator agent = generator.addAgent(List.of((InetSocketAddress) dying.localAddress(),
+                (InetSocketAddress) live.localAddress()), new InetSocketAddress("127.0.0.1", 0));
+        agent.enrolledAs("agent-1", "a2V5OnNlY3JldA==");
+
+        agent.start();
+
+        Seen first = seen.poll(30, TimeUnit.SECONDS);
+        Seen second = seen.poll(30, TimeUnit.SECONDS);
+        assertThat(first).isNotNull();
+        assertThat(first.server()).isEqualTo("dying");
+        assertThat(second).isNotNull();
+        assertThat(second.server()).isEqualTo("live");
+        assertThat(second.uri()).isEqualTo(first.uri());
+        dying.close().syncUninterruptibly();
+        live.close().syncUninterruptibly();
+    }
+
+    @Test
+    void anErrorAnswerKeepsTheAgentOnItsServer() throws Exception {
+        Channel failing = server("failing", FailOnce::new);
+        Channel other = server("other", ParkEverything::new);
+        AgentSimulator agent = generator.addAgent(List.of((InetSocketAddress) failing.localAddress(),
+                (InetSocketAddress) other.localAddress()), new InetSocketAddress("127.0.0.1", 0));
+        agent.enrolledAs("agent-1", "a2V5OnNlY3JldA==");
+
+        agent.start();
+
+        Seen first = seen.poll(30, TimeUnit.SECONDS);
+        Seen second = seen.poll(30, TimeUnit.SECONDS);
+        assertThat(first).isNotNull();
+        assertThat(second).as("the agent checks in again after the 500, after its backoff").isNotNull();
+        assertThat(first.server()).isEqualTo("failing");
+        assertThat(second.server()).isEqualTo("failing");
+        failing.close().syncUninterruptibly();
+        other.close().syncUninterruptibly();
+    }
+
+    /** A loopback address nothing listens on. */
+    private static InetSocketAddress freeAddress() throws Exception {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            return new InetSocketAddress("127.0.0.1", s.getLocalPort());
+        }
+    }
+
+    /** A test server named {@code name} whose connections get a new {@code handler} each. */
+    private Channel server(String name, java.util.function.Function<String, SimpleChannelInboundHandler<FullHttpRequest>> handler)
+            throws InterruptedException {
+        return new ServerBootstrap().group(serverLoops).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(1 << 20), handler.apply(name));
+                    }
+                }).bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+    }
+
+    /** Records every request and never answers (a parked checkin). */
+    private final class ParkEverything extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final String name;
+
+        ParkEverything(String name) {
+            this.name = name;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            seen.add(new Seen(ctx.channel(), request.uri(), name));
+        }
+    }
+
+    /** Records the request and closes the connection without answering, as a killed server's socket does. */
+    private final class CloseWithoutAnswer extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final String name;
+
+        CloseWithoutAnswer(String name) {
+            this.name = name;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            seen.add(new Seen(ctx.channel(), request.uri(), name));
+            ctx.close();
+        }
+    }
+
+    /** Answers the first request of each connection 500, and parks the rest. */
+    private final class FailOnce extends SimpleChannelInboundHandler<FullHttpRequest> {
+        private final String name;
+        private boolean failed;
+
+        FailOnce(String name) {
+            this.name = name;
+        }
+
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+            seen.add(new Seen(ctx.channel(), request.uri(), name));
+            if (failed) {
+                return;
+            }
+            failed = true;
+            byte[] body = "{\"statusCode\":500}".getBytes(StandardCharsets.UTF_8);
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.INTERNAL_SERVER_ERROR, Unpooled.wrappedBuffer(body));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON)
+                    .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+            ctx.writeAndFlush(response);
+        }
     }
 
     /**
