@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * {@code POST /api/fleet/agents/{id}/acks}: records one action result per acked action and applies what acks change.
@@ -23,7 +24,11 @@ import java.util.concurrent.CompletableFuture;
  * the same thing twice is harmless.
  */
 public final class AckService {
-    private static final int MAX_CONFLICT_RETRIES = 3;
+    /**
+     * Times a policy ack re-reads the agent and tries again when a concurrent write (a status flush, another server)
+     * changed the document between its read and its conditional write; beyond it the request fails as retryable.
+     */
+    private static final int MAX_CONFLICT_RETRIES = 10;
     /** Fields of an ack event copied into the action result (besides ids and timestamp). */
     private static final List<String> RESULT_FIELDS = List.of("error", "data", "action_input_type", "action_data",
             "action_response", "started_at", "completed_at");
@@ -52,30 +57,35 @@ public final class AckService {
      */
     public CompletableFuture<AckResult> ack(Agent agent, JsonNode body) {
         List<JsonNode> events = parse(body);
-        List<CompletableFuture<AckResult.Item>> items = new ArrayList<>();
+        List<Supplier<CompletableFuture<AckResult.Item>>> items = new ArrayList<>();
         List<String> policyAcks = new ArrayList<>();
         for (JsonNode event : events) {
             String agentId = event.path("agent_id").asText("");
             String actionId = event.path("action_id").asText("");
             String badId = badId(agentId, actionId);
             if (badId != null) {
-                items.add(CompletableFuture.completedFuture(new AckResult.Item(400, badId)));
+                items.add(() -> CompletableFuture.completedFuture(new AckResult.Item(400, badId)));
             } else if (!agentId.isEmpty() && !agentId.equals(agent.id())) {
-                items.add(CompletableFuture.completedFuture(new AckResult.Item(400, "Bad Request")));
+                items.add(() -> CompletableFuture.completedFuture(new AckResult.Item(400, "Bad Request")));
             } else if (actionId.startsWith("policy:")) {
                 if (event.get("error") == null || event.get("error").isNull()) {
                     policyAcks.add(actionId);
                 }
-                items.add(CompletableFuture.completedFuture(new AckResult.Item(200, "OK")));
+                items.add(() -> CompletableFuture.completedFuture(new AckResult.Item(200, "OK")));
             } else {
-                items.add(ackAction(agent, actionId, event));
+                items.add(() -> ackAction(agent, actionId, event));
             }
         }
         CompletableFuture<Void> policy = policyAcks.isEmpty()
                 ? CompletableFuture.completedFuture(null)
                 : ackPolicy(agent, policyAcks, 0);
-        return policy.thenCompose(v -> CompletableFuture.allOf(items.toArray(CompletableFuture[]::new)))
-                .thenApply(v -> new AckResult(items.stream().map(CompletableFuture::join).toList()));
+        // The actions' effects start once the policy ack is written: both may update the agent document, and the
+        // policy ack's update is conditional on the version it read.
+        return policy.thenCompose(v -> {
+            List<CompletableFuture<AckResult.Item>> started = items.stream().map(Supplier::get).toList();
+            return CompletableFuture.allOf(started.toArray(CompletableFuture[]::new))
+                    .thenApply(x -> new AckResult(started.stream().map(CompletableFuture::join).toList()));
+        });
     }
 
     /** Why an event's ids cannot be looked up ({@code Bad request: <field> ...}), or null when they can. */

@@ -49,6 +49,11 @@ public enum FleetError {
      * store refused a request (not an outage): {@code internal error}, the store's own text only in the log.
      */
     INTERNAL("BadRequest", "internal error"),
+    /**
+     * A write lost a race with a concurrent write to the same document as often as it was retried; nothing was
+     * written, and the request can simply be sent again.
+     */
+    CONCURRENT_UPDATE("ServiceUnavailable", "the document changed while the request was applied; retry"),
     /** The store (Elasticsearch) refused the connection or is unavailable. */
     SERVICE_UNAVAILABLE("ServiceUnavailable", "Fleet server unable to communicate with Elasticsearch"),
     // Management API (Kibana-style errors)

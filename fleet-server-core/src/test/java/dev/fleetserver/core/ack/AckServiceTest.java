@@ -10,14 +10,24 @@ import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.core.store.WriteOp;
+import dev.fleetserver.core.store.WriteResult;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
 import dev.fleetserver.core.util.Json;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -39,8 +49,8 @@ class AckServiceTest {
         repo = new FleetRepository(store);
         Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
         var apiKeys = new dev.fleetserver.core.store.embedded.EmbeddedApiKeys(store, clock);
-        var keyCache = new dev.fleetserver.core.auth.ApiKeyAuthenticator(apiKeys, clock, java.time.Duration.ofMinutes(15),
-                java.time.Duration.ZERO, 100);
+        var keyCache = new dev.fleetserver.core.auth.ApiKeyAuthenticator(apiKeys, clock, Duration.ofMinutes(15),
+                Duration.ZERO, 100);
         service = new AckService(repo, new AgentKeys(repo, apiKeys, keyCache, clock), clock);
         ObjectNode agent = (ObjectNode) Json.MAPPER.readTree("{\"active\":true,\"policy_id\":\"p1\",\"policy_revision_idx\":2,"
                 + "\"agent\":{\"id\":\"agent-1\",\"version\":\"9.6.0\"},\"namespaces\":[\"default\"]}");
@@ -83,8 +93,8 @@ class AckServiceTest {
         store.create(FleetIndex.ACTIONS, docId, action).get(5, TimeUnit.SECONDS);
     }
 
-    private java.util.List<Doc> actionResults() throws Exception {
-        return store.search(FleetIndex.ACTION_RESULTS, dev.fleetserver.core.store.Query.where()).get(5, TimeUnit.SECONDS);
+    private List<Doc> actionResults() throws Exception {
+        return store.search(FleetIndex.ACTION_RESULTS, Query.where()).get(5, TimeUnit.SECONDS);
     }
 
     @Test
@@ -181,7 +191,7 @@ class AckServiceTest {
         assertThat(result.items()).containsExactly(new AckResult.Item(404, "Not Found"));
         assertThat(result.httpStatus()).isEqualTo(404);
         assertThat(result.body().get("errors").asBoolean()).isTrue();
-        assertThat(store.search(FleetIndex.ACTION_RESULTS, dev.fleetserver.core.store.Query.where()).get(5, TimeUnit.SECONDS))
+        assertThat(store.search(FleetIndex.ACTION_RESULTS, Query.where()).get(5, TimeUnit.SECONDS))
                 .isEmpty();
     }
 
@@ -323,6 +333,83 @@ class AckServiceTest {
             return body.isEmpty() ? null : Json.MAPPER.readTree(body);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void aPolicyAckThatLosesSeveralRacesToConcurrentWritesStillLands() throws Exception {
+        AckService racing = new AckService(new FleetRepository(new RacingStore(store, 6)), null, Clock.fixed(NOW, ZoneOffset.UTC));
+        AckResult result = racing.ack(agent(), tree(events("policy:p1:3"))).get(5, TimeUnit.SECONDS);
+
+        assertThat(result.httpStatus()).isEqualTo(200);
+        assertThat(agent().policyRevisionIdx()).isEqualTo(3);
+    }
+
+    @Test
+    void aPolicyAckThatNeverWinsItsRaceFailsAsAConflictAndWritesNothing() throws Exception {
+        AckService racing = new AckService(new FleetRepository(new RacingStore(store, Integer.MAX_VALUE)), null,
+                Clock.fixed(NOW, ZoneOffset.UTC));
+        assertThatThrownBy(() -> racing.ack(agent(), tree(events("policy:p1:3"))).get(5, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(StoreException.Conflict.class);
+        assertThat(agent().policyRevisionIdx()).isEqualTo(2);
+    }
+
+    /**
+     * The embedded store, with another writer's update of the same agent landing just before each of the first
+     * {@code races} conditional updates: what a status flush or another server does between a read and a write.
+     */
+    private static final class RacingStore implements DocumentStore {
+        private final DocumentStore store;
+        private final AtomicInteger races;
+
+        RacingStore(DocumentStore store, int races) {
+            this.store = store;
+            this.races = new AtomicInteger(races);
+        }
+
+        @Override
+        public CompletableFuture<List<WriteResult>> bulk(
+                List<WriteOp> ops) {
+            for (var op : ops) {
+                if (op instanceof WriteOp.Update u && u.ifSeqNo() >= 0 && races.getAndDecrement() > 0) {
+                    store.update(u.index(), u.id(), Json.object().put("last_checkin_status", "online")).join();
+                }
+            }
+            return store.bulk(ops);
+        }
+
+        @Override
+        public CompletableFuture<Optional<Doc>> get(String index, String id) {
+            return store.get(index, id);
+        }
+
+        @Override
+        public CompletableFuture<List<Doc>> search(String index, Query query) {
+            return store.search(index, query);
+        }
+
+        @Override
+        public CompletableFuture<Long> count(String index, Query query) {
+            return store.count(index, query);
+        }
+
+        @Override
+        public CompletableFuture<List<Doc>> changesAfter(String index, long afterSeqNo, long upToSeqNo, int size) {
+            return store.changesAfter(index, afterSeqNo, upToSeqNo, size);
+        }
+
+        @Override
+        public CompletableFuture<Long> checkpoint(String index) {
+            return store.checkpoint(index);
+        }
+
+        @Override
+        public CompletableFuture<Long> awaitCheckpointAfter(String index, long knownCheckpoint, Duration timeout) {
+            return store.awaitCheckpointAfter(index, knownCheckpoint, timeout);
+        }
+
+        @Override
+        public void close() {
         }
     }
 }

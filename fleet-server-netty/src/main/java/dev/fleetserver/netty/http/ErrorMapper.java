@@ -23,8 +23,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The one place where failures become HTTP answers: status and {@code {"statusCode","error","message"}}. Store
  * outages ({@link StoreException.Unavailable}: unreachable, 5xx, Elasticsearch's 429) are 503, never 401 (agents that
- * see repeated 401s stop checking in); any other store failure (the store refused the request) is a 500 with a
- * generic message, the back end's text only in the log. Admission control's
+ * see repeated 401s stop checking in); so is a write that lost every retry to concurrent writes of the same document
+ * ({@link StoreException.Conflict}: nothing was written, the same request will do later). Any other store failure
+ * (the store refused the request) is a 500 with a generic message, the back end's text only in the log. Admission control's
  * {@link Rejection}s are 429: {@code RateLimit}/{@code MaxLimit} JSON for a route's limits, the plain text
  * {@code Server capacity exceeded.} for the listener's in-flight cap (as chi's {@code Throttle} in the original), and
  * unlike the original all of them carry {@code Retry-After}. So do the other 429s (from core, e.g. Elasticsearch
@@ -66,6 +67,7 @@ public final class ErrorMapper {
         STATUS.put(FleetError.BAD_REQUEST, 400);
         STATUS.put(FleetError.INTERNAL, 500);
         STATUS.put(FleetError.SERVICE_UNAVAILABLE, 503);
+        STATUS.put(FleetError.CONCURRENT_UPDATE, 503);
         STATUS.put(FleetError.MANAGEMENT_UNAUTHORIZED, 401);
         STATUS.put(FleetError.MANAGEMENT_NOT_FOUND, 404);
         STATUS.put(FleetError.MANAGEMENT_BAD_REQUEST, 400);
@@ -143,6 +145,11 @@ public final class ErrorMapper {
             LOG.warn("store unavailable: {}", t.toString());
             Mapped m = mapped(503, FleetError.SERVICE_UNAVAILABLE.errorName(), FleetError.SERVICE_UNAVAILABLE.defaultMessage());
             return new Mapped(m.status(), m.body(), jitteredSeconds(5, 15), null);
+        }
+        if (t instanceof StoreException.Conflict) {
+            // A concurrent write won every retry: nothing was written, and the same request will do next time.
+            LOG.warn("gave up on a write after concurrent updates: {}", t.toString());
+            return retryLater(FleetError.CONCURRENT_UPDATE, jitteredSeconds(1, 5));
         }
         if (t instanceof StoreException) {
             // The store refused this request (not an outage): ours to fix, not the client's to retry later. Its

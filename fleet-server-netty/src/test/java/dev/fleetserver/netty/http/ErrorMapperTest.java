@@ -22,9 +22,18 @@ class ErrorMapperTest {
     }
 
     @Test
-    void notFoundAndConflictFromTheStoreAreNotOutagesEither() {
+    void aDocumentMissingInTheStoreIsNoOutageEither() {
         assertThat(ErrorMapper.map(new StoreException.NotFound("document missing")).status().code()).isEqualTo(500);
-        assertThat(ErrorMapper.map(new StoreException.Conflict("version conflict")).status().code()).isEqualTo(500);
+    }
+
+    @Test
+    void aWriteThatLostEveryRetryToConcurrentWritesIsA503ToRetrySoon() {
+        ErrorMapper.Mapped m = ErrorMapper.map(new CompletionException(new StoreException.Conflict("version conflict")));
+
+        assertThat(m.status().code()).isEqualTo(503);
+        assertThat(m.body()).isEqualTo(Json.object().put("statusCode", 503).put("error", "ServiceUnavailable")
+                .put("message", "the document changed while the request was applied; retry"));
+        assertThat(m.retryAfterSeconds()).isBetween(1L, 5L);
     }
 
     @Test
