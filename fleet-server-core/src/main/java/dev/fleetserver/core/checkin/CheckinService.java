@@ -180,7 +180,7 @@ public final class CheckinService {
 
     private void park(Agent agent, CheckinRequest req, long seq, long revision, String policyId, Duration wait, CheckinSink sink) {
         // Held for minutes by tens of thousands of checkins, mostly equal across agents: one copy each.
-        ParkedCheckin parked = new ParkedCheckin(agent.id(), strings.share(policyId), revision, seq, strings.share(req.ackToken()),
+        ParkedCheckin parked = new ParkedCheckin(agent.id(), strings.share(policyId), revision, seq,
                 strings.share(req.status()), strings.share(req.message()), AgentOutputKeys.HeldKeys.of(agent, strings::share),
                 sink, registry);
         sink.park(parked, wait);
