@@ -44,8 +44,8 @@ class AuditUnenrollOnElasticsearchTest extends AuditUnenrollTest {
             Map.entry("data", "raw"));
 
     @Override
-    protected FleetDaemon startFleet() throws Exception {
-        return TestFleet.startOnElasticsearch(dataDir, cluster, server -> { });
+    protected FleetDaemon startFleet(java.util.function.Consumer<ObjectNode> server) throws Exception {
+        return TestFleet.startOnElasticsearch(dataDir, cluster, server);
     }
 
     private JsonNode source(String index, String id) throws Exception {

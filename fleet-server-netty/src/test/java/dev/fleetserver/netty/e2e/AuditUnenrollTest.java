@@ -37,7 +37,7 @@ class AuditUnenrollTest {
 
     @BeforeEach
     void start() throws Exception {
-        fleet = startFleet();
+        fleet = startFleet(server -> { });
         agent = new AgentClient(fleet.port());
         policyId = "audit-" + UUID.randomUUID();
         managementOk(fleet, "POST", "/api/fleet/agent_policies", "{\"id\":\"" + policyId + "\",\"name\":\"" + policyId + "\"}");
@@ -50,9 +50,13 @@ class AuditUnenrollTest {
         fleet.stop();
     }
 
-    /** The server under test: the embedded store here, Elasticsearch in a subclass. */
-    protected FleetDaemon startFleet() throws Exception {
-        return TestFleet.start(dataDir);
+    /**
+     * The server under test: the embedded store here, Elasticsearch in a subclass.
+     *
+     * @param server may change {@code inputs[0].server} before start
+     */
+    protected FleetDaemon startFleet(java.util.function.Consumer<ObjectNode> server) throws Exception {
+        return TestFleet.start(dataDir, server);
     }
 
     /** Enrolls into this test's policy and checks in once, so the agent shows online. */
@@ -187,6 +191,32 @@ class AuditUnenrollTest {
         assertThat(doc.path("audit_unenrolled_reason").isNull()).as(doc.toString()).isTrue();
         assertThat(doc.path("audit_unenrolled_time").isNull()).isTrue();
         assertThat(status(a)).isNotEqualTo("uninstalled");
+    }
+
+    @Test
+    void auditsBeyondTheConfiguredRateAre429RateLimit() throws Exception {
+        fleet.stop();
+        fleet = startFleet(server -> server.with("limits").putObject("audit_unenroll_limit").put("interval", "1m").put("burst", 1));
+        agent = new AgentClient(fleet.port());
+        Enrolled a = E2eSupport.enroll(fleet, agent);
+
+        assertThat(agent.auditUnenroll(a.id(), a.key(), "uninstall", "2024-01-01T12:00:00Z").status()).isEqualTo(200);
+        AgentClient.Reply limited = agent.auditUnenroll(a.id(), a.key(), "uninstall", "2024-01-01T12:00:00Z");
+        assertThat(limited.status()).isEqualTo(429);
+        assertThat(limited.json()).isEqualTo(Json.object().put("statusCode", 429).put("error", "RateLimit")
+                .put("message", "exceeded the rate limit"));
+        assertThat(limited.header("Retry-After")).isNotNull();
+    }
+
+    @Test
+    void theConfiguredBodyCapOfTheRouteApplies() throws Exception {
+        fleet.stop();
+        fleet = startFleet(server -> server.with("limits").putObject("audit_unenroll_limit").put("max_body_byte_size", 32));
+        agent = new AgentClient(fleet.port());
+        Enrolled a = E2eSupport.enroll(fleet, agent);
+
+        assertError(agent.auditUnenroll(a.id(), a.key(), "uninstall", TIMESTAMP), 400, "BadRequest",
+                "Bad request: http: request body too large");
     }
 
     private long seqNo(Enrolled a) {
