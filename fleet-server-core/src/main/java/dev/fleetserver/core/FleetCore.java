@@ -6,6 +6,7 @@ import dev.fleetserver.core.ack.AgentKeys;
 import dev.fleetserver.core.action.ActionDispatcher;
 import dev.fleetserver.core.action.ActionGc;
 import dev.fleetserver.core.action.ActionSecrets;
+import dev.fleetserver.core.audit.AuditService;
 import dev.fleetserver.core.secret.IndexSecretStore;
 import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.apikey.ApiKeys;
@@ -47,6 +48,7 @@ public final class FleetCore implements AutoCloseable {
     private final EnrollService enroll;
     private final CheckinService checkin;
     private final AckService acks;
+    private final AuditService audit;
     private final ManagementService management;
     private final AgentAdminService agentAdmin;
     private final StatusService status;
@@ -101,6 +103,7 @@ public final class FleetCore implements AutoCloseable {
         this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
         AgentKeys agentKeys = new AgentKeys(repo, apiKeys, keyCache, outputKeys, clock);
         this.acks = new AckService(repo, agentKeys, agentOutputKeys.issuesKeys() ? agentOutputKeys : null, clock);
+        this.audit = new AuditService(repo, clock);
         this.agentAdmin = new AgentAdminService(repo, agentKeys, clock);
         this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());
         this.status = new StatusService(auth);
@@ -196,6 +199,11 @@ public final class FleetCore implements AutoCloseable {
 
     public AckService acks() {
         return acks;
+    }
+
+    /** Agents' audit/unenroll reports. */
+    public AuditService audit() {
+        return audit;
     }
 
     public ManagementService management() {

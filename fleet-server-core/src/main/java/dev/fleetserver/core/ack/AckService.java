@@ -10,6 +10,7 @@ import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.policy.AgentOutputKeys;
 import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.GoTime;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
 import java.time.Clock;
@@ -29,9 +30,6 @@ public final class AckService {
      * changed the document between its read and its conditional write; beyond it the request fails as retryable.
      */
     private static final int MAX_CONFLICT_RETRIES = 10;
-    /** Fields of an ack event copied into the action result (besides ids and timestamp). */
-    private static final List<String> RESULT_FIELDS = List.of("error", "data", "action_input_type", "action_data",
-            "action_response", "started_at", "completed_at");
 
     private final FleetRepository repo;
     private final AgentKeys agentKeys;
@@ -109,25 +107,100 @@ public final class AckService {
                         ? new AckResult.Item(403, "Forbidden")
                         : new AckResult.Item(404, "Not Found"));
             }
-            ObjectNode result = Json.object();
-            result.put("@timestamp", Times.millis(clock.instant()));
-            result.put("action_id", actionId);
-            result.put("agent_id", agent.id());
-            JsonNode ns = agent.source().get("namespaces");
-            if (ns != null && ns.isArray() && !ns.isEmpty()) {
-                result.set("namespaces", ns);
-            }
-            for (String f : RESULT_FIELDS) {
-                JsonNode v = event.get(f);
-                if (v != null && !v.isNull() && !(v.isTextual() && v.textValue().isEmpty())) {
-                    result.set(f, v);
-                }
-            }
             Action action = found.get();
+            ObjectNode result;
+            try {
+                result = actionResult(action, actionId, agent.id(), event, clock.instant());
+            } catch (FleetException e) {
+                return CompletableFuture.completedFuture(new AckResult.Item(400, e.getMessage()));
+            }
             return repo.createActionResult(actionId, agent.id(), result)
                     .thenCompose(v -> applyEffect(agent, action, event))
                     .thenApply(v -> new AckResult.Item(200, "OK"));
         });
+    }
+
+    /**
+     * The {@code .fleet-actions-results} document of an ack event, as the original writes it: {@code @timestamp} is
+     * the agent's {@code timestamp} (the server's time only when the event has none), {@code namespaces} those of the
+     * action, timestamps normalised as Go writes them back (RFC 3339, the sender's offset, no trailing zeros), and
+     * per action type only the fields that type has: {@code data.upload_id} for REQUEST_DIAGNOSTICS; the input type,
+     * start and end and the opaque {@code action_data}/{@code action_response} for INPUT_ACTION; ids, timestamp and
+     * {@code error} for every other type. A field of the wrong kind or an unreadable timestamp is a
+     * {@code Bad request} (the item's 400) and nothing is written.
+     */
+    static ObjectNode actionResult(Action action, String actionId, String agentId, JsonNode event, java.time.Instant now) {
+        ObjectNode result = Json.object();
+        result.put("action_id", actionId);
+        result.put("agent_id", agentId);
+        JsonNode ns = action.field("namespaces");
+        if (ns != null && ns.isArray() && !ns.isEmpty()) {
+            result.set("namespaces", ns.deepCopy());
+        }
+        String timestamp = eventTime(event, "timestamp");
+        result.put("@timestamp", timestamp != null ? timestamp : Times.seconds(now));
+        String error = eventText(event, "error");
+        if (error != null && !error.isEmpty()) {
+            result.put("error", error);
+        }
+        switch (action.type() == null ? "" : action.type()) {
+            case "REQUEST_DIAGNOSTICS" -> {
+                JsonNode data = event.get("data");
+                if (data != null && !data.isNull()) {
+                    if (!data.isObject()) {
+                        throw FleetException.badRequest("data must be an object");
+                    }
+                    String uploadId = eventText(data, "upload_id");
+                    result.putObject("data").put("upload_id", uploadId == null ? "" : uploadId);
+                }
+            }
+            case "INPUT_ACTION" -> {
+                String inputType = eventText(event, "action_input_type");
+                if (inputType != null && !inputType.isEmpty()) {
+                    result.put("action_input_type", inputType);
+                }
+                for (String f : List.of("started_at", "completed_at")) {
+                    String t = eventTime(event, f);
+                    if (t != null) {
+                        result.put(f, t);
+                    }
+                }
+                for (String f : List.of("action_data", "action_response")) {
+                    JsonNode v = event.get(f);
+                    if (v != null && !v.isNull()) {
+                        result.set(f, v.deepCopy());
+                    }
+                }
+            }
+            default -> {
+            }
+        }
+        return result;
+    }
+
+    /** A string member of an ack event, or null when absent or JSON null. */
+    private static String eventText(JsonNode event, String field) {
+        JsonNode n = event.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isTextual()) {
+            throw FleetException.badRequest(field + " must be a string");
+        }
+        return n.textValue();
+    }
+
+    /** An RFC 3339 member of an ack event as the original stores it, or null when absent. */
+    private static String eventTime(JsonNode event, String field) {
+        String text = eventText(event, field);
+        if (text == null) {
+            return null;
+        }
+        try {
+            return GoTime.normalise(text);
+        } catch (IllegalArgumentException e) {
+            throw FleetException.badRequest(field + ": " + e.getMessage());
+        }
     }
 
     /** What an acked action changes on the agent (the original's handleAck side effects). */

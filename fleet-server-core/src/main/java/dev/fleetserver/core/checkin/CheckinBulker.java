@@ -33,11 +33,20 @@ import org.slf4j.LoggerFactory;
  * record of two references to strings the parked checkin already holds and a timestamp; the JSON is built only
  * when flushing, and a flush works through at most {@value #MAX_BATCH} agents at a time, so it never holds every
  * agent's document at once.
+ *
+ * <p>A checkin of an agent whose document carries audit marks ({@code audit_unenrolled_reason}, or
+ * {@code unenrolled_at} on an active agent) also removes {@code audit_unenrolled_reason}, {@code audit_unenrolled_time}
+ * and {@code unenrolled_at}: the agent is evidently still there. Only the marks that checkin saw go: marks written
+ * again since (a new audit before the flush) are left for the next checkin. Neither back end can remove a field with a
+ * partial update, so that write replaces the whole document, conditionally on the version read, as every write here
+ * is.
  */
 public final class CheckinBulker {
     private static final Logger LOG = LoggerFactory.getLogger(CheckinBulker.class);
     private static final int MAX_BATCH = 2048;
     private static final int MAX_CONFLICT_RETRIES = 3;
+    /** What a checkin of an agent with audit marks removes (the original's {@code deleteAuditFieldsOnCheckin}). */
+    static final List<String> AUDIT_FIELDS = List.of("audit_unenrolled_reason", "audit_unenrolled_time", "unenrolled_at");
 
     private final FleetRepository repo;
     private final Clock clock;
@@ -50,9 +59,10 @@ public final class CheckinBulker {
 
     /**
      * What waits for the next flush for one agent: the time of its last checkin, the status and message of a
-     * heartbeat, and the fields of a full checkin (null when there was only a heartbeat). Immutable.
+     * heartbeat, the fields of a full checkin (null when there was only a heartbeat), and the audit marks a checkin
+     * saw and wants gone (null for none). Immutable.
      */
-    private record Pending(long checkinMillis, String status, String message, ObjectNode fields) {
+    private record Pending(long checkinMillis, String status, String message, ObjectNode fields, ObjectNode auditSeen) {
 
         Pending then(Pending later) {
             ObjectNode merged = fields;
@@ -67,11 +77,16 @@ public final class CheckinBulker {
             }
             return new Pending(Math.max(checkinMillis, later.checkinMillis),
                     later.status != null ? later.status : status,
-                    later.status != null ? later.message : message, merged);
+                    later.status != null ? later.message : message, merged,
+                    later.auditSeen != null ? later.auditSeen : auditSeen);
+        }
+
+        Write write() {
+            return new Write(document(), auditSeen);
         }
 
         /** The partial agent document to write. */
-        ObjectNode document() {
+        private ObjectNode document() {
             ObjectNode doc = fields == null ? Json.object() : fields.deepCopy();
             if (status != null) {
                 doc.put("last_checkin_status", status);
@@ -84,9 +99,47 @@ public final class CheckinBulker {
         }
     }
 
+    /** One agent's write of a flush: its partial document, and the audit marks to remove with it (or null). */
+    private record Write(ObjectNode fields, ObjectNode auditSeen) {
+    }
+
     /** Queues {@code fields} (a partial agent document) for the next flush, stamped with {@code last_checkin}. */
     public void checkin(String agentId, ObjectNode fields) {
-        enqueue(agentId, new Pending(clock.millis(), null, null, fields));
+        checkin(agentId, fields, null);
+    }
+
+    /**
+     * As {@link #checkin(String, ObjectNode)}, also removing the audit marks the checkin saw.
+     *
+     * @param auditSeen {@link #auditMarks(Agent)} of the agent as the checkin read it: the flush removes
+     *                  {@code audit_unenrolled_reason}, {@code audit_unenrolled_time} and {@code unenrolled_at} while
+     *                  the document still has these values; null to leave them
+     */
+    public void checkin(String agentId, ObjectNode fields, ObjectNode auditSeen) {
+        enqueue(agentId, new Pending(clock.millis(), null, null, fields, auditSeen));
+    }
+
+    /**
+     * The audit marks of an agent a checkin removes, as they are now; null when it has none to remove (the
+     * original's rule: a non-empty {@code audit_unenrolled_reason} or {@code unenrolled_at}).
+     */
+    public static ObjectNode auditMarks(Agent agent) {
+        ObjectNode source = agent.source();
+        if (!nonEmpty(source.get("audit_unenrolled_reason")) && !nonEmpty(source.get("unenrolled_at"))) {
+            return null;
+        }
+        ObjectNode seen = Json.object();
+        for (String f : AUDIT_FIELDS) {
+            JsonNode v = source.get(f);
+            if (v != null && !v.isNull()) {
+                seen.set(f, v.deepCopy());
+            }
+        }
+        return seen;
+    }
+
+    private static boolean nonEmpty(JsonNode n) {
+        return n != null && !n.isNull() && !(n.isTextual() && n.textValue().isEmpty());
     }
 
     /**
@@ -96,20 +149,25 @@ public final class CheckinBulker {
      * is logged, as in a flush).
      */
     public CompletableFuture<Void> checkinNow(String agentId, ObjectNode fields) {
-        checkin(agentId, fields);
+        return checkinNow(agentId, fields, null);
+    }
+
+    /** {@link #checkinNow(String, ObjectNode)}, with {@code auditSeen} as for {@link #checkin(String, ObjectNode, ObjectNode)}. */
+    public CompletableFuture<Void> checkinNow(String agentId, ObjectNode fields, ObjectNode auditSeen) {
+        checkin(agentId, fields, auditSeen);
         Pending p = pending.remove(agentId);
         if (p == null) {
             // A flush running right now took it.
             return CompletableFuture.completedFuture(null);
         }
-        Map<String, ObjectNode> one = new HashMap<>();
-        one.put(agentId, p.document());
+        Map<String, Write> one = new HashMap<>();
+        one.put(agentId, p.write());
         return write(one, 0);
     }
 
     /** A parked agent is still there: refresh its {@code last_checkin} with the status it reported. */
     public void heartbeat(String agentId, String status, String message) {
-        enqueue(agentId, new Pending(clock.millis(), status, message, null));
+        enqueue(agentId, new Pending(clock.millis(), status, message, null, null));
     }
 
     private void enqueue(String agentId, Pending p) {
@@ -147,15 +205,15 @@ public final class CheckinBulker {
         for (Map<String, Pending> c : chunks) {
             // One chunk after the other, each turned into JSON only when its turn comes.
             done = done.thenCompose(v -> {
-                Map<String, ObjectNode> docs = new HashMap<>();
-                c.forEach((id, p) -> docs.put(id, p.document()));
+                Map<String, Write> docs = new HashMap<>();
+                c.forEach((id, p) -> docs.put(id, p.write()));
                 return write(docs, 0);
             });
         }
         return done;
     }
 
-    private CompletableFuture<Void> write(Map<String, ObjectNode> batch, int attempt) {
+    private CompletableFuture<Void> write(Map<String, Write> batch, int attempt) {
         if (batch.isEmpty()) {
             return CompletableFuture.completedFuture(null);
         }
@@ -165,11 +223,11 @@ public final class CheckinBulker {
             List<WriteOp> ops = new ArrayList<>();
             for (int i = 0; i < ids.size(); i++) {
                 Optional<Agent> current = reads.get(i).join();
-                ObjectNode fields = batch.get(ids.get(i));
-                if (current.isEmpty() || newer(current.get(), fields)) {
+                Write w = batch.get(ids.get(i));
+                if (current.isEmpty() || newer(current.get(), w.fields())) {
                     continue;
                 }
-                ops.add(WriteOp.Update.ifUnchanged(current.get().doc(), withoutOlderRevision(current.get(), fields)));
+                ops.add(op(current.get(), withoutOlderRevision(current.get(), w.fields()), w.auditSeen()));
             }
             return bulk(ops);
         }).thenCompose(conflicted -> {
@@ -180,13 +238,39 @@ public final class CheckinBulker {
                 LOG.warn("checkin status of {} agents not written: they kept changing under us", conflicted.size());
                 return CompletableFuture.completedFuture(null);
             }
-            Map<String, ObjectNode> retry = new HashMap<>();
+            Map<String, Write> retry = new HashMap<>();
             conflicted.forEach(id -> retry.put(id, batch.get(id)));
             return write(retry, attempt + 1);
         }).exceptionally(t -> {
             LOG.warn("checkin status flush of {} agents failed: {}", batch.size(), t.toString());
             return null;
         });
+    }
+
+    /**
+     * The write of {@code fields} over the version of the agent read: a partial update, or, when the checkin saw audit
+     * marks and the document still has exactly those, the whole document without them.
+     */
+    static WriteOp op(Agent current, ObjectNode fields, ObjectNode auditSeen) {
+        if (auditSeen != null && AUDIT_FIELDS.stream().anyMatch(current.source()::has) && sameMarks(current.source(), auditSeen)) {
+            ObjectNode full = current.source().deepCopy();
+            JsonMerge.mergeInto(full, fields);
+            full.remove(AUDIT_FIELDS);
+            return WriteOp.Put.ifUnchanged(current.doc(), full);
+        }
+        return WriteOp.Update.ifUnchanged(current.doc(), fields);
+    }
+
+    private static boolean sameMarks(ObjectNode source, ObjectNode seen) {
+        for (String f : AUDIT_FIELDS) {
+            JsonNode now = source.get(f);
+            JsonNode then = seen.get(f);
+            boolean nowAbsent = now == null || now.isNull();
+            if (nowAbsent ? then != null : !now.equals(then)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The stored document was checked in later than what we hold (by another server). */

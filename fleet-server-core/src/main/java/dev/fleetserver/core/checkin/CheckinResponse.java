@@ -18,7 +18,15 @@ public final class CheckinResponse {
         this.parts = parts;
     }
 
-    /** {@code {"ack_token":"<token>","action":"checkin"}}: nothing new for the agent. */
+    /** {@code {"ack_token":"","action":"checkin"}}: nothing new for the agent. */
+    public static CheckinResponse empty() {
+        return EMPTY;
+    }
+
+    /**
+     * {@code {"ack_token":"<token>","action":"checkin"}}: no action to deliver, but the agent is to move its ack token
+     * to {@code ackToken} (past actions it is never sent).
+     */
     public static CheckinResponse empty(String ackToken) {
         if (ackToken == null || ackToken.isEmpty()) {
             return EMPTY;

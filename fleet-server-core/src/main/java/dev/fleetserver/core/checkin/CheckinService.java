@@ -145,6 +145,8 @@ public final class CheckinService {
             revision = 0;
         }
         long reported = revision;
+        // The agent is evidently still here: its write removes the audit marks this checkin saw.
+        ObjectNode auditSeen = CheckinBulker.auditMarks(agent);
         // Running a newer revision of its policy than acked: the keys that revision replaced can go (reference 1.7 step 8).
         boolean runsNewer = reportsPolicy && req.agentPolicyId().equals(policyId) && req.policyRevisionIdx() > agent.policyRevisionIdx();
 
@@ -155,7 +157,7 @@ public final class CheckinService {
                     if (seq != agent.actionSeqNo()) {
                         fields.set("action_seq_no", Json.array().add(seq));
                     }
-                    return record(agent, fields).thenCompose(v -> policies.latestOrLoad(policyId)).thenApply(latest -> new long[] {seq,
+                    return record(agent, fields, auditSeen).thenCompose(v -> policies.latestOrLoad(policyId)).thenApply(latest -> new long[] {seq,
                             // An agent claiming a revision that does not exist yet is sent the latest one.
                             latest.isPresent() && reported > latest.get().revision() ? 0 : reported});
                 })
@@ -168,19 +170,20 @@ public final class CheckinService {
 
     /**
      * Queues what the agent reported for the next flush; an agent that never checked in before has it written
-     * before its checkin goes on, so that it shows as online at once rather than as enrolling until the flush.
+     * before its checkin goes on, so that it shows as online at once rather than as enrolling until the flush. Audit
+     * marks the agent's document has ({@code auditSeen}) go with that write.
      */
-    private CompletableFuture<Void> record(Agent agent, ObjectNode fields) {
+    private CompletableFuture<Void> record(Agent agent, ObjectNode fields, ObjectNode auditSeen) {
         if (!agent.source().hasNonNull("last_checkin")) {
-            return bulker.checkinNow(agent.id(), fields);
+            return bulker.checkinNow(agent.id(), fields, auditSeen);
         }
-        bulker.checkin(agent.id(), fields);
+        bulker.checkin(agent.id(), fields, auditSeen);
         return CompletableFuture.completedFuture(null);
     }
 
     private void park(Agent agent, CheckinRequest req, long seq, long revision, String policyId, Duration wait, CheckinSink sink) {
         // Held for minutes by tens of thousands of checkins, mostly equal across agents: one copy each.
-        ParkedCheckin parked = new ParkedCheckin(agent.id(), strings.share(policyId), revision, seq, strings.share(req.ackToken()),
+        ParkedCheckin parked = new ParkedCheckin(agent.id(), strings.share(policyId), revision, seq,
                 strings.share(req.status()), strings.share(req.message()), AgentOutputKeys.HeldKeys.of(agent, strings::share),
                 sink, registry);
         sink.park(parked, wait);

@@ -22,7 +22,6 @@ public final class ParkedCheckin {
     private final String policyId;
     private final long revision;
     private final long actionSeqNo;
-    private final String ackToken;
     private final String status;
     private final String message;
     /** The agent's output-key entries as its checkin read them (a shared empty instance when it has none). */
@@ -33,13 +32,12 @@ public final class ParkedCheckin {
     /** The checkin's own lookup of pending actions: {@link #LOOKING}, {@link #MISSED} or {@link #LOOKED}. */
     private volatile int lookup = LOOKED;
 
-    ParkedCheckin(String agentId, String policyId, long revision, long actionSeqNo, String ackToken,
+    ParkedCheckin(String agentId, String policyId, long revision, long actionSeqNo,
                   String status, String message, AgentOutputKeys.HeldKeys heldKeys, CheckinSink sink, CheckinRegistry registry) {
         this.agentId = agentId;
         this.policyId = policyId;
         this.revision = revision;
         this.actionSeqNo = actionSeqNo;
-        this.ackToken = ackToken;
         this.status = status;
         this.message = message;
         this.heldKeys = heldKeys;
@@ -122,9 +120,12 @@ public final class ParkedCheckin {
         return true;
     }
 
-    /** The poll timed out, or the server is stopping: answer with nothing new (and the agent's own ack token). */
+    /**
+     * The poll timed out, or the server is stopping: answer with nothing new, whose {@code ack_token} is empty (as
+     * the original's: it names the last action delivered, and none was).
+     */
     public boolean expire() {
-        return complete(CheckinResponse.empty(ackToken));
+        return complete(CheckinResponse.empty());
     }
 
     /** The client went away: forget it without writing. */

@@ -162,7 +162,10 @@ public final class EnrollService {
                             keyCache.forget(oldKeyId);
                         }
                         keyCache.remember(key);
-                        return response(old.id(), key, ctx, old.source().path("enrolled_at").asText(now), partial);
+                        // The document keeps the type it was enrolled with, and the answer says so (as the original).
+                        String type = old.source().path("type").asText("");
+                        return response(old.id(), key, ctx, old.source().path("enrolled_at").asText(now), partial,
+                                type.isEmpty() ? req.type : type);
                     });
         });
     }
@@ -199,7 +202,7 @@ public final class EnrollService {
                             .thenCompose(x -> CompletableFuture.failedFuture(t)))
                     .thenApply(seq -> {
                         keyCache.remember(key);
-                        return response(agentId, key, ctx, enrolledAt, doc);
+                        return response(agentId, key, ctx, enrolledAt, doc, req.type);
                     });
         });
     }
@@ -213,7 +216,8 @@ public final class EnrollService {
         return apiKeys.create(agentId, FleetRoles.access(), meta);
     }
 
-    private ObjectNode response(String agentId, ApiKey key, Context ctx, String enrolledAt, ObjectNode doc) {
+    /** @param type the agent's type as stored ({@code PERMANENT}, the only one Elastic Agent asks for and accepts) */
+    private ObjectNode response(String agentId, ApiKey key, Context ctx, String enrolledAt, ObjectNode doc, String type) {
         ObjectNode body = Json.object();
         body.put("action", "created");
         ObjectNode item = body.putObject("item");
@@ -226,8 +230,7 @@ public final class EnrollService {
         item.put("policy_id", ctx.key.policyId());
         item.put("status", "online");
         item.set("tags", doc.get("tags"));
-        // Elastic Agent refuses any other value here, whatever type it asked for.
-        item.put("type", "PERMANENT");
+        item.put("type", type);
         item.set("user_provided_metadata", NullNode.getInstance());
         return body;
     }

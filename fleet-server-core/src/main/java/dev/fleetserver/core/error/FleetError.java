@@ -38,6 +38,8 @@ public enum FleetError {
     INVALID_API_VERSION_FORMAT("ErrInvalidAPIVersionFormat", "invalid version format"),
     UNSUPPORTED_API_VERSION("ErrUnsupportedAPIVersion", "version is not supported"),
     POLICY_NOT_FOUND("ErrPolicyNotFound", "ErrPolicyNotFound"),
+    /** An audit/unenroll for an agent already recorded as orphaned: that mark is kept until its next checkin. */
+    AUDIT_REASON_CONFLICT("ErrAuditReasonConflict", "agent document contains audit_unenroll_reason"),
     /** An endpoint that answers only over TLS was called over plain HTTP. */
     TLS_REQUIRED("ErrTLSRequired", "server must run with tls to use this endpoint"),
     /** A request framed with a transfer coding other than {@code chunked}. */

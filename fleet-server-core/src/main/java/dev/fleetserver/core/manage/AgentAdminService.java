@@ -266,7 +266,8 @@ public final class AgentAdminService {
         }
         return repo.agents(q).thenApply(agents -> {
             Map<String, Integer> counts = new LinkedHashMap<>();
-            for (String s : List.of("online", "error", "offline", "updating", "inactive", "unenrolled", "enrolling")) {
+            for (String s : List.of("online", "error", "offline", "uninstalled", "orphaned", "updating", "inactive", "unenrolled",
+                    "enrolling")) {
                 counts.put(s, 0);
             }
             Instant now = clock.instant();

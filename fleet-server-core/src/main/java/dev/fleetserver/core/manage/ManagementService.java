@@ -449,10 +449,21 @@ public final class ManagementService {
         return item;
     }
 
-    /** Kibana's agent status from the document alone. */
+    /**
+     * Kibana's agent status from the document alone. An agent that reported itself uninstalled or orphaned
+     * ({@code audit_unenrolled_reason}) is {@code uninstalled} / {@code orphaned} until its next checkin removes the
+     * mark: after the unenrolled and inactive rules, before every rule about its checkins.
+     */
     public static String status(Agent a, Instant now) {
         if (!a.active()) {
             return a.source().hasNonNull("unenrolled_at") ? "unenrolled" : "inactive";
+        }
+        String audit = Json.text(a.source(), "audit_unenrolled_reason");
+        if ("uninstall".equals(audit)) {
+            return "uninstalled";
+        }
+        if ("orphaned".equals(audit)) {
+            return "orphaned";
         }
         if (a.source().hasNonNull("unenrollment_started_at")) {
             return "unenrolling";

@@ -89,15 +89,12 @@ public final class PreparedPolicy {
         ObjectNode policy = Json.object();
         for (String key : EMITTED_KEYS) {
             JsonNode value = data.get(key);
-            if (value != null) {
+            if (value != null && !omitted(key, value)) {
                 policy.set(key, value.deepCopy());
             }
         }
         policy.put("id", rev.policyId());
         policy.put("revision", rev.revisionIdx());
-        if (!policy.has("inputs")) {
-            policy.putArray("inputs");
-        }
         Set<String> secretPaths = PolicySecrets.apply(policy, secrets);
         List<KeyedOutput> keyed = new ArrayList<>();
         JsonNode outputs = policy.get("outputs");
@@ -160,6 +157,19 @@ public final class PreparedPolicy {
         action.put("type", "POLICY_CHANGE");
         String body = "{\"ack_token\":\"\",\"action\":\"checkin\",\"actions\":[" + Json.string(action) + "]}";
         return split(rev, body, List.copyOf(keyed), keyedExporters);
+    }
+
+    /**
+     * Whether the original leaves {@code key} out of the policy it sends: its policy fields are {@code omitempty}, so
+     * null is left out, and so are empty lists and maps (e.g. a policy without inputs has no {@code inputs}). The two
+     * that are structs there ({@code signed}, {@code service}) are left out only when null.
+     */
+    private static boolean omitted(String key, JsonNode value) {
+        if (value.isNull()) {
+            return true;
+        }
+        boolean struct = key.equals("signed") || key.equals("service");
+        return !struct && value.isContainerNode() && value.isEmpty();
     }
 
     /**

@@ -195,24 +195,88 @@ class AckServiceTest {
                 .isEmpty();
     }
 
+    /** An action document of {@code type} for agent-1 in the given Kibana spaces. */
+    private void putTypedAction(String docId, String actionId, String type, String... namespaces) throws Exception {
+        ObjectNode action = Json.object().put("action_id", actionId).put("type", type);
+        action.putArray("agents").add("agent-1");
+        if (namespaces.length > 0) {
+            var ns = action.putArray("namespaces");
+            for (String n : namespaces) {
+                ns.add(n);
+            }
+        }
+        store.create(FleetIndex.ACTIONS, docId, action).get(5, TimeUnit.SECONDS);
+    }
+
+    private JsonNode result(String actionId) throws Exception {
+        return store.get(FleetIndex.ACTION_RESULTS, actionId + ":agent-1").get(5, TimeUnit.SECONDS).orElseThrow().source();
+    }
+
     @Test
-    void anAckedActionWritesAResultWithIdActionIdColonAgentId() throws Exception {
-        putAction("doc-1", "act-1");
+    void anAckedActionWritesAResultWithIdActionIdColonAgentIdAsTheOriginalWritesIt() throws Exception {
+        putTypedAction("doc-1", "act-1", "SETTINGS", "space-a");
 
         AckResult result = ack("{\"events\":[{\"type\":\"ACTION_RESULT\",\"agent_id\":\"agent-1\",\"action_id\":\"act-1\","
-                + "\"error\":\"\",\"data\":{\"upload_id\":\"u1\"},\"started_at\":\"2024-05-01T11:59:00Z\",\"message\":\"m\"}]}");
+                + "\"timestamp\":\"2024-05-01T13:59:59.500000+02:00\",\"error\":\"\",\"data\":{\"upload_id\":\"u1\"},"
+                + "\"started_at\":\"2024-05-01T11:59:00Z\",\"message\":\"m\"}]}");
 
         assertThat(result.items()).containsExactly(new AckResult.Item(200, "OK"));
-        Doc doc = store.get(FleetIndex.ACTION_RESULTS, "act-1:agent-1").get(5, TimeUnit.SECONDS).orElseThrow();
-        JsonNode src = doc.source();
-        assertThat(src.get("action_id").asText()).isEqualTo("act-1");
-        assertThat(src.get("agent_id").asText()).isEqualTo("agent-1");
-        assertThat(src.get("@timestamp").asText()).isEqualTo("2024-05-01T12:00:00.000Z");
-        assertThat(src.get("namespaces")).isEqualTo(Json.array().add("default"));
-        assertThat(src.get("data").get("upload_id").asText()).isEqualTo("u1");
-        assertThat(src.get("started_at").asText()).isEqualTo("2024-05-01T11:59:00Z");
-        assertThat(src.has("error")).as("empty error is not copied").isFalse();
-        assertThat(src.has("message")).isFalse();
+        JsonNode src = result("act-1");
+        // The agent's time of the event, as Go writes it back; the action's spaces, not the agent's.
+        assertThat(src).isEqualTo(tree("{\"action_id\":\"act-1\",\"agent_id\":\"agent-1\","
+                + "\"namespaces\":[\"space-a\"],\"@timestamp\":\"2024-05-01T13:59:59.5+02:00\"}"));
+    }
+
+    @Test
+    void anEventWithoutATimestampIsStampedWithTheServersTime() throws Exception {
+        putTypedAction("doc-1", "act-1", "SETTINGS");
+
+        ack("{\"events\":[{\"action_id\":\"act-1\",\"error\":\"could not\"}]}");
+
+        JsonNode src = result("act-1");
+        assertThat(src.get("@timestamp").asText()).isEqualTo("2024-05-01T12:00:00Z");
+        assertThat(src.get("error").asText()).isEqualTo("could not");
+        assertThat(src.has("namespaces")).isFalse();
+    }
+
+    @Test
+    void aDiagnosticsResultKeepsOnlyItsUploadId() throws Exception {
+        putTypedAction("doc-1", "diag-1", "REQUEST_DIAGNOSTICS");
+
+        ack("{\"events\":[{\"action_id\":\"diag-1\",\"timestamp\":\"2024-05-01T11:00:00Z\","
+                + "\"data\":{\"upload_id\":\"u1\",\"other\":1},\"started_at\":\"2024-05-01T11:00:00Z\"}]}");
+
+        JsonNode src = result("diag-1");
+        assertThat(src.get("data")).isEqualTo(tree("{\"upload_id\":\"u1\"}"));
+        assertThat(src.has("started_at")).isFalse();
+    }
+
+    @Test
+    void anInputActionResultKeepsItsInputFieldsWithNormalisedTimes() throws Exception {
+        putTypedAction("doc-1", "in-1", "INPUT_ACTION");
+
+        ack("{\"events\":[{\"action_id\":\"in-1\",\"timestamp\":\"2024-05-01T11:00:02.000Z\","
+                + "\"action_input_type\":\"osquery\",\"action_data\":{\"query\":\"select 1\"},"
+                + "\"action_response\":{\"osquery\":{\"count\":1}},\"started_at\":\"2024-05-01T11:00:00.100000Z\","
+                + "\"completed_at\":\"2024-05-01T13:00:01+02:00\",\"data\":{\"upload_id\":\"u1\"}}]}");
+
+        assertThat(result("in-1")).isEqualTo(tree("{\"action_id\":\"in-1\",\"agent_id\":\"agent-1\","
+                + "\"@timestamp\":\"2024-05-01T11:00:02Z\",\"action_input_type\":\"osquery\","
+                + "\"started_at\":\"2024-05-01T11:00:00.1Z\",\"completed_at\":\"2024-05-01T13:00:01+02:00\","
+                + "\"action_data\":{\"query\":\"select 1\"},\"action_response\":{\"osquery\":{\"count\":1}}}"));
+    }
+
+    @Test
+    void anUnreadableTimestampOrANonStringErrorIsABadRequestItemAndWritesNothing() throws Exception {
+        putTypedAction("doc-1", "act-1", "SETTINGS");
+
+        AckResult result = ack("{\"events\":[{\"action_id\":\"act-1\",\"timestamp\":\"yesterday\"},"
+                + "{\"action_id\":\"act-1\",\"error\":{\"code\":1}}]}");
+
+        assertThat(result.items()).extracting(AckResult.Item::status).containsExactly(400, 400);
+        assertThat(result.items().get(0).message()).startsWith("Bad request: timestamp: parsing time \"yesterday\"");
+        assertThat(result.items().get(1).message()).isEqualTo("Bad request: error must be a string");
+        assertThat(actionResults()).isEmpty();
     }
 
     @Test

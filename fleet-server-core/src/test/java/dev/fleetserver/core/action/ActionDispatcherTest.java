@@ -84,9 +84,9 @@ class ActionDispatcherTest {
         RecordingSink a1 = new RecordingSink();
         RecordingSink a2 = new RecordingSink();
         RecordingSink a3 = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 1, -1, "", a1);
-        Parking.park(registry, "a2", "p1", 1, -1, "", a2);
-        Parking.park(registry, "a3", "p1", 1, -1, "", a3);
+        Parking.park(registry, "a1", "p1", 1, -1, a1);
+        Parking.park(registry, "a2", "p1", 1, -1, a2);
+        Parking.park(registry, "a3", "p1", 1, -1, a3);
 
         writeAndAwaitFeed(action("doc-1", "act-1", "SETTINGS", NOW.plus(Duration.ofHours(1)), "a1", "a2", "not-parked"));
 
@@ -108,7 +108,7 @@ class ActionDispatcherTest {
     @Test
     void severalActionsForOneAgentComeInOneAnswerAckedByTheLastDocument() throws Exception {
         RecordingSink sink = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 1, -1, "", sink);
+        Parking.park(registry, "a1", "p1", 1, -1, sink);
         Instant exp = NOW.plus(Duration.ofHours(1));
 
         writeAndAwaitFeed(action("doc-1", "act-1", "SETTINGS", exp, "a1"), action("doc-2", "act-2", "UPGRADE", exp, "a1"));
@@ -122,7 +122,7 @@ class ActionDispatcherTest {
     @Test
     void expiredAndNonDeliverableActionsAreNotDispatched() throws Exception {
         RecordingSink sink = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 1, -1, "", sink);
+        Parking.park(registry, "a1", "p1", 1, -1, sink);
 
         writeAndAwaitFeed(
                 action("expired", "act-1", "SETTINGS", NOW.minusSeconds(1), "a1"),
@@ -145,7 +145,7 @@ class ActionDispatcherTest {
     @Test
     void anAgentThatAlreadyHasTheActionIsNotWoken() throws Exception {
         RecordingSink sink = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 1, Long.MAX_VALUE, "", sink);
+        Parking.park(registry, "a1", "p1", 1, Long.MAX_VALUE, sink);
 
         writeAndAwaitFeed(action("doc-1", "act-1", "SETTINGS", NOW.plus(Duration.ofHours(1)), "a1"));
 
@@ -172,7 +172,7 @@ class ActionDispatcherTest {
         ManualScheduler fresh = new ManualScheduler();
         ActionDispatcher second = new ActionDispatcher(store, registry, new ActionSecrets(new dev.fleetserver.core.secret.IndexSecretStore(store)), Clock.fixed(NOW, ZoneOffset.UTC), fresh);
         RecordingSink sink = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 1, -1, "", sink);
+        Parking.park(registry, "a1", "p1", 1, -1, sink);
         second.start().get(5, TimeUnit.SECONDS);
         long before = fresh.scheduledCount();
         store.bulk(List.of(action("new", "act-1", "SETTINGS", NOW.plus(Duration.ofHours(1)), "a1"))).get(5, TimeUnit.SECONDS);

@@ -205,4 +205,63 @@ class CheckinBulkerTest {
         assertThat(source("b" + (n - 1)).path("last_checkin_status").asText()).isEqualTo("online");
         assertThat(bulker.pendingCount()).isZero();
     }
+
+    private dev.fleetserver.core.model.Agent agent(String id) throws Exception {
+        return repo.agent(id).get(5, TimeUnit.SECONDS).orElseThrow();
+    }
+
+    @Test
+    void aCheckinOfAnAgentWithAuditMarksRemovesThemAndKeepsEverythingElse() throws Exception {
+        repo.updateAgent("a1", json("{\"audit_unenrolled_reason\":\"uninstall\",\"audit_unenrolled_time\":\"2024-05-01T11:00:00Z\","
+                + "\"unenrolled_at\":\"2024-05-01T11:00:00Z\",\"tags\":[\"kept\"]}")).get(5, TimeUnit.SECONDS);
+        ObjectNode seen = CheckinBulker.auditMarks(agent("a1"));
+        assertThat(seen).isNotNull();
+
+        bulker.checkin("a1", json("{\"last_checkin_status\":\"online\"}"), seen);
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        ObjectNode doc = source("a1");
+        assertThat(doc.has("audit_unenrolled_reason")).isFalse();
+        assertThat(doc.has("audit_unenrolled_time")).isFalse();
+        assertThat(doc.has("unenrolled_at")).isFalse();
+        assertThat(doc.path("last_checkin_status").asText()).isEqualTo("online");
+        assertThat(doc.path("tags").get(0).asText()).isEqualTo("kept");
+        assertThat(doc.path("agent").path("id").asText()).isEqualTo("a1");
+    }
+
+    @Test
+    void anAgentWithoutAuditMarksHasNoneToRemove() throws Exception {
+        assertThat(CheckinBulker.auditMarks(agent("a1"))).isNull();
+        repo.updateAgent("a1", json("{\"audit_unenrolled_reason\":\"\",\"unenrolled_at\":null}")).get(5, TimeUnit.SECONDS);
+        assertThat(CheckinBulker.auditMarks(agent("a1"))).isNull();
+    }
+
+    @Test
+    void auditMarksWrittenAgainAfterTheCheckinSawThemAreLeftForTheNextCheckin() throws Exception {
+        repo.updateAgent("a1", json("{\"audit_unenrolled_reason\":\"uninstall\",\"audit_unenrolled_time\":\"2024-05-01T11:00:00Z\"}"))
+                .get(5, TimeUnit.SECONDS);
+        bulker.checkin("a1", json("{\"last_checkin_status\":\"online\"}"), CheckinBulker.auditMarks(agent("a1")));
+        // The agent reports again before the flush: that report stands.
+        repo.updateAgent("a1", json("{\"audit_unenrolled_reason\":\"migrated\",\"audit_unenrolled_time\":\"2024-05-01T12:00:10Z\"}"))
+                .get(5, TimeUnit.SECONDS);
+
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        ObjectNode doc = source("a1");
+        assertThat(doc.path("audit_unenrolled_reason").asText()).isEqualTo("migrated");
+        assertThat(doc.path("last_checkin_status").asText()).isEqualTo("online");
+    }
+
+    @Test
+    void aHeartbeatAfterTheCheckinStillRemovesTheMarksTheCheckinSaw() throws Exception {
+        repo.updateAgent("a1", json("{\"audit_unenrolled_reason\":\"orphaned\",\"audit_unenrolled_time\":\"2024-05-01T11:00:00Z\"}"))
+                .get(5, TimeUnit.SECONDS);
+        bulker.checkin("a1", json("{\"last_checkin_status\":\"online\"}"), CheckinBulker.auditMarks(agent("a1")));
+        now.set(T0.plusSeconds(30));
+        bulker.heartbeat("a1", "online", "Running");
+
+        bulker.flush().get(5, TimeUnit.SECONDS);
+
+        assertThat(source("a1").has("audit_unenrolled_reason")).isFalse();
+    }
 }

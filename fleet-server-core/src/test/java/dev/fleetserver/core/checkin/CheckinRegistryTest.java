@@ -25,8 +25,8 @@ class CheckinRegistryTest {
         pool.shutdownNow();
     }
 
-    private ParkedCheckin parked(String agentId, String ackToken, RecordingSink sink) {
-        return new ParkedCheckin(agentId, "policy-1", 3, 10, ackToken, "online", "", null, sink, registry);
+    private ParkedCheckin parked(String agentId, RecordingSink sink) {
+        return new ParkedCheckin(agentId, "policy-1", 3, 10, "online", "", null, sink, registry);
     }
 
     private void assertEmpty() {
@@ -36,7 +36,7 @@ class CheckinRegistryTest {
 
     @Test
     void aRegisteredCheckinIsFoundByAgentAndByPolicy() {
-        ParkedCheckin p = parked("a1", "", new RecordingSink());
+        ParkedCheckin p = parked("a1", new RecordingSink());
         registry.register(p);
 
         assertThat(registry.size()).isEqualTo(1);
@@ -49,7 +49,7 @@ class CheckinRegistryTest {
     @Test
     void completeAnswersOnceAndUnregisters() throws Exception {
         RecordingSink sink = new RecordingSink();
-        ParkedCheckin p = parked("a1", "", sink);
+        ParkedCheckin p = parked("a1", sink);
         registry.register(p);
 
         assertThat(p.complete(ANSWER)).isTrue();
@@ -64,43 +64,27 @@ class CheckinRegistryTest {
     }
 
     @Test
-    void expireAnswersWithNothingNewAndTheAgentsOwnAckToken() throws Exception {
+    void expireAnswersWithNothingNewAndAnEmptyAckToken() throws Exception {
         RecordingSink sink = new RecordingSink();
-        ParkedCheckin p = parked("a1", "token-7", sink);
+        ParkedCheckin p = parked("a1", sink);
         registry.register(p);
 
         assertThat(p.expire()).isTrue();
 
-        assertThat(sink.awaitBody()).isEqualTo("{\"ack_token\":\"token-7\",\"action\":\"checkin\"}");
+        assertThat(sink.awaitBody()).isEqualTo("{\"ack_token\":\"\",\"action\":\"checkin\"}");
         assertEmpty();
     }
 
     @Test
-    void expireWithoutAnAckTokenAnswersWithAnEmptyOne() throws Exception {
-        RecordingSink sink = new RecordingSink();
-        ParkedCheckin p = parked("a1", null, sink);
-        registry.register(p);
-
-        p.expire();
-
-        assertThat(sink.awaitBody()).isEqualTo("{\"ack_token\":\"\",\"action\":\"checkin\"}");
-    }
-
-    @Test
-    void anAckTokenNeedingEscapingIsEscaped() throws Exception {
-        RecordingSink sink = new RecordingSink();
-        ParkedCheckin p = parked("a1", "we\"ird\\tok\n", sink);
-        registry.register(p);
-
-        p.expire();
-
-        assertThat(sink.awaitBody()).isEqualTo("{\"ack_token\":\"we\\\"ird\\\\tok\\n\",\"action\":\"checkin\"}");
+    void anAckTokenNeedingEscapingIsEscaped() {
+        assertThat(CheckinResponse.empty("we\"ird\\tok\n").toString())
+                .isEqualTo("{\"ack_token\":\"we\\\"ird\\\\tok\\n\",\"action\":\"checkin\"}");
     }
 
     @Test
     void abandonWritesNothingAndUnregisters() {
         RecordingSink sink = new RecordingSink();
-        ParkedCheckin p = parked("a1", "tok", sink);
+        ParkedCheckin p = parked("a1", sink);
         registry.register(p);
 
         p.abandon();
@@ -116,7 +100,7 @@ class CheckinRegistryTest {
     @Test
     void failAnswersWithTheErrorAndUnregisters() throws Exception {
         RecordingSink sink = new RecordingSink();
-        ParkedCheckin p = parked("a1", "tok", sink);
+        ParkedCheckin p = parked("a1", sink);
         registry.register(p);
         RuntimeException boom = new RuntimeException("store down");
 
@@ -128,16 +112,16 @@ class CheckinRegistryTest {
     }
 
     @Test
-    void aSecondCheckinOfTheSameAgentExpiresTheFirstWithItsAckToken() throws Exception {
+    void aSecondCheckinOfTheSameAgentExpiresTheFirst() throws Exception {
         RecordingSink first = new RecordingSink();
         RecordingSink second = new RecordingSink();
-        ParkedCheckin p1 = parked("a1", "first-token", first);
-        ParkedCheckin p2 = parked("a1", "second-token", second);
+        ParkedCheckin p1 = parked("a1", first);
+        ParkedCheckin p2 = parked("a1", second);
         registry.register(p1);
 
         registry.register(p2);
 
-        assertThat(first.awaitBody()).isEqualTo("{\"ack_token\":\"first-token\",\"action\":\"checkin\"}");
+        assertThat(first.awaitBody()).isEqualTo("{\"ack_token\":\"\",\"action\":\"checkin\"}");
         assertThat(second.answered()).isFalse();
         assertThat(registry.size()).isEqualTo(1);
         assertThat(registry.forAgent("a1")).isSameAs(p2);
@@ -150,7 +134,7 @@ class CheckinRegistryTest {
     @Test
     void aCheckinEndedBeforeItsRegistrationIsNotKept() {
         RecordingSink sink = new RecordingSink();
-        ParkedCheckin p = parked("a1", "", sink);
+        ParkedCheckin p = parked("a1", sink);
         p.abandon();
 
         registry.register(p);
@@ -162,7 +146,7 @@ class CheckinRegistryTest {
     @Test
     void registeringTheSameCheckinTwiceDoesNotExpireIt() {
         RecordingSink sink = new RecordingSink();
-        ParkedCheckin p = parked("a1", "", sink);
+        ParkedCheckin p = parked("a1", sink);
         registry.register(p);
         registry.register(p);
 
@@ -174,7 +158,7 @@ class CheckinRegistryTest {
     void racingEndingsAnswerExactlyOnceAndAlwaysUnregister() throws Exception {
         for (int round = 0; round < 300; round++) {
             RecordingSink sink = new RecordingSink();
-            ParkedCheckin p = parked("agent-" + round, "tok", sink);
+            ParkedCheckin p = parked("agent-" + round, sink);
             registry.register(p);
             CountDownLatch go = new CountDownLatch(1);
             List<Callable<Boolean>> racers = List.of(
@@ -220,7 +204,7 @@ class CheckinRegistryTest {
         for (int i = 0; i < n; i++) {
             RecordingSink s = new RecordingSink();
             sinks.add(s);
-            checkins.add(parked("a1", "tok-" + i, s));
+            checkins.add(parked("a1", s));
         }
         CountDownLatch go = new CountDownLatch(1);
         List<Future<?>> done = new ArrayList<>();
@@ -253,7 +237,7 @@ class CheckinRegistryTest {
         for (int i = 0; i < 500; i++) {
             RecordingSink s = new RecordingSink();
             sinks.add(s);
-            registry.register(parked("a" + i, "", s));
+            registry.register(parked("a" + i, s));
         }
         Future<?> abandoner = pool.submit(() -> registry.forEach(ParkedCheckin::abandon));
         for (ParkedCheckin c : registry.forPolicy("policy-1")) {

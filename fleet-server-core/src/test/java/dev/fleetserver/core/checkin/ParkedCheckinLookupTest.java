@@ -6,7 +6,7 @@ import org.junit.jupiter.api.Test;
 
 /** A live action dispatch must not answer a checkin whose own lookup of older pending actions is still running. */
 class ParkedCheckinLookupTest {
-    private final ParkedCheckin parked = new ParkedCheckin("agent-1", "policy-1", 1, 10, "token", "online", "", null,
+    private final ParkedCheckin parked = new ParkedCheckin("agent-1", "policy-1", 1, 10, "online", "", null,
             new RecordingSink(), new CheckinRegistry());
 
     @Test

@@ -6,8 +6,8 @@ public final class Parking {
     }
 
     public static ParkedCheckin park(CheckinRegistry registry, String agentId, String policyId, long revision,
-                                     long actionSeqNo, String ackToken, CheckinSink sink) {
-        ParkedCheckin p = new ParkedCheckin(agentId, policyId, revision, actionSeqNo, ackToken, "online", "", null, sink, registry);
+                                     long actionSeqNo, CheckinSink sink) {
+        ParkedCheckin p = new ParkedCheckin(agentId, policyId, revision, actionSeqNo, "online", "", null, sink, registry);
         registry.register(p);
         return p;
     }

@@ -364,6 +364,23 @@ class ManagementServiceTest {
     }
 
     @Test
+    void anAgentThatReportedItsUninstallOrOrphaningShowsItAheadOfItsCheckinsButNotOfItsUnenrollment() throws Exception {
+        String uninstalled = "{\"active\":true,\"audit_unenrolled_reason\":\"uninstall\",\"last_checkin\":\"";
+        // Silent for hours, or never checked in at all: the report wins over offline and enrolling.
+        assertThat(ManagementService.status(agent(uninstalled + NOW.minus(Duration.ofHours(3)) + "\"}"), NOW))
+                .isEqualTo("uninstalled");
+        assertThat(ManagementService.status(agent(uninstalled + NOW + "\",\"last_checkin_status\":\"error\"}"), NOW))
+                .isEqualTo("uninstalled");
+        assertThat(ManagementService.status(agent("{\"active\":true,\"audit_unenrolled_reason\":\"orphaned\"}"), NOW))
+                .isEqualTo("orphaned");
+        // Unenrolled comes first; other reasons are no status of their own.
+        assertThat(ManagementService.status(agent("{\"active\":false,\"unenrolled_at\":\"" + NOW
+                + "\",\"audit_unenrolled_reason\":\"uninstall\"}"), NOW)).isEqualTo("unenrolled");
+        assertThat(ManagementService.status(agent("{\"active\":true,\"audit_unenrolled_reason\":\"migrated\",\"last_checkin\":\""
+                + NOW + "\"}"), NOW)).isEqualTo("online");
+    }
+
+    @Test
     void getAgentAddsStatusAndHidesSecrets() throws Exception {
         repo.createAgent("a1", (ObjectNode) json("{\"active\":true,\"last_checkin\":\"" + NOW + "\",\"policy_revision_idx\":4,"
                 + "\"replace_token\":\"secret\",\"outputs\":{\"default\":{\"api_key\":\"id:key\",\"api_key_id\":\"id\"}}}"))

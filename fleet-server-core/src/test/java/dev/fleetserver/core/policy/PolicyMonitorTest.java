@@ -102,9 +102,9 @@ class PolicyMonitorTest {
         RecordingSink behind = new RecordingSink();
         RecordingSink current = new RecordingSink();
         RecordingSink otherPolicy = new RecordingSink();
-        Parking.park(registry, "behind", "p1", 1, -1, "", behind);
-        Parking.park(registry, "current", "p1", 2, -1, "", current);
-        Parking.park(registry, "other", "p2", 0, -1, "", otherPolicy);
+        Parking.park(registry, "behind", "p1", 1, -1, behind);
+        Parking.park(registry, "current", "p1", 2, -1, current);
+        Parking.park(registry, "other", "p2", 0, -1, otherPolicy);
 
         writeAndAwaitFeed(revisionOp("p1", 2));
 
@@ -122,7 +122,7 @@ class PolicyMonitorTest {
     void severalRevisionsAtOnceDeliverOnlyTheNewest() throws Exception {
         monitor.start().get(5, TimeUnit.SECONDS);
         RecordingSink sink = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 0, -1, "", sink);
+        Parking.park(registry, "a1", "p1", 0, -1, sink);
 
         writeAndAwaitFeed(revisionOp("p1", 1), revisionOp("p1", 2), revisionOp("p1", 3));
 
@@ -135,7 +135,7 @@ class PolicyMonitorTest {
         write(revisionOp("p1", 5));
         monitor.start().get(5, TimeUnit.SECONDS);
         RecordingSink sink = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 1, -1, "", sink);
+        Parking.park(registry, "a1", "p1", 1, -1, sink);
 
         writeAndAwaitFeed(revisionOp("p1", 3));
 
@@ -148,12 +148,12 @@ class PolicyMonitorTest {
         write(revisionOp("p1", 1));
         monitor.start().get(5, TimeUnit.SECONDS);
         RecordingSink first = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 1, -1, "", first);
+        Parking.park(registry, "a1", "p1", 1, -1, first);
         writeAndAwaitFeed(revisionOp("p1", 2));
         assertThat(action(first).get("id").asText()).isEqualTo("policy:p1:2");
 
         RecordingSink second = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 2, -1, "", second);
+        Parking.park(registry, "a1", "p1", 2, -1, second);
         writeAndAwaitFeed(revisionOp("p1", 3));
 
         assertThat(action(second).get("id").asText()).isEqualTo("policy:p1:3");
@@ -164,7 +164,7 @@ class PolicyMonitorTest {
     void aDocumentWithoutPolicyIdIsIgnored() throws Exception {
         monitor.start().get(5, TimeUnit.SECONDS);
         RecordingSink sink = new RecordingSink();
-        Parking.park(registry, "a1", "p1", 0, -1, "", sink);
+        Parking.park(registry, "a1", "p1", 0, -1, sink);
 
         writeAndAwaitFeed(new WriteOp.Create(FleetIndex.POLICIES, "junk", Json.object().put("revision_idx", 9)));
 
@@ -178,7 +178,7 @@ class PolicyMonitorTest {
         try {
             gatedMonitor.start().get(5, TimeUnit.SECONDS);
             RecordingSink parked = new RecordingSink();
-            Parking.park(registry, "parked", "p1", 0, -1, "", parked);
+            Parking.park(registry, "parked", "p1", 0, -1, parked);
             gated.hold();
 
             long before = scheduler.scheduledCount();

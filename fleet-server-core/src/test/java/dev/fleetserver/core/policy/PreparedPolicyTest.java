@@ -103,13 +103,13 @@ class PreparedPolicyTest {
     }
 
     @Test
-    void inputsDefaultToAnEmptyArray() throws Exception {
-        PolicyRevision rev = revision("{\"policy_id\":\"p1\",\"revision_idx\":1,\"data\":{\"outputs\":{}}}");
+    void emptyOrNullPolicySectionsAreLeftOutAsTheOriginalDoes() throws Exception {
+        PolicyRevision rev = revision("{\"policy_id\":\"p1\",\"revision_idx\":1,\"data\":{\"outputs\":{},"
+                + "\"inputs\":[],\"agent\":null,\"fleet\":{\"hosts\":[]},\"signed\":{}}}");
 
-        JsonNode inputs = parse(PreparedPolicy.prepare(rev).responseFor("a")).at("/actions/0/data/policy/inputs");
+        JsonNode policy = parse(PreparedPolicy.prepare(rev).responseFor("a")).at("/actions/0/data/policy");
 
-        assertThat(inputs.isArray()).isTrue();
-        assertThat(inputs).isEmpty();
+        assertThat(fieldNames(policy)).containsExactlyInAnyOrder("id", "revision", "fleet", "signed");
     }
 
     @Test
@@ -119,7 +119,7 @@ class PreparedPolicyTest {
         JsonNode action = parse(PreparedPolicy.prepare(rev).responseFor("a")).at("/actions/0");
 
         assertThat(action.get("created_at").asText()).isEmpty();
-        assertThat(fieldNames(action.at("/data/policy"))).containsExactlyInAnyOrder("id", "revision", "inputs");
+        assertThat(fieldNames(action.at("/data/policy"))).containsExactlyInAnyOrder("id", "revision");
     }
 
     @Test

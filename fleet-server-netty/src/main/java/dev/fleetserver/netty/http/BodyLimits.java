@@ -13,6 +13,8 @@ public record BodyLimits(long raw, long decompressed) {
     public static final BodyLimits CHECKIN = new BodyLimits(MIB, 20 * MIB);
     public static final BodyLimits ENROLL = new BodyLimits(512 * 1024, 512 * 1024);
     public static final BodyLimits ACKS = new BodyLimits(2 * MIB, 2 * MIB);
+    /** Audit/unenroll: 1 KiB (the original's default; its body is two short strings). */
+    public static final BodyLimits AUDIT_UNENROLL = new BodyLimits(1024, 1024);
     /** Everything else, including the management API (policies can be large). */
     public static final BodyLimits DEFAULT = new BodyLimits(MIB, MIB);
     public static final BodyLimits MANAGEMENT = new BodyLimits(10 * MIB, 10 * MIB);

@@ -62,6 +62,7 @@ public final class ErrorMapper {
         STATUS.put(FleetError.INVALID_API_VERSION_FORMAT, 400);
         STATUS.put(FleetError.UNSUPPORTED_API_VERSION, 400);
         STATUS.put(FleetError.POLICY_NOT_FOUND, 400);
+        STATUS.put(FleetError.AUDIT_REASON_CONFLICT, 409);
         STATUS.put(FleetError.TLS_REQUIRED, 501);
         STATUS.put(FleetError.TRANSFER_CODING_NOT_IMPLEMENTED, 501);
         STATUS.put(FleetError.BAD_REQUEST, 400);

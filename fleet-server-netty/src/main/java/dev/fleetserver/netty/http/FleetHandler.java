@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -105,7 +106,7 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
         DecoderResult decoded = request.decoderResult();
         if (decoded.isFailure()) {
             closing = true;
-            answerAndClose(ctx, decoded.cause());
+            answerAndClose(ctx, decoded.cause(), request);
             return;
         }
         String requestId = null;
@@ -196,7 +197,7 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
                 current.fail(FleetException.badRequest("unable to decode request: " + cause.getMessage()));
                 return;
             }
-            answerAndClose(ctx, cause);
+            answerAndClose(ctx, cause, null);
             return;
         }
         if (cause instanceof java.io.IOException || cause instanceof io.netty.handler.codec.PrematureChannelClosureException) {
@@ -209,10 +210,21 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * Answers a request that could not be decoded (malformed or ambiguous framing, a head too large) and closes the
-     * connection: what follows on it cannot be trusted to start a request.
+     * connection: what follows on it cannot be trusted to start a request. On the agent listener the answer carries
+     * the headers every answer there has: the request id (the client's, when its head got that far, else a new one)
+     * and the API version.
+     *
+     * @param head what the codec made of the request's head, or null
      */
-    private void answerAndClose(ChannelHandlerContext ctx, Throwable cause) {
+    private void answerAndClose(ChannelHandlerContext ctx, Throwable cause, HttpRequest head) {
         Throwable failure = cause instanceof FleetException ? cause : FleetException.badRequest(String.valueOf(cause.getMessage()));
-        ctx.writeAndFlush(ErrorMapper.response(failure, true)).addListener(ChannelFutureListener.CLOSE);
+        FullHttpResponse response = ErrorMapper.response(failure, true);
+        if (agentApi) {
+            String requestId = head == null ? null : head.headers().get(Exchange.X_REQUEST_ID);
+            response.headers().set(Exchange.X_REQUEST_ID,
+                    requestId == null || requestId.isEmpty() ? java.util.UUID.randomUUID().toString() : requestId);
+            response.headers().set(Exchange.ELASTIC_API_VERSION, DEFAULT_API_VERSION);
+        }
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
     }
 }

@@ -31,6 +31,7 @@ public final class AgentRoutes {
                 .add(HttpMethod.POST, "/api/fleet/agents/enroll", BodyLimits.ENROLL, r::enroll)
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/checkin", BodyLimits.CHECKIN, r::checkin)
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/acks", BodyLimits.ACKS, r::acks)
+                .add(HttpMethod.POST, "/api/fleet/agents/{id}/audit/unenroll", BodyLimits.AUDIT_UNENROLL, r::auditUnenroll)
                 .add(HttpMethod.GET, "/api/agents/upgrades/{version}/pgp-public-key", BodyLimits.DEFAULT, pgp::handle);
     }
 
@@ -93,6 +94,29 @@ public final class AgentRoutes {
                         ex.fail(t);
                     } else {
                         ex.respondJson(HttpResponseStatus.valueOf(result.httpStatus()), result.body());
+                    }
+                });
+    }
+
+    /**
+     * {@code POST /api/fleet/agents/{id}/audit/unenroll}: 200 with an empty body. An agent already marked orphaned
+     * is refused before its body is read.
+     */
+    private void auditUnenroll(Exchange ex) {
+        var authorization = ex.headers(HttpHeaderNames.AUTHORIZATION);
+        String agentId = ex.param("id");
+        ex.releaseRequest();
+        var audit = core.audit();
+        core.auth().authenticateAgent(authorization, agentId)
+                .thenCompose(agent -> {
+                    audit.admit(agent);
+                    return ex.readJson("audit/unenroll").thenCompose(body -> audit.unenroll(agent, body));
+                })
+                .whenComplete((v, t) -> {
+                    if (t != null) {
+                        ex.fail(t);
+                    } else {
+                        ex.respond(HttpResponseStatus.OK, null);
                     }
                 });
     }

@@ -112,6 +112,20 @@ public final class AgentClient {
                 .POST(HttpRequest.BodyPublishers.ofString(Json.string(body))).build());
     }
 
+    /** {@code POST /api/fleet/agents/{id}/audit/unenroll} as the agent's uninstall sends it. */
+    public Reply auditUnenroll(String agentId, String accessKey, String reason, String timestamp) {
+        ObjectNode body = Json.object();
+        body.put("reason", reason);
+        body.put("timestamp", timestamp);
+        return auditUnenroll(agentId, accessKey, Json.string(body));
+    }
+
+    /** The audit/unenroll request with any body. */
+    public Reply auditUnenroll(String agentId, String accessKey, String body) {
+        return send(request("/api/fleet/agents/" + agentId + "/audit/unenroll").header("Authorization", "ApiKey " + accessKey)
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    }
+
     /** A policy ack event as the agent sends it. */
     public static ObjectNode ackEvents(String agentId, String... actionIds) {
         ObjectNode body = Json.object();

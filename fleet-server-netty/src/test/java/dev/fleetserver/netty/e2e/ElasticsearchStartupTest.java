@@ -101,8 +101,9 @@ class ElasticsearchStartupTest {
         E2eSupport.await(Duration.ofSeconds(90), "serving after the cluster came back", serving::get);
         prober.get(30, TimeUnit.SECONDS);
 
-        // 503 from the gate; 429 when the prober outruns the enroll route's own rate limit, also "come back later".
-        assertThat(whileStarting).contains(503).doesNotContain(401).containsOnly(503, 429);
+        // 503 from the gate; 429 when the prober outruns the enroll route's own rate limit, also "come back later"
+        // (whether it does depends on how fast this machine runs the prober, so a 429 may or may not be among them).
+        assertThat(whileStarting).contains(503).doesNotContain(401).isSubsetOf(503, 429);
         assertThat(fleet.ready()).isCompleted();
         assertThat(fleet.enrollmentTokenCreated()).isTrue();
         assertThat(agent.enroll(fleet.enrollmentToken()).get("id").asText()).isNotBlank();
