@@ -46,6 +46,7 @@ final class UploadBench {
     private final HttpClient http;
     private final List<Child> children = new CopyOnWriteArrayList<>();
     private final AtomicLong retried429 = new AtomicLong();
+    private final AtomicLong resets = new AtomicLong();
 
     private UploadBench(Args args) {
         this.args = args;
@@ -137,6 +138,7 @@ final class UploadBench {
         HeapSampler heap = new HeapSampler(server.pid(), 100, work.resolve("jstat.log"));
         for (int rep = 1; rep <= reps && BenchRunner.left(deadline) > 0; rep++) {
             long before429 = retried429.get();
+            long beforeResets = resets.get();
             heap.takeWindow();
             long start = System.nanoTime();
             List<CompletableFuture<Void>> all = new ArrayList<>();
@@ -153,6 +155,7 @@ final class UploadBench {
             r.put("seconds", Math.round(seconds * 100) / 100.0);
             r.put("mb_per_s", Math.round(mb / seconds * 10) / 10.0);
             r.put("retried_429", retried429.get() - before429);
+            r.put("retried_reset", resets.get() - beforeResets);
             r.put("heap_peak_mb", heap.takeWindow().used() / (1024 * 1024));
             r.put("heap_after_gc_mb", heapAfterGcMb(server.pid()));
             System.out.println("round " + rep + ": " + r);
@@ -204,7 +207,19 @@ final class UploadBench {
         HttpRequest request = b.header("Authorization", "ApiKey " + key).header("Content-Type", "application/json")
                 .header("User-Agent", "Elastic Agent v9.6.0").timeout(Duration.ofSeconds(120)).build();
         while (true) {
-            HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            HttpResponse<String> r;
+            try {
+                r = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            } catch (java.io.IOException e) {
+                // A request refused before its body was read (over the server's body memory budget) has its
+                // connection closed, and the client may see the reset before the 429: retried the same way.
+                if (BenchRunner.left(deadline) <= 0) {
+                    throw e;
+                }
+                resets.incrementAndGet();
+                Thread.sleep(1000);
+                continue;
+            }
             if (r.statusCode() == 429 && BenchRunner.left(deadline) > 0) {
                 retried429.incrementAndGet();
                 long wait = r.headers().firstValueAsLong("Retry-After").orElse(1);
