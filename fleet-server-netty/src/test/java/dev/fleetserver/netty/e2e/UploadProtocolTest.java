@@ -152,6 +152,36 @@ class UploadProtocolTest {
     }
 
     @Test
+    void theListingShowsADiagnosticsRequestInProgressAndAFileIsServedOnlyOnceReady() throws Exception {
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.managementOk(fleet, "POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{}");
+        JsonNode listed = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+                .at("/items/0");
+        String actionId = listed.get("actionId").asText();
+        assertThat(listed.get("id").asText()).isEqualTo(actionId);
+        assertThat(listed.get("status").asText()).isEqualTo("IN_PROGRESS");
+        assertThat(listed.get("filePath").asText()).isEmpty();
+        assertThat(listed.get("name").asText()).matches("elastic-agent-diagnostics-\\d{4}-\\d{2}-\\d{2}T\\d{2}-\\d{2}-\\d{2}Z-00\\.zip");
+
+        byte[] file = bytes(10, 6);
+        String uploadId = uploads.beginOk(a.key(), UploadClient.beginBody(actionId, a.id(), file.length));
+        JsonNode awaiting = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+                .at("/items/0");
+        assertThat(awaiting.get("status").asText()).isEqualTo("AWAITING_UPLOAD");
+        AgentClient.Reply early = E2eSupport.management(fleet, "GET", awaiting.get("filePath").asText(), null);
+        assertThat(early.status()).as(early.body()).isEqualTo(400);
+        assertThat(E2eSupport.management(fleet, "GET", "/api/fleet/agents/files/nothing." + a.id() + "/x.zip", null).status())
+                .isEqualTo(404);
+        assertThat(uploads.chunk(a.key(), uploadId, 0, file).status()).isEqualTo(200);
+        assertThat(uploads.complete(a.key(), uploadId, UploadClient.transitHash(file)).status()).isEqualTo(200);
+        assertThat(E2eSupport.management(fleet, "GET", awaiting.get("filePath").asText(), null).raw()).isEqualTo(file);
+        // The management token is required, as everywhere on that API.
+        assertThat(E2eSupport.managementAs(fleet, null, "GET", awaiting.get("filePath").asText(), null).status()).isEqualTo(401);
+        assertThat(E2eSupport.managementAs(fleet, null, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null).status())
+                .isEqualTo(401);
+    }
+
+    @Test
     void aChunkWhoseHashDoesNotMatchIsRefusedAndNotKept() throws Exception {
         E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
         byte[] file = bytes(1000, 1);
