@@ -1,6 +1,5 @@
 package dev.fleetserver.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -61,7 +60,6 @@ public final class AttackClient {
             java -cp bench.jar dev.fleetserver.bench.AttackClient --target 127.0.0.1:8220 --mode bomb|held|pipeline \\
                 [--connections 30] [--seconds 20] [--requests 10000] [--inflated-bytes 20970496] \\
                 [--sources 127.0.60.1-127.0.60.8]""";
-    private static final ObjectMapper JSON = new ObjectMapper();
     /** Bytes of a held request left unsent: the gzip trailer and the end of the deflate stream. */
     private static final int HELD_BACK = 16;
 
@@ -338,17 +336,12 @@ public final class AttackClient {
     }
 
     private ObjectNode event(String kind) {
-        ObjectNode e = JSON.createObjectNode();
-        e.put("event", kind);
+        ObjectNode e = EventLines.event(kind, startNanos);
         e.put("mode", mode);
-        e.put("elapsedMs", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
         return e;
     }
 
     private static void print(ObjectNode e) {
-        synchronized (System.out) {
-            System.out.println(e.toString());
-            System.out.flush();
-        }
+        EventLines.print(e);
     }
 }

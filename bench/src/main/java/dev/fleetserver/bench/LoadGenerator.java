@@ -1,6 +1,5 @@
 package dev.fleetserver.bench;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
@@ -65,7 +64,6 @@ public final class LoadGenerator {
 
             Stdin: fanout <revision> <t0> <timeout ms> | afanout <action id> <t0> <timeout ms> (an action other than
             POLICY_CHANGE) | ids (prints the agents' ids) | window (prints and restarts the ack window) | stop""";
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final long HIST_MAX_MICROS = TimeUnit.HOURS.toMicros(1);
 
     private final int id;
@@ -396,18 +394,13 @@ public final class LoadGenerator {
     }
 
     private ObjectNode event(String kind) {
-        ObjectNode e = JSON.createObjectNode();
-        e.put("event", kind);
+        ObjectNode e = EventLines.event(kind, startNanos);
         e.put("gen", id);
-        e.put("elapsedMs", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos));
         return e;
     }
 
     private static void print(ObjectNode e) {
-        synchronized (System.out) {
-            System.out.println(e.toString());
-            System.out.flush();
-        }
+        EventLines.print(e);
     }
 
     // --- called by agents, from event loops ---

@@ -17,6 +17,7 @@ import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.store.WriteOp;
 import dev.fleetserver.core.store.WriteResult;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
+import dev.fleetserver.core.util.DelegatingStore;
 import dev.fleetserver.core.util.Json;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -24,7 +25,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -358,56 +358,25 @@ class AckServiceTest {
      * The embedded store, with another writer's update of the same agent landing just before each of the first
      * {@code races} conditional updates: what a status flush or another server does between a read and a write.
      */
-    private static final class RacingStore implements DocumentStore {
-        private final DocumentStore store;
+    private static final class RacingStore extends DelegatingStore {
         private final AtomicInteger races;
 
         RacingStore(DocumentStore store, int races) {
-            this.store = store;
+            super(store);
             this.races = new AtomicInteger(races);
         }
 
         @Override
-        public CompletableFuture<List<WriteResult>> bulk(
-                List<WriteOp> ops) {
+        public CompletableFuture<List<WriteResult>> bulk(List<WriteOp> ops) {
             for (var op : ops) {
                 if (op instanceof WriteOp.Update u && u.ifSeqNo() >= 0 && races.getAndDecrement() > 0) {
-                    store.update(u.index(), u.id(), Json.object().put("last_checkin_status", "online")).join();
+                    delegate.update(u.index(), u.id(), Json.object().put("last_checkin_status", "online")).join();
                 }
             }
-            return store.bulk(ops);
+            return delegate.bulk(ops);
         }
 
-        @Override
-        public CompletableFuture<Optional<Doc>> get(String index, String id) {
-            return store.get(index, id);
-        }
-
-        @Override
-        public CompletableFuture<List<Doc>> search(String index, Query query) {
-            return store.search(index, query);
-        }
-
-        @Override
-        public CompletableFuture<Long> count(String index, Query query) {
-            return store.count(index, query);
-        }
-
-        @Override
-        public CompletableFuture<List<Doc>> changesAfter(String index, long afterSeqNo, long upToSeqNo, int size) {
-            return store.changesAfter(index, afterSeqNo, upToSeqNo, size);
-        }
-
-        @Override
-        public CompletableFuture<Long> checkpoint(String index) {
-            return store.checkpoint(index);
-        }
-
-        @Override
-        public CompletableFuture<Long> awaitCheckpointAfter(String index, long knownCheckpoint, Duration timeout) {
-            return store.awaitCheckpointAfter(index, knownCheckpoint, timeout);
-        }
-
+        /** The wrapped store belongs to the test, which closes it. */
         @Override
         public void close() {
         }
