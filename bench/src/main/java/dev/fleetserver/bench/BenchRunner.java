@@ -46,7 +46,7 @@ public final class BenchRunner {
                 [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
                 [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
                                                               is marked noisy and run again)
-                [--scenario park-fanout|action-fanout|storm|enroll|chaos]  (default park-fanout; chaos: see
+                [--scenario park-fanout|action-fanout|storm|enroll|chaos|upload]  (default park-fanout; chaos: see
                                                                    --scenario chaos --help)
                 [--store embedded|es] [--servers 1]   (es: starts the real test Elasticsearch via EsNode;
                                                        servers > 1: agents round-robin over them, ours only)
@@ -77,6 +77,10 @@ public final class BenchRunner {
 
     public static void main(String[] argv) throws Exception {
         for (int i = 0; i + 1 < argv.length; i++) {
+            if (argv[i].equals("--scenario") && argv[i + 1].equals("upload")) {
+                UploadBench.main(argv);
+                return;
+            }
             if (argv[i].equals("--scenario") && argv[i + 1].equals("chaos")) {
                 // Its own runner and options: phases with verdicts rather than repeated measurements.
                 ChaosRunner.main(argv);

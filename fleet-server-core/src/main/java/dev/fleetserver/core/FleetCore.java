@@ -26,6 +26,8 @@ import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.policy.PolicyMonitor;
 import dev.fleetserver.core.store.DocumentStore;
+import dev.fleetserver.core.upload.UploadService;
+import dev.fleetserver.core.upload.UploadStore;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Scheduler;
 import java.time.Clock;
@@ -56,6 +58,9 @@ public final class FleetCore implements AutoCloseable {
     private final ActionDispatcher actions;
     private final ActionGc actionGc;
     private final CoreSettings settings;
+    /** Null when this server keeps no uploads (then the upload endpoints answer that the feature is disabled). */
+    private final UploadService uploads;
+    private final Scheduler scheduler;
     /** Which steps of {@link #startUp()} completed, so that a retried start does not repeat them. */
     private volatile boolean policiesStarted;
     private volatile boolean actionsStarted;
@@ -78,7 +83,19 @@ public final class FleetCore implements AutoCloseable {
      */
     public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
                      Scheduler scheduler, OutputKeys outputKeys, FleetMetrics metrics) {
+        this(store, apiKeys, secretStore, settings, clock, scheduler, outputKeys, metrics, null, null);
+    }
+
+    /**
+     * @param uploadStore        where files agents upload are kept; null to refuse uploads
+     * @param maxFileStorageSize largest file an agent may upload ({@code limits.max_file_storage_size}); null for no
+     *                           limit, 0 to refuse every upload
+     */
+    public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
+                     Scheduler scheduler, OutputKeys outputKeys, FleetMetrics metrics, UploadStore uploadStore,
+                     Long maxFileStorageSize) {
         this.settings = settings;
+        this.scheduler = scheduler;
         this.repo = new FleetRepository(store);
         AtomicInteger n = new AtomicInteger();
         this.worker = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
@@ -107,6 +124,8 @@ public final class FleetCore implements AutoCloseable {
         this.agentAdmin = new AgentAdminService(repo, agentKeys, clock);
         this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());
         this.status = new StatusService(auth);
+        this.uploads = uploadStore == null ? null
+                : new UploadService(uploadStore, store, auth, clock, maxFileStorageSize);
     }
 
     /**
@@ -146,6 +165,9 @@ public final class FleetCore implements AutoCloseable {
                         backgroundStarted = true;
                         checkin.start();
                         actionGc.start();
+                        if (uploads != null) {
+                            uploads.start(scheduler);
+                        }
                     }
                 })
                 .thenCompose(v -> repo.latestPolicy(DEFAULT_POLICY_ID))
@@ -164,6 +186,9 @@ public final class FleetCore implements AutoCloseable {
         policies.stop();
         actions.stop();
         actionGc.stop();
+        if (uploads != null) {
+            uploads.stop();
+        }
         return checkin.stop().whenComplete((v, t) -> status.state(StatusService.State.STOPPED));
     }
 
@@ -212,6 +237,11 @@ public final class FleetCore implements AutoCloseable {
 
     public AgentAdminService agentAdmin() {
         return agentAdmin;
+    }
+
+    /** Files agents upload; null when this server keeps none. */
+    public UploadService uploads() {
+        return uploads;
     }
 
     public StatusService status() {

@@ -10,7 +10,9 @@ import dev.fleetserver.core.secret.IndexSecretStore;
 import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.embedded.EmbeddedApiKeys;
+import dev.fleetserver.core.store.embedded.EmbeddedUploadStore;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
+import dev.fleetserver.core.upload.UploadStore;
 import dev.fleetserver.core.util.ExecutorScheduler;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.OwnerOnly;
@@ -20,6 +22,7 @@ import dev.fleetserver.es.EsClient;
 import dev.fleetserver.es.EsConfig;
 import dev.fleetserver.es.EsRemoteClusters;
 import dev.fleetserver.es.EsDocumentStore;
+import dev.fleetserver.es.EsUploadStore;
 import dev.fleetserver.es.EsSecretStore;
 import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.FleetServerConfig;
@@ -164,7 +167,8 @@ public final class FleetDaemon implements AutoCloseable {
         FleetCore core = null;
         try {
             core = new FleetCore(new MeteredDocumentStore(backend.store(), metrics), backend.apiKeys(), backend.secrets(),
-                    coreSettings(config), Clock.systemUTC(), scheduler, backend.outputKeys(), metrics);
+                    coreSettings(config), Clock.systemUTC(), scheduler, backend.outputKeys(), metrics, backend.uploads(),
+                    config.server().limits().maxFileStorageSize());
             metrics.parkedCheckins(core.checkin().registry()::size);
             metrics.bodyBudget(BodyBudget.PROCESS);
             if (backend.store() instanceof SqliteDocumentStore sqlite) {
@@ -255,7 +259,7 @@ public final class FleetDaemon implements AutoCloseable {
 
     /** The store and key ports of one back end, and how to release them. */
     private record Backend(DocumentStore store, ApiKeys apiKeys, SecretStore secrets, OutputKeys outputKeys,
-                           Supplier<CompletableFuture<Void>> prepare, AutoCloseable... extra) {
+                           UploadStore uploads, Supplier<CompletableFuture<Void>> prepare, AutoCloseable... extra) {
         void close() {
             store.close();
             for (AutoCloseable c : extra) {
@@ -273,7 +277,15 @@ public final class FleetDaemon implements AutoCloseable {
         SqliteDocumentStore store = SqliteDocumentStore.open(dataDir);
         LOG.info("back end: embedded store in {}", dataDir);
         // No Elasticsearch to issue output keys in: outputs are delivered as written in the policy.
-        return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), OutputKeys.none(), null);
+        EmbeddedUploadStore uploads;
+        try {
+            uploads = new EmbeddedUploadStore(store, dataDir.resolve("uploads"));
+        } catch (IOException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), OutputKeys.none(),
+                uploads, null, uploads);
     }
 
     private static Backend elasticsearch(FleetServerConfig config, String token, DaemonMetrics metrics) {
@@ -291,7 +303,7 @@ public final class FleetDaemon implements AutoCloseable {
         EsApiKeys apiKeys = new EsApiKeys(client, 120);
         EsRemoteClusters remotes = new EsRemoteClusters(out.timeout(), 16);
         return new Backend(store, apiKeys, new EsSecretStore(client, store), OutputKeys.of(apiKeys, remotes),
-                store::ensureFleetIndices, client, remotes);
+                new EsUploadStore(client, Clock.systemUTC()), store::ensureFleetIndices, client, remotes);
     }
 
     /**

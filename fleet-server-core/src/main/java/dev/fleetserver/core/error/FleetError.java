@@ -44,6 +44,27 @@ public enum FleetError {
     TLS_REQUIRED("ErrTLSRequired", "server must run with tls to use this endpoint"),
     /** A request framed with a transfer coding other than {@code chunked}. */
     TRANSFER_CODING_NOT_IMPLEMENTED("NotImplemented", "transfer coding not implemented"),
+    // File uploads from agents (diagnostics bundles): the original's uploader errors.
+    /** No upload record has the id in the path. */
+    UPLOAD_NOT_FOUND("ErrInvalidFileID", "ErrInvalidID"),
+    FILE_INFO_BODY_REQUIRED("ErrFileInfoBodyRequired", "file info body is required"),
+    AGENT_ID_MISSING("ErrAgentIDMissing", "required field agent_id is missing"),
+    FILE_FEATURE_DISABLED("ErrFileFeatureDisable", "File Transfer is disabled in Fleet Server configuration"),
+    FILE_SIZE_TOO_LARGE("ErrFileSizeTooLarge", "this file exceeds the maximum allowed file size"),
+    PAYLOAD_REQUIRED("ErrPayloadRequired", "upload start payload required"),
+    FILE_SIZE_REQUIRED("ErrFileSizeRequired", "file.size is required"),
+    INVALID_FILE_SIZE("ErrInvalidFileSize", "invalid filesize"),
+    FIELD_REQUIRED("ErrFieldRequired", "field required"),
+    UPLOAD_EXPIRED("ErrUploadExpired", "upload has expired"),
+    UPLOAD_STOPPED("ErrUploadStopped", "upload has stopped"),
+    INVALID_CHUNK_NUM("ErrInvalidChunkNum", "invalid chunk number"),
+    HASH_MISMATCH("ErrHashMismatch", "hash does not match"),
+    STATUS_NO_UPLOADS("ErrStatusNoUploads", "file closed, not accepting uploads"),
+    TRANSIT_HASH_REQUIRED("TransitHashRequired", "Transit hash required"),
+    MISSING_CHUNKS("ErrMissingChunks", "file data incomplete, not all chunks were uploaded"),
+    FAIL_VALIDATION("ErrFailValidation", "file contents failed validation"),
+    /** An upload begin or complete body over its route's size limit (other routes answer 400 for that). */
+    PAYLOAD_SIZE_TOO_LARGE("ErrPayloadSizeTooLarge", "the request body exceeds the maximum allowed size"),
     /** A malformed request: the message is {@code Bad request: <what>}. */
     BAD_REQUEST("BadRequest", "Bad request"),
     /**

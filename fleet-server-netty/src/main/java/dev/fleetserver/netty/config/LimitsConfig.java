@@ -11,7 +11,7 @@ import java.util.Map;
  * {@code dev.fleetserver.netty.limit.ResolvedLimits}'s business; {@code action_limit} and {@code policy_limit} are
  * dispatch limits, not HTTP ones, and are not applied by the front end.
  *
- * <p>Also accepted but not implemented: {@code max_file_storage_size} and the deprecated {@code policy_throttle}.
+ * <p>Also accepted but not implemented: the deprecated {@code policy_throttle}.
  *
  * @param maxAgents         sizing hint: 0 = by available memory, more = by agent count, negative = code defaults
  * @param maxHeaderByteSize largest request head; default 8192 (0 in the file also means 8192, as in the original)
@@ -19,9 +19,11 @@ import java.util.Map;
  *                          connections (closed at accept beyond); 0 = from the profile, which may say unlimited
  * @param routes            one entry for every name in {@link #ROUTES}, keyed without the {@code _limit} suffix;
  *                          {@link RouteLimitConfig#UNSET} for routes the file does not mention
+ * @param maxFileStorageSize largest file agents may upload, in bytes ({@code max_file_storage_size}): null (unset) for
+ *                          no limit, 0 to refuse uploads altogether
  */
 public record LimitsConfig(int maxAgents, int maxHeaderByteSize, int maxConnections,
-                           Map<String, RouteLimitConfig> routes) {
+                           Map<String, RouteLimitConfig> routes, Long maxFileStorageSize) {
 
     /** Route names as in the file's {@code <route>_limit} keys, in the original's order. */
     public static final List<String> ROUTES = List.of(
@@ -43,6 +45,14 @@ public record LimitsConfig(int maxAgents, int maxHeaderByteSize, int maxConnecti
             throw new IllegalArgumentException("unknown routes in " + routes.keySet() + "; known: " + ROUTES);
         }
         routes = Collections.unmodifiableMap(complete);
+        if (maxFileStorageSize != null && maxFileStorageSize < 0) {
+            throw new IllegalArgumentException("maxFileStorageSize must not be negative: " + maxFileStorageSize);
+        }
+    }
+
+    /** Without a file size limit. */
+    public LimitsConfig(int maxAgents, int maxHeaderByteSize, int maxConnections, Map<String, RouteLimitConfig> routes) {
+        this(maxAgents, maxHeaderByteSize, maxConnections, routes, null);
     }
 
     public static LimitsConfig defaults() {
@@ -69,9 +79,10 @@ public record LimitsConfig(int maxAgents, int maxHeaderByteSize, int maxConnecti
         for (String route : ROUTES) {
             routes.put(route, RouteLimitConfig.read(s.section(route + "_limit")));
         }
-        s.ignore("max_file_storage_size", "policy_throttle");
+        Long maxFileStorageSize = s.optionalLong("max_file_storage_size", 0, Long.MAX_VALUE);
+        s.ignore("policy_throttle");
         s.finish();
         return new LimitsConfig(maxAgents, maxHeaderByteSize == 0 ? 8192 : maxHeaderByteSize, maxConnections,
-                routes);
+                routes, maxFileStorageSize);
     }
 }

@@ -180,6 +180,12 @@ final class Section {
         return has(key) ? integer(key, 0, min, max) : null;
     }
 
+    /** A long or null when absent. */
+    Long optionalLong(String key, long min, long max) {
+        asked.add(key);
+        return has(key) ? longValue(key, 0, min, max) : null;
+    }
+
     long longValue(String key, long def, long min, long max) {
         JsonNode node = raw(key);
         if (node == null) {

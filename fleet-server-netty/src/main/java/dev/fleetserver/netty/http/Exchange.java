@@ -10,6 +10,9 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -42,6 +45,7 @@ import java.util.concurrent.TimeUnit;
  * released.
  */
 public final class Exchange implements CheckinSink {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Exchange.class);
     static final AsciiString X_REQUEST_ID = AsciiString.cached("X-Request-Id");
     static final AsciiString ELASTIC_API_VERSION = AsciiString.cached("Elastic-Api-Version");
     static final AsciiString NOSNIFF = AsciiString.cached("nosniff");
@@ -235,6 +239,99 @@ public final class Exchange implements CheckinSink {
         } else {
             ctx.executor().execute(() -> write(status, contentType, body));
         }
+    }
+
+    /** The body of a streamed answer, in parts fetched one at a time. */
+    public interface BodyParts {
+        int count();
+
+        /** Part {@code i}; asked for only once part {@code i - 1} has been written to the connection. */
+        CompletableFuture<byte[]> part(int i);
+    }
+
+    /**
+     * Answers with a body sent in parts ({@code Transfer-Encoding: chunked}): each part is fetched only once the one
+     * before it has been written to the socket, so the answer holds at most one part in memory however large it is
+     * and however slowly the client reads. A part that cannot be fetched ends the connection (the status is sent
+     * already); the client sees a truncated body, never a complete-looking wrong one. Any thread.
+     *
+     * @param headers headers besides the framing ones ({@code Content-Type}, {@code Content-Disposition}, …)
+     */
+    public void respondStream(HttpResponseStatus status, Map<CharSequence, String> headers, BodyParts parts) {
+        if (ctx.executor().inEventLoop()) {
+            startStream(status, headers, parts);
+        } else {
+            ctx.executor().execute(() -> startStream(status, headers, parts));
+        }
+    }
+
+    private void startStream(HttpResponseStatus status, Map<CharSequence, String> headers, BodyParts parts) {
+        if (answered) {
+            return;
+        }
+        answered = true;
+        if (timeout != null) {
+            timeout.cancel(false);
+            timeout = null;
+        }
+        parked = null;
+        releaseRequest();
+        boolean bodyUnread = this.body != null && !this.body.complete();
+        releaseBody();
+        this.body = null;
+        DefaultHttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
+        var h = response.headers();
+        headers.forEach(h::set);
+        HttpUtil.setTransferEncodingChunked(response, true);
+        String requestId = requestId();
+        if (requestId != null) {
+            h.set(X_REQUEST_ID, requestId);
+        }
+        if (apiVersion != null) {
+            h.set(ELASTIC_API_VERSION, apiVersion);
+        }
+        boolean close = !keepAlive || bodyUnread || Draining.isDraining(ctx.channel());
+        if (close) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            owner.closing();
+        }
+        ctx.write(response);
+        pump(parts, 0, close);
+    }
+
+    private void pump(BodyParts parts, int i, boolean close) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        if (i >= parts.count()) {
+            owner.exchangeDone(this);
+            var end = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            if (close) {
+                end.addListener(ChannelFutureListener.CLOSE);
+            }
+            return;
+        }
+        CompletableFuture<byte[]> next;
+        try {
+            next = parts.part(i);
+        } catch (RuntimeException e) {
+            next = CompletableFuture.failedFuture(e);
+        }
+        next.whenComplete((bytes, t) -> ctx.executor().execute(() -> {
+            if (t != null) {
+                LOG.warn("a streamed answer failed at part {} of {}; closing the connection: {}", i, parts.count(),
+                        dev.fleetserver.core.util.Futures.unwrap(t).toString());
+                ctx.close();
+                return;
+            }
+            ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes))).addListener(f -> {
+                if (f.isSuccess()) {
+                    pump(parts, i + 1, close);
+                } else {
+                    ctx.close();
+                }
+            });
+        }));
     }
 
     private void write(HttpResponseStatus status, CharSequence contentType, byte[][] body) {

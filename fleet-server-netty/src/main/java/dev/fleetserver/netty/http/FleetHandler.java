@@ -121,7 +121,7 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
         // From here the connection reads only what the exchange's body asks for.
         ctx.channel().config().setAutoRead(false);
         if (HttpUtil.getContentLength(request, -1L) > limits.raw()) {
-            exchange.fail(FleetException.badRequest(RequestBody.TOO_LARGE));
+            exchange.fail(RequestBody.tooLarge(request.uri()));
             return;
         }
         Routes.Match match = routes.match(request.method(), request.uri());

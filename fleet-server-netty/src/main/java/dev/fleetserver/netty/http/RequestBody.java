@@ -42,11 +42,24 @@ import java.util.function.Function;
 final class RequestBody {
     static final String TOO_LARGE = "http: request body too large";
 
+    /**
+     * The failure of a body over its route's limit: the original's 400 {@code http: request body too large}, except
+     * on upload begin and complete, which answer 413 {@code ErrPayloadSizeTooLarge}.
+     */
+    static FleetException tooLarge(String uri) {
+        String route = dev.fleetserver.netty.limit.RouteBuckets.of(uri);
+        if ("upload_start".equals(route) || "upload_end".equals(route)) {
+            return new FleetException(dev.fleetserver.core.error.FleetError.PAYLOAD_SIZE_TOO_LARGE);
+        }
+        return FleetException.badRequest(TOO_LARGE);
+    }
+
     private final ChannelHandlerContext ctx;
     private final BodyLimits limits;
     private final BodyBudget budget;
     private final String contentEncoding;
     private final Consumer<Throwable> failBeforeRead;
+    private final String uri;
     /** The client waits for {@code 100 Continue} before it sends the body (and has not had it yet). */
     private boolean expectsContinue;
     private ArrayDeque<HttpContent> held;
@@ -65,6 +78,7 @@ final class RequestBody {
                 Consumer<Throwable> failBeforeRead) {
         this.ctx = ctx;
         this.contentEncoding = head.headers().get(HttpHeaderNames.CONTENT_ENCODING);
+        this.uri = head.uri();
         // Without Transfer-Encoding or a Content-Length above 0 a request has no body (RFC 9112 §6.3): it is complete
         // at its head, even before the codec passes on the empty end of it.
         this.last = !HttpUtil.isTransferEncodingChunked(head) && HttpUtil.getContentLength(head, 0L) <= 0;
@@ -85,7 +99,7 @@ final class RequestBody {
         raw += length;
         if (raw > limits.raw()) {
             content.release();
-            fail(FleetException.badRequest(TOO_LARGE));
+            fail(tooLarge(uri));
             return;
         }
         if (reading == null) {
@@ -304,7 +318,7 @@ final class RequestBody {
             }
             decoded += piece.readableBytes();
             if (decoded > limits.decompressed()) {
-                fail(FleetException.badRequest(TOO_LARGE));
+                fail(tooLarge(uri));
                 throw Stop.INSTANCE;
             }
             try {

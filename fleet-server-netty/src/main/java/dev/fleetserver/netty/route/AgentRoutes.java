@@ -26,13 +26,14 @@ public final class AgentRoutes {
 
     public static Routes table(FleetCore core, PgpKeyRoute pgp) {
         AgentRoutes r = new AgentRoutes(core);
-        return new Routes()
+        Routes routes = new Routes()
                 .add(HttpMethod.GET, "/api/status", BodyLimits.DEFAULT, r::status)
                 .add(HttpMethod.POST, "/api/fleet/agents/enroll", BodyLimits.ENROLL, r::enroll)
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/checkin", BodyLimits.CHECKIN, r::checkin)
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/acks", BodyLimits.ACKS, r::acks)
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/audit/unenroll", BodyLimits.AUDIT_UNENROLL, r::auditUnenroll)
                 .add(HttpMethod.GET, "/api/agents/upgrades/{version}/pgp-public-key", BodyLimits.DEFAULT, pgp::handle);
+        return UploadRoutes.addTo(routes, core);
     }
 
     /** {@code GET /api/status}: 200 only when HEALTHY, 503 with the same body otherwise. */

@@ -72,7 +72,15 @@ public final class ManagementRoutes {
                     return m.listAgents(intParam(q, "page", 1), intParam(q, "perPage", 20), q.get("kuery"),
                             Boolean.parseBoolean(q.getOrDefault("showInactive", "false")));
                 }))
-                .add(HttpMethod.GET, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getAgent(ex.param("id"))));
+                .add(HttpMethod.GET, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getAgent(ex.param("id"))))
+                .add(HttpMethod.GET, "/api/fleet/agents/{id}/uploads", BodyLimits.DEFAULT,
+                        r.json(ex -> AgentFileDownload.uploads(core).agentUploads(ex.param("id"))))
+                .add(HttpMethod.GET, "/api/fleet/agents/files/{fileId}/{fileName}", BodyLimits.DEFAULT,
+                        ex -> {
+                            if (r.authorized(ex)) {
+                                AgentFileDownload.handle(core, ex);
+                            }
+                        });
     }
 
     /** Authenticates, runs {@code op}, answers 200 with its JSON; the request has no body. */

@@ -109,6 +109,7 @@ class ConfigLoaderTest {
         assertThat(config.server().limits().route("opamp").maxBodyByteSize()).isEqualTo(3_145_728);
         assertThat(config.server().limits().route("checkin").maxBodyDecompressed()).isEqualTo(20_971_520);
         assertThat(config.server().limits().route("action").interval()).isEqualTo(Duration.ZERO);
+        assertThat(config.server().limits().maxFileStorageSize()).isEqualTo(104_857_600L);
         assertThat(config.output().headers()).containsExactly(Map.entry("X-Custom.Header", "value"));
         assertThat(config.output().serviceTokenPath()).isEqualTo(Path.of("/path/to/service-token"));
         assertThat(config.management()).isEqualTo(new ManagementConfig(true, "127.0.0.1", 8321, null));
@@ -116,7 +117,6 @@ class ConfigLoaderTest {
         assertThat(config.ignoredSettings()).contains(
                 "inputs[0].server.static_policy_tokens.enabled",
                 "inputs[0].server.feature_flags.graceful_force_unenroll.max_bytes",
-                "inputs[0].server.limits.max_file_storage_size",
                 "output.elasticsearch.ssl.verification_mode",
                 "logging.metrics.period")
                 .doesNotContain("inputs[0].server.ssl.verification_mode", "output.elasticsearch.ssl.enabled",

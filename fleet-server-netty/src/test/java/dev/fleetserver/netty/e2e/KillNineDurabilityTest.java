@@ -71,6 +71,44 @@ class KillNineDurabilityTest {
         assertThat(status.at("/version/number").asText()).isEqualTo("9.6.0");
     }
 
+    @Test
+    void anUploadChunkThatGotIts200SurvivesKillMinusNine() throws Exception {
+        Started first = startDaemon();
+        AgentClient agent = new AgentClient(first.port);
+        JsonNode item = agent.enroll(first.enrollmentToken);
+        String id = item.get("id").asText();
+        String key = item.get("access_api_key").asText();
+        byte[] file = new byte[UploadClient.CHUNK + 1000];
+        new java.util.Random(9).nextBytes(file);
+        String uploadId = new UploadClient(agent).beginOk(key, UploadClient.beginBody("act-kill", id, file.length));
+        assertThat(new UploadClient(agent).chunk(key, uploadId, 0, file).status()).isEqualTo(200);
+
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+
+        // Kept like the rest of the data directory: readable by the server's user only.
+        Path dir = dataDir.resolve("uploads").resolve(uploadId);
+        assertThat(java.nio.file.Files.getPosixFilePermissions(dir))
+                .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        try (var chunks = java.nio.file.Files.list(dir)) {
+            List<Path> stored = chunks.toList();
+            assertThat(stored).hasSize(1);
+            assertThat(java.nio.file.Files.getPosixFilePermissions(stored.get(0)))
+                    .isEqualTo(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        }
+        Started second = startDaemon();
+        UploadClient again = new UploadClient(new AgentClient(second.port));
+        assertThat(again.chunk(key, uploadId, 1, file).status()).isEqualTo(200);
+        // Completing checks every chunk's size and the hash over all of them: chunk 0 came through the kill intact.
+        AgentClient.Reply done = again.complete(key, uploadId, UploadClient.transitHash(file));
+        assertThat(done.status()).as(done.body()).isEqualTo(200);
+        String token = Files.readString(dataDir.resolve("management-token")).trim();
+        HttpResponse<byte[]> download = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                        "http://127.0.0.1:" + second.managementPort + "/api/fleet/agents/files/act-kill." + id + "/d.zip"))
+                .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertThat(download.statusCode()).isEqualTo(200);
+        assertThat(download.body()).isEqualTo(file);
+    }
+
     private record Started(int port, int managementPort, String enrollmentToken, String tokenHint) {
     }
 
