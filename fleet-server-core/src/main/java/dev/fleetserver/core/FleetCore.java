@@ -2,6 +2,10 @@ package dev.fleetserver.core;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.ack.AckService;
+import dev.fleetserver.core.artifact.ArtifactAdminService;
+import dev.fleetserver.core.artifact.ArtifactService;
+import dev.fleetserver.core.file.DeliveryStore;
+import dev.fleetserver.core.file.FileDeliveryService;
 import dev.fleetserver.core.ack.AgentKeys;
 import dev.fleetserver.core.action.ActionDispatcher;
 import dev.fleetserver.core.action.ActionGc;
@@ -54,6 +58,10 @@ public final class FleetCore implements AutoCloseable {
     private final ActionDispatcher actions;
     private final ActionGc actionGc;
     private final CoreSettings settings;
+    private final ArtifactService artifacts;
+    private final ArtifactAdminService artifactAdmin;
+    private final DeliveryStore deliveryStore;
+    private final FileDeliveryService fileDelivery;
     /** Which steps of {@link #startUp()} completed, so that a retried start does not repeat them. */
     private volatile boolean policiesStarted;
     private volatile boolean actionsStarted;
@@ -76,6 +84,12 @@ public final class FleetCore implements AutoCloseable {
      */
     public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
                      Scheduler scheduler, OutputKeys outputKeys, FleetMetrics metrics) {
+        this(store, apiKeys, secretStore, settings, clock, scheduler, outputKeys, metrics, DeliveryStore.NONE);
+    }
+
+    /** @param files where files delivered to agents are found ({@link DeliveryStore#NONE}: nowhere) */
+    public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
+                     Scheduler scheduler, OutputKeys outputKeys, FleetMetrics metrics, DeliveryStore files) {
         this.settings = settings;
         this.repo = new FleetRepository(store);
         AtomicInteger n = new AtomicInteger();
@@ -104,6 +118,10 @@ public final class FleetCore implements AutoCloseable {
         this.agentAdmin = new AgentAdminService(repo, agentKeys, clock);
         this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());
         this.status = new StatusService(auth);
+        this.artifacts = new ArtifactService(auth, policies, store, settings.artifactCache());
+        this.artifactAdmin = new ArtifactAdminService(store, artifacts, clock);
+        this.deliveryStore = files;
+        this.fileDelivery = new FileDeliveryService(auth, files);
     }
 
     /**
@@ -213,6 +231,26 @@ public final class FleetCore implements AutoCloseable {
     /** What this server knows of policies: the latest prepared revision of each. */
     public PolicyMonitor policies() {
         return policies;
+    }
+
+    /** Elastic Defend's artifacts, for agents. */
+    public ArtifactService artifacts() {
+        return artifacts;
+    }
+
+    /** Artifacts, for the management API. */
+    public ArtifactAdminService artifactAdmin() {
+        return artifactAdmin;
+    }
+
+    /** Files delivered to agents. */
+    public FileDeliveryService fileDelivery() {
+        return fileDelivery;
+    }
+
+    /** Where delivered files are kept; a {@link dev.fleetserver.core.file.LocalFileStore} when files are published here. */
+    public DeliveryStore deliveryStore() {
+        return deliveryStore;
     }
 
     public FleetRepository repository() {

@@ -1,6 +1,9 @@
 package dev.fleetserver.netty;
 
 import dev.fleetserver.core.CoreSettings;
+import dev.fleetserver.core.artifact.ArtifactCacheSettings;
+import dev.fleetserver.core.file.DeliveryStore;
+import dev.fleetserver.core.file.LocalFileStore;
 import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.core.checkin.CheckinSettings;
 import dev.fleetserver.core.apikey.ApiKeys;
@@ -18,6 +21,7 @@ import dev.fleetserver.core.util.Scheduler;
 import dev.fleetserver.es.EsApiKeys;
 import dev.fleetserver.es.EsClient;
 import dev.fleetserver.es.EsConfig;
+import dev.fleetserver.es.EsDeliveryStore;
 import dev.fleetserver.es.EsRemoteClusters;
 import dev.fleetserver.es.EsDocumentStore;
 import dev.fleetserver.es.EsSecretStore;
@@ -164,9 +168,10 @@ public final class FleetDaemon implements AutoCloseable {
         FleetCore core = null;
         try {
             core = new FleetCore(new MeteredDocumentStore(backend.store(), metrics), backend.apiKeys(), backend.secrets(),
-                    coreSettings(config), Clock.systemUTC(), scheduler, backend.outputKeys(), metrics);
+                    coreSettings(config), Clock.systemUTC(), scheduler, backend.outputKeys(), metrics, backend.files());
             metrics.parkedCheckins(core.checkin().registry()::size);
             metrics.bodyBudget(BodyBudget.PROCESS);
+            metrics.artifacts(core.artifacts());
             if (backend.store() instanceof SqliteDocumentStore sqlite) {
                 sqlite.onCorruption(core.status()::failed);
             }
@@ -255,7 +260,7 @@ public final class FleetDaemon implements AutoCloseable {
 
     /** The store and key ports of one back end, and how to release them. */
     private record Backend(DocumentStore store, ApiKeys apiKeys, SecretStore secrets, OutputKeys outputKeys,
-                           Supplier<CompletableFuture<Void>> prepare, AutoCloseable... extra) {
+                           DeliveryStore files, Supplier<CompletableFuture<Void>> prepare, AutoCloseable... extra) {
         void close() {
             store.close();
             for (AutoCloseable c : extra) {
@@ -273,7 +278,9 @@ public final class FleetDaemon implements AutoCloseable {
         SqliteDocumentStore store = SqliteDocumentStore.open(dataDir);
         LOG.info("back end: embedded store in {}", dataDir);
         // No Elasticsearch to issue output keys in: outputs are delivered as written in the policy.
-        return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), OutputKeys.none(), null);
+        LocalFileStore files = new LocalFileStore(store, dataDir, Clock.systemUTC());
+        return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), OutputKeys.none(),
+                files, null, files);
     }
 
     private static Backend elasticsearch(FleetServerConfig config, String token, DaemonMetrics metrics) {
@@ -291,7 +298,7 @@ public final class FleetDaemon implements AutoCloseable {
         EsApiKeys apiKeys = new EsApiKeys(client, 120);
         EsRemoteClusters remotes = new EsRemoteClusters(out.timeout(), 16);
         return new Backend(store, apiKeys, new EsSecretStore(client, store), OutputKeys.of(apiKeys, remotes),
-                store::ensureFleetIndices, client, remotes);
+                new EsDeliveryStore(client), store::ensureFleetIndices, client, remotes);
     }
 
     /**
@@ -332,7 +339,8 @@ public final class FleetDaemon implements AutoCloseable {
         CoreSettings settings = defaults
                 .withCheckin(new CheckinSettings(t.checkinLongPoll(), t.checkinJitter(), t.checkinMaxPoll(), t.checkinTimestamp(),
                         defaults.checkin().flushInterval()))
-                .withPbkdf2(p.iterations(), p.keyLength(), p.saltLength());
+                .withPbkdf2(p.iterations(), p.keyLength(), p.saltLength())
+                .withArtifactCache(new ArtifactCacheSettings(config.cache().maxCost(), config.cache().ttlArtifact()));
         if (config.output().isConfigured()) {
             String host = config.output().hosts().get(0);
             if (!host.contains("://")) {
@@ -340,7 +348,7 @@ public final class FleetDaemon implements AutoCloseable {
             }
             settings = new CoreSettings(settings.checkin(), settings.apiKeyTtl(), settings.apiKeyJitter(), settings.apiKeyCacheSize(),
                     settings.pbkdf2Iterations(), settings.pbkdf2KeyLength(), settings.pbkdf2SaltLength(),
-                    CoreSettings.defaultOutputs(host));
+                    CoreSettings.defaultOutputs(host), settings.artifactCache());
         }
         return settings;
     }
