@@ -68,6 +68,12 @@ public final class EsDeliveryStore implements DeliveryStore {
             if (r.status() == 404) {
                 return CompletableFuture.completedFuture(Optional.<DeliveryFile>empty());
             }
+            if (r.status() == 403) {
+                // As the original, which answers any failure to read a library file as "not found": here only a
+                // library the service account may not read (Elasticsearch grants it per integration).
+                LOG.warn("library file {}: the service account may not read {}: {}", fileId, metaIndex, r.describe());
+                return CompletableFuture.completedFuture(Optional.<DeliveryFile>empty());
+            }
             if (!r.ok()) {
                 throw EsFailures.of(r.status(), "library file metadata: " + r.describe());
             }
