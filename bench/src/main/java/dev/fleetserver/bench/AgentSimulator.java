@@ -66,6 +66,11 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
     private static final AsciiString API_VERSION = AsciiString.cached("2023-06-01");
     private static final AsciiString UA = AsciiString.cached(USER_AGENT);
     private static final long REQUEST_TIMEOUT_SECONDS = 60;
+    /**
+     * An artifact download may take longer: when thousands of agents fetch one at once they share the bandwidth and
+     * finish late together; a shorter limit would make them all start again and never finish.
+     */
+    private static final long ARTIFACT_TIMEOUT_SECONDS = 600;
     private static final long BACKOFF_MIN_MILLIS = 1_000;
     private static final long BACKOFF_MAX_MILLIS = 30_000;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -415,7 +420,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             requestTimeout = loop.schedule(() -> {
                 gen.error("timeout", step.toString());
                 ch.close();
-            }, REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            }, step == Step.ARTIFACT ? ARTIFACT_TIMEOUT_SECONDS : REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         }
         awaitingAnswer = true;
         ch.writeAndFlush(req).addListener(f -> {
