@@ -66,11 +66,16 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
     private static final AsciiString API_VERSION = AsciiString.cached("2023-06-01");
     private static final AsciiString UA = AsciiString.cached(USER_AGENT);
     private static final long REQUEST_TIMEOUT_SECONDS = 60;
+    /**
+     * An artifact download may take longer: when thousands of agents fetch one at once they share the bandwidth and
+     * finish late together; a shorter limit would make them all start again and never finish.
+     */
+    private static final long ARTIFACT_TIMEOUT_SECONDS = 600;
     private static final long BACKOFF_MIN_MILLIS = 1_000;
     private static final long BACKOFF_MAX_MILLIS = 30_000;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private enum Step { ENROLL, CHECKIN, ACK }
+    private enum Step { ENROLL, CHECKIN, ARTIFACT, ACK }
 
     private final int index;
     private final LoadGenerator gen;
@@ -106,6 +111,15 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
     private List<String> toAck = List.of();
     volatile long revision;
     volatile long revisionNanos;
+    /** The artifact a new policy lists that this agent has not fetched yet ({@code GET} target), or null. */
+    private String artifactTarget;
+    private String artifactSha = "";
+    private long artifactSize;
+    /** Bytes of the artifact answer counted so far (its body is counted and dropped, not aggregated). */
+    private long artifactReceived;
+    /** The {@code decoded_sha256} of the last artifact this agent fetched, and when it had all of it (artifact storm). */
+    volatile String artifactKey = "";
+    volatile long artifactNanos;
     /** The id of the last action other than POLICY_CHANGE this agent received, and when (for action fan-out). */
     volatile String actionId = "";
     volatile long actionNanos;
@@ -166,7 +180,8 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new FirstByte(), new HttpClientCodec(4096, 8192, 8192),
-                                new HttpContentDecompressor(), new HttpObjectAggregator(4 << 20), AgentSimulator.this);
+                                new HttpContentDecompressor(), new ArtifactCounter(), new HttpObjectAggregator(4 << 20),
+                                AgentSimulator.this);
                     }
                 });
         ChannelFuture f = b.connect(servers.get(current), source);
@@ -255,6 +270,18 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             return;
         }
         failures = 0;
+        if (step == Step.ARTIFACT) {
+            // As Elastic Defend: the artifact first, then the policy is applied and acked.
+            if (artifactReceived != artifactSize) {
+                gen.error("artifact", "got " + artifactReceived + " bytes of " + artifactSize);
+            }
+            artifactKey = artifactSha;
+            artifactNanos = now;
+            artifactTarget = null;
+            step = Step.ACK;
+            sendCurrentStep();
+            return;
+        }
         JsonNode body;
         try (var in = new ByteBufInputStream(res.content().duplicate())) {
             body = JSON.readTree(in);
@@ -321,6 +348,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                     revisionNanos = firstByteNanos != 0 ? firstByteNanos : now;
                     revision = rev;
                     newPolicy = true;
+                    listedArtifact(policy);
                 }
             }
         }
@@ -332,6 +360,11 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         }
         gen.checkinLatency(now - sentNanos);
         toAck = ids;
+        if (artifactTarget != null) {
+            step = Step.ARTIFACT;
+            sendCurrentStep();
+            return;
+        }
         step = Step.ACK;
         long apply = gen.applyMillis();
         if (newPolicy && apply > 0) {
@@ -339,6 +372,23 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             sendLater(apply / 2 + ThreadLocalRandom.current().nextLong(apply + 1));
         } else {
             sendCurrentStep();
+        }
+    }
+
+    /** The first artifact the policy's inputs list ({@code artifact_manifest}), unless this agent has it already. */
+    private void listedArtifact(JsonNode policy) {
+        for (JsonNode input : policy.path("inputs")) {
+            var it = input.path("artifact_manifest").path("artifacts").fields();
+            if (it.hasNext()) {
+                var e = it.next();
+                String sha = e.getValue().path("decoded_sha256").asText();
+                if (!sha.equals(artifactKey)) {
+                    artifactSha = sha;
+                    artifactSize = e.getValue().path("encoded_size").asLong();
+                    artifactTarget = "/api/fleet/artifacts/" + e.getKey() + "/" + sha + "?";
+                }
+                return;
+            }
         }
     }
 
@@ -353,10 +403,12 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         FullHttpRequest req = switch (step) {
             case ENROLL -> request("/api/fleet/agents/enroll?", enrollBody(), false);
             case CHECKIN -> request("/api/fleet/agents/" + agentId + "/checkin?", gzip(checkinBody()), true);
+            case ARTIFACT -> get(artifactTarget);
             case ACK -> request("/api/fleet/agents/" + agentId + "/acks?", ackBody(), false);
         };
         sentNanos = System.nanoTime();
         firstByteNanos = 0;
+        artifactReceived = 0;
         if (step == Step.ENROLL) {
             gen.enrollSent(sentNanos);
         } else if (step == Step.ACK) {
@@ -368,7 +420,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             requestTimeout = loop.schedule(() -> {
                 gen.error("timeout", step.toString());
                 ch.close();
-            }, REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            }, step == Step.ARTIFACT ? ARTIFACT_TIMEOUT_SECONDS : REQUEST_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         }
         awaitingAnswer = true;
         ch.writeAndFlush(req).addListener(f -> {
@@ -376,6 +428,16 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                 setParked(true);
             }
         });
+    }
+
+    private FullHttpRequest get(String uri) {
+        FullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET, uri, Unpooled.EMPTY_BUFFER);
+        HttpHeaders h = req.headers();
+        h.set(HttpHeaderNames.HOST, hosts.get(current));
+        h.set(HttpHeaderNames.USER_AGENT, UA);
+        h.set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.GZIP);
+        h.set(HttpHeaderNames.AUTHORIZATION, authorization);
+        return req;
     }
 
     private FullHttpRequest request(String uri, byte[] body, boolean gzip) {
@@ -484,6 +546,27 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
     }
 
     /** Notes when an answer starts to arrive; first in the pipeline. */
+    /**
+     * While an artifact is fetched, counts its body and drops it instead of passing it on to be aggregated: thousands
+     * of agents of one generator fetching 2 MiB at once would otherwise need gigabytes of heap in the generator.
+     */
+    private final class ArtifactCounter extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (step == Step.ARTIFACT && msg instanceof io.netty.handler.codec.http.HttpContent c
+                    && !(msg instanceof io.netty.handler.codec.http.HttpResponse)) {
+                artifactReceived += c.content().readableBytes();
+                boolean last = msg instanceof io.netty.handler.codec.http.LastHttpContent;
+                c.release();
+                if (last) {
+                    ctx.fireChannelRead(io.netty.handler.codec.http.LastHttpContent.EMPTY_LAST_CONTENT);
+                }
+                return;
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
     private final class FirstByte extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {

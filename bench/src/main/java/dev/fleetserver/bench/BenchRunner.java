@@ -46,7 +46,7 @@ public final class BenchRunner {
                 [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
                 [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
                                                               is marked noisy and run again)
-                [--scenario park-fanout|action-fanout|storm|enroll|chaos|upload]  (default park-fanout; chaos: see
+                [--scenario park-fanout|action-fanout|storm|enroll|artifact-storm|chaos|upload]  (default park-fanout; chaos: see
                                                                    --scenario chaos --help)
                 [--store embedded|es] [--servers 1]   (es: starts the real test Elasticsearch via EsNode;
                                                        servers > 1: agents round-robin over them, ours only)
@@ -91,7 +91,8 @@ public final class BenchRunner {
                 "per-generator", "enroll-concurrency", "out", "work-dir", "max-seconds", "settle-seconds",
                 "fanout-timeout-seconds", "port", "management-port", "warmup-fanouts", "quiet-below-cores",
                 "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args",
-                "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es", "idle-below-cores"));
+                "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es", "idle-below-cores",
+                "artifact-bytes"));
         BenchRunner r = new BenchRunner(a);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             r.children.forEach(Child::close);
@@ -267,11 +268,19 @@ public final class BenchRunner {
             List<String> cmd = new ArrayList<>(jvm);
             if (server.equals("ours")) {
                 cmd.addAll(List.of("-jar", args.get("jar", "fleet-server-netty/target/fleet-server.jar")));
+                StringBuilder yml = new StringBuilder();
                 if (es != null) {
-                    Path yml = dir.resolve("fleet-server.yml");
-                    Files.writeString(yml, "output:\n  elasticsearch:\n    hosts: [\"" + es.uri + "\"]\n    service_token: \""
-                            + es.serviceToken + "\"\n");
-                    cmd.addAll(List.of("--config", yml.toString()));
+                    yml.append("output:\n  elasticsearch:\n    hosts: [\"").append(es.uri).append("\"]\n    service_token: \"")
+                            .append(es.serviceToken).append("\"\n");
+                }
+                if (scenario.equals("artifact-storm")) {
+                    // The metrics listener: the artifact store reads are read from it.
+                    yml.append("http:\n  enabled: true\n  host: 127.0.0.1\n  port: ").append(metricsPort(i)).append("\n");
+                }
+                if (yml.length() > 0) {
+                    Path file = dir.resolve("fleet-server.yml");
+                    Files.writeString(file, yml.toString());
+                    cmd.addAll(List.of("--config", file.toString()));
                 }
             } else {
                 cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), Baseline.class.getName(),
@@ -287,7 +296,7 @@ public final class BenchRunner {
         }
         run.put("serverCommand", String.join(" ", srvs.get(0).cmd));
         ServerProcess first = srvs.get(0);
-        boolean probeMemory = k == 1 && scenario.equals("park-fanout");
+        boolean probeMemory = k == 1 && (scenario.equals("park-fanout") || scenario.equals("artifact-storm"));
         ServerProbe probe = probeMemory ? ServerProbe.attach(first.pid()) : null;
         try {
             ServerProbe.Memory idle = null;
@@ -391,6 +400,8 @@ public final class BenchRunner {
                     gens.window(deadline);
                     ObjectNode fo = scenario.equals("action-fanout")
                             ? actionFanout(gens, first, ids, f, fanoutTimeout, deadline)
+                            : scenario.equals("artifact-storm")
+                            ? artifactStorm(gens, first, probe, f, fanoutTimeout, deadline)
                             : fanout(gens, first.mport, first.managementToken, f, fanoutTimeout, deadline);
                     woke(fo, first.wokeLines);
                     fo.put("warmup", f < warmups);
@@ -552,6 +563,114 @@ public final class BenchRunner {
         r.put("putMillis", (t1 - t0) / 1e6);
         log("action fanout " + r.deepCopy().without("histogram"));
         return r;
+    }
+
+    /** Port of server {@code i}'s metrics listener (artifact storm). */
+    private int metricsPort(int i) {
+        return args.integer("port", 18220) + 40 + i;
+    }
+
+    /**
+     * Artifact storm: a new Elastic Defend artifact ({@code --artifact-bytes}, default 2 MiB, random so that zlib
+     * keeps its size) is stored through the management API, then the {@code default} policy is updated to list it;
+     * every parked agent gets the policy and fetches the artifact before it acks, as Defend does. Timed from just
+     * before the policy update to each agent's receipt of the whole artifact; reports the server's artifact store
+     * reads over the storm (its metrics) and its heap: the peak while agents fetch (sampled every 50 ms, garbage
+     * included) and what stays after a collection.
+     */
+    private ObjectNode artifactStorm(Generators gens, ServerProcess srv, ServerProbe probe, int f, long timeoutMillis,
+                                     long deadline) throws Exception {
+        int size = args.integer("artifact-bytes", 2 << 20);
+        byte[] decoded = new byte[size];
+        new java.util.Random(1000 + f).nextBytes(decoded);
+        java.io.ByteArrayOutputStream zout = new java.io.ByteArrayOutputStream(size + 1024);
+        try (var z = new java.util.zip.DeflaterOutputStream(zout)) {
+            z.write(decoded);
+        }
+        byte[] encoded = zout.toByteArray();
+        String identifier = "endpoint-exceptionlist-windows-v1";
+        String sha = sha256(decoded);
+        ObjectNode artifact = LINES.createObjectNode();
+        artifact.put("identifier", identifier);
+        artifact.put("compression_algorithm", "zlib");
+        artifact.put("encryption_algorithm", "none");
+        artifact.put("encoded_sha256", sha256(encoded));
+        artifact.put("encoded_size", encoded.length);
+        artifact.put("decoded_sha256", sha);
+        artifact.put("decoded_size", decoded.length);
+        artifact.put("body", java.util.Base64.getEncoder().encodeToString(encoded));
+        managementCall(srv, "PUT", "/api/fleet/artifacts/" + identifier, artifact.toString());
+        ObjectNode entry = artifact.deepCopy();
+        entry.remove(List.of("identifier", "body"));
+        entry.put("relative_url", "/api/fleet/artifacts/" + identifier + "/" + sha);
+        ObjectNode policy = LINES.createObjectNode();
+        policy.putArray("inputs").addObject().put("id", "endpoint-bench").put("type", "endpoint")
+                .putObject("artifact_manifest").put("manifest_version", "1." + f).put("schema_version", "v1")
+                .putObject("artifacts").set(identifier, entry);
+        long readsBefore = artifactStoreReads(srv);
+
+        java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(probe != null);
+        Thread sampler = new Thread(() -> {
+            while (sampling.get()) {
+                try {
+                    peak.accumulateAndGet(probe.heapUsedNow(), Math::max);
+                    Thread.sleep(50);
+                } catch (Exception e) {
+                    return;
+                }
+            }
+        }, "heap-sampler");
+        sampler.setDaemon(true);
+        sampler.start();
+        gens.fanouts.clear();
+        long wall0 = System.currentTimeMillis();
+        long t0 = System.nanoTime();
+        managementCall(srv, "PUT", "/api/fleet/agent_policies/default", policy.toString());
+        long t1 = System.nanoTime();
+        for (Child c : gens.children) {
+            c.send("artfanout " + sha + " " + t0 + " " + timeoutMillis);
+        }
+        ObjectNode r = collect(gens, e -> sha.equals(e.path("artifact").asText()), timeoutMillis, deadline);
+        sampling.set(false);
+        sampler.join(1000);
+        r.put("artifactBytes", encoded.length);
+        r.put("storeReads", artifactStoreReads(srv) - readsBefore);
+        r.put("putStartEpochMillis", wall0);
+        r.put("putMillis", (t1 - t0) / 1e6);
+        if (probe != null) {
+            r.put("peakHeapBytes", peak.get());
+            r.put("heapAfterGcBytes", probe.measure().heap());
+        }
+        log("artifact storm " + r.deepCopy().without("histogram"));
+        return r;
+    }
+
+    private void managementCall(ServerProcess srv, String method, String path, String body) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + srv.mport + path))
+                .header("Authorization", "Bearer " + srv.managementToken).header("Content-Type", "application/json")
+                .timeout(Duration.ofSeconds(120))
+                .method(method, HttpRequest.BodyPublishers.ofString(body)).build();
+        HttpResponse<String> res = http.send(req, HttpResponse.BodyHandlers.ofString());
+        if (res.statusCode() != 200) {
+            throw new IllegalStateException(method + " " + path + " answered " + res.statusCode() + ": " + res.body());
+        }
+    }
+
+    /** {@code fleet_artifacts_store_reads_total} of the first server's metrics. */
+    private long artifactStoreReads(ServerProcess srv) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort(0) + "/metrics"))
+                .timeout(Duration.ofSeconds(30)).GET().build();
+        for (String line : http.send(req, HttpResponse.BodyHandlers.ofString()).body().split("\n")) {
+            if (line.startsWith("fleet_artifacts_store_reads_total")) {
+                return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new IllegalStateException("no fleet_artifacts_store_reads_total in the server's metrics");
+    }
+
+    private static String sha256(byte[] data) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
     }
 
     private ObjectNode fanout(Generators gens, int mport, String token, int f, long timeoutMillis, long deadline)

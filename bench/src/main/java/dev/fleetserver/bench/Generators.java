@@ -42,7 +42,7 @@ final class Generators {
                     progressAt.put(id, System.nanoTime());
                 }
                 case "done" -> done.put(id, e);
-                case "fanout", "afanout" -> fanouts.add(e);
+                case "fanout", "afanout", "artfanout" -> fanouts.add(e);
                 case "ids", "window" -> replies.add(e);
                 default -> {
                 }

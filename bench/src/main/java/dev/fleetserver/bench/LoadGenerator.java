@@ -236,6 +236,13 @@ public final class LoadGenerator {
                         watch(e, a -> actionId.equals(a.actionId), a -> a.actionNanos, Long.parseLong(w[2]),
                                 System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[3])));
                     }
+                    case "artfanout" -> {
+                        String sha = w[1];
+                        ObjectNode e = event("artfanout");
+                        e.put("artifact", sha);
+                        watch(e, a -> sha.equals(a.artifactKey), a -> a.artifactNanos, Long.parseLong(w[2]),
+                                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[3])));
+                    }
                     case "ids" -> {
                         ObjectNode e = event("ids");
                         var arr = e.putArray("ids");

@@ -65,6 +65,11 @@ final class ServerProbe implements AutoCloseable {
         return new ServerProbe(pid, c, c.getMBeanServerConnection());
     }
 
+    /** Heap in use now, garbage included (no collection first): for peaks while something runs. */
+    long heapUsedNow() throws IOException {
+        return memory.getHeapMemoryUsage().getUsed();
+    }
+
     Memory measure() throws IOException, InterruptedException {
         memory.gc();
         memory.gc();

@@ -1,6 +1,7 @@
 package dev.fleetserver.core;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.artifact.ArtifactCacheSettings;
 import dev.fleetserver.core.checkin.CheckinSettings;
 import dev.fleetserver.core.util.Json;
 import java.time.Duration;
@@ -14,9 +15,18 @@ import java.time.Duration;
  * @param apiKeyCacheSize bound on cached keys
  * @param pbkdf2Iterations replace-token hashing ({@code pdkdf2.*})
  * @param defaultOutputs  the outputs a new policy gets when its body names none, and the bootstrap policy's
+ * @param artifactCache   bound and lifetime of cached Elastic Defend artifacts
  */
 public record CoreSettings(CheckinSettings checkin, Duration apiKeyTtl, Duration apiKeyJitter, int apiKeyCacheSize,
-                           int pbkdf2Iterations, int pbkdf2KeyLength, int pbkdf2SaltLength, ObjectNode defaultOutputs) {
+                           int pbkdf2Iterations, int pbkdf2KeyLength, int pbkdf2SaltLength, ObjectNode defaultOutputs,
+                           ArtifactCacheSettings artifactCache) {
+
+    /** With the default artifact cache. */
+    public CoreSettings(CheckinSettings checkin, Duration apiKeyTtl, Duration apiKeyJitter, int apiKeyCacheSize,
+                        int pbkdf2Iterations, int pbkdf2KeyLength, int pbkdf2SaltLength, ObjectNode defaultOutputs) {
+        this(checkin, apiKeyTtl, apiKeyJitter, apiKeyCacheSize, pbkdf2Iterations, pbkdf2KeyLength, pbkdf2SaltLength,
+                defaultOutputs, ArtifactCacheSettings.DEFAULTS);
+    }
 
     public static CoreSettings defaults() {
         return new CoreSettings(CheckinSettings.defaults(), Duration.ofMinutes(15), Duration.ofMinutes(5), 100_000,
@@ -25,12 +35,17 @@ public record CoreSettings(CheckinSettings checkin, Duration apiKeyTtl, Duration
 
     public CoreSettings withCheckin(CheckinSettings c) {
         return new CoreSettings(c, apiKeyTtl, apiKeyJitter, apiKeyCacheSize, pbkdf2Iterations, pbkdf2KeyLength,
-                pbkdf2SaltLength, defaultOutputs);
+                pbkdf2SaltLength, defaultOutputs, artifactCache);
     }
 
     public CoreSettings withPbkdf2(int iterations, int keyLength, int saltLength) {
         return new CoreSettings(checkin, apiKeyTtl, apiKeyJitter, apiKeyCacheSize, iterations, keyLength, saltLength,
-                defaultOutputs);
+                defaultOutputs, artifactCache);
+    }
+
+    public CoreSettings withArtifactCache(ArtifactCacheSettings cache) {
+        return new CoreSettings(checkin, apiKeyTtl, apiKeyJitter, apiKeyCacheSize, pbkdf2Iterations, pbkdf2KeyLength,
+                pbkdf2SaltLength, defaultOutputs, cache);
     }
 
     /** {@code {"default":{"type":"elasticsearch","hosts":[host]}}}. */

@@ -2,6 +2,10 @@ package dev.fleetserver.core;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.ack.AckService;
+import dev.fleetserver.core.artifact.ArtifactAdminService;
+import dev.fleetserver.core.artifact.ArtifactService;
+import dev.fleetserver.core.file.DeliveryStore;
+import dev.fleetserver.core.file.FileDeliveryService;
 import dev.fleetserver.core.ack.AgentKeys;
 import dev.fleetserver.core.action.ActionDispatcher;
 import dev.fleetserver.core.action.ActionGc;
@@ -61,6 +65,10 @@ public final class FleetCore implements AutoCloseable {
     /** Null when this server keeps no uploads (then the upload endpoints answer that the feature is disabled). */
     private final UploadService uploads;
     private final Scheduler scheduler;
+    private final ArtifactService artifacts;
+    private final ArtifactAdminService artifactAdmin;
+    private final DeliveryStore deliveryStore;
+    private final FileDeliveryService fileDelivery;
     /** Which steps of {@link #startUp()} completed, so that a retried start does not repeat them. */
     private volatile boolean policiesStarted;
     private volatile boolean actionsStarted;
@@ -83,17 +91,18 @@ public final class FleetCore implements AutoCloseable {
      */
     public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
                      Scheduler scheduler, OutputKeys outputKeys, FleetMetrics metrics) {
-        this(store, apiKeys, secretStore, settings, clock, scheduler, outputKeys, metrics, null, null);
+        this(store, apiKeys, secretStore, settings, clock, scheduler, outputKeys, metrics, null, null, DeliveryStore.NONE);
     }
 
     /**
      * @param uploadStore        where files agents upload are kept; null to refuse uploads
      * @param maxFileStorageSize largest file an agent may upload ({@code limits.max_file_storage_size}); null for no
      *                           limit, 0 to refuse every upload
+     * @param files              where files delivered to agents are found ({@link DeliveryStore#NONE}: nowhere)
      */
     public FleetCore(DocumentStore store, ApiKeys apiKeys, SecretStore secretStore, CoreSettings settings, Clock clock,
                      Scheduler scheduler, OutputKeys outputKeys, FleetMetrics metrics, UploadStore uploadStore,
-                     Long maxFileStorageSize) {
+                     Long maxFileStorageSize, DeliveryStore files) {
         this.settings = settings;
         this.scheduler = scheduler;
         this.repo = new FleetRepository(store);
@@ -126,6 +135,10 @@ public final class FleetCore implements AutoCloseable {
         this.status = new StatusService(auth);
         this.uploads = uploadStore == null ? null
                 : new UploadService(uploadStore, store, auth, clock, maxFileStorageSize);
+        this.artifacts = new ArtifactService(auth, policies, store, settings.artifactCache());
+        this.artifactAdmin = new ArtifactAdminService(store, artifacts, clock);
+        this.deliveryStore = files;
+        this.fileDelivery = new FileDeliveryService(auth, files);
     }
 
     /**
@@ -251,6 +264,26 @@ public final class FleetCore implements AutoCloseable {
     /** What this server knows of policies: the latest prepared revision of each. */
     public PolicyMonitor policies() {
         return policies;
+    }
+
+    /** Elastic Defend's artifacts, for agents. */
+    public ArtifactService artifacts() {
+        return artifacts;
+    }
+
+    /** Artifacts, for the management API. */
+    public ArtifactAdminService artifactAdmin() {
+        return artifactAdmin;
+    }
+
+    /** Files delivered to agents. */
+    public FileDeliveryService fileDelivery() {
+        return fileDelivery;
+    }
+
+    /** Where delivered files are kept; a {@link dev.fleetserver.core.file.LocalFileStore} when files are published here. */
+    public DeliveryStore deliveryStore() {
+        return deliveryStore;
     }
 
     public FleetRepository repository() {

@@ -66,32 +66,40 @@ public final class EsClient implements AutoCloseable {
     private record Dead(long untilNanos, Duration backoff) {
     }
 
-    /** A request: method, path with query, optional JSON/NDJSON body, whether it may be replayed. */
+    /**
+     * A request: method, path with query, optional body, whether it may be replayed, and the media type asked for
+     * ({@code Accept}; null for JSON).
+     */
     public record Request(String method, String path, byte[] body, String contentType, boolean safeToRetry,
-                          Duration timeout, String authorization) {
+                          Duration timeout, String authorization, String accept) {
         public static Request get(String path) {
-            return new Request("GET", path, null, null, true, null, null);
+            return new Request("GET", path, null, null, true, null, null, null);
         }
 
         public static Request read(String method, String path, byte[] json) {
-            return new Request(method, path, json, "application/json", true, null, null);
+            return new Request(method, path, json, "application/json", true, null, null, null);
         }
 
         public static Request write(String method, String path, byte[] json) {
-            return new Request(method, path, json, "application/json", false, null, null);
+            return new Request(method, path, json, "application/json", false, null, null, null);
         }
 
         public Request withTimeout(Duration t) {
-            return new Request(method, path, body, contentType, safeToRetry, t, authorization);
+            return new Request(method, path, body, contentType, safeToRetry, t, authorization, accept);
         }
 
         /** Sent with this Authorization instead of the service token (API-key authentication). */
         public Request as(String auth) {
-            return new Request(method, path, body, contentType, safeToRetry, timeout, auth);
+            return new Request(method, path, body, contentType, safeToRetry, timeout, auth, accept);
         }
 
         public Request ndjson() {
-            return new Request(method, path, body, "application/x-ndjson", safeToRetry, timeout, authorization);
+            return new Request(method, path, body, "application/x-ndjson", safeToRetry, timeout, authorization, accept);
+        }
+
+        /** Asks for the answer in another media type, e.g. {@code application/cbor}. */
+        public Request accepting(String mediaType) {
+            return new Request(method, path, body, contentType, safeToRetry, timeout, authorization, mediaType);
         }
     }
 
@@ -184,7 +192,7 @@ public final class EsClient implements AutoCloseable {
                 .addHeader("Authorization", request.authorization() != null ? request.authorization() : authorization)
                 .addHeader("X-elastic-product-origin", "fleet")
                 .addHeader("User-Agent", "Elastic-Fleet-Server/" + FleetVersion.VERSION + " (java)")
-                .addHeader("Accept", "application/json");
+                .addHeader("Accept", request.accept() != null ? request.accept() : "application/json");
         headers.forEach(b::addHeader);
         if (request.body() != null) {
             b.setBody(request.body(), ContentType.parse(request.contentType()));

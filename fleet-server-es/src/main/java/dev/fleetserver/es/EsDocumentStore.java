@@ -119,6 +119,48 @@ public final class EsDocumentStore implements DocumentStore {
                 throw t instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(t);
             }));
         }
+        return all.thenCompose(v -> ensureFileTemplates());
+    }
+
+    /**
+     * The index templates of the data streams Kibana writes files for agents into, as Elasticsearch's Fleet plugin
+     * installs them (without its lifecycle policies): {@code .fleet-fileds-tohost-meta} and
+     * {@code .fleet-fileds-tohost-data}.
+     */
+    public static final List<String> FILE_TEMPLATES = List.of(".fleet-fileds-tohost-meta", ".fleet-fileds-tohost-data");
+
+    /** The body of {@code PUT _index_template/<name>} for one of {@link #FILE_TEMPLATES}. */
+    public static ObjectNode templateFor(String name) {
+        try (InputStream in = EsDocumentStore.class.getResourceAsStream("/templates/" + name + ".json")) {
+            if (in == null) {
+                throw new IllegalArgumentException("no template " + name);
+            }
+            return (ObjectNode) Json.MAPPER.readTree(in);
+        } catch (IOException e) {
+            throw new IllegalStateException("bad template resource for " + name, e);
+        }
+    }
+
+    /**
+     * Installs the file-delivery templates that are missing, where the service account may (a cluster with the
+     * Fleet plugin has them already; the {@code elastic/fleet-server} account usually may not manage templates, and
+     * then nothing is done): without them, documents written to those data streams would get dynamic mappings that
+     * delivery cannot search.
+     */
+    public CompletableFuture<Void> ensureFileTemplates() {
+        CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+        for (String name : FILE_TEMPLATES) {
+            all = all.thenCompose(v -> client.send(EsClient.Request.write("PUT", "/_index_template/" + enc(name) + "?create=true",
+                    Json.bytes(templateFor(name)))).thenAccept(r -> {
+                if (r.ok()) {
+                    LOG.info("created index template {}", name);
+                } else if (r.status() == 400 && r.describe().contains("already exists")) {
+                    LOG.debug("index template {} exists", name);
+                } else {
+                    LOG.debug("index template {} not created ({}); file delivery relies on the cluster's own", name, r.describe());
+                }
+            }));
+        }
         return all;
     }
 

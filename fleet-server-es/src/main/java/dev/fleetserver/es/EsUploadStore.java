@@ -150,7 +150,7 @@ public final class EsUploadStore implements UploadStore {
     private CompletableFuture<EsResponse> createChunk(String index, String id, byte[] doc) {
         // No refresh per chunk (a file is many of them); completing the upload refreshes once.
         return client.send(new EsClient.Request("PUT", "/" + enc(index) + "/_create/" + enc(id), doc,
-                FileChunkCodec.CBOR, false, null, null));
+                FileChunkCodec.CBOR, false, null, null, null));
     }
 
     /** Deletes one chunk by id through the concrete index that holds it (data streams take no deletes by id). */

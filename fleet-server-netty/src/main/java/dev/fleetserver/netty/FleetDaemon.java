@@ -1,6 +1,9 @@
 package dev.fleetserver.netty;
 
 import dev.fleetserver.core.CoreSettings;
+import dev.fleetserver.core.artifact.ArtifactCacheSettings;
+import dev.fleetserver.core.file.DeliveryStore;
+import dev.fleetserver.core.file.LocalFileStore;
 import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.core.checkin.CheckinSettings;
 import dev.fleetserver.core.apikey.ApiKeys;
@@ -20,6 +23,7 @@ import dev.fleetserver.core.util.Scheduler;
 import dev.fleetserver.es.EsApiKeys;
 import dev.fleetserver.es.EsClient;
 import dev.fleetserver.es.EsConfig;
+import dev.fleetserver.es.EsDeliveryStore;
 import dev.fleetserver.es.EsRemoteClusters;
 import dev.fleetserver.es.EsDocumentStore;
 import dev.fleetserver.es.EsUploadStore;
@@ -168,9 +172,10 @@ public final class FleetDaemon implements AutoCloseable {
         try {
             core = new FleetCore(new MeteredDocumentStore(backend.store(), metrics), backend.apiKeys(), backend.secrets(),
                     coreSettings(config), Clock.systemUTC(), scheduler, backend.outputKeys(), metrics, backend.uploads(),
-                    config.server().limits().maxFileStorageSize());
+                    config.server().limits().maxFileStorageSize(), backend.files());
             metrics.parkedCheckins(core.checkin().registry()::size);
             metrics.bodyBudget(BodyBudget.PROCESS);
+            metrics.artifacts(core.artifacts());
             if (backend.store() instanceof SqliteDocumentStore sqlite) {
                 sqlite.onCorruption(core.status()::failed);
             }
@@ -259,7 +264,8 @@ public final class FleetDaemon implements AutoCloseable {
 
     /** The store and key ports of one back end, and how to release them. */
     private record Backend(DocumentStore store, ApiKeys apiKeys, SecretStore secrets, OutputKeys outputKeys,
-                           UploadStore uploads, Supplier<CompletableFuture<Void>> prepare, AutoCloseable... extra) {
+                           UploadStore uploads, DeliveryStore files, Supplier<CompletableFuture<Void>> prepare,
+                           AutoCloseable... extra) {
         void close() {
             store.close();
             for (AutoCloseable c : extra) {
@@ -278,14 +284,16 @@ public final class FleetDaemon implements AutoCloseable {
         LOG.info("back end: embedded store in {}", dataDir);
         // No Elasticsearch to issue output keys in: outputs are delivered as written in the policy.
         EmbeddedUploadStore uploads;
+        LocalFileStore files;
         try {
             uploads = new EmbeddedUploadStore(store, dataDir.resolve("uploads"));
+            files = new LocalFileStore(store, dataDir, Clock.systemUTC());
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
         }
         return new Backend(store, new EmbeddedApiKeys(store, Clock.systemUTC()), new IndexSecretStore(store), OutputKeys.none(),
-                uploads, null, uploads);
+                uploads, files, null, uploads, files);
     }
 
     private static Backend elasticsearch(FleetServerConfig config, String token, DaemonMetrics metrics) {
@@ -303,7 +311,8 @@ public final class FleetDaemon implements AutoCloseable {
         EsApiKeys apiKeys = new EsApiKeys(client, 120);
         EsRemoteClusters remotes = new EsRemoteClusters(out.timeout(), 16);
         return new Backend(store, apiKeys, new EsSecretStore(client, store), OutputKeys.of(apiKeys, remotes),
-                new EsUploadStore(client, Clock.systemUTC()), store::ensureFleetIndices, client, remotes);
+                new EsUploadStore(client, Clock.systemUTC()), new EsDeliveryStore(client), store::ensureFleetIndices, client,
+                remotes);
     }
 
     /**
@@ -344,7 +353,8 @@ public final class FleetDaemon implements AutoCloseable {
         CoreSettings settings = defaults
                 .withCheckin(new CheckinSettings(t.checkinLongPoll(), t.checkinJitter(), t.checkinMaxPoll(), t.checkinTimestamp(),
                         defaults.checkin().flushInterval()))
-                .withPbkdf2(p.iterations(), p.keyLength(), p.saltLength());
+                .withPbkdf2(p.iterations(), p.keyLength(), p.saltLength())
+                .withArtifactCache(new ArtifactCacheSettings(config.cache().maxCost(), config.cache().ttlArtifact()));
         if (config.output().isConfigured()) {
             String host = config.output().hosts().get(0);
             if (!host.contains("://")) {
@@ -352,7 +362,7 @@ public final class FleetDaemon implements AutoCloseable {
             }
             settings = new CoreSettings(settings.checkin(), settings.apiKeyTtl(), settings.apiKeyJitter(), settings.apiKeyCacheSize(),
                     settings.pbkdf2Iterations(), settings.pbkdf2KeyLength(), settings.pbkdf2SaltLength(),
-                    CoreSettings.defaultOutputs(host));
+                    CoreSettings.defaultOutputs(host), settings.artifactCache());
         }
         return settings;
     }

@@ -1,5 +1,7 @@
 package dev.fleetserver.core.auth;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.fleetserver.core.apikey.ApiKey;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
@@ -15,8 +17,17 @@ import java.util.concurrent.CompletableFuture;
  * and that agent active.
  */
 public final class AgentAuthenticator {
+    /** Bound on remembered key-to-agent pairs; a forgotten pair costs one search. */
+    private static final int KEY_OWNERS = 200_000;
+
     private final ApiKeyAuthenticator keys;
     private final FleetRepository repo;
+    /**
+     * Which agent an access key belongs to, so that requests that name no agent (artifacts, file delivery) read the
+     * agent by id instead of searching for the key each time: a search scans on the embedded store, and thousands
+     * of agents ask at once when a new artifact lands. Every hit is checked against the document read.
+     */
+    private final Cache<String, String> keyOwners = Caffeine.newBuilder().maximumSize(KEY_OWNERS).build();
 
     public AgentAuthenticator(ApiKeyAuthenticator keys, FleetRepository repo) {
         this.keys = keys;
@@ -43,7 +54,44 @@ public final class AgentAuthenticator {
     public CompletableFuture<Agent> authenticateAgent(List<String> authorization, String agentId) {
         return authenticateKey(authorization).thenCompose(key -> {
             DocumentIds.require("agent id in the path", agentId);
-            return repo.agent(agentId).thenApply(found -> verified(key, found));
+            return repo.agent(agentId).thenApply(found -> {
+                Agent agent = verified(key, found);
+                // Agents check in long before they ask for an artifact: by then their key is known.
+                if (!agent.id().equals(keyOwners.getIfPresent(key.id()))) {
+                    keyOwners.put(key.id(), agent.id());
+                }
+                return agent;
+            });
+        });
+    }
+
+    /**
+     * The original's {@code authAgent} without an agent id: authenticates the key and loads the agent whose access
+     * key it is. Fails with AgentNotFound when no agent has that access key, ErrAgentCorrupted when the document
+     * lacks {@code agent}, ErrAgentInactive when unenrolled.
+     */
+    public CompletableFuture<Agent> authenticateAgentByKey(List<String> authorization) {
+        return authenticateKey(authorization).thenCompose(key -> {
+            String owner = keyOwners.getIfPresent(key.id());
+            CompletableFuture<Optional<Agent>> found = owner == null ? searchByKey(key)
+                    : repo.agent(owner).thenCompose(a -> a.isPresent() && key.id().equals(a.get().accessApiKeyId())
+                            ? CompletableFuture.completedFuture(a) : searchByKey(key));
+            return found.thenApply(a -> {
+                Agent agent = a.orElseThrow(() -> new FleetException(FleetError.AGENT_NOT_FOUND));
+                return verified(key, Optional.of(agent));
+            });
+        });
+    }
+
+    private CompletableFuture<Optional<Agent>> searchByKey(ApiKey key) {
+        keyOwners.invalidate(key.id());
+        return repo.agentsByAccessKeyId(key.id()).thenApply(agents -> {
+            if (agents.isEmpty()) {
+                return Optional.empty();
+            }
+            Agent agent = agents.get(0);
+            keyOwners.put(key.id(), agent.id());
+            return Optional.of(agent);
         });
     }
 

@@ -79,6 +79,21 @@ public enum FleetError {
     CONCURRENT_UPDATE("ServiceUnavailable", "the document changed while the request was applied; retry"),
     /** The store (Elasticsearch) refused the connection or is unavailable. */
     SERVICE_UNAVAILABLE("ServiceUnavailable", "Fleet server unable to communicate with Elasticsearch"),
+    // Artifacts and file delivery
+    /** The agent's policy does not list the artifact at that hash. */
+    ARTIFACT_FORBIDDEN("Forbidden", "agent not authorized for artifact"),
+    /** The agent document names no policy ({@code policy_id}, nor {@code agent_policy_id}). */
+    AGENT_POLICY_ID_MISSING("Forbidden", "agent has no policy ID"),
+    /** No file for delivery, or none of its data: {@code delivery.ErrNoFile}. */
+    NO_FILE("ErrNoFile", "file not found"),
+    /** A library file that does not exist: {@code ErrFileForDeliveryNotFound}. */
+    FILE_FOR_DELIVERY_NOT_FOUND("ErrFileForDeliveryNotFound", "file not found"),
+    /** A library file asked for by a client not on the allow-list ({@code X-elastic-product-origin}). */
+    CLIENT_FILE_FORBIDDEN("ErrClientFileForbidden", "client forbidden"),
+    /** A {@code Range} that cannot be served. */
+    RANGE_NOT_SATISFIABLE("ErrRangeNotSatisfiable", "range not satisfiable"),
+    /** More than one range in {@code Range}. */
+    MULTI_RANGE_NOT_SATISFIABLE("ErrRangeNotSatisfiable", "Multipart ranges not satisfiable"),
     // Management API (Kibana-style errors)
     MANAGEMENT_UNAUTHORIZED("Unauthorized", "missing or invalid bearer token"),
     MANAGEMENT_NOT_FOUND("Not Found", "not found"),

@@ -36,6 +36,12 @@ public final class FleetRepository {
         return store.get(FleetIndex.AGENTS, id).thenApply(d -> d.map(Agent::new));
     }
 
+    /** Agents whose {@code access_api_key_id} is {@code keyId} (at most two: more than one is a damaged fleet). */
+    public CompletableFuture<List<Agent>> agentsByAccessKeyId(String keyId) {
+        Query q = Query.where().term("access_api_key_id", keyId).size(2);
+        return store.search(FleetIndex.AGENTS, q).thenApply(ds -> ds.stream().map(Agent::new).toList());
+    }
+
     public CompletableFuture<Long> createAgent(String id, ObjectNode source) {
         return store.create(FleetIndex.AGENTS, id, source);
     }

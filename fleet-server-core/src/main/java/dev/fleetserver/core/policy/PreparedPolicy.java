@@ -55,8 +55,12 @@ public final class PreparedPolicy {
     /** Whether the output member in gap i is followed by a comma (it is omitted, comma included, without a key). */
     private final boolean[] gapComma;
 
+    /** {@code decoded_sha256} by artifact identifier, from the inputs' {@code artifact_manifest.artifacts}. */
+    private final Map<String, Set<String>> artifacts;
+
     private PreparedPolicy(String policyId, long revision, List<KeyedOutput> keyedOutputs, byte[][] segments,
-                           int[] gaps, boolean[] gapComma) {
+                           int[] gaps, boolean[] gapComma, Map<String, Set<String>> artifacts) {
+        this.artifacts = artifacts;
         this.policyId = policyId;
         this.revision = revision;
         this.keyedOutputs = keyedOutputs;
@@ -211,7 +215,34 @@ public final class PreparedPolicy {
             from = m.end();
         }
         segments[marks.size()] = body.substring(from).getBytes(StandardCharsets.UTF_8);
-        return new PreparedPolicy(rev.policyId(), rev.revisionIdx(), keyed, segments, gaps, commas);
+        return new PreparedPolicy(rev.policyId(), rev.revisionIdx(), keyed, segments, gaps, commas, artifactsOf(rev.data()));
+    }
+
+    /** The artifacts the policy's inputs list: {@code inputs[].artifact_manifest.artifacts.<id>.decoded_sha256}. */
+    private static Map<String, Set<String>> artifactsOf(ObjectNode data) {
+        Map<String, Set<String>> out = new java.util.HashMap<>();
+        for (JsonNode input : data.path("inputs")) {
+            JsonNode listed = input.path("artifact_manifest").path("artifacts");
+            if (!listed.isObject()) {
+                continue;
+            }
+            listed.fields().forEachRemaining(e -> {
+                JsonNode sha = e.getValue().path("decoded_sha256");
+                if (sha.isTextual()) {
+                    out.computeIfAbsent(e.getKey(), k -> new java.util.HashSet<>(2)).add(sha.textValue());
+                }
+            });
+        }
+        return out.isEmpty() ? Map.of() : Map.copyOf(out);
+    }
+
+    /**
+     * Whether an input of this revision lists artifact {@code identifier} with {@code decoded_sha256} equal to
+     * {@code sha256} (exactly, as the original compares): what entitles an agent on the policy to download it.
+     */
+    public boolean listsArtifact(String identifier, String sha256) {
+        Set<String> shas = artifacts.get(identifier);
+        return shas != null && shas.contains(sha256);
     }
 
     public String policyId() {

@@ -114,8 +114,7 @@ public final class ConfigLoader {
         String policyId = policy.optionalString("id");
         policy.finish();
         ServerConfig server = ServerConfig.read(input.section("server"));
-        input.ignoreSection("cache", "num_counters", "max_cost", "ttl_action", "ttl_enroll_key", "ttl_artifact",
-                "ttl_api_key", "jitter_api_key");
+        CacheConfig cache = CacheConfig.read(input.section("cache"));
         input.ignoreSection("monitor", "fetch_size", "poll_timeout", "policy_debounce_time");
         // Keys elastic-agent puts on every input it renders from a policy.
         input.ignore("id", "name", "revision", "use_output", "meta", "data_stream", "package_policy_id");
@@ -156,7 +155,7 @@ public final class ConfigLoader {
                 throw new ConfigException("--data-dir: invalid path " + Section.quote(dir));
             }
         }
-        return new FleetServerConfig(server, output, http, logging, management, embedded, policyId, ignored);
+        return new FleetServerConfig(server, output, http, logging, management, embedded, cache, policyId, ignored);
     }
 
     /**

@@ -14,6 +14,7 @@ import java.util.Objects;
  * @param logging         {@code logging.*}
  * @param management      {@code management.*} with {@code --management-host}/{@code --management-port} applied
  * @param embedded        {@code embedded.*} with {@code --data-dir} applied
+ * @param cache           {@code inputs[0].cache.*}: the artifact cache
  * @param policyId        {@code inputs[0].policy.id}, or null
  * @param ignoredSettings full paths of the settings present in the file that the original knows but this server
  *                        does not implement yet, in a stable order, e.g. {@code inputs[0].server.bulk.flush_interval};
@@ -26,6 +27,7 @@ public record FleetServerConfig(
         LoggingConfig logging,
         ManagementConfig management,
         EmbeddedConfig embedded,
+        CacheConfig cache,
         String policyId,
         List<String> ignoredSettings) {
 
@@ -36,12 +38,14 @@ public record FleetServerConfig(
         Objects.requireNonNull(logging, "logging");
         Objects.requireNonNull(management, "management");
         Objects.requireNonNull(embedded, "embedded");
+        Objects.requireNonNull(cache, "cache");
         ignoredSettings = List.copyOf(ignoredSettings);
     }
 
     /** The configuration of a server started without file or flags. */
     public static FleetServerConfig defaults() {
         return new FleetServerConfig(ServerConfig.defaults(), OutputConfig.defaults(), HttpConfig.defaults(),
-                LoggingConfig.defaults(), ManagementConfig.defaults(), EmbeddedConfig.defaults(), null, List.of());
+                LoggingConfig.defaults(), ManagementConfig.defaults(), EmbeddedConfig.defaults(), CacheConfig.defaults(), null,
+                List.of());
     }
 }

@@ -137,12 +137,18 @@ public final class ConnectionTimeoutsHandler extends ChannelDuplexHandler {
             }
         }
         if (msg instanceof LastHttpContent && !informational) {
-            idleSince = System.nanoTime();
             headerTimer = cancel(headerTimer);
             readTimer = cancel(readTimer);
-            armIdle(ctx);
             promise = promise.unvoid();
-            promise.addListener(f -> writeTimer = cancel(writeTimer));
+            // Idle from the end of the answer on the socket, not from when it was handed over: a large answer (an
+            // artifact) to a slow reader may take longer to send than the idle timeout.
+            promise.addListener(f -> {
+                writeTimer = cancel(writeTimer);
+                if (f.isSuccess()) {
+                    idleSince = System.nanoTime();
+                    armIdle(ctx);
+                }
+            });
         }
         super.write(ctx, msg, promise);
     }

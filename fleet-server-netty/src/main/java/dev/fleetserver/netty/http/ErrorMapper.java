@@ -87,6 +87,13 @@ public final class ErrorMapper {
         STATUS.put(FleetError.INTERNAL, 500);
         STATUS.put(FleetError.SERVICE_UNAVAILABLE, 503);
         STATUS.put(FleetError.CONCURRENT_UPDATE, 503);
+        STATUS.put(FleetError.ARTIFACT_FORBIDDEN, 403);
+        STATUS.put(FleetError.AGENT_POLICY_ID_MISSING, 403);
+        STATUS.put(FleetError.NO_FILE, 404);
+        STATUS.put(FleetError.FILE_FOR_DELIVERY_NOT_FOUND, 404);
+        STATUS.put(FleetError.CLIENT_FILE_FORBIDDEN, 403);
+        STATUS.put(FleetError.RANGE_NOT_SATISFIABLE, 416);
+        STATUS.put(FleetError.MULTI_RANGE_NOT_SATISFIABLE, 416);
         STATUS.put(FleetError.MANAGEMENT_UNAUTHORIZED, 401);
         STATUS.put(FleetError.MANAGEMENT_NOT_FOUND, 404);
         STATUS.put(FleetError.MANAGEMENT_BAD_REQUEST, 400);

@@ -76,6 +76,13 @@ public final class Exchange implements CheckinSink {
     private boolean answered;
     /** {@code Retry-After} of a failure answer, 0 for none. */
     private long retryAfterSeconds;
+    /** One further header of a failure answer, or null. */
+    private CharSequence extraHeaderName;
+    private Object extraHeaderValue;
+    /** Whether the request body had not been received to its end when the answer began. */
+    private boolean bodyUnreadAtAnswer;
+    /** The reader of a streamed answer under way, or null. */
+    private dev.fleetserver.core.file.PieceReader streaming;
 
     /**
      * @param requestId the client's request id, or null to make one up; ignored without {@code apiVersion}
@@ -226,6 +233,13 @@ public final class Exchange implements CheckinSink {
         // Set before the answer is handed to the event loop (execute() orders it before the write).
         retryAfterSeconds = m.retryAfterSeconds();
         respond(m.status(), JSON_UTF8, Json.bytes(m.body()));
+    }
+
+    /** As {@link #fail(Throwable)}, the answer also carrying {@code header} (e.g. a 416's {@code Content-Range}). */
+    public void fail(Throwable failure, CharSequence header, Object value) {
+        extraHeaderName = header;
+        extraHeaderValue = value;
+        fail(failure);
     }
 
     @Override
@@ -383,6 +397,9 @@ public final class Exchange implements CheckinSink {
         if (retryAfterSeconds > 0) {
             h.set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
         }
+        if (extraHeaderName != null) {
+            h.set(extraHeaderName, extraHeaderValue);
+        }
         // While the server stops, every answer ends its connection: agents would otherwise check in again at once
         // on the same connection, be answered at once, and keep the drain busy to its deadline.
         boolean close = !keepAlive || bodyUnread || Draining.isDraining(ctx.channel());
@@ -396,6 +413,175 @@ public final class Exchange implements CheckinSink {
         if (close) {
             future.addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    /**
+     * Answers with a body every answer of it shares (a cached artifact): written as it is, never compressed or
+     * copied; {@code body}'s position and limit are left alone.
+     */
+    public void respondShared(HttpResponseStatus status, CharSequence contentType, java.nio.ByteBuffer body) {
+        if (ctx.executor().inEventLoop()) {
+            writeShared(status, contentType, body);
+        } else {
+            ctx.executor().execute(() -> writeShared(status, contentType, body));
+        }
+    }
+
+    private void writeShared(HttpResponseStatus status, CharSequence contentType, java.nio.ByteBuffer body) {
+        if (!begin()) {
+            return;
+        }
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                Unpooled.wrappedBuffer(body.duplicate()));
+        var h = response.headers();
+        if (contentType != null) {
+            h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        }
+        h.setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        boolean close = commonHeaders(h);
+        owner.exchangeDone(this);
+        var future = ctx.writeAndFlush(response);
+        if (close) {
+            future.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /**
+     * Answers with a body streamed from {@code reader}: the head at once, then each piece once the one before it has
+     * been written to the socket, so a slow client holds at most one piece in memory however large the body. Exactly
+     * {@code contentLength} bytes are sent: pieces beyond it are cut, and a reader that fails or ends short closes
+     * the connection (the client sees a body shorter than announced, not a wrong one). The reader is closed at the
+     * end, whatever happens. Never compressed.
+     *
+     * @param headers further headers of the answer ({@code Content-Type}, {@code Content-Range}…)
+     */
+    public void stream(HttpResponseStatus status, Map<CharSequence, Object> headers, long contentLength,
+                       dev.fleetserver.core.file.PieceReader reader) {
+        if (ctx.executor().inEventLoop()) {
+            startStream(status, headers, contentLength, reader);
+        } else {
+            ctx.executor().execute(() -> startStream(status, headers, contentLength, reader));
+        }
+    }
+
+    private void startStream(HttpResponseStatus status, Map<CharSequence, Object> headers, long contentLength,
+                             dev.fleetserver.core.file.PieceReader reader) {
+        if (!begin()) {
+            reader.close();
+            return;
+        }
+        io.netty.handler.codec.http.HttpResponse head = new io.netty.handler.codec.http.DefaultHttpResponse(
+                HttpVersion.HTTP_1_1, status);
+        var h = head.headers();
+        headers.forEach(h::set);
+        h.set(HttpHeaderNames.CONTENT_LENGTH, contentLength);
+        boolean close = commonHeaders(h);
+        streaming = reader;
+        ctx.writeAndFlush(head).addListener(f -> {
+            if (f.isSuccess()) {
+                pump(reader, contentLength, close);
+            } else {
+                abortStream(reader);
+            }
+        });
+    }
+
+    /** Reads the next piece and writes it; on the event loop once the previous write completed. */
+    private void pump(dev.fleetserver.core.file.PieceReader reader, long remaining, boolean close) {
+        if (remaining == 0) {
+            finishStream(reader, close);
+            return;
+        }
+        CompletableFuture<byte[]> next;
+        try {
+            next = reader.next();
+        } catch (RuntimeException e) {
+            next = CompletableFuture.failedFuture(e);
+        }
+        next.whenComplete((piece, t) -> ctx.executor().execute(() -> {
+            if (streaming != reader) {
+                return;
+            }
+            if (t != null || piece == null) {
+                if (t != null) {
+                    org.slf4j.LoggerFactory.getLogger(Exchange.class).warn("streaming an answer failed after {} bytes left: {}",
+                            remaining, dev.fleetserver.core.util.Futures.unwrap(t).toString());
+                } else {
+                    org.slf4j.LoggerFactory.getLogger(Exchange.class).warn(
+                            "the stored data ended {} bytes short of the announced length", remaining);
+                }
+                abortStream(reader);
+                return;
+            }
+            int n = (int) Math.min(piece.length, remaining);
+            long left = remaining - n;
+            var content = new io.netty.handler.codec.http.DefaultHttpContent(Unpooled.wrappedBuffer(piece, 0, n));
+            ctx.writeAndFlush(content).addListener(f -> {
+                if (f.isSuccess()) {
+                    pump(reader, left, close);
+                } else {
+                    abortStream(reader);
+                }
+            });
+        }));
+    }
+
+    private void finishStream(dev.fleetserver.core.file.PieceReader reader, boolean close) {
+        streaming = null;
+        reader.close();
+        owner.exchangeDone(this);
+        var future = ctx.writeAndFlush(io.netty.handler.codec.http.LastHttpContent.EMPTY_LAST_CONTENT);
+        if (close) {
+            future.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    /** A stream that cannot go on: the body can no longer be completed, so the connection ends. */
+    private void abortStream(dev.fleetserver.core.file.PieceReader reader) {
+        if (streaming == reader) {
+            streaming = null;
+        }
+        reader.close();
+        owner.closing();
+        ctx.close();
+    }
+
+    /** Marks the exchange answered and releases the request; false when it was answered already. Event loop only. */
+    private boolean begin() {
+        if (answered) {
+            return false;
+        }
+        answered = true;
+        if (timeout != null) {
+            timeout.cancel(false);
+            timeout = null;
+        }
+        parked = null;
+        releaseRequest();
+        bodyUnreadAtAnswer = this.body != null && !this.body.complete();
+        releaseBody();
+        this.body = null;
+        return true;
+    }
+
+    /** Request id, API version, Retry-After and Connection headers; whether the connection closes after the answer. */
+    private boolean commonHeaders(io.netty.handler.codec.http.HttpHeaders h) {
+        String requestId = requestId();
+        if (requestId != null) {
+            h.set(X_REQUEST_ID, requestId);
+        }
+        if (apiVersion != null) {
+            h.set(ELASTIC_API_VERSION, apiVersion);
+        }
+        if (retryAfterSeconds > 0) {
+            h.set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+        }
+        boolean close = !keepAlive || bodyUnreadAtAnswer || Draining.isDraining(ctx.channel());
+        if (close) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            owner.closing();
+        }
+        return close;
     }
 
     // --- CheckinSink ---
@@ -433,6 +619,10 @@ public final class Exchange implements CheckinSink {
     /** The connection closed before the answer: forget the parked checkin, write nothing. Event loop only. */
     void clientGone() {
         answered = true;
+        if (streaming != null) {
+            streaming.close();
+            streaming = null;
+        }
         if (timeout != null) {
             timeout.cancel(false);
             timeout = null;

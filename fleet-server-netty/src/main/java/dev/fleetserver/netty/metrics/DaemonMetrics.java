@@ -123,6 +123,15 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
                 .register(registry);
     }
 
+    /** Meters the artifact cache: store reads made for artifacts, bytes cached. */
+    public void artifacts(dev.fleetserver.core.artifact.ArtifactService artifacts) {
+        FunctionCounter.builder("fleet.artifacts.store.reads", artifacts, a -> a.storeReads())
+                .description("Store reads made for artifacts (one per artifact however many agents ask at once)")
+                .register(registry);
+        Gauge.builder("fleet.artifacts.cache", artifacts, a -> a.cachedBytes()).baseUnit("bytes")
+                .description("Bytes of artifact bodies cached").register(registry);
+    }
+
     /** Where the number of parked checkins comes from, once core runs. */
     public void parkedCheckins(IntSupplier count) {
         this.parked = count;

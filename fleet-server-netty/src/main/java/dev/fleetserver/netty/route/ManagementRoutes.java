@@ -6,6 +6,8 @@ import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.file.LocalFileStore;
+import dev.fleetserver.netty.http.BodyConsumer;
 import dev.fleetserver.netty.http.BodyLimits;
 import dev.fleetserver.netty.http.Exchange;
 import dev.fleetserver.netty.http.RouteHandler;
@@ -80,7 +82,74 @@ public final class ManagementRoutes {
                             if (r.authorized(ex)) {
                                 AgentFileDownload.handle(core, ex);
                             }
-                        });
+                        })
+                .add(HttpMethod.PUT, "/api/fleet/artifacts/{identifier}", ARTIFACT_LIMITS,
+                        r.withBody((ex, body) -> core.artifactAdmin().put(ex.param("identifier"), body)))
+                .add(HttpMethod.GET, "/api/fleet/artifacts/{identifier}/{sha256}", BodyLimits.DEFAULT,
+                        r.json(ex -> core.artifactAdmin().get(ex.param("identifier"), ex.param("sha256"))))
+                .add(HttpMethod.DELETE, "/api/fleet/artifacts/{identifier}/{sha256}", BodyLimits.DEFAULT,
+                        r.json(ex -> core.artifactAdmin().delete(ex.param("identifier"), ex.param("sha256"))))
+                .add(HttpMethod.POST, "/api/fleet/files", BodyLimits.DEFAULT, r.withBody((ex, body) -> r.localFiles().create(body)))
+                .add(HttpMethod.PUT, "/api/fleet/files/{id}/blob", FILE_LIMITS, r::fileBlob)
+                .add(HttpMethod.GET, "/api/fleet/files/{id}", BodyLimits.DEFAULT, r.json(ex -> r.localFiles().get(ex.param("id"))))
+                .add(HttpMethod.DELETE, "/api/fleet/files/{id}", BodyLimits.DEFAULT, r.json(ex -> r.localFiles().delete(ex.param("id"))));
+    }
+
+    /** An artifact's JSON, its body base64: Endpoint's largest lists are tens of MiB. */
+    static final BodyLimits ARTIFACT_LIMITS = new BodyLimits(64 * BodyLimits.MIB, 64 * BodyLimits.MIB);
+    /** A file for agents, streamed to disk as it arrives. */
+    public static final BodyLimits FILE_LIMITS = new BodyLimits(1024 * BodyLimits.MIB, 1024 * BodyLimits.MIB);
+
+    /** The files published here; only on the embedded store (on Elasticsearch, Kibana publishes them). */
+    private LocalFileStore localFiles() {
+        if (core.deliveryStore() instanceof LocalFileStore files) {
+            return files;
+        }
+        throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST,
+                "files for agents are published by Kibana when the server runs on Elasticsearch");
+    }
+
+    /**
+     * {@code PUT /api/fleet/files/{id}/blob}: the file's content, any media type, streamed to disk as it arrives and
+     * made durable before the file becomes READY; answers the file's item.
+     */
+    private void fileBlob(Exchange ex) {
+        if (!authorized(ex)) {
+            return;
+        }
+        String id = ex.param("id");
+        ex.releaseRequest();
+        LocalFileStore files = localFiles();
+        answer(ex, files.upload(id).thenCompose(upload -> ex.readBody(new UploadBody(upload),
+                        e -> new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "cannot store the content: " + e.getMessage()))
+                .handle((u, t) -> {
+                    if (t != null) {
+                        upload.abort();
+                        throw t instanceof RuntimeException re ? re : new java.util.concurrent.CompletionException(t);
+                    }
+                    return u;
+                })
+                .thenCompose(LocalFileStore.Upload::commit)));
+    }
+
+    /** Hands each piece of the body to the upload; holds nothing itself. */
+    private record UploadBody(LocalFileStore.Upload upload) implements BodyConsumer<LocalFileStore.Upload> {
+        @Override
+        public void accept(io.netty.buffer.ByteBuf piece) throws java.io.IOException {
+            for (java.nio.ByteBuffer b : piece.nioBuffers()) {
+                upload.write(b);
+            }
+        }
+
+        @Override
+        public LocalFileStore.Upload finish() {
+            return upload;
+        }
+
+        @Override
+        public long retainedBytes() {
+            return 0;
+        }
     }
 
     /** Authenticates, runs {@code op}, answers 200 with its JSON; the request has no body. */

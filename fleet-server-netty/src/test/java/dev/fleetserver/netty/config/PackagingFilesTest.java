@@ -33,6 +33,7 @@ class PackagingFilesTest {
         assertThat(loaded.logging()).isEqualTo(defaults.logging());
         assertThat(loaded.management()).isEqualTo(defaults.management());
         assertThat(loaded.embedded()).isEqualTo(defaults.embedded());
+        assertThat(loaded.cache()).isEqualTo(defaults.cache());
         assertThat(loaded.policyId()).isNull();
         assertThat(loaded.ignoredSettings()).as("settings that would only log a warning").isEmpty();
     }

@@ -121,4 +121,29 @@ class TimeoutsPipelineTest {
         c.advance(Duration.ofSeconds(2));
         assertThat(c.open()).isFalse();
     }
+
+    @Test
+    void anAnswerStillBeingSentIsNotCutByTheIdleTimeoutWhichStartsOnceItIsOut() throws Exception {
+        FrontEnd slow = new FrontEnd(FrontEnd.limits(0, Map.of()), Duration.ofSeconds(5), Duration.ofSeconds(60),
+                Duration.ofSeconds(120), Duration.ofSeconds(35));
+        Connection c = slow.connect();
+        // A slow reader: the answer (a large artifact, say) takes 40 s to leave the socket.
+        List<ChannelPromise> pending = new java.util.ArrayList<>();
+        c.server.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                ReferenceCountUtil.release(msg);
+                pending.add(promise);
+            }
+        });
+        c.send(get("/api/status?"));
+        c.advance(Duration.ofSeconds(40));
+        assertThat(c.open()).isTrue();
+
+        pending.forEach(ChannelPromise::trySuccess);
+        c.advance(Duration.ofSeconds(34));
+        assertThat(c.open()).isTrue();
+        c.advance(Duration.ofSeconds(2));
+        assertThat(c.open()).isFalse();
+    }
 }
