@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Uploads on Elasticsearch, where the original keeps them and Kibana reads them: the metadata document
  * {@code <action_id>.<agent_id>} in {@code .fleet-fileds-fromhost-meta-<src>} and the chunks, CBOR documents
- * {@code <action_id>.<agent_id>.<n>} ({@link FileChunkCodec}) in {@code .fleet-fileds-fromhost-data-<src>}.
+ * {@code <action_id>.<agent_id>.<n>} ({@link FileChunkCbor}) in {@code .fleet-fileds-fromhost-data-<src>}.
  *
  * <p>Where Elasticsearch's Fleet plugin is installed these are data streams made from its index templates at the
  * first write; elsewhere each is created, before its first write, as an index with the same mappings. Everything here
@@ -133,7 +133,7 @@ public final class EsUploadStore implements UploadStore {
     public CompletableFuture<Void> putChunk(Stored upload, int pos, boolean last, String sha2, byte[] data, int length) {
         String index = dataIndex(upload);
         String id = upload.fileId() + "." + pos;
-        byte[] doc = FileChunkCodec.encode(clock.millis(), last, upload.fileId(), sha2, data, 0, length);
+        byte[] doc = FileChunkCbor.encode(clock.millis(), last, upload.fileId(), sha2, data, 0, length);
         return prepare(index, "data").thenCompose(v -> createChunk(index, id, doc)).thenCompose(r -> {
             if (r.status() != 409) {
                 return CompletableFuture.completedFuture(r);
@@ -150,7 +150,7 @@ public final class EsUploadStore implements UploadStore {
     private CompletableFuture<EsResponse> createChunk(String index, String id, byte[] doc) {
         // No refresh per chunk (a file is many of them); completing the upload refreshes once.
         return client.send(new EsClient.Request("PUT", "/" + enc(index) + "/_create/" + enc(id), doc,
-                FileChunkCodec.CBOR, false, null, null, null));
+                FileChunkCbor.MEDIA_TYPE, false, null, null, null));
     }
 
     /** Deletes one chunk by id through the concrete index that holds it (data streams take no deletes by id). */
@@ -237,7 +237,7 @@ public final class EsUploadStore implements UploadStore {
                     if (!r.ok()) {
                         throw EsFailures.of(r.status(), "reading chunk " + id + ": " + r.describe());
                     }
-                    byte[] data = FileChunkCodec.dataOfGetResponse(r.body());
+                    byte[] data = FileChunkCbor.sourceData(r.body());
                     if (data == null) {
                         throw new StoreException("chunk document " + id + " has no data");
                     }
