@@ -255,10 +255,114 @@ public final class Exchange implements CheckinSink {
         }
     }
 
-    private void write(HttpResponseStatus status, CharSequence contentType, byte[][] body) {
-        if (!begin()) {
+    /** The body of a streamed answer, in parts fetched one at a time. */
+    public interface BodyParts {
+        int count();
+
+        /** Part {@code i}; asked for only once part {@code i - 1} has been written to the connection. */
+        CompletableFuture<byte[]> part(int i);
+    }
+
+    /**
+     * Answers with a body sent in parts ({@code Transfer-Encoding: chunked}): each part is fetched only once the one
+     * before it has been written to the socket, so the answer holds at most one part in memory however large it is
+     * and however slowly the client reads. A part that cannot be fetched ends the connection (the status is sent
+     * already); the client sees a truncated body, never a complete-looking wrong one. Any thread.
+     *
+     * @param headers headers besides the framing ones ({@code Content-Type}, {@code Content-Disposition}, …)
+     */
+    public void respondStream(HttpResponseStatus status, Map<CharSequence, String> headers, BodyParts parts) {
+        if (ctx.executor().inEventLoop()) {
+            startStream(status, headers, parts);
+        } else {
+            ctx.executor().execute(() -> startStream(status, headers, parts));
+        }
+    }
+
+    private void startStream(HttpResponseStatus status, Map<CharSequence, String> headers, BodyParts parts) {
+        if (answered) {
             return;
         }
+        answered = true;
+        if (timeout != null) {
+            timeout.cancel(false);
+            timeout = null;
+        }
+        parked = null;
+        releaseRequest();
+        boolean bodyUnread = this.body != null && !this.body.complete();
+        releaseBody();
+        this.body = null;
+        DefaultHttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
+        var h = response.headers();
+        headers.forEach(h::set);
+        HttpUtil.setTransferEncodingChunked(response, true);
+        String requestId = requestId();
+        if (requestId != null) {
+            h.set(X_REQUEST_ID, requestId);
+        }
+        if (apiVersion != null) {
+            h.set(ELASTIC_API_VERSION, apiVersion);
+        }
+        boolean close = !keepAlive || bodyUnread || Draining.isDraining(ctx.channel());
+        if (close) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            owner.closing();
+        }
+        ctx.write(response);
+        pump(parts, 0, close);
+    }
+
+    private void pump(BodyParts parts, int i, boolean close) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        if (i >= parts.count()) {
+            owner.exchangeDone(this);
+            var end = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+            if (close) {
+                end.addListener(ChannelFutureListener.CLOSE);
+            }
+            return;
+        }
+        CompletableFuture<byte[]> next;
+        try {
+            next = parts.part(i);
+        } catch (RuntimeException e) {
+            next = CompletableFuture.failedFuture(e);
+        }
+        next.whenComplete((bytes, t) -> ctx.executor().execute(() -> {
+            if (t != null) {
+                LOG.warn("a streamed answer failed at part {} of {}; closing the connection: {}", i, parts.count(),
+                        dev.fleetserver.core.util.Futures.unwrap(t).toString());
+                ctx.close();
+                return;
+            }
+            ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(bytes))).addListener(f -> {
+                if (f.isSuccess()) {
+                    pump(parts, i + 1, close);
+                } else {
+                    ctx.close();
+                }
+            });
+        }));
+    }
+
+    private void write(HttpResponseStatus status, CharSequence contentType, byte[][] body) {
+        if (answered) {
+            return;
+        }
+        answered = true;
+        if (timeout != null) {
+            timeout.cancel(false);
+            timeout = null;
+        }
+        parked = null;
+        releaseRequest();
+        // A body not received to its end leaves the connection mid-request: the answer must close it.
+        boolean bodyUnread = this.body != null && !this.body.complete();
+        releaseBody();
+        this.body = null;
         boolean gzip = false;
         if (acceptsGzip) {
             int length = 0;
@@ -283,14 +387,26 @@ public final class Exchange implements CheckinSink {
             h.set(Exchange.X_CONTENT_TYPE_OPTIONS, NOSNIFF);
         }
         h.setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        String requestId = requestId();
+        if (requestId != null) {
+            h.set(X_REQUEST_ID, requestId);
+        }
+        if (apiVersion != null) {
+            h.set(ELASTIC_API_VERSION, apiVersion);
+        }
+        if (retryAfterSeconds > 0) {
+            h.set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+        }
         if (extraHeaderName != null) {
             h.set(extraHeaderName, extraHeaderValue);
         }
-        send(response, commonHeaders(h));
-    }
-
-    /** Writes a whole answer, and closes the connection after it when {@code close}. */
-    private void send(FullHttpResponse response, boolean close) {
+        // While the server stops, every answer ends its connection: agents would otherwise check in again at once
+        // on the same connection, be answered at once, and keep the drain busy to its deadline.
+        boolean close = !keepAlive || bodyUnread || Draining.isDraining(ctx.channel());
+        if (close) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            owner.closing();
+        }
         // Done before the write: a flush that completes at once passes on the next pipelined request right away.
         owner.exchangeDone(this);
         var future = ctx.writeAndFlush(response);
@@ -322,7 +438,12 @@ public final class Exchange implements CheckinSink {
             h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
         }
         h.setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-        send(response, commonHeaders(h));
+        boolean close = commonHeaders(h);
+        owner.exchangeDone(this);
+        var future = ctx.writeAndFlush(response);
+        if (close) {
+            future.addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     /**
@@ -437,7 +558,6 @@ public final class Exchange implements CheckinSink {
         }
         parked = null;
         releaseRequest();
-        // A body not received to its end leaves the connection mid-request: the answer must close it.
         bodyUnreadAtAnswer = this.body != null && !this.body.complete();
         releaseBody();
         this.body = null;
@@ -456,8 +576,6 @@ public final class Exchange implements CheckinSink {
         if (retryAfterSeconds > 0) {
             h.set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
         }
-        // While the server stops, every answer ends its connection: agents would otherwise check in again at once
-        // on the same connection, be answered at once, and keep the drain busy to its deadline.
         boolean close = !keepAlive || bodyUnreadAtAnswer || Draining.isDraining(ctx.channel());
         if (close) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);

@@ -3,9 +3,7 @@ package dev.fleetserver.netty.route;
 import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
-import dev.fleetserver.core.file.PieceReader;
 import dev.fleetserver.core.upload.UploadService;
-import dev.fleetserver.core.upload.UploadStore;
 import dev.fleetserver.netty.http.Exchange;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -40,22 +38,20 @@ final class AgentFileDownload {
                 ex.fail(t);
                 return;
             }
-            Map<CharSequence, Object> headers = new LinkedHashMap<>();
+            Map<CharSequence, String> headers = new LinkedHashMap<>();
             headers.put(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream");
             headers.put(HttpHeaderNames.CONTENT_DISPOSITION, "attachment; filename=\"" + quoted(fileName) + "\"");
             headers.put(HttpHeaderNames.CACHE_CONTROL, "max-age=31536000, immutable");
             headers.put("X-Content-Type-Options", "nosniff");
-            long length = download.chunks().stream().mapToLong(UploadStore.StoredChunk::size).sum();
-            ex.stream(HttpResponseStatus.OK, headers, length, new PieceReader() {
-                private int next;
-
+            ex.respondStream(HttpResponseStatus.OK, headers, new Exchange.BodyParts() {
                 @Override
-                public CompletableFuture<byte[]> next() {
-                    return next < download.chunks().size() ? uploads.read(download, next++) : CompletableFuture.completedFuture(null);
+                public int count() {
+                    return download.chunks().size();
                 }
 
                 @Override
-                public void close() {
+                public CompletableFuture<byte[]> part(int i) {
+                    return uploads.read(download, i);
                 }
             });
         });
