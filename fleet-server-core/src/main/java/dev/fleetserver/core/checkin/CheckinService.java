@@ -147,7 +147,7 @@ public final class CheckinService {
         long reported = revision;
         // The agent is evidently still here: its write removes the audit marks this checkin saw.
         ObjectNode auditSeen = CheckinBulker.auditMarks(agent);
-        // Running a newer revision of its policy than acked: the keys that revision replaced can go (reference 1.7 step 8).
+        // Running a newer revision of its policy than acked: the keys that revision replaced are no longer used.
         boolean runsNewer = reportsPolicy && req.agentPolicyId().equals(policyId) && req.policyRevisionIdx() > agent.policyRevisionIdx();
 
         upgradeDetails(agent, req.upgradeDetails())

@@ -29,7 +29,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Each agent's own API key per output (reference 1.7 "POLICY_CHANGE generation", 3.10), kept on the agent document
+ * Each agent's own API key per output, as Elastic Agent expects them in POLICY_CHANGE, kept on the agent document
  * under {@code outputs.<name>}: {@code api_key} ({@code id:key}), {@code api_key_id}, {@code permissions_hash},
  * {@code type}, and {@code to_retire_api_key_ids} ({@code [{id, retired_at, output}]}).
  *
