@@ -10,9 +10,8 @@ import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
-import dev.fleetserver.core.store.WriteOp;
-import dev.fleetserver.core.store.WriteResult;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
+import dev.fleetserver.core.util.DelegatingStore;
 import dev.fleetserver.core.util.Json;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -24,7 +23,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -153,18 +151,12 @@ class ArtifactServiceTest {
     }
 
     /** Delegates to the embedded store; searches can be held back until {@link #gate} completes, and are counted. */
-    static final class GatedStore implements DocumentStore {
-        private final DocumentStore delegate;
+    static final class GatedStore extends DelegatingStore {
         volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
         final AtomicInteger searches = new AtomicInteger();
 
         GatedStore(DocumentStore delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public CompletableFuture<Optional<Doc>> get(String index, String id) {
-            return delegate.get(index, id);
+            super(delegate);
         }
 
         @Override
@@ -173,31 +165,7 @@ class ArtifactServiceTest {
             return gate.thenCompose(v -> delegate.search(index, query));
         }
 
-        @Override
-        public CompletableFuture<Long> count(String index, Query query) {
-            return delegate.count(index, query);
-        }
-
-        @Override
-        public CompletableFuture<List<WriteResult>> bulk(List<WriteOp> ops) {
-            return delegate.bulk(ops);
-        }
-
-        @Override
-        public CompletableFuture<List<Doc>> changesAfter(String index, long afterSeqNo, long upToSeqNo, int size) {
-            return delegate.changesAfter(index, afterSeqNo, upToSeqNo, size);
-        }
-
-        @Override
-        public CompletableFuture<Long> checkpoint(String index) {
-            return delegate.checkpoint(index);
-        }
-
-        @Override
-        public CompletableFuture<Long> awaitCheckpointAfter(String index, long knownCheckpoint, Duration timeout) {
-            return delegate.awaitCheckpointAfter(index, knownCheckpoint, timeout);
-        }
-
+        /** The wrapped store belongs to the test, which closes it. */
         @Override
         public void close() {
         }
