@@ -245,17 +245,37 @@ public final class EsUploadStore implements UploadStore {
                 });
     }
 
+    /**
+     * Lists the chunks and deletes them by id in one {@code _bulk}, through the concrete indices that hold them: it
+     * needs nothing beyond the document APIs ({@code _delete_by_query} lives in a module a cluster may not have).
+     */
     @Override
     public CompletableFuture<Void> deleteChunks(Stored upload) {
-        ObjectNode body = Json.object();
-        body.set("query", term("bid", upload.fileId()));
-        return client.send(EsClient.Request.write("POST", "/" + enc(dataIndex(upload))
-                        + "/_delete_by_query?refresh=true&conflicts=proceed&ignore_unavailable=true", Json.bytes(body)))
-                .thenAccept(r -> {
-                    if (!r.ok() && r.status() != 404) {
-                        throw EsFailures.of(r.status(), "deleting the chunks of " + upload.fileId() + ": " + r.describe());
-                    }
-                });
+        return chunks(upload, false).thenCompose(list -> {
+            if (list.isEmpty()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            StringBuilder ndjson = new StringBuilder();
+            for (StoredChunk c : list) {
+                ObjectNode target = Json.object();
+                target.putObject("delete").put("_index", c.location()).put("_id", upload.fileId() + "." + c.pos());
+                ndjson.append(Json.string(target)).append('\n');
+            }
+            return client.send(new EsClient.Request("POST", "/_bulk?refresh=true",
+                            ndjson.toString().getBytes(StandardCharsets.UTF_8), "application/x-ndjson", false, null, null, null))
+                    .thenAccept(r -> {
+                        if (!r.ok()) {
+                            throw EsFailures.of(r.status(), "deleting the chunks of " + upload.fileId() + ": " + r.describe());
+                        }
+                        for (JsonNode item : r.json().path("items")) {
+                            int status = item.path("delete").path("status").asInt();
+                            if (status >= 300 && status != 404) {
+                                throw EsFailures.of(status, "deleting the chunks of " + upload.fileId() + ": "
+                                        + item.path("delete").path("error").path("reason").asText());
+                            }
+                        }
+                    });
+        });
     }
 
     /** Left to the cluster's index lifecycle policies, as in the original. */

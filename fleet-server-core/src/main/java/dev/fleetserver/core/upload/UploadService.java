@@ -461,6 +461,33 @@ public final class UploadService {
         });
     }
 
+    /**
+     * Deletes an uploaded file ({@code DELETE /api/fleet/agents/files/{fileId}}, Kibana's answer
+     * {@code {"id","deleted":true}}): its metadata is marked {@code DELETED} first, so no download starts after this
+     * answer and the listing leaves it out, then its chunks are removed. 404 when there is no such file or it was
+     * deleted before. Chunks a failure left behind are freed by the periodic clean-up of abandoned uploads.
+     */
+    public CompletableFuture<ObjectNode> delete(String fileId) {
+        if (DocumentIds.problem("file id", fileId) != null) {
+            return CompletableFuture.failedFuture(new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "file not found"));
+        }
+        return store.byFileId(fileId).thenCompose(found -> {
+            UploadStore.Stored upload = found.orElseThrow(
+                    () -> new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "file not found"));
+            if (UploadInfo.DELETED.equals(upload.source().path("file").path("Status").asText())) {
+                throw new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "file not found");
+            }
+            return setStatus(upload, UploadInfo.DELETED, null, 1)
+                    .thenCompose(v -> store.deleteChunks(upload))
+                    .thenApply(v -> {
+                        ObjectNode out = Json.object();
+                        out.put("id", fileId);
+                        out.put("deleted", true);
+                        return out;
+                    });
+        });
+    }
+
     /** The bytes of chunk {@code i} of a download. */
     public CompletableFuture<byte[]> read(Download download, int i) {
         return store.readChunk(download.upload(), download.chunks().get(i));

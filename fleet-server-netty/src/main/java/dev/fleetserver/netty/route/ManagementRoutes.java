@@ -83,6 +83,8 @@ public final class ManagementRoutes {
                                 AgentFileDownload.handle(core, ex);
                             }
                         })
+                .add(HttpMethod.DELETE, "/api/fleet/agents/files/{fileId}", BodyLimits.DEFAULT,
+                        r.json(ex -> AgentFileDownload.uploads(core).delete(ex.param("fileId"))))
                 .add(HttpMethod.PUT, "/api/fleet/artifacts/{identifier}", ARTIFACT_LIMITS,
                         r.withBody((ex, body) -> core.artifactAdmin().put(ex.param("identifier"), body)))
                 .add(HttpMethod.GET, "/api/fleet/artifacts/{identifier}/{sha256}", BodyLimits.DEFAULT,

@@ -61,6 +61,17 @@ class UploadProtocolTest {
         return E2eSupport.doc(fleet, EmbeddedUploadStore.INDEX, fileId).orElseThrow();
     }
 
+    /** How many chunks of an upload the store holds. */
+    protected long storedChunks(String uploadId, String fileId) throws Exception {
+        Path dir = dataDir.resolve("uploads").resolve(uploadId);
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(dir)) {
+            return files.filter(f -> !f.getFileName().toString().startsWith(".")).count();
+        }
+    }
+
     /** Moves an upload's start back in time, as if it had begun then. */
     protected void backdate(String fileId, Instant start) throws Exception {
         ObjectNode partial = Json.object();
@@ -182,6 +193,40 @@ class UploadProtocolTest {
     }
 
     @Test
+    void aDeletedFileIsGoneFromTheListingAndTheDownloadAndItsChunksAreRemoved() throws Exception {
+        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.managementOk(fleet, "POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{}");
+        String actionId = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+                .at("/items/0/actionId").asText();
+        byte[] file = bytes(UploadClient.CHUNK + 100, 7);
+        String uploadId = uploads.beginOk(a.key(), UploadClient.beginBody(actionId, a.id(), file.length));
+        for (int n = 0; n < 2; n++) {
+            assertThat(uploads.chunk(a.key(), uploadId, n, file).status()).isEqualTo(200);
+        }
+        assertThat(uploads.complete(a.key(), uploadId, UploadClient.transitHash(file)).status()).isEqualTo(200);
+        String fileId = actionId + "." + a.id();
+        String filePath = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+                .at("/items/0/filePath").asText();
+        assertThat(storedChunks(uploadId, fileId)).isEqualTo(2);
+
+        assertThat(E2eSupport.managementAs(fleet, null, "DELETE", "/api/fleet/agents/files/" + fileId, null).status())
+                .isEqualTo(401);
+        JsonNode deleted = E2eSupport.managementOk(fleet, "DELETE", "/api/fleet/agents/files/" + fileId, null);
+        assertThat(deleted.get("id").asText()).isEqualTo(fileId);
+        assertThat(deleted.get("deleted").asBoolean()).isTrue();
+
+        assertThat(metaDoc(fileId).at("/file/Status").asText()).isEqualTo("DELETED");
+        assertThat(storedChunks(uploadId, fileId)).isZero();
+        assertThat(E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null).get("items"))
+                .isEmpty();
+        assertThat(E2eSupport.management(fleet, "GET", filePath, null).status()).isEqualTo(404);
+        // Deleting again, or a file that never was, is 404.
+        assertThat(E2eSupport.management(fleet, "DELETE", "/api/fleet/agents/files/" + fileId, null).status()).isEqualTo(404);
+        assertThat(E2eSupport.management(fleet, "DELETE", "/api/fleet/agents/files/nothing." + a.id(), null).status())
+                .isEqualTo(404);
+    }
+
+    @Test
     void aChunkWhoseHashDoesNotMatchIsRefusedAndNotKept() throws Exception {
         E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
         byte[] file = bytes(1000, 1);
@@ -217,6 +262,7 @@ class UploadProtocolTest {
         assertError(uploads.complete(a.key(), uploadId, UploadClient.sha256(file, 0, file.length)), 400,
                 "ErrFailValidation", "file contents failed validation");
         assertThat(metaDoc("act-transit." + a.id()).at("/file/Status").asText()).isEqualTo("UPLOAD_ERROR");
+        assertThat(storedChunks(uploadId, "act-transit." + a.id())).isZero();
         assertError(uploads.chunk(a.key(), uploadId, 0, file), 400, "ErrUploadStopped", "upload has stopped");
         assertError(uploads.complete(a.key(), uploadId, UploadClient.transitHash(file)), 400, "ErrStatusNoUploads",
                 "file closed, not accepting uploads");

@@ -61,6 +61,13 @@ class UploadsOnElasticsearchTest extends UploadProtocolTest {
     }
 
     @Override
+    protected long storedChunks(String uploadId, String fileId) throws Exception {
+        cluster.request("POST", "/" + DATA + "/_refresh?ignore_unavailable=true", null);
+        return Json.MAPPER.readTree(cluster.request("POST", "/" + DATA + "/_count?ignore_unavailable=true",
+                "{\"query\":{\"term\":{\"bid\":\"" + fileId + "\"}}}")).path("count").asLong();
+    }
+
+    @Override
     protected void backdate(String fileId, Instant start) throws Exception {
         String index = metaHit(fileId).get("_index").asText();
         cluster.request("POST", "/" + index + "/_update/" + fileId + "?refresh=true",
