@@ -27,8 +27,11 @@ import dev.fleetserver.core.enroll.ReplaceTokenHasher;
 import dev.fleetserver.core.manage.AgentAdminService;
 import dev.fleetserver.core.manage.ManagementService;
 import dev.fleetserver.core.metrics.FleetMetrics;
+import dev.fleetserver.core.metrics.MeteredDocumentStore;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.policy.PolicyMonitor;
+import dev.fleetserver.core.self.HealthSignals;
+import dev.fleetserver.core.self.SelfMonitor;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.upload.UploadService;
 import dev.fleetserver.core.upload.UploadStore;
@@ -49,6 +52,9 @@ public final class FleetCore implements AutoCloseable {
     public static final String DEFAULT_POLICY_ID = "default";
 
     private final FleetRepository repo;
+    private final Clock clock;
+    private final HealthSignals health;
+    private SelfMonitor self;
     private final ExecutorService worker;
     private final AgentAuthenticator auth;
     private final EnrollService enroll;
@@ -105,6 +111,10 @@ public final class FleetCore implements AutoCloseable {
                      Long maxFileStorageSize, DeliveryStore files) {
         this.settings = settings;
         this.scheduler = scheduler;
+        this.clock = clock;
+        this.health = new HealthSignals(clock);
+        // Every store call core makes tells the health signals how the store is doing.
+        store = new MeteredDocumentStore(store, health);
         this.repo = new FleetRepository(store);
         AtomicInteger n = new AtomicInteger();
         this.worker = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()), r -> {
@@ -132,7 +142,7 @@ public final class FleetCore implements AutoCloseable {
         this.audit = new AuditService(repo, clock);
         this.agentAdmin = new AgentAdminService(repo, agentKeys, clock);
         this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());
-        this.status = new StatusService(auth);
+        this.status = new StatusService(auth, health);
         this.uploads = uploadStore == null ? null
                 : new UploadService(uploadStore, store, auth, clock, maxFileStorageSize);
         this.artifacts = new ArtifactService(auth, policies, store, settings.artifactCache());
@@ -193,8 +203,39 @@ public final class FleetCore implements AutoCloseable {
                 });
     }
 
+    /**
+     * Registers the server as an agent of its Fleet Server policy and keeps that document fresh (see
+     * {@link SelfMonitor}); call once {@link #startUp()} completed. {@code onPolicy} hears what every heartbeat found
+     * (the policy's fleet-server input, whose settings the server applies).
+     */
+    public synchronized SelfMonitor startSelf(SelfMonitor.Settings selfSettings,
+                                              java.util.function.Consumer<SelfMonitor.Snapshot> onPolicy) {
+        if (self == null) {
+            self = new SelfMonitor(repo, health, scheduler, clock, selfSettings);
+            self.onPolicy(onPolicy);
+            policies.onRevision(self::policyRevision);
+            self.start();
+        }
+        return self;
+    }
+
+    /** The server's own agent, or null when {@link #startSelf} was not called. */
+    public SelfMonitor self() {
+        return self;
+    }
+
+    /** Store failures and load shedding, as they make the server degraded. */
+    public HealthSignals health() {
+        return health;
+    }
+
     /** Answers parked checkins, flushes pending writes, stops the feeds. The store stays open (its owner closes it). */
     public CompletableFuture<Void> stop() {
+        synchronized (this) {
+            if (self != null) {
+                self.stop();
+            }
+        }
         status.state(StatusService.State.STOPPING);
         policies.stop();
         actions.stop();

@@ -2,6 +2,7 @@ package dev.fleetserver.core;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.auth.AgentAuthenticator;
+import dev.fleetserver.core.self.HealthSignals;
 import dev.fleetserver.core.util.Json;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -15,16 +16,26 @@ public final class StatusService {
     public enum State { STARTING, CONFIGURING, HEALTHY, DEGRADED, FAILED, STOPPING, STOPPED }
 
     private final AgentAuthenticator auth;
+    private final HealthSignals health;
     private volatile State state = State.STARTING;
     private volatile String failure;
 
-    public StatusService(AgentAuthenticator auth) {
+    public StatusService(AgentAuthenticator auth, HealthSignals health) {
         this.auth = auth;
+        this.health = health;
     }
 
-    /** {@link State#FAILED} once {@link #failed} was called, whatever was set since; else the state last set. */
+    /**
+     * {@link State#FAILED} once {@link #failed} was called, whatever was set since; else {@link State#DEGRADED} while
+     * the server is otherwise {@code HEALTHY} but cannot reach its store (its latest call failed and none has succeeded
+     * since: agents could not be served); else the state last set.
+     */
     public State state() {
-        return failure != null ? State.FAILED : state;
+        if (failure != null) {
+            return State.FAILED;
+        }
+        State now = state;
+        return now == State.HEALTHY && !health.storeReachable() ? State.DEGRADED : now;
     }
 
     public void state(State state) {

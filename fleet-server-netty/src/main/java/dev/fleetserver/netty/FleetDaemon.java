@@ -5,6 +5,10 @@ import dev.fleetserver.core.artifact.ArtifactCacheSettings;
 import dev.fleetserver.core.file.DeliveryStore;
 import dev.fleetserver.core.file.LocalFileStore;
 import dev.fleetserver.core.FleetCore;
+import dev.fleetserver.core.FleetVersion;
+import dev.fleetserver.core.model.DocumentIds;
+import dev.fleetserver.core.self.HostFacts;
+import dev.fleetserver.core.self.SelfMonitor;
 import dev.fleetserver.core.checkin.CheckinSettings;
 import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.metrics.MeteredDocumentStore;
@@ -48,6 +52,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
+import java.util.UUID;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -73,6 +78,8 @@ public final class FleetDaemon implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(FleetDaemon.class);
     /** The management token's file in the data directory, when the configuration sets none. */
     public static final String MANAGEMENT_TOKEN_FILE = "management-token";
+    /** Where the server's own agent id is kept (unless {@code fleet.agent.id} sets it). */
+    public static final String AGENT_ID_FILE = "agent-id";
     static final Duration FIRST_RETRY = Duration.ofSeconds(1);
     static final Duration MAX_RETRY = Duration.ofSeconds(30);
     /** How long {@link #start} waits for {@link #ready()}. */
@@ -92,6 +99,7 @@ public final class FleetDaemon implements AutoCloseable {
     private MetricsServer metricsServer;
     private volatile Scheduler.Cancellable retry;
     private volatile boolean stopped;
+    private volatile FleetServerConfig config;
 
     private FleetDaemon(Path dataDir, DataDirLock lock, Backend backend, ExecutorScheduler scheduler, FleetCore core,
                         String managementToken, Duration drain, DaemonMetrics metrics) {
@@ -195,9 +203,11 @@ public final class FleetDaemon implements AutoCloseable {
 
     /** Embedded: prepares core, then binds. Elasticsearch: binds, then prepares in the background. */
     private void serve(FleetServerConfig config) throws Exception {
+        this.config = config;
+        FleetCore.Started started = null;
         if (backend.prepare() == null) {
             try {
-                ready.complete(core.startUp().get(60, TimeUnit.SECONDS));
+                started = core.startUp().get(60, TimeUnit.SECONDS);
             } catch (ExecutionException e) {
                 throw e.getCause() instanceof Exception cause ? cause : e;
             }
@@ -210,6 +220,11 @@ public final class FleetDaemon implements AutoCloseable {
                 m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(),
                 s.compressionLevel(), s.compressionThreshold(), s.timeouts(), s.limits()), core, tls,
                 PgpKeyRoute.of(s.pgp(), dataDir), metrics);
+        FleetServer listening = server;
+        metrics.limits(() -> listening.admission() == null ? null : listening.admission().limits());
+        core.health().shedCount(() -> (listening.admission() == null ? 0 : listening.admission().shed())
+                + (listening.connectionLimit() == null ? 0 : listening.connectionLimit().refused())
+                + BodyBudget.PROCESS.refusals());
         var http = config.http();
         if (http.enabled()) {
             try {
@@ -218,7 +233,9 @@ public final class FleetDaemon implements AutoCloseable {
                 throw FleetServer.bindFailure("metrics", http.host(), http.port(), e);
             }
         }
-        if (backend.prepare() != null) {
+        if (started != null) {
+            serving(started);
+        } else {
             LOG.info("waiting for Elasticsearch at {} (agents are answered 503 meanwhile)", config.output().hosts());
             attempt(1, FIRST_RETRY, config.output().timeout());
         }
@@ -244,7 +261,7 @@ public final class FleetDaemon implements AutoCloseable {
                 ready.completeExceptionally(new CancellationException("stopped while waiting for Elasticsearch"));
             } else if (t == null) {
                 LOG.info("Elasticsearch is ready{}; serving", n == 1 ? "" : " after " + n + " attempts");
-                ready.complete(started);
+                serving(started);
             } else {
                 String cause = cause(t);
                 LOG.warn("Elasticsearch is not ready (attempt {}): {}; next attempt in {} s", n, cause, wait.toSeconds());
@@ -389,6 +406,54 @@ public final class FleetDaemon implements AutoCloseable {
         Files.writeString(tmp, token + "\n", StandardCharsets.UTF_8);
         Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         return token;
+    }
+
+    /**
+     * The id of the server's own agent document: {@code fleet.agent.id}, else the one kept in
+     * {@code <data-dir>/agent-id} (made on first start), so that restarts keep it.
+     */
+    static String agentId(FleetServerConfig config, Path dataDir) throws IOException {
+        if (config.agentId() != null && !config.agentId().isEmpty()) {
+            return config.agentId();
+        }
+        Path file = dataDir.resolve(AGENT_ID_FILE);
+        if (Files.exists(file)) {
+            String id = Files.readString(file, StandardCharsets.UTF_8).trim();
+            if (!id.isEmpty() && DocumentIds.problem("agent id", id) == null) {
+                return id;
+            }
+            LOG.warn("{} does not hold a valid agent id; making a new one", file);
+        }
+        String id = UUID.randomUUID().toString();
+        Path tmp = dataDir.resolve(AGENT_ID_FILE + ".tmp");
+        Files.deleteIfExists(tmp);
+        OwnerOnly.createFile(tmp);
+        Files.writeString(tmp, id + "\n", StandardCharsets.UTF_8);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        return id;
+    }
+
+    /** Core has started and the listeners are bound: the server registers as its policy's agent, then is ready. */
+    private void serving(FleetCore.Started started) {
+        startSelf(config);
+        ready.complete(started);
+    }
+
+    /** Registers the server as an agent of its Fleet Server policy. */
+    private void startSelf(FleetServerConfig config) {
+        try {
+            SelfMonitor.Settings settings = new SelfMonitor.Settings(config.policyId(), agentId(config, dataDir),
+                    FleetVersion.VERSION, HostFacts.detect(), ProcessHandle.current().pid(),
+                    config.server().timeouts().checkinTimestamp(), config.logging().level(),
+                    config.output().isConfigured() ? "Elasticsearch" : "embedded store");
+            FleetServer listening = server;
+            PolicySettings policySettings = new PolicySettings(config.server(),
+                    listening.admission() == null ? null : listening.admission().limits(), listening::applyLimits);
+            SelfMonitor self = core.startSelf(settings, policySettings);
+            metrics.self(self::last);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("cannot register this server as a Fleet Server agent: {}", e.toString());
+        }
     }
 
     /**

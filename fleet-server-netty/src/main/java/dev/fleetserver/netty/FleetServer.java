@@ -154,6 +154,21 @@ public final class FleetServer implements AutoCloseable {
                 + reason.toLowerCase(java.util.Locale.ROOT), cause);
     }
 
+    /**
+     * Puts new limits in force on the agent listener without a restart (the Fleet Server policy changed them): the
+     * profile is chosen again, in-flight caps and the connection cap change at once, rates start fresh buckets.
+     *
+     * @return the limits now in force
+     */
+    public ResolvedLimits applyLimits(LimitsConfig limits) {
+        ResolvedLimits resolved = ResolvedLimits.resolve(limits, ResolvedLimits.availableMemory());
+        if (agentApi.admission() != null) {
+            agentApi.admission().apply(resolved);
+        }
+        agentApi.connectionLimit().cap(resolved.connectionCap());
+        return resolved;
+    }
+
     /** The bound agent-API port (useful with port 0). */
     public int port() {
         return ((InetSocketAddress) listeners.get(0).localAddress()).getPort();

@@ -55,17 +55,39 @@ public final class AgentAdminService {
     /** {@code revoke:true} unenrolls at once (keys invalidated, next request 401); otherwise the agent is sent UNENROLL. */
     public CompletableFuture<ObjectNode> unenroll(String agentId, JsonNode body) {
         boolean revoke = bool(body, "revoke");
-        return agent(agentId).thenCompose(a -> unenroll(List.of(a), revoke));
+        return agent(agentId).thenCompose(a -> unlessManaged(a, bool(body, "force"),
+                "Cannot unenroll " + agentId + " from a managed agent policy " + a.policyId()))
+                .thenCompose(a -> unenroll(List.of(a), revoke));
     }
 
     public CompletableFuture<ObjectNode> upgrade(String agentId, JsonNode body) {
         UpgradeRequest req = UpgradeRequest.parse(body);
-        return agent(agentId).thenCompose(a -> upgrade(List.of(a), req));
+        return agent(agentId).thenCompose(a -> unlessManaged(a, bool(body, "force"),
+                "Cannot upgrade agent " + agentId + " in managed agent policy " + a.policyId()))
+                .thenCompose(a -> upgrade(List.of(a), req));
     }
 
     public CompletableFuture<ObjectNode> reassign(String agentId, JsonNode body) {
         String policyId = requiredText(body, "policy_id");
-        return agent(agentId).thenCompose(a -> reassign(List.of(a), policyId));
+        return agent(agentId).thenCompose(a -> unlessManaged(a, false,
+                "Cannot reassign an agent from managed agent policy " + a.policyId()))
+                .thenCompose(a -> reassign(List.of(a), policyId));
+    }
+
+    /**
+     * The agent, unless its policy is managed ({@code is_managed}, as the Fleet Server policy the server creates) and
+     * the caller did not force the change: then 400 with {@code message}, as Kibana answers for hosted policies.
+     */
+    private CompletableFuture<Agent> unlessManaged(Agent agent, boolean force, String message) {
+        if (force || agent.policyId() == null) {
+            return CompletableFuture.completedFuture(agent);
+        }
+        return repo.latestPolicy(agent.policyId()).thenApply(p -> {
+            if (p.isPresent() && p.get().doc().source().path("is_managed").asBoolean(false)) {
+                throw bad(message);
+            }
+            return agent;
+        });
     }
 
     /** {@code {"action":{"type":...,"data":...}}}: any type agents understand. */

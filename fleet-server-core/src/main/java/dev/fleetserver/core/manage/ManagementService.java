@@ -11,6 +11,7 @@ import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.EnrollmentKey;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.model.PolicyRevision;
+import dev.fleetserver.core.self.SelfMonitor;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
@@ -40,6 +41,8 @@ public final class ManagementService {
             "secret_references", "extensions", "receivers", "processors", "connectors", "exporters", "service");
     /** Descriptive keys kept beside the content. */
     static final Set<String> META_KEYS = Set.of("id", "name", "namespace", "description");
+    /** Kibana's flags of a policy, kept in its revision documents ({@code is_default_fleet_server} as {@code default_fleet_server}). */
+    static final Set<String> FLAG_KEYS = Set.of("has_fleet_server", "is_default_fleet_server", "is_managed");
     private static final int MAX_REVISION_RETRIES = 5;
     private static final Duration OFFLINE_AFTER = Duration.ofMinutes(5);
 
@@ -84,6 +87,14 @@ public final class ManagementService {
             if (!data.has("inputs")) {
                 data.putArray("inputs");
             }
+            boolean fleetServer = b.path("has_fleet_server").asBoolean(false)
+                    || b.path("is_default_fleet_server").asBoolean(false);
+            if (fleetServer && SelfMonitor.fleetServerInput(data) == null) {
+                ((ArrayNode) data.get("inputs")).add(fleetServerInput(meta.get("namespace").asText()));
+            }
+            meta.put("default_fleet_server", b.path("is_default_fleet_server").asBoolean(false));
+            // A Fleet Server policy made here is managed unless asked otherwise: the server's own agent is on it.
+            meta.put("is_managed", b.has("is_managed") ? b.get("is_managed").asBoolean() : fleetServer);
             return writeRevision(id, 1, meta, data).thenApply(ManagementService::policyItem)
                     .exceptionally(t -> {
                         if (Futures.unwrap(t) instanceof StoreException.Conflict) {
@@ -114,12 +125,22 @@ public final class ManagementService {
                     meta.set(k, v);
                 }
             }
+            JsonNode previous = latest.doc().source();
+            meta.put("default_fleet_server", b.has("is_default_fleet_server")
+                    ? b.get("is_default_fleet_server").asBoolean() : previous.path("default_fleet_server").asBoolean(false));
+            meta.put("is_managed", b.has("is_managed") ? b.get("is_managed").asBoolean()
+                    : previous.path("is_managed").asBoolean(false));
             ObjectNode data = latest.data().deepCopy();
             data.remove(List.of("id", "revision"));
             for (String k : CONTENT_KEYS) {
                 if (b.has(k)) {
                     data.set(k, b.get(k));
                 }
+            }
+            if ((b.path("has_fleet_server").asBoolean(false) || b.path("is_default_fleet_server").asBoolean(false))
+                    && SelfMonitor.fleetServerInput(data) == null) {
+                (data.get("inputs") instanceof ArrayNode a ? a : data.putArray("inputs"))
+                        .add(fleetServerInput(meta.path("namespace").asText("default")));
             }
             return writeRevision(id, latest.revisionIdx() + 1, meta, data)
                     .thenApply(ManagementService::policyItem)
@@ -157,6 +178,7 @@ public final class ManagementService {
         d.setAll(data);
         doc.set("data", d);
         doc.put("default_fleet_server", false);
+        doc.put("is_managed", false);
         doc.setAll(meta);
         String docId = policyId + ":" + revision;
         return repo.createPolicyRevision(docId, doc)
@@ -173,7 +195,9 @@ public final class ManagementService {
             item.set("description", src.get("description"));
         }
         item.put("status", "active");
-        item.put("is_managed", false);
+        item.put("is_managed", src.path("is_managed").asBoolean(false));
+        item.put("is_default_fleet_server", src.path("default_fleet_server").asBoolean(false));
+        item.put("has_fleet_server", SelfMonitor.fleetServerInput(rev.data()) != null);
         item.put("revision", rev.revisionIdx());
         item.put("updated_at", src.path("@timestamp").asText(""));
         ObjectNode data = rev.data();
@@ -187,10 +211,36 @@ public final class ManagementService {
         return out;
     }
 
+    /**
+     * The fleet-server input Kibana's {@code fleet_server} integration puts in a policy, with the original's defaults
+     * left to the server's configuration (its {@code server} settings empty).
+     */
+    private static ObjectNode fleetServerInput(String namespace) {
+        String packagePolicyId = UUID.randomUUID().toString();
+        ObjectNode input = Json.object();
+        input.put("id", "fleet-server-fleet_server-" + packagePolicyId);
+        input.put("name", "fleet_server-1");
+        input.put("revision", 1);
+        input.put("type", "fleet-server");
+        input.putObject("data_stream").put("namespace", namespace);
+        input.put("use_output", "default");
+        input.put("package_policy_id", packagePolicyId);
+        ObjectNode pkg = input.putObject("meta").putObject("package");
+        pkg.put("name", "fleet_server");
+        pkg.put("version", "1.6.0");
+        input.putObject("server");
+        return input;
+    }
+
     private static void validatePolicyBody(ObjectNode b, boolean create) {
+        for (String k : FLAG_KEYS) {
+            if (b.hasNonNull(k) && !b.get(k).isBoolean()) {
+                throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body." + k + "]: expected a boolean");
+            }
+        }
         for (Iterator<String> it = b.fieldNames(); it.hasNext(); ) {
             String k = it.next();
-            if (!CONTENT_KEYS.contains(k) && !META_KEYS.contains(k)) {
+            if (!CONTENT_KEYS.contains(k) && !META_KEYS.contains(k) && !FLAG_KEYS.contains(k)) {
                 throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request body." + k + "]: definition for this key is missing");
             }
         }

@@ -30,7 +30,8 @@ public interface FleetMetrics {
      *
      * @param operation a small fixed set of names ({@code get}, {@code search}, {@code bulk}, …)
      * @param nanos     from the call to its completion
-     * @param failed    the call's future failed (a bulk whose single items failed still succeeded)
+     * @param failed    the call's future failed, other than for a missing document or a lost race (a bulk whose
+     *                  single items failed still succeeded)
      */
     default void storeCall(String operation, long nanos, boolean failed) {
     }

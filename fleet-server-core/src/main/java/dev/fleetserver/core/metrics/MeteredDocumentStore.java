@@ -3,8 +3,10 @@ package dev.fleetserver.core.metrics;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.store.WriteOp;
 import dev.fleetserver.core.store.WriteResult;
+import dev.fleetserver.core.util.Futures;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -28,8 +30,14 @@ public final class MeteredDocumentStore implements DocumentStore {
     private <T> CompletableFuture<T> timed(String operation, Supplier<CompletableFuture<T>> call) {
         long start = System.nanoTime();
         CompletableFuture<T> result = call.get();
-        result.whenComplete((v, t) -> metrics.storeCall(operation, System.nanoTime() - start, t != null));
+        result.whenComplete((v, t) -> metrics.storeCall(operation, System.nanoTime() - start, t != null && !answered(t)));
         return result;
+    }
+
+    /** A missing document or a lost race is the store's answer, not its failure. */
+    private static boolean answered(Throwable t) {
+        Throwable cause = Futures.unwrap(t);
+        return cause instanceof StoreException.NotFound || cause instanceof StoreException.Conflict;
     }
 
     @Override

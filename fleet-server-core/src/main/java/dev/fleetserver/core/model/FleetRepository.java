@@ -56,6 +56,14 @@ public final class FleetRepository {
         return store.write(WriteOp.Update.ifUnchanged(agent.doc(), partial));
     }
 
+    /**
+     * Replaces the whole document if the agent has not changed since {@code agent} was read (fails with
+     * {@link StoreException.Conflict} otherwise): the way to remove fields, which a partial update cannot.
+     */
+    public CompletableFuture<Long> replaceAgentIfUnchanged(Agent agent, ObjectNode source) {
+        return store.write(WriteOp.Put.ifUnchanged(agent.doc(), source));
+    }
+
     public CompletableFuture<Long> deleteAgent(String id) {
         return store.delete(FleetIndex.AGENTS, id);
     }
@@ -90,6 +98,13 @@ public final class FleetRepository {
     /** The highest revision of a policy, or empty when it has none. */
     public CompletableFuture<Optional<PolicyRevision>> latestPolicy(String policyId) {
         Query q = Query.where().term("policy_id", policyId).sortDesc("revision_idx").size(1);
+        return store.search(FleetIndex.POLICIES, q)
+                .thenApply(ds -> ds.isEmpty() ? Optional.<PolicyRevision>empty() : Optional.of(new PolicyRevision(ds.get(0))));
+    }
+
+    /** The highest revision of the newest policy marked {@code default_fleet_server}, or empty when none is. */
+    public CompletableFuture<Optional<PolicyRevision>> latestDefaultFleetServerPolicy() {
+        Query q = Query.where().term("default_fleet_server", true).sortDesc("revision_idx").size(1);
         return store.search(FleetIndex.POLICIES, q)
                 .thenApply(ds -> ds.isEmpty() ? Optional.<PolicyRevision>empty() : Optional.of(new PolicyRevision(ds.get(0))));
     }

@@ -39,6 +39,7 @@ public final class PolicyMonitor {
     private final AgentOutputKeys agentKeys;
     private final Map<String, PreparedPolicy> latest = new ConcurrentHashMap<>();
     private final FleetMetrics metrics;
+    private volatile java.util.function.Consumer<PolicyRevision> onRevision = rev -> { };
 
     public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, Scheduler scheduler) {
         this(repo, registry, new dev.fleetserver.core.secret.IndexSecretStore(repo.store()), scheduler);
@@ -76,6 +77,11 @@ public final class PolicyMonitor {
     /** Retires the agent's replaced output keys now that it reports running a newer revision (see {@link AgentOutputKeys#retireReported}). */
     public CompletableFuture<Void> retireReplacedKeys(Agent agent, long revision) {
         return agentKeys.retireReported(agent, revision);
+    }
+
+    /** Called with every revision newer than the one cached before (once per revision, on a store thread). */
+    public void onRevision(java.util.function.Consumer<PolicyRevision> listener) {
+        this.onRevision = listener;
     }
 
     /** Loads every policy's latest revision, then follows the index. Completes when the initial load is done. */
@@ -136,6 +142,11 @@ public final class PolicyMonitor {
         PreparedPolicy now = offer(rev, secretValues);
         if (now != before && now != null) {
             wake(now, seenNanos);
+            try {
+                onRevision.accept(rev);
+            } catch (RuntimeException e) {
+                LOG.warn("policy {} revision {}: a listener failed: {}", rev.policyId(), rev.revisionIdx(), e.toString());
+            }
         }
         return now;
     }

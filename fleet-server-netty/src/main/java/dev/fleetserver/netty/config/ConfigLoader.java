@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.fleetserver.core.model.DocumentIds;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
@@ -122,7 +123,11 @@ public final class ConfigLoader {
 
         Section fleet = root.section("fleet");
         Section agent = fleet.section("agent");
-        agent.ignore("id", "version");
+        String agentId = agent.optionalString("id");
+        if (agentId != null && DocumentIds.problem("fleet.agent.id", agentId) != null) {
+            throw ConfigException.at(agent.pathOf("id"), DocumentIds.problem("fleet.agent.id", agentId));
+        }
+        agent.ignore("version");
         Section agentLogging = agent.section("logging");
         String agentLevel = LoggingConfig.readLevel(agentLogging, "level", null);
         agentLogging.finish();
@@ -155,7 +160,7 @@ public final class ConfigLoader {
                 throw new ConfigException("--data-dir: invalid path " + Section.quote(dir));
             }
         }
-        return new FleetServerConfig(server, output, http, logging, management, embedded, cache, policyId, ignored);
+        return new FleetServerConfig(server, output, http, logging, management, embedded, cache, policyId, agentId, ignored);
     }
 
     /**

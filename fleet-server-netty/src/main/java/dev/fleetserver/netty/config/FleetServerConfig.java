@@ -16,6 +16,8 @@ import java.util.Objects;
  * @param embedded        {@code embedded.*} with {@code --data-dir} applied
  * @param cache           {@code inputs[0].cache.*}: the artifact cache
  * @param policyId        {@code inputs[0].policy.id}, or null
+ * @param agentId         {@code fleet.agent.id}: the id of the server's own agent document, or null to use the one
+ *                        kept in the data directory
  * @param ignoredSettings full paths of the settings present in the file that the original knows but this server
  *                        does not implement yet, in a stable order, e.g. {@code inputs[0].server.bulk.flush_interval};
  *                        {@code main} logs a warning for each
@@ -29,6 +31,7 @@ public record FleetServerConfig(
         EmbeddedConfig embedded,
         CacheConfig cache,
         String policyId,
+        String agentId,
         List<String> ignoredSettings) {
 
     public FleetServerConfig {
@@ -46,6 +49,6 @@ public record FleetServerConfig(
     public static FleetServerConfig defaults() {
         return new FleetServerConfig(ServerConfig.defaults(), OutputConfig.defaults(), HttpConfig.defaults(),
                 LoggingConfig.defaults(), ManagementConfig.defaults(), EmbeddedConfig.defaults(), CacheConfig.defaults(), null,
-                List.of());
+                null, List.of());
     }
 }

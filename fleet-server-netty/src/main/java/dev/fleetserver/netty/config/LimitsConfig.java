@@ -71,6 +71,27 @@ public record LimitsConfig(int maxAgents, int maxHeaderByteSize, int maxConnecti
         return limit;
     }
 
+    /**
+     * These limits with what {@code policy} sets in their place, field by field (a zero or unset field of the policy
+     * keeps this one): a Fleet Server policy's limits over the file's. {@code max_header_byte_size} and
+     * {@code max_file_storage_size} are kept, since they are read only at start.
+     */
+    public LimitsConfig overlay(LimitsConfig policy) {
+        Map<String, RouteLimitConfig> merged = new LinkedHashMap<>();
+        for (String route : ROUTES) {
+            RouteLimitConfig mine = route(route);
+            RouteLimitConfig theirs = policy.route(route);
+            merged.put(route, new RouteLimitConfig(
+                    theirs.interval() != null && !theirs.interval().isZero() ? theirs.interval() : mine.interval(),
+                    theirs.burst() > 0 ? theirs.burst() : mine.burst(),
+                    theirs.max() > 0 ? theirs.max() : mine.max(),
+                    theirs.maxBodyByteSize() > 0 ? theirs.maxBodyByteSize() : mine.maxBodyByteSize(),
+                    theirs.maxBodyDecompressed() > 0 ? theirs.maxBodyDecompressed() : mine.maxBodyDecompressed()));
+        }
+        return new LimitsConfig(policy.maxAgents() != 0 ? policy.maxAgents() : maxAgents, maxHeaderByteSize,
+                policy.maxConnections() > 0 ? policy.maxConnections() : maxConnections, merged, maxFileStorageSize);
+    }
+
     static LimitsConfig read(Section s) {
         int maxAgents = s.integer("max_agents", 0, Integer.MIN_VALUE, Integer.MAX_VALUE);
         int maxHeaderByteSize = s.integer("max_header_byte_size", 8192, 0, Integer.MAX_VALUE);

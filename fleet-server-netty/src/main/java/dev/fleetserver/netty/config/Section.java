@@ -74,6 +74,11 @@ final class Section {
     }
 
     /** Whether the key is present with a non-null value. */
+    /** The keys present in this section, in order. */
+    java.util.Set<String> keys() {
+        return java.util.Collections.unmodifiableSet(fields.keySet());
+    }
+
     boolean has(String key) {
         JsonNode node = fields.get(key);
         return node != null && !node.isNull();

@@ -46,7 +46,7 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
      *                 false for the management listener
      */
     public FleetHandler(Routes routes, boolean agentApi) {
-        this(routes, agentApi, ResponseGzip.OFF, new RouteBodyLimits(routes, null), BodyBudget.UNLIMITED);
+        this(routes, agentApi, ResponseGzip.OFF, new RouteBodyLimits(routes, () -> null), BodyBudget.UNLIMITED);
     }
 
     /**

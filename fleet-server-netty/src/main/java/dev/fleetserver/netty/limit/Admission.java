@@ -31,15 +31,50 @@ public final class Admission {
     private final InFlightLimit listener;
     private final LongAdder overCapacity = new LongAdder();
     private final Map<String, Route> routes = new HashMap<>();
+    private final LongSupplier nanoClock;
+    private volatile ResolvedLimits current;
 
-    private record Route(TokenBucket bucket, InFlightLimit inFlight, LongAdder rateLimited, LongAdder maxLimited) {
+    /** A route's limiters; its bucket is replaced when its rate changes, its in-flight cap changed in place. */
+    private static final class Route {
+        volatile TokenBucket bucket;
+        final InFlightLimit inFlight;
+        final LongAdder rateLimited = new LongAdder();
+        final LongAdder maxLimited = new LongAdder();
+
+        Route(TokenBucket bucket, InFlightLimit inFlight) {
+            this.bucket = bucket;
+            this.inFlight = inFlight;
+        }
     }
 
     public Admission(ResolvedLimits limits, LongSupplier nanoClock) {
+        this.nanoClock = nanoClock;
+        this.current = limits;
         this.listener = new InFlightLimit(limits.maxConnections());
         limits.routes().forEach((name, r) -> routes.put(name,
-                new Route(new TokenBucket(r.intervalNanos(), r.burst(), nanoClock), new InFlightLimit(r.max()),
-                        new LongAdder(), new LongAdder())));
+                new Route(new TokenBucket(r.intervalNanos(), r.burst(), nanoClock), new InFlightLimit(r.max()))));
+    }
+
+    /** The limits in force. */
+    public ResolvedLimits limits() {
+        return current;
+    }
+
+    /**
+     * Puts new limits in force at once (a new Fleet Server policy): in-flight caps change in place, so requests in
+     * flight (parked checkins) keep counting against them; a route whose rate changed starts a fresh, full bucket.
+     */
+    public synchronized void apply(ResolvedLimits limits) {
+        listener.max(limits.maxConnections());
+        limits.routes().forEach((name, r) -> {
+            Route route = routes.get(name);
+            RouteLimit before = current.routes().get(name);
+            if (before == null || before.intervalNanos() != r.intervalNanos() || before.burst() != r.burst()) {
+                route.bucket = new TokenBucket(r.intervalNanos(), r.burst(), nanoClock);
+            }
+            route.inFlight.max(r.max());
+        });
+        current = limits;
     }
 
     /** Holds the slots of one admitted request; {@link #release()} is idempotent. Not thread-safe (event loop). */
@@ -117,6 +152,18 @@ public final class Admission {
     public long maxLimited(String route) {
         Route r = routes.get(route);
         return r == null ? 0 : r.maxLimited.sum();
+    }
+
+    /**
+     * Requests refused since start to shed load: over the listener's in-flight cap or a route's (rate limits, which
+     * pace agents by design, are not counted).
+     */
+    public long shed() {
+        long n = overCapacity.sum();
+        for (Route r : routes.values()) {
+            n += r.maxLimited.sum();
+        }
+        return n;
     }
 
     /** Rounded up: a caller told n seconds never comes back before its slot. */

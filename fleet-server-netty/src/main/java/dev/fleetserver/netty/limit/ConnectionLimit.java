@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.LongAdder;
  * refused connection costs an accept and a close and nothing else. Thread-safe.
  */
 public final class ConnectionLimit {
-    private final int cap;
+    private volatile int cap;
     private final AtomicInteger open = new AtomicInteger();
     private final LongAdder refused = new LongAdder();
 
@@ -26,6 +26,7 @@ public final class ConnectionLimit {
     public boolean admit(Channel ch) {
         int n = open.incrementAndGet();
         ch.closeFuture().addListener(f -> open.decrementAndGet());
+        int cap = this.cap;
         if (cap == 0 || n <= cap) {
             return true;
         }
@@ -40,5 +41,10 @@ public final class ConnectionLimit {
 
     public int open() {
         return open.get();
+    }
+
+    /** A new cap for connections set up from now on; open ones stay. */
+    public void cap(int cap) {
+        this.cap = cap;
     }
 }

@@ -62,6 +62,8 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
     private final JvmGcMetrics gc = new JvmGcMetrics();
     private volatile IntSupplier parked = () -> 0;
     private volatile BodyBudget budget;
+    private volatile java.util.function.Supplier<dev.fleetserver.netty.limit.ResolvedLimits> limits = () -> null;
+    private volatile java.util.function.Supplier<dev.fleetserver.core.self.SelfMonitor.Snapshot> self = () -> null;
 
     /** @param backend {@code embedded} or {@code elasticsearch}: a tag on the store meters */
     public DaemonMetrics(String backend) {
@@ -124,6 +126,16 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
     }
 
     /** Meters the artifact cache: store reads made for artifacts, bytes cached. */
+    /** The agent listener's limits in force, shown in {@code /stats} ({@code fleet.limits}). */
+    public void limits(java.util.function.Supplier<dev.fleetserver.netty.limit.ResolvedLimits> limits) {
+        this.limits = limits;
+    }
+
+    /** The server's own agent as its last heartbeat wrote it, shown in {@code /stats} ({@code fleet.self}). */
+    public void self(java.util.function.Supplier<dev.fleetserver.core.self.SelfMonitor.Snapshot> self) {
+        this.self = self;
+    }
+
     public void artifacts(dev.fleetserver.core.artifact.ArtifactService artifacts) {
         FunctionCounter.builder("fleet.artifacts.store.reads", artifacts, a -> a.storeReads())
                 .description("Store reads made for artifacts (one per artifact however many agents ask at once)")
@@ -284,6 +296,26 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
         BodyBudget b = budget;
         if (b != null) {
             fleet.putObject("body_memory").put("held", b.held()).put("limit", b.capacity()).put("refusals", b.refusals());
+        }
+        var inForce = limits.get();
+        if (inForce != null) {
+            ObjectNode l = fleet.putObject("limits");
+            l.put("profile", inForce.profile().name());
+            l.put("max_connections", inForce.maxConnections());
+            ObjectNode rl = l.putObject("routes");
+            inForce.routes().forEach((name, r) -> rl.putObject(name)
+                    .put("interval_ms", r.intervalNanos() / 1_000_000.0)
+                    .put("burst", r.burst())
+                    .put("max", r.max())
+                    .put("max_body_byte_size", r.maxBodyByteSize()));
+        }
+        var me = self.get();
+        if (me != null) {
+            ObjectNode so = fleet.putObject("self");
+            so.put("policy_id", me.policyId());
+            so.put("policy_revision", me.revision());
+            so.put("state", me.state().name());
+            so.put("message", me.message());
         }
         ObjectNode fan = fleet.putObject("fanout");
         fanOut.forEach((cause, timer) -> timing(fan.putObject(cause.name().toLowerCase(Locale.ROOT)), timer));

@@ -79,7 +79,8 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
         ResolvedLimits limits = settings.limits();
         this.connectionLimit = new ConnectionLimit(limits == null ? 0 : limits.connectionCap());
         this.admission = limits == null ? null : new Admission(limits, System::nanoTime);
-        this.bodyLimits = new RouteBodyLimits(routes, limits);
+        Admission live = admission;
+        this.bodyLimits = new RouteBodyLimits(routes, live == null ? () -> null : live::limits);
         this.timeouts = ConnectionTimeoutsHandler.Limits.of(settings.readHeader(), settings.read(), settings.write(), settings.idle());
         this.gzip = new ResponseGzip(settings.compressionLevel(), settings.compressionThreshold());
     }

@@ -75,12 +75,13 @@ class ConfigLoaderTest {
                 new LoggingConfig("info", false, false, true, Path.of("/var/log/fleet-server"), "fleet-server.log", 7,
                         10L * 1024 * 1024));
         assertThat(config.http()).isEqualTo(new HttpConfig(true, "localhost", 5066));
+        // The server's own agent document takes this id.
+        assertThat(config.agentId()).isEqualTo("fleet-server-agent-id");
         assertThat(config.ignoredSettings()).containsExactly(
                 "inputs[0].server.bulk.flush_interval",
                 "inputs[0].server.bulk.flush_threshold_cnt",
                 "inputs[0].cache.num_counters",
                 "inputs[0].monitor.fetch_size",
-                "fleet.agent.id",
                 "output.elasticsearch.max_retries",
                 "output.elasticsearch.max_conn_per_host");
     }

@@ -59,10 +59,17 @@ public final class TestFleet {
 
     /** The configuration {@link #start(Path, Consumer)} uses, for tests that start the daemon their own way. */
     public static FleetServerConfig config(Path dataDir, Consumer<ObjectNode> tweak, Consumer<ObjectNode> rootTweak) {
+        return config(dataDir, tweak, rootTweak, input -> { });
+    }
+
+    /** As {@link #config(Path, Consumer, Consumer)}, with {@code inputTweak} given {@code inputs[0]} (e.g. {@code policy.id}). */
+    public static FleetServerConfig config(Path dataDir, Consumer<ObjectNode> tweak, Consumer<ObjectNode> rootTweak,
+                                           Consumer<ObjectNode> inputTweak) {
         ObjectNode root = Json.object();
         rootTweak.accept(root);
         ObjectNode input = root.putArray("inputs").addObject();
         input.put("type", "fleet-server");
+        inputTweak.accept(input);
         ObjectNode server = input.putObject("server");
         server.put("host", "127.0.0.1");
         server.put("port", 0);
