@@ -164,17 +164,30 @@ public final class AgentAdminService {
     /** {@code {"agents": [ids] | "<kuery>", "revoke"?}}. */
     public CompletableFuture<ObjectNode> bulkUnenroll(JsonNode body) {
         boolean revoke = bool(body, "revoke");
-        return select(body).thenCompose(agents -> unenroll(agents, revoke));
+        return select(body).thenCompose(agents -> unmanaged(agents, bool(body, "force")))
+                .thenCompose(agents -> unenroll(agents, revoke));
     }
 
     public CompletableFuture<ObjectNode> bulkUpgrade(JsonNode body) {
         UpgradeRequest req = UpgradeRequest.parse(body);
-        return select(body).thenCompose(agents -> upgrade(agents, req));
+        return select(body).thenCompose(agents -> unmanaged(agents, bool(body, "force")))
+                .thenCompose(agents -> upgrade(agents, req));
     }
 
     public CompletableFuture<ObjectNode> bulkReassign(JsonNode body) {
         String policyId = requiredText(body, "policy_id");
-        return select(body).thenCompose(agents -> reassign(agents, policyId));
+        return select(body).thenCompose(agents -> unmanaged(agents, false)).thenCompose(agents -> reassign(agents, policyId));
+    }
+
+    /** The agents whose policy is not managed, as Kibana's bulk actions skip hosted agents; all of them when forced. */
+    private CompletableFuture<List<Agent>> unmanaged(List<Agent> agents, boolean force) {
+        if (force || agents.isEmpty()) {
+            return CompletableFuture.completedFuture(agents);
+        }
+        return repo.latestPolicies().thenApply(policies -> agents.stream().filter(a -> {
+            var p = a.policyId() == null ? null : policies.get(a.policyId());
+            return p == null || !p.doc().source().path("is_managed").asBoolean(false);
+        }).toList());
     }
 
     // --- the operations ---

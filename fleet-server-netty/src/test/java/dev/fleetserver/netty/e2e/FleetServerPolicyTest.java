@@ -81,6 +81,10 @@ class FleetServerPolicyTest {
                 .isEqualTo(400);
         assertThat(management(fleet, "POST", "/api/fleet/agents/" + id + "/upgrade", "{\"version\":\"9.9.9\"}").status())
                 .isEqualTo(400);
+        // Bulk actions skip it, as Kibana's skip hosted agents: here it is the only one selected.
+        assertThat(management(fleet, "POST", "/api/fleet/agents/bulk_unenroll",
+                "{\"agents\":\"policy_id:fleet-server-policy\"}").status()).isEqualTo(400);
+        assertThat(E2eSupport.agentDoc(fleet, id).has("unenrollment_started_at")).isFalse();
 
         // Agents enroll on their own policy as before, and are listed beside the server.
         AgentClient agents = new AgentClient(fleet.port());
