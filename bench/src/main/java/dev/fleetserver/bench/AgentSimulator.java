@@ -180,7 +180,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new FirstByte(), new HttpClientCodec(4096, 8192, 8192),
-                                new HttpContentDecompressor(), new ArtifactCounter(), new HttpObjectAggregator(4 << 20),
+                                new MultiMemberDecompressor(), new ArtifactCounter(), new HttpObjectAggregator(4 << 20),
                                 AgentSimulator.this);
                     }
                 });
@@ -523,6 +523,22 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
 
     private static final byte[] GZIP_HEADER = {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0, 0, (byte) 0xff};
     private static final ThreadLocal<Deflater> DEFLATER = ThreadLocal.withInitial(() -> new Deflater(Deflater.DEFAULT_COMPRESSION, true));
+
+    /**
+     * Decodes a gzip answer made of several members (RFC 1952 §2.2) whole, as Go's {@code gzip.Reader} does for
+     * Elastic Agent; Netty's own decompressor stops after the first member.
+     */
+    static final class MultiMemberDecompressor extends HttpContentDecompressor {
+        @Override
+        protected io.netty.channel.embedded.EmbeddedChannel newContentDecoder(String contentEncoding) throws Exception {
+            if ("gzip".equalsIgnoreCase(contentEncoding) || "x-gzip".equalsIgnoreCase(contentEncoding)) {
+                return new io.netty.channel.embedded.EmbeddedChannel(ctx.channel().id(), ctx.channel().metadata().hasDisconnect(),
+                        ctx.channel().config(), new io.netty.handler.codec.compression.JdkZlibDecoder(
+                                io.netty.handler.codec.compression.ZlibWrapper.GZIP, true));
+            }
+            return super.newContentDecoder(contentEncoding);
+        }
+    }
 
     /** RFC 1952 gzip of {@code data}, reusing one deflater per event loop (a new one per request costs ~256 KB). */
     static byte[] gzip(byte[] data) {

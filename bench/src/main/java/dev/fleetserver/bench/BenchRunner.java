@@ -42,6 +42,8 @@ public final class BenchRunner {
                 [--generator-xmx 1g] [--per-generator 10000] [--enroll-concurrency 400] [--out bench/results]
                 [--work-dir /tmp/fleet-bench] [--max-seconds 1200] [--settle-seconds 3] [--fanout-timeout-seconds 60]
                 [--port 18220] [--management-port 18221] [--warmup-fanouts 1] [--apply-millis 1000]
+                [--policy-kb 0]  (park-fanout: each new revision carries inputs of about this many KiB, as a policy
+                                  with a dozen integrations; 0: only the logging level changes, ~1 KB)
                 [--server-jvm-args "-XX:StartFlightRecording=filename=/tmp/s.jfr,settings=profile"]
                 [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
                 [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
@@ -92,7 +94,7 @@ public final class BenchRunner {
                 "fanout-timeout-seconds", "port", "management-port", "warmup-fanouts", "quiet-below-cores",
                 "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args",
                 "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es", "idle-below-cores",
-                "artifact-bytes"));
+                "artifact-bytes", "policy-kb"));
         BenchRunner r = new BenchRunner(a);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             r.children.forEach(Child::close);
@@ -673,13 +675,58 @@ public final class BenchRunner {
         return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
     }
 
+    /**
+     * Inputs of about {@code kb} KiB, shaped like those of real integrations (system, nginx, …): inputs with several
+     * streams each, their paths, processors and conditions, varied enough that gzip gets the ratio it gets on real
+     * policies (~10:1), not the 100:1 of a repeated string. The same for every fan-out, so that only the logging level
+     * changes between revisions.
+     */
+    static ArrayNode policyInputs(int kb) {
+        ArrayNode inputs = LINES.createArrayNode();
+        java.util.Random random = new java.util.Random(42);
+        String[] kinds = {"logfile", "system/metrics", "nginx/metrics", "winlog", "filestream", "httpjson"};
+        for (int i = 0; inputs.toString().length() < kb * 1024; i++) {
+            String kind = kinds[i % kinds.length];
+            ObjectNode input = inputs.addObject();
+            input.put("id", kind.replace('/', '-') + "-integration-" + java.util.UUID.nameUUIDFromBytes(new byte[] {(byte) i, 1}));
+            input.put("name", kind + "-" + i);
+            input.put("revision", 1 + i % 3);
+            input.put("type", kind);
+            input.put("use_output", "default");
+            input.putObject("meta").putObject("package").put("name", kind.split("/")[0]).put("version", "1." + i % 20 + ".0");
+            input.putObject("data_stream").put("namespace", "default");
+            input.put("package_policy_id", java.util.UUID.nameUUIDFromBytes(new byte[] {(byte) i, 2}).toString());
+            ArrayNode streams = input.putArray("streams");
+            for (int s = 0; s < 4; s++) {
+                ObjectNode stream = streams.addObject();
+                stream.put("id", kind + "-" + kind.split("/")[0] + "." + s + "-" + Long.toHexString(random.nextLong()));
+                stream.putObject("data_stream").put("dataset", kind.split("/")[0] + ".stream_" + s).put("type", "logs");
+                stream.putArray("paths").add("/var/log/" + kind.split("/")[0] + "/" + Integer.toHexString(random.nextInt()) + "/*.log");
+                stream.put("exclude_files", "[\".gz$\"]");
+                stream.put("scan_frequency", (5 + random.nextInt(55)) + "s");
+                stream.put("condition", "${host.platform} == '" + (random.nextBoolean() ? "linux" : "windows") + "'");
+                ArrayNode processors = stream.putArray("processors");
+                processors.addObject().putObject("add_locale").put("format", "offset");
+                processors.addObject().putObject("add_fields").put("target", "")
+                        .putObject("fields").put("ecs.version", "8.0.0").put("tag", Long.toString(random.nextLong(), 36));
+            }
+        }
+        return inputs;
+    }
+
     private ObjectNode fanout(Generators gens, int mport, String token, int f, long timeoutMillis, long deadline)
             throws Exception {
         String level = f % 2 == 0 ? "debug" : "info";
+        ObjectNode update = LINES.createObjectNode();
+        update.putObject("agent").putObject("logging").put("level", level);
+        int policyKb = args.integer("policy-kb", 0);
+        if (policyKb > 0) {
+            update.set("inputs", policyInputs(policyKb));
+        }
         HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + mport + "/api/fleet/agent_policies/default"))
                 .header("Authorization", "Bearer " + token).header("Content-Type", "application/json")
                 .timeout(Duration.ofSeconds(60))
-                .PUT(HttpRequest.BodyPublishers.ofString("{\"agent\":{\"logging\":{\"level\":\"" + level + "\"}}}")).build();
+                .PUT(HttpRequest.BodyPublishers.ofString(update.toString())).build();
         gens.fanouts.clear();
         long wall0 = System.currentTimeMillis();
         long t0 = System.nanoTime();

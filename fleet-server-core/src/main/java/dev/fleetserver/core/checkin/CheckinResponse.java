@@ -13,9 +13,33 @@ public final class CheckinResponse {
         "{\"ack_token\":\"\",\"action\":\"checkin\"}".getBytes(StandardCharsets.UTF_8)});
 
     private final byte[][] parts;
+    private final boolean[] shared;
 
     public CheckinResponse(byte[]... parts) {
+        this(parts, null);
+    }
+
+    /**
+     * @param shared which parts are the same array in many answers (a policy revision's segments), or null for none:
+     *               whoever encodes answers (gzip) may encode such a part once and reuse the result for every answer
+     *               carrying that array
+     */
+    public CheckinResponse(byte[][] parts, boolean[] shared) {
+        if (shared != null && shared.length != parts.length) {
+            throw new IllegalArgumentException("one shared flag per part");
+        }
         this.parts = parts;
+        this.shared = shared;
+    }
+
+    /** Whether part {@code i} is shared between answers (see the constructor). */
+    public boolean shared(int i) {
+        return shared != null && shared[i];
+    }
+
+    /** The shared flags, one per part, or null when no part is shared. Callers must not mutate it. */
+    public boolean[] sharedParts() {
+        return shared;
     }
 
     /** {@code {"ack_token":"","action":"checkin"}}: nothing new for the agent. */

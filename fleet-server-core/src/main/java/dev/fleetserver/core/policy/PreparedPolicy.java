@@ -271,8 +271,10 @@ public final class PreparedPolicy {
      */
     public CheckinResponse responseFor(String agentId, Map<String, String> outputKeys) {
         byte[][] parts = new byte[segments.length + gaps.length][];
+        boolean[] shared = new boolean[parts.length];
         int n = 0;
         for (int i = 0; i < gaps.length; i++) {
+            shared[n] = true;
             parts[n++] = segments[i];
             if (gaps[i] == -1) {
                 parts[n++] = JsonText.escape(agentId);
@@ -291,7 +293,8 @@ public final class PreparedPolicy {
                 parts[n++] = new byte[0];
             }
         }
+        shared[n] = true;
         parts[n] = segments[segments.length - 1];
-        return new CheckinResponse(parts);
+        return new CheckinResponse(parts, shared);
     }
 }

@@ -244,14 +244,19 @@ public final class Exchange implements CheckinSink {
 
     @Override
     public void respond(CheckinResponse response) {
-        respond(HttpResponseStatus.OK, JSON, response.parts());
+        respond(HttpResponseStatus.OK, JSON, response.parts(), response.sharedParts());
     }
 
     public void respond(HttpResponseStatus status, CharSequence contentType, byte[]... body) {
+        respond(status, contentType, body, null);
+    }
+
+    /** @param shared which parts many answers share (their gzip is made once), or null */
+    private void respond(HttpResponseStatus status, CharSequence contentType, byte[][] body, boolean[] shared) {
         if (ctx.executor().inEventLoop()) {
-            write(status, contentType, body);
+            write(status, contentType, body, shared);
         } else {
-            ctx.executor().execute(() -> write(status, contentType, body));
+            ctx.executor().execute(() -> write(status, contentType, body, shared));
         }
     }
 
@@ -348,7 +353,7 @@ public final class Exchange implements CheckinSink {
         }));
     }
 
-    private void write(HttpResponseStatus status, CharSequence contentType, byte[][] body) {
+    private void write(HttpResponseStatus status, CharSequence contentType, byte[][] body, boolean[] shared) {
         if (answered) {
             return;
         }
@@ -370,7 +375,8 @@ public final class Exchange implements CheckinSink {
                 length += part.length;
             }
             if (owner.gzip().compresses(length)) {
-                body = new byte[][] {owner.gzip().gzip(body, length)};
+                // Members, some shared by many answers: wrapped as they are, never copied.
+                body = owner.gzip().gzip(body, shared);
                 gzip = true;
             }
         }
