@@ -284,7 +284,7 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         }
         JsonNode body;
         try (var in = new ByteBufInputStream(res.content().duplicate())) {
-            body = JSON.readTree(in);
+            body = step == Step.CHECKIN ? checkinFields(in) : JSON.readTree(in);
         } catch (IOException e) {
             gen.error("json", e.toString());
             retryLater(null);
@@ -303,6 +303,91 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
             }
             default -> throw new IllegalStateException(step.toString());
         }
+    }
+
+    /**
+     * The parts of a checkin answer this simulator reads ({@code ack_token}; each action's {@code id}, {@code type}
+     * and its policy's {@code id}, {@code revision} and inputs' {@code artifact_manifest}), taken while streaming
+     * through it: a real-sized policy (hundreds of KB) is tokenised, never built into a tree, so that the clients of
+     * a fan-out spend their CPU reading answers, not modelling them.
+     */
+    static JsonNode checkinFields(java.io.InputStream in) throws IOException {
+        ObjectNode out = JSON.createObjectNode();
+        try (com.fasterxml.jackson.core.JsonParser p = JSON.getFactory().createParser(in)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                throw new IOException("a checkin answer is a JSON object");
+            }
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                p.nextToken();
+                if (field.equals("ack_token")) {
+                    out.put("ack_token", p.getValueAsString(""));
+                } else if (field.equals("actions") && p.currentToken() == com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+                    var actions = out.putArray("actions");
+                    while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                        actions.add(actionFields(p));
+                    }
+                } else {
+                    p.skipChildren();
+                }
+            }
+        }
+        return out;
+    }
+
+    private static ObjectNode actionFields(com.fasterxml.jackson.core.JsonParser p) throws IOException {
+        ObjectNode action = JSON.createObjectNode();
+        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            p.nextToken();
+            if ((field.equals("id") || field.equals("type")) && p.currentToken().isScalarValue()) {
+                action.put(field, p.getValueAsString());
+            } else if (field.equals("data") && p.currentToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                ObjectNode data = action.putObject("data");
+                while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                    String name = p.currentName();
+                    p.nextToken();
+                    if (name.equals("policy") && p.currentToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                        data.set("policy", policyFields(p));
+                    } else {
+                        p.skipChildren();
+                    }
+                }
+            } else {
+                p.skipChildren();
+            }
+        }
+        return action;
+    }
+
+    private static ObjectNode policyFields(com.fasterxml.jackson.core.JsonParser p) throws IOException {
+        ObjectNode policy = JSON.createObjectNode();
+        while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            p.nextToken();
+            if (field.equals("id") && p.currentToken().isScalarValue()) {
+                policy.put("id", p.getValueAsString());
+            } else if (field.equals("revision") && p.currentToken().isNumeric()) {
+                policy.put("revision", p.getLongValue());
+            } else if (field.equals("inputs") && p.currentToken() == com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
+                var inputs = policy.putArray("inputs");
+                while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                    ObjectNode input = inputs.addObject();
+                    while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                        String name = p.currentName();
+                        p.nextToken();
+                        if (name.equals("artifact_manifest")) {
+                            input.set("artifact_manifest", p.readValueAsTree());
+                        } else {
+                            p.skipChildren();
+                        }
+                    }
+                }
+            } else {
+                p.skipChildren();
+            }
+        }
+        return policy;
     }
 
     private void onEnrolled(JsonNode body, long now) {

@@ -397,6 +397,10 @@ public final class BenchRunner {
                         gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(2), deadline, 0);
                     }
                     double busy = idle(srvs);
+                    List<Long> serverPids = srvs.stream().map(ServerProcess::pid).toList();
+                    long serverTicks = CpuMeter.ticks(serverPids);
+                    fanoutServerPids = serverPids;
+                    fanoutServerTicks = serverTicks;
                     cpu.start(pids);
                     first.wokeLines.clear();
                     gens.window(deadline);
@@ -411,6 +415,10 @@ public final class BenchRunner {
                     // The acks of this fan-out: wait until the agents are parked again, then read the ack window.
                     gens.awaitParked(agents, TimeUnit.SECONDS.toNanos(1), deadline, 0);
                     fo.set("cpu", cores(cpu.stop(pids)));
+                    // The servers' CPU for the whole cycle of each agent: its answer, its ack, its checkin parked again.
+                    double serverCpuMillis = (CpuMeter.ticks(serverPids) - serverTicks) * 10.0;
+                    fo.put("serverCpuMillis", serverCpuMillis);
+                    fo.put("serverCpuMicrosPerAgent", serverCpuMillis * 1000 / Math.max(1, fo.path("received").asLong()));
                     ObjectNode acks = fo.putObject("acks");
                     windows(gens.window(deadline), "acks", acks);
                     log("  acks " + acks);
@@ -714,6 +722,10 @@ public final class BenchRunner {
         return inputs;
     }
 
+    /** The servers of the fan-out being measured, and their CPU ticks when it began. */
+    private List<Long> fanoutServerPids = List.of();
+    private long fanoutServerTicks;
+
     private ObjectNode fanout(Generators gens, int mport, String token, int f, long timeoutMillis, long deadline)
             throws Exception {
         String level = f % 2 == 0 ? "debug" : "info";
@@ -740,6 +752,9 @@ public final class BenchRunner {
             c.send("fanout " + revision + " " + t0 + " " + timeoutMillis);
         }
         ObjectNode r = collect(gens, e -> e.path("revision").asLong() == revision, timeoutMillis, deadline);
+        // The servers' CPU from the update until every agent had its answer (acks too, unless --apply-millis holds
+        // them back past that moment).
+        r.put("serverCpuMillisToLastAnswer", (CpuMeter.ticks(fanoutServerPids) - fanoutServerTicks) * 10.0);
         r.put("revision", revision);
         r.put("putStartEpochMillis", wall0);
         r.put("putMillis", (t1 - t0) / 1e6);

@@ -81,7 +81,8 @@ final class CpuMeter {
         return (System.nanoTime() - start) / 1e9;
     }
 
-    private static long ticks(Collection<Long> pids) {
+    /** CPU time (user + system) of {@code pids} so far, in clock ticks. */
+    static long ticks(Collection<Long> pids) {
         long sum = ticks(ProcessHandle.current().pid());
         for (long p : pids) {
             sum += ticks(p);

@@ -225,4 +225,24 @@ class AgentSimulatorTest {
             ctx.writeAndFlush(response);
         }
     }
+    @Test
+    void aCheckinAnswerIsReadForWhatTheAgentActsOnWithoutModellingThePolicy() throws Exception {
+        String answer = "{\"ack_token\":\"t1\",\"action\":\"checkin\",\"actions\":["
+                + "{\"agent_id\":\"a\",\"created_at\":\"x\",\"data\":{\"policy\":{\"id\":\"p\",\"revision\":7,"
+                + "\"outputs\":{\"default\":{\"type\":\"elasticsearch\"}},\"inputs\":[{\"id\":\"i1\",\"streams\":[{}]},"
+                + "{\"id\":\"i2\",\"artifact_manifest\":{\"artifacts\":{\"a-v1\":{\"decoded_sha256\":\"abc\"}}}}]}},"
+                + "\"id\":\"policy:p:7\",\"type\":\"POLICY_CHANGE\"},"
+                + "{\"agent_id\":\"a\",\"data\":{\"version\":\"9.0.0\"},\"id\":\"u1\",\"type\":\"UPGRADE\"}]}";
+        var body = AgentSimulator.checkinFields(new java.io.ByteArrayInputStream(answer.getBytes(StandardCharsets.UTF_8)));
+        assertThat(body.path("ack_token").asText()).isEqualTo("t1");
+        assertThat(body.at("/actions/0/id").asText()).isEqualTo("policy:p:7");
+        assertThat(body.at("/actions/0/type").asText()).isEqualTo("POLICY_CHANGE");
+        assertThat(body.at("/actions/0/data/policy/id").asText()).isEqualTo("p");
+        assertThat(body.at("/actions/0/data/policy/revision").asLong()).isEqualTo(7);
+        assertThat(body.at("/actions/0/data/policy/inputs/1/artifact_manifest/artifacts/a-v1/decoded_sha256").asText())
+                .isEqualTo("abc");
+        assertThat(body.at("/actions/0/data/policy").has("outputs")).isFalse();
+        assertThat(body.at("/actions/1/id").asText()).isEqualTo("u1");
+        assertThat(body.at("/actions/1/type").asText()).isEqualTo("UPGRADE");
+    }
 }
