@@ -100,6 +100,7 @@ public final class FleetDaemon implements AutoCloseable {
     private volatile Scheduler.Cancellable retry;
     private volatile boolean stopped;
     private volatile FleetServerConfig config;
+    private volatile SelfMonitor.Settings selfSettings;
 
     private FleetDaemon(Path dataDir, DataDirLock lock, Backend backend, ExecutorScheduler scheduler, FleetCore core,
                         String managementToken, Duration drain, DaemonMetrics metrics) {
@@ -204,6 +205,7 @@ public final class FleetDaemon implements AutoCloseable {
     /** Embedded: prepares core, then binds. Elasticsearch: binds, then prepares in the background. */
     private void serve(FleetServerConfig config) throws Exception {
         this.config = config;
+        this.selfSettings = selfSettings(config);
         FleetCore.Started started = null;
         if (backend.prepare() == null) {
             try {
@@ -435,24 +437,31 @@ public final class FleetDaemon implements AutoCloseable {
 
     /** Core has started and the listeners are bound: the server registers as its policy's agent, then is ready. */
     private void serving(FleetCore.Started started) {
-        startSelf(config);
-        ready.complete(started);
-    }
-
-    /** Registers the server as an agent of its Fleet Server policy. */
-    private void startSelf(FleetServerConfig config) {
-        try {
-            SelfMonitor.Settings settings = new SelfMonitor.Settings(config.policyId(), agentId(config, dataDir),
-                    FleetVersion.VERSION, HostFacts.detect(), ProcessHandle.current().pid(),
-                    config.server().timeouts().checkinTimestamp(), config.logging().level(),
-                    config.output().isConfigured() ? "Elasticsearch" : "embedded store");
+        SelfMonitor.Settings settings = selfSettings;
+        if (settings != null) {
             FleetServer listening = server;
             PolicySettings policySettings = new PolicySettings(config.server(),
                     listening.admission() == null ? null : listening.admission().limits(), listening::applyLimits);
             SelfMonitor self = core.startSelf(settings, policySettings);
             metrics.self(self::last);
+        }
+        ready.complete(started);
+    }
+
+    /**
+     * What the server's own agent document says of it, worked out on the starting thread: reading the host (its name
+     * may need a DNS lookup) and the data directory must not hold up the store's threads, which complete the start on
+     * Elasticsearch. Null, with the reason logged, when the agent id cannot be kept.
+     */
+    private SelfMonitor.Settings selfSettings(FleetServerConfig config) {
+        try {
+            return new SelfMonitor.Settings(config.policyId(), agentId(config, dataDir),
+                    FleetVersion.VERSION, HostFacts.detect(), ProcessHandle.current().pid(),
+                    config.server().timeouts().checkinTimestamp(), config.logging().level(),
+                    config.output().isConfigured() ? "Elasticsearch" : "embedded store");
         } catch (IOException | RuntimeException e) {
             LOG.error("cannot register this server as a Fleet Server agent: {}", e.toString());
+            return null;
         }
     }
 

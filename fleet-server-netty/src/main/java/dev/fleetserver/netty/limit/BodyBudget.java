@@ -27,6 +27,7 @@ public final class BodyBudget {
 
     private final long capacity;
     private final AtomicLong held = new AtomicLong();
+    private final AtomicLong peak = new AtomicLong();
     private final LongAdder refusals = new LongAdder();
 
     public BodyBudget(long capacity) {
@@ -58,6 +59,7 @@ public final class BodyBudget {
                 return false;
             }
             if (held.compareAndSet(now, next)) {
+                peak.accumulateAndGet(next, Math::max);
                 return true;
             }
         }
@@ -72,6 +74,16 @@ public final class BodyBudget {
     /** Bytes held now. */
     public long held() {
         return held.get();
+    }
+
+    /** The most bytes held at once since start or the last {@link #resetPeak()}. */
+    public long peak() {
+        return peak.get();
+    }
+
+    /** Starts a new {@link #peak()} from what is held now. */
+    public void resetPeak() {
+        peak.set(held.get());
     }
 
     public long capacity() {
