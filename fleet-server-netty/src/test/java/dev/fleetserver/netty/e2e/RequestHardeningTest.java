@@ -175,8 +175,10 @@ class RequestHardeningTest {
             });
             BodyBudget.PROCESS.resetPeak();
             writer.start();
-            // The server holds pipelined requests behind the parked checkin, up to its bound, then stops reading.
-            await("pipelined requests held behind the parked checkin", () -> BodyBudget.PROCESS.held() > 0);
+            // Behind the parked checkin the server reads pipelined requests up to its bound, then stops reading: the
+            // writer is still blocked a second later (the high-water mark below covers that second and all after).
+            writer.join(1000);
+            assertThat(writer.isAlive()).as("the server stopped reading the pipelined requests").isTrue();
             assertThat(fleet.core().checkin().registry().size()).isEqualTo(1);
 
             // A new revision answers the parked checkin; then the pipelined requests are served until the client's
