@@ -80,6 +80,8 @@ public final class FleetDaemon implements AutoCloseable {
     public static final String MANAGEMENT_TOKEN_FILE = "management-token";
     /** Where the server's own agent id is kept (unless {@code fleet.agent.id} sets it). */
     public static final String AGENT_ID_FILE = "agent-id";
+    /** The TLS session ticket keys, kept so that agents resume their sessions after a restart. */
+    public static final String TLS_TICKET_KEYS_FILE = "tls-session-tickets";
     static final Duration FIRST_RETRY = Duration.ofSeconds(1);
     static final Duration MAX_RETRY = Duration.ofSeconds(30);
     /** How long {@link #start} waits for {@link #ready()}. */
@@ -216,7 +218,10 @@ public final class FleetDaemon implements AutoCloseable {
         }
         var s = config.server();
         var m = config.management();
-        ServerTls tls = s.ssl().enabled() ? ServerTls.start(s.ssl()) : null;
+        ServerTls tls = s.ssl().enabled() ? ServerTls.start(s.ssl(), dataDir.resolve(TLS_TICKET_KEYS_FILE)) : null;
+        if (tls != null) {
+            metrics.tls(tls);
+        }
         // Closes tls itself when it fails.
         server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
                 m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(),

@@ -64,6 +64,7 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
     private volatile BodyBudget budget;
     private volatile java.util.function.Supplier<dev.fleetserver.netty.limit.ResolvedLimits> limits = () -> null;
     private volatile java.util.function.Supplier<dev.fleetserver.core.self.SelfMonitor.Snapshot> self = () -> null;
+    private volatile java.util.function.Supplier<dev.fleetserver.netty.tls.ServerTls.Stats> tls = () -> null;
 
     /** @param backend {@code embedded} or {@code elasticsearch}: a tag on the store meters */
     public DaemonMetrics(String backend) {
@@ -129,6 +130,17 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
     /** The agent listener's limits in force, shown in {@code /stats} ({@code fleet.limits}). */
     public void limits(java.util.function.Supplier<dev.fleetserver.netty.limit.ResolvedLimits> limits) {
         this.limits = limits;
+    }
+
+    /** Meters the agent listener's TLS handshakes; shown in {@code /stats} ({@code fleet.tls}). */
+    public void tls(dev.fleetserver.netty.tls.ServerTls tls) {
+        this.tls = tls::stats;
+        FunctionCounter.builder("fleet.tls.handshakes", tls, t -> t.stats().handshakes())
+                .description("TLS handshakes completed on the agent listener, full or resumed").register(registry);
+        FunctionCounter.builder("fleet.tls.handshakes.resumed", tls, t -> Math.max(0, t.stats().resumed()))
+                .description("TLS handshakes that resumed a session from a ticket (OpenSSL engine)").register(registry);
+        FunctionCounter.builder("fleet.tls.handshakes.failed", tls, t -> t.stats().failed())
+                .description("TLS handshakes that failed").register(registry);
     }
 
     /** The server's own agent as its last heartbeat wrote it, shown in {@code /stats} ({@code fleet.self}). */
@@ -308,6 +320,11 @@ public final class DaemonMetrics implements FleetMetrics, AutoCloseable {
                     .put("burst", r.burst())
                     .put("max", r.max())
                     .put("max_body_byte_size", r.maxBodyByteSize()));
+        }
+        var handshakes = tls.get();
+        if (handshakes != null) {
+            fleet.putObject("tls").put("engine", handshakes.engine()).put("handshakes", handshakes.handshakes())
+                    .put("resumed", handshakes.resumed()).put("failed", handshakes.failed());
         }
         var me = self.get();
         if (me != null) {

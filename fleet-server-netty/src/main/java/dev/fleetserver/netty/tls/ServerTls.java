@@ -6,7 +6,10 @@ import io.netty.channel.Channel;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.OpenSslSessionContext;
 import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
 import java.security.cert.X509Certificate;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -22,6 +25,11 @@ import org.slf4j.LoggerFactory;
  * <p>The OpenSSL engine (BoringSSL from netty-tcnative) is used when its native library loads, for its far smaller
  * per-connection buffers and faster handshakes; otherwise the JDK engine. Which one is logged at start.
  *
+ * <p>Session resumption: with the OpenSSL engine, session tickets are issued with keys kept in the data directory
+ * ({@link SessionTickets}), so that agents reconnecting after a restart resume instead of all asking for a full
+ * handshake at once; the keys rotate on the reload thread, and a new certificate ends the sessions of the old one.
+ * The JDK engine uses its own per-process ticket keys.
+ *
  * <p>Reload contract: every {@code reload_interval} the files are read and hashed; when the hash differs from the
  * one in use, a new context is built and, if that succeeds, swapped in atomically. Only connections accepted after
  * the swap use it; open connections keep the context they started with. A new set of files that does not build (a
@@ -36,6 +44,11 @@ public final class ServerTls implements AutoCloseable {
     private final SslProvider provider;
     private final AtomicReference<Current> current = new AtomicReference<>();
     private final ScheduledExecutorService reloader;
+    /** Null with the JDK engine. */
+    private final SessionTickets tickets;
+    private final TlsFailureHandler outcomes = new TlsFailureHandler();
+    /** Resumed handshakes counted by contexts no longer in use. */
+    private final java.util.concurrent.atomic.AtomicLong retiredResumed = new java.util.concurrent.atomic.AtomicLong();
     /** The last material that failed to build, seen once: reported if it fails again. Reload thread only. */
     private String failedOnce;
     /** The material whose failure was reported: not rebuilt nor reported again. Reload thread only. */
@@ -44,10 +57,11 @@ public final class ServerTls implements AutoCloseable {
     private record Current(SslContext context, String fingerprint, X509Certificate leaf) {
     }
 
-    private ServerTls(SslConfig config, SslProvider provider) {
+    private ServerTls(SslConfig config, SslProvider provider, Path ticketKeys) {
         this.config = config;
         this.provider = provider;
-        this.reloader = config.reload() ? Executors.newSingleThreadScheduledExecutor(r -> {
+        this.tickets = provider == SslProvider.JDK ? null : new SessionTickets(ticketKeys, Clock.systemUTC());
+        this.reloader = config.reload() || tickets != null ? Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "fleet-tls-reload");
             t.setDaemon(true);
             return t;
@@ -58,16 +72,20 @@ public final class ServerTls implements AutoCloseable {
      * Builds the first context (failing when the files are missing or invalid: a server must not start without
      * its certificate) and starts watching the files when {@code certificate_reload.enabled}.
      */
-    public static ServerTls start(SslConfig config) throws IOException {
-        return start(config, preferredProvider());
+    public static ServerTls start(SslConfig config, Path ticketKeys) throws IOException {
+        return start(config, preferredProvider(), ticketKeys);
     }
 
-    /** As {@link #start(SslConfig)} with a chosen engine (tests run both). */
-    public static ServerTls start(SslConfig config, SslProvider provider) throws IOException {
+    /**
+     * As {@link #start(SslConfig, Path)} with a chosen engine (tests run both).
+     *
+     * @param ticketKeys the file keeping the session ticket keys across restarts; null keeps them in memory
+     */
+    public static ServerTls start(SslConfig config, SslProvider provider, Path ticketKeys) throws IOException {
         if (!config.enabled()) {
             throw new IllegalArgumentException("TLS is not enabled");
         }
-        ServerTls tls = new ServerTls(config, provider);
+        ServerTls tls = new ServerTls(config, provider, ticketKeys);
         PemMaterial material = PemMaterial.read(config);
         try {
             tls.install(material);
@@ -78,7 +96,10 @@ public final class ServerTls implements AutoCloseable {
                 config.clientAuthentication().name().toLowerCase(java.util.Locale.ROOT),
                 config.supportedProtocols().isEmpty() ? "default" : config.supportedProtocols(),
                 describe(tls.current.get().leaf()));
-        if (tls.reloader != null) {
+        if (tls.tickets != null) {
+            tls.reloader.scheduleWithFixedDelay(tls::rotateTicketKeys, 10, 10, TimeUnit.MINUTES);
+        }
+        if (config.reload()) {
             long every = config.reloadInterval().toMillis();
             tls.reloader.scheduleWithFixedDelay(tls::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
             LOG.info("TLS certificate reload: checking {} every {}", PemMaterial.files(config), config.reloadInterval());
@@ -115,6 +136,49 @@ public final class ServerTls implements AutoCloseable {
     }
 
     /**
+     * Handshakes since start.
+     *
+     * @param engine     {@code openssl} or {@code jdk}
+     * @param handshakes completed handshakes, full or resumed
+     * @param resumed    of those, the ones that resumed a session from a ticket; -1 with the JDK engine, which does
+     *                   not say
+     * @param failed     handshakes that failed (untrusted or missing client certificate, no common protocol, plain
+     *                   HTTP, a client that went away)
+     */
+    public record Stats(String engine, long handshakes, long resumed, long failed) {
+    }
+
+    public Stats stats() {
+        return new Stats(provider == SslProvider.JDK ? "jdk" : "openssl", outcomes.handshakes(), resumedHandshakes(),
+                outcomes.failed());
+    }
+
+    /**
+     * Handshakes that resumed a session from a ticket, since start (OpenSSL engine; the JDK engine does not say, -1).
+     */
+    public long resumedHandshakes() {
+        if (tickets == null) {
+            return -1;
+        }
+        return retiredResumed.get() + resumed(current.get().context());
+    }
+
+    private static long resumed(SslContext context) {
+        return context.sessionContext() instanceof OpenSslSessionContext s ? s.stats().ticketKeyResume() : 0;
+    }
+
+    /** Rotates the ticket keys when due and gives the context in use the new set. Reload thread. */
+    synchronized void rotateTicketKeys() {
+        try {
+            if (tickets.rotateIfDue()) {
+                tickets.applyTo(current.get().context(), current.get().leaf());
+            }
+        } catch (RuntimeException e) {
+            LOG.error("TLS session ticket key rotation failed; the current keys stay in use", e);
+        }
+    }
+
+    /**
      * Adds the TLS handler for a new connection, with the context current at this moment, the handler that answers
      * plain HTTP before it, and the one that turns failed handshakes into a quiet close after it. Call from the
      * channel initializer.
@@ -122,7 +186,7 @@ public final class ServerTls implements AutoCloseable {
     public void addTo(Channel ch) {
         ch.pipeline().addLast(PipelineNames.TLS_PLAIN_HTTP, new PlainHttpRefusal());
         ch.pipeline().addLast(PipelineNames.TLS, current.get().context().newHandler(ch.alloc()));
-        ch.pipeline().addLast(PipelineNames.TLS_FAILURES, TlsFailureHandler.INSTANCE);
+        ch.pipeline().addLast(PipelineNames.TLS_FAILURES, outcomes);
     }
 
     /**
@@ -180,7 +244,13 @@ public final class ServerTls implements AutoCloseable {
 
     private void install(PemMaterial material) throws IOException {
         ServerContexts.Built built = ServerContexts.build(config, material, provider);
-        current.set(new Current(built.context(), material.fingerprint(), built.leaf()));
+        if (tickets != null) {
+            tickets.applyTo(built.context(), built.leaf());
+        }
+        Current previous = current.getAndSet(new Current(built.context(), material.fingerprint(), built.leaf()));
+        if (previous != null) {
+            retiredResumed.addAndGet(resumed(previous.context()));
+        }
     }
 
     private static String describe(X509Certificate c) {

@@ -15,11 +15,13 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -174,15 +176,15 @@ class ServerTlsTest {
         Files.writeString(keyFile, TestCertificates.encryptedPkcs8(serverCert.key(), "right"));
         SslConfig wrongPassphrase = new SslConfig(true, certFile.toString(), keyFile.toString(), "wrong", null,
                 List.of(), ClientAuthentication.NONE, List.of(), List.of(), false, SslConfig.DEFAULT_RELOAD_INTERVAL);
-        assertThatThrownBy(() -> ServerTls.start(wrongPassphrase)).hasMessageContaining("ssl.key")
+        assertThatThrownBy(() -> ServerTls.start(wrongPassphrase, null)).hasMessageContaining("ssl.key")
                 .hasMessageContaining("passphrase");
 
         Files.writeString(keyFile, TestCertificates.pkcs8(TestCertificates.ecKeys().getPrivate()));
-        assertThatThrownBy(() -> ServerTls.start(config(ClientAuthentication.NONE, List.of())))
+        assertThatThrownBy(() -> ServerTls.start(config(ClientAuthentication.NONE, List.of()), null))
                 .hasMessage("ssl.key does not belong to the certificate in ssl.certificate");
 
         Files.delete(keyFile);
-        assertThatThrownBy(() -> ServerTls.start(config(ClientAuthentication.NONE, List.of())))
+        assertThatThrownBy(() -> ServerTls.start(config(ClientAuthentication.NONE, List.of()), null))
                 .hasMessageContaining("ssl.key: cannot read " + keyFile);
     }
 
@@ -239,6 +241,54 @@ class ServerTlsTest {
             try (TlsProbe probe = TlsProbe.connect(server.port(), client)) {
                 assertThat(probe.serverSerial()).isEqualTo(renewed.serial());
             }
+        }
+    }
+
+    @Test
+    void aReconnectingClientResumesItsSessionAlsoAfterTheServerRestartsWithTheSameKeyFile() throws Exception {
+        Assumptions.assumeTrue(OpenSsl.isAvailable(), "session tickets are set on the OpenSSL engine");
+        Path keys = dir.resolve("tls-session-tickets");
+        SslConfig config = config(ClientAuthentication.NONE, List.of());
+        SSLContext client = TestCertificates.clientContext(ca, null);
+        int port;
+        try (TlsTestServer server = TlsTestServer.start(config, SslProvider.OPENSSL, keys, 0)) {
+            port = server.port();
+            handshakeAndAsk(port, client);
+            assertThat(server.tls.resumedHandshakes()).as("a first connection is a full handshake").isZero();
+            handshakeAndAsk(port, client);
+            assertThat(server.tls.resumedHandshakes()).isEqualTo(1);
+            assertThat(server.tls.stats()).isEqualTo(new ServerTls.Stats("openssl", 2, 1, 0));
+        }
+        assertThat(Files.getPosixFilePermissions(keys)).containsExactlyInAnyOrder(PosixFilePermission.OWNER_READ,
+                PosixFilePermission.OWNER_WRITE);
+        try (TlsTestServer restarted = TlsTestServer.start(config, SslProvider.OPENSSL, keys, port)) {
+            handshakeAndAsk(port, client);
+            assertThat(restarted.tls.resumedHandshakes()).as("a ticket of the previous process").isEqualTo(1);
+        }
+    }
+
+    @Test
+    void withoutAKeyFileARestartedServerMakesEveryClientDoAFullHandshake() throws Exception {
+        Assumptions.assumeTrue(OpenSsl.isAvailable(), "session tickets are set on the OpenSSL engine");
+        SslConfig config = config(ClientAuthentication.NONE, List.of());
+        SSLContext client = TestCertificates.clientContext(ca, null);
+        int port;
+        try (TlsTestServer server = TlsTestServer.start(config, SslProvider.OPENSSL, null, 0)) {
+            port = server.port();
+            handshakeAndAsk(port, client);
+            handshakeAndAsk(port, client);
+            assertThat(server.tls.resumedHandshakes()).isEqualTo(1);
+        }
+        try (TlsTestServer restarted = TlsTestServer.start(config, SslProvider.OPENSSL, null, port)) {
+            handshakeAndAsk(port, client);
+            assertThat(restarted.tls.resumedHandshakes()).isZero();
+        }
+    }
+
+    /** One connection, one request: the answer is read, so the client has the tickets sent after the handshake. */
+    private static void handshakeAndAsk(int port, SSLContext client) throws IOException {
+        try (TlsProbe probe = TlsProbe.connect(port, client)) {
+            assertThat(probe.get("/hello")).isEqualTo("200 hello");
         }
     }
 

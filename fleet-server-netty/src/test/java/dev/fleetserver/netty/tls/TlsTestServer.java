@@ -23,7 +23,7 @@ final class TlsTestServer implements AutoCloseable {
     private final EventLoopGroup group = new NioEventLoopGroup(1);
     private final Channel channel;
 
-    private TlsTestServer(ServerTls tls) throws InterruptedException {
+    private TlsTestServer(ServerTls tls, int port) throws InterruptedException {
         this.tls = tls;
         Routes routes = new Routes().add(HttpMethod.GET, "/hello", BodyLimits.DEFAULT, ex -> {
             ex.releaseRequest();
@@ -33,11 +33,17 @@ final class TlsTestServer implements AutoCloseable {
                 new FleetChannelInitializer.Settings(8192, Duration.ofSeconds(35), 0, 0, true, Duration.ofSeconds(5),
                         Duration.ofSeconds(60), Duration.ofSeconds(60), null), tls);
         channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class).childHandler(initializer)
-                .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+                .bind(new InetSocketAddress("127.0.0.1", port)).sync().channel();
     }
 
     static TlsTestServer start(SslConfig config, SslProvider provider) throws Exception {
-        return new TlsTestServer(ServerTls.start(config, provider));
+        return start(config, provider, null, 0);
+    }
+
+    /** @param port 0 for any free port; a fixed one to stand in for a server restarted on its port */
+    static TlsTestServer start(SslConfig config, SslProvider provider, java.nio.file.Path ticketKeys, int port)
+            throws Exception {
+        return new TlsTestServer(ServerTls.start(config, provider, ticketKeys), port);
     }
 
     int port() {
