@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.handler.ssl.SslContext;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.Unpooled;
@@ -179,6 +180,14 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        SslContext tls = gen.tls();
+                        if (tls != null) {
+                            // A peer name per agent keys this agent's own session in the client's cache, as each
+                            // real agent has its own; without one no session is kept and every handshake is full.
+                            ch.pipeline().addLast(gen.tlsResume()
+                                    ? tls.newHandler(ch.alloc(), "agent-" + index + ".bench", servers.get(current).getPort())
+                                    : tls.newHandler(ch.alloc()));
+                        }
                         ch.pipeline().addLast(new FirstByte(), new HttpClientCodec(4096, 8192, 8192),
                                 new MultiMemberDecompressor(), new ArtifactCounter(), new HttpObjectAggregator(4 << 20),
                                 AgentSimulator.this);

@@ -42,18 +42,24 @@ public final class BenchRunner {
                 [--generator-xmx 1g] [--per-generator 10000] [--enroll-concurrency 400] [--out bench/results]
                 [--work-dir /tmp/fleet-bench] [--max-seconds 1200] [--settle-seconds 3] [--fanout-timeout-seconds 60]
                 [--port 18220] [--management-port 18221] [--warmup-fanouts 1] [--apply-millis 1000]
+                [--tls off|ecdsa|rsa --tls-engine openssl|jdk --tls-resume true]  (ours: agents speak TLS to a
+                                  certificate of that kind made for this invocation; the server's engine; whether
+                                  agents keep sessions and resume them)
+                [--enroll-per-second 0]  (ours: the server's enroll rate limit; 0 keeps its default, 100/s)
                 [--policy-kb 0]  (park-fanout: each new revision carries inputs of about this many KiB, as a policy
                                   with a dozen integrations; 0: only the logging level changes, ~1 KB)
                 [--server-jvm-args "-XX:StartFlightRecording=filename=/tmp/s.jfr,settings=profile"]
                 [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
                 [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
                                                               is marked noisy and run again)
-                [--scenario park-fanout|action-fanout|storm|enroll|artifact-storm|chaos|upload]  (default park-fanout; chaos: see
+                [--scenario park-fanout|action-fanout|storm|enroll|artifact-storm|steady|chaos|upload]  (default park-fanout; chaos: see
                                                                    --scenario chaos --help)
                 [--store embedded|es] [--servers 1]   (es: starts the real test Elasticsearch via EsNode;
                                                        servers > 1: agents round-robin over them, ours only)
                 [--es-classpath bench/target/test-classes:fleet-server-es/target/test-classes] [--es-heap 1g]
                 [--storms 2 --storm-signal term|kill]  (storm: restarts of the server per run)
+                [--steady-seconds 330]  (steady, --store es: what parked agents cost Elasticsearch over this window,
+                                         then the policy fan-outs; es fan-outs record their cost too)
                 [--idle-below-cores 0.3]  (before each measurement: wait, at most 180 s, until the servers' CPU is
                                            below this over 2 s, i.e. they have worked off what agents sent)
                 [--seed-es false]  (true: instead of enrolling through the server, create the agents' API keys
@@ -68,6 +74,8 @@ public final class BenchRunner {
     private final List<Child> children = new CopyOnWriteArrayList<>();
     /** The Elasticsearch node of this invocation ({@code --store es}), kept across runs; null on the embedded store. */
     private EsCluster es;
+    /** The certificate files of {@code --tls}, made once per invocation; null without TLS. */
+    private BenchTls.Pki pki;
     /** The run in progress, so that a failed run still records what it measured. */
     private ObjectNode current;
 
@@ -94,7 +102,8 @@ public final class BenchRunner {
                 "fanout-timeout-seconds", "port", "management-port", "warmup-fanouts", "quiet-below-cores",
                 "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args",
                 "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es", "idle-below-cores",
-                "artifact-bytes", "policy-kb"));
+                "artifact-bytes", "policy-kb", "tls", "tls-engine", "tls-resume",
+                "enroll-per-second", "steady-seconds"));
         BenchRunner r = new BenchRunner(a);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             r.children.forEach(Child::close);
@@ -115,6 +124,13 @@ public final class BenchRunner {
         int reps = args.integer("reps", 3);
         Files.createDirectories(out);
         ObjectNode machine = machine();
+        String tls = args.get("tls", "off");
+        if (!tls.equals("off")) {
+            if (!which.equals("ours")) {
+                throw new IllegalArgumentException("--tls applies to --server ours only");
+            }
+            pki = BenchTls.makePki(work.resolve("pki-" + tls), tls);
+        }
         if (args.get("store", "embedded").equals("es")) {
             es = EsCluster.start(work, args.get("es-heap", "1g"),
                     args.get("es-classpath", "bench/target/test-classes:fleet-server-es/target/test-classes"));
@@ -173,7 +189,16 @@ public final class BenchRunner {
     /** {@code ours}, {@code ours-es}, {@code ours-es-x3}: the server under test as results name it. */
     private String label(String server) {
         int k = serverCount(server);
-        return server + (es != null && server.equals("ours") ? "-es" : "") + (k > 1 ? "-x" + k : "");
+        return server + (es != null && server.equals("ours") ? "-es" : "") + (k > 1 ? "-x" + k : "") + tlsLabel();
+    }
+
+    /** {@code -tls-<certificate>-<engine>}, {@code -noresume} when agents keep no sessions; empty without TLS. */
+    private String tlsLabel() {
+        if (pki == null) {
+            return "";
+        }
+        return "-tls-" + args.get("tls", "off") + "-" + args.get("tls-engine", "openssl")
+                + (Boolean.parseBoolean(args.get("tls-resume", "true")) ? "" : "-noresume");
     }
 
     /** Whether other processes used more than --noisy-above-cores while parking or during a measured fan-out. */
@@ -253,6 +278,9 @@ public final class BenchRunner {
         }
         String xmx = args.get("xmx", "1g");
         List<String> jvm = new ArrayList<>(List.of(java(), "-Xmx" + xmx, "-XX:+UseG1GC", "-XX:NativeMemoryTracking=summary"));
+        if (pki != null && args.get("tls-engine", "openssl").equals("jdk")) {
+            jvm.add("-Dio.netty.handler.ssl.noOpenSsl=true");
+        }
         String extra = args.get("server-jvm-args", "").trim();
         if (!extra.isEmpty()) {
             jvm.addAll(List.of(extra.split("\\s+")));
@@ -275,8 +303,23 @@ public final class BenchRunner {
                     yml.append("output:\n  elasticsearch:\n    hosts: [\"").append(es.uri).append("\"]\n    service_token: \"")
                             .append(es.serviceToken).append("\"\n");
                 }
-                if (scenario.equals("artifact-storm")) {
-                    // The metrics listener: the artifact store reads are read from it.
+                int enrollRate = args.integer("enroll-per-second", 0);
+                if (pki != null || enrollRate > 0) {
+                    yml.append("inputs:\n  - type: fleet-server\n    server:\n");
+                    if (pki != null) {
+                        yml.append("      ssl:\n        certificate: ").append(pki.certificate())
+                                .append("\n        key: ").append(pki.key()).append("\n");
+                    }
+                    if (enrollRate > 0) {
+                        // Parking 19 000 agents at the default 100 enrolls/s takes over 3 minutes per run.
+                        yml.append("      limits:\n        enroll_limit:\n          interval: ")
+                                .append(Math.max(1, 1_000_000 / enrollRate)).append("us\n          burst: ")
+                                .append(enrollRate).append("\n");
+                    }
+                }
+                if (scenario.equals("artifact-storm") || pki != null || es != null) {
+                    // The metrics listener: the artifact store reads, the TLS handshakes and the requests made to
+                    // Elasticsearch are read from it.
                     yml.append("http:\n  enabled: true\n  host: 127.0.0.1\n  port: ").append(metricsPort(i)).append("\n");
                 }
                 if (yml.length() > 0) {
@@ -344,6 +387,9 @@ public final class BenchRunner {
                 if (scenario.equals("enroll")) {
                     gc.addAll(List.of("--enroll-only", "true"));
                 }
+                if (pki != null) {
+                    gc.addAll(List.of("--tls-ca", pki.ca().toString(), "--tls-resume", args.get("tls-resume", "true")));
+                }
                 if (seed) {
                     gc.addAll(List.of("--credentials", data.resolve("credentials-g" + i + ".txt").toString()));
                 }
@@ -369,6 +415,9 @@ public final class BenchRunner {
             log("all " + agents + " parked after " + run.get("parkSeconds") + " s");
             run.set("parkCpu", cores(cpu.stop(pids)));
             run.put("serverBusyAfterParkSeconds", idle(srvs));
+            if (pki != null) {
+                run.set("tls", tlsStats(srvs.size()));
+            }
             if (probe != null) {
                 ServerProbe.Memory at = probe.measure();
                 run.set("parked", memory(at));
@@ -378,12 +427,18 @@ public final class BenchRunner {
                 per.put("jvmBytes", (at.jvm() - idle.jvm()) / (double) agents);
                 per.put("rssBytes", (at.rss() - idle.rss()) / (double) agents);
                 per.put("nmtBytes", (at.nmtCommitted() - idle.nmtCommitted()) / (double) agents);
+                // Everything the process holds per connection, native memory of the TLS engine included.
+                per.put("residentBytes", (at.resident() - idle.resident()) / (double) agents);
+                per.put("nonHeapRssBytes", (at.nonHeapRss() - idle.nonHeapRss()) / (double) agents);
                 per.put("jvmAbsoluteBytes", at.jvm() / (double) agents);
                 log("parked " + at + " per connection " + per);
                 ArrayNode hist = run.putArray("classHistogram");
                 probe.classHistogram(45).forEach(hist::add);
             }
 
+            if (scenario.equals("steady")) {
+                run.set("steady", steady(srvs, agents));
+            }
             if (scenario.equals("storm")) {
                 run.set("storms", storms(srvs, gens, agents, pids, cpu, deadline));
             } else {
@@ -404,6 +459,7 @@ public final class BenchRunner {
                     cpu.start(pids);
                     first.wokeLines.clear();
                     gens.window(deadline);
+                    ObjectNode esBefore = es == null ? null : esWork(srvs.size());
                     ObjectNode fo = scenario.equals("action-fanout")
                             ? actionFanout(gens, first, ids, f, fanoutTimeout, deadline)
                             : scenario.equals("artifact-storm")
@@ -419,6 +475,10 @@ public final class BenchRunner {
                     double serverCpuMillis = (CpuMeter.ticks(serverPids) - serverTicks) * 10.0;
                     fo.put("serverCpuMillis", serverCpuMillis);
                     fo.put("serverCpuMicrosPerAgent", serverCpuMillis * 1000 / Math.max(1, fo.path("received").asLong()));
+                    if (esBefore != null) {
+                        // What the whole cycle (answers, acks, checkins parked again) cost Elasticsearch.
+                        fo.set("elasticsearch", perThousand(delta(esBefore, esWork(srvs.size())), agents, 1));
+                    }
                     ObjectNode acks = fo.putObject("acks");
                     windows(gens.window(deadline), "acks", acks);
                     log("  acks " + acks);
@@ -524,6 +584,12 @@ public final class BenchRunner {
             st.put("restartMillis", (ready - exited) / 1e6);
             st.put("allParkedAfterReadyMillis", (all - ready) / 1e6);
             st.put("allParkedAfterStopMillis", (all - t0) / 1e6);
+            if (pki != null) {
+                ObjectNode handshakes = tlsStats(srvs.size());
+                handshakes.put("perSecondUntilAllParked",
+                        handshakes.path("handshakes").asLong() / Math.max(1e-3, (all - ready) / 1e9));
+                st.set("tls", handshakes);
+            }
             ObjectNode after = gens.counters();
             ObjectNode delta = st.putObject("errors");
             after.fields().forEachRemaining(f -> {
@@ -669,14 +735,88 @@ public final class BenchRunner {
 
     /** {@code fleet_artifacts_store_reads_total} of the first server's metrics. */
     private long artifactStoreReads(ServerProcess srv) throws Exception {
-        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort(0) + "/metrics"))
+        return counter(0, "fleet_artifacts_store_reads_total");
+    }
+
+    /** A counter of server {@code i}'s Prometheus metrics. */
+    private long counter(int i, String name) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort(i) + "/metrics"))
                 .timeout(Duration.ofSeconds(30)).GET().build();
         for (String line : http.send(req, HttpResponse.BodyHandlers.ofString()).body().split("\n")) {
-            if (line.startsWith("fleet_artifacts_store_reads_total")) {
+            if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
                 return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
             }
         }
-        throw new IllegalStateException("no fleet_artifacts_store_reads_total in the server's metrics");
+        throw new IllegalStateException("no " + name + " in the server's metrics");
+    }
+
+    /**
+     * Steady state on Elasticsearch: every agent parked, nothing changing. Over {@code --steady-seconds} (default
+     * 330: a whole 5-minute long poll with its jitter, so every agent's poll ends and is sent again once), the work
+     * the servers cause: their requests to Elasticsearch by API, and the documents indexed, searches and gets on the
+     * Fleet indices, each per 1 000 agents per hour.
+     */
+    private ObjectNode steady(List<ServerProcess> srvs, int agents) throws Exception {
+        ObjectNode o = LINES.createObjectNode();
+        o.put("serverBusyBeforeSeconds", idle(srvs));
+        int seconds = args.integer("steady-seconds", 330);
+        ObjectNode before = esWork(srvs.size());
+        Thread.sleep(seconds * 1000L);
+        ObjectNode d = delta(before, esWork(srvs.size()));
+        o.put("seconds", seconds);
+        o.set("total", d);
+        o.set("perThousandAgentsPerHour", perThousand(d, agents, 3600.0 / seconds));
+        log("steady " + o);
+        return o;
+    }
+
+    /** {@link EsCluster#fleetWork()} and the servers' own count of requests to Elasticsearch, by API and in all. */
+    private ObjectNode esWork(int servers) throws Exception {
+        ObjectNode o = es.fleetWork();
+        long all = 0;
+        for (int i = 0; i < servers; i++) {
+            HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + metricsPort(i) + "/metrics"))
+                    .timeout(Duration.ofSeconds(30)).GET().build();
+            for (String line : http.send(req, HttpResponse.BodyHandlers.ofString()).body().split("\n")) {
+                if (line.startsWith("fleet_elasticsearch_requests_seconds_count{")) {
+                    long n = (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                    int a = line.indexOf("api=\"");
+                    String api = a < 0 ? "other" : line.substring(a + 5, line.indexOf('"', a + 5));
+                    o.put("requests." + api, o.path("requests." + api).asLong() + n);
+                    all += n;
+                }
+            }
+        }
+        o.put("requests", all);
+        return o;
+    }
+
+    private static ObjectNode delta(ObjectNode before, ObjectNode after) {
+        ObjectNode d = LINES.createObjectNode();
+        after.fields().forEachRemaining(f -> d.put(f.getKey(), f.getValue().asLong() - before.path(f.getKey()).asLong()));
+        return d;
+    }
+
+    /** Each figure per 1 000 agents, times {@code scale} (3600 / seconds for per hour, 1 for per event). */
+    private static ObjectNode perThousand(ObjectNode d, int agents, double scale) {
+        ObjectNode o = LINES.createObjectNode();
+        d.fields().forEachRemaining(f -> o.put(f.getKey(), f.getValue().asLong() * 1000.0 / agents * scale));
+        return o;
+    }
+
+    /** The servers' TLS handshakes since they started, summed: completed, resumed from a ticket, failed. */
+    private ObjectNode tlsStats(int servers) throws Exception {
+        long handshakes = 0;
+        long resumed = 0;
+        long failed = 0;
+        for (int i = 0; i < servers; i++) {
+            handshakes += counter(i, "fleet_tls_handshakes_total");
+            resumed += counter(i, "fleet_tls_handshakes_resumed_total");
+            failed += counter(i, "fleet_tls_handshakes_failed_total");
+        }
+        ObjectNode o = LINES.createObjectNode();
+        o.put("handshakes", handshakes).put("resumed", resumed).put("failed", failed);
+        return o;
     }
 
     private static String sha256(byte[] data) throws Exception {
@@ -831,6 +971,9 @@ public final class BenchRunner {
         o.put("directBytes", m.direct());
         o.put("rssBytes", m.rss());
         o.put("nmtCommittedBytes", m.nmtCommitted());
+        o.put("nmtHeapCommittedBytes", m.nmtHeapCommitted());
+        o.put("nonHeapRssBytes", m.nonHeapRss());
+        o.put("residentBytes", m.resident());
         o.put("threads", m.threads());
         return o;
     }

@@ -71,6 +71,26 @@ final class EsCluster {
     }
 
 
+    /**
+     * The work done so far on the Fleet indices (all shards, so what the cluster really did): documents indexed
+     * (updates included), searches (queries), gets (each document of an {@code _mget}), refreshes, bulk operations;
+     * counters, to be differenced.
+     */
+    ObjectNode fleetWork() throws Exception {
+        HttpResponse<String> res = send("GET", "/.fleet-*/_stats/indexing,search,get,refresh,bulk?expand_wildcards=all", null);
+        if (res.statusCode() != 200) {
+            throw new IllegalStateException("index stats answered " + res.statusCode() + ": " + res.body());
+        }
+        JsonNode total = LINES.readTree(res.body()).path("_all").path("total");
+        ObjectNode o = LINES.createObjectNode();
+        o.put("docsIndexed", total.path("indexing").path("index_total").asLong());
+        o.put("searches", total.path("search").path("query_total").asLong());
+        o.put("gets", total.path("get").path("total").asLong());
+        o.put("refreshes", total.path("refresh").path("total").asLong());
+        o.put("bulkRequests", total.path("bulk").path("total_operations").asLong());
+        return o;
+    }
+
     /** Deletes the Fleet indices left by the previous run, so every run starts from an empty cluster. */
     void wipeFleetIndices() throws Exception {
         HttpResponse<String> res = http.send(HttpRequest.newBuilder(URI.create(uri

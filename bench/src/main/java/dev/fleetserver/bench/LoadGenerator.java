@@ -48,12 +48,13 @@ public final class LoadGenerator {
                 --token ENROLLMENT_TOKEN --agents N [--id 0] [--sources 127.0.1.1-127.0.1.8] \\
                 [--enroll-concurrency 200] [--max-seconds 600] [--threads 1] [--apply-millis 1000] [--enroll-only false]
                 [--credentials FILE]   (agents already enrolled: line i = "<agent id> <encoded API key>" of agent i)
-                [--start-every-millis 0] [--journal FILE]
+                [--start-every-millis 0] [--journal FILE] [--tls-ca FILE --tls-resume true]
 
             Several targets: agent i's home is target i mod n; it fails over to the next target on a transport
             error (connection refused, or closed with a request unanswered), as the agent does with its fleet hosts.
             --start-every-millis N > 0: one new agent every N ms (a steady flow of enrolls) instead of keeping
             --enroll-concurrency agents between start and first park.
+            --tls-ca FILE: speak TLS, trusting this CA; --tls-resume false: keep no sessions (every handshake full).
             --journal FILE: one line per request answered 200 that the server must keep: "enroll <agent id>",
             "ack <agent id> <action id>" (one per acked action, POLICY_CHANGE included: policy:<id>:<revision>).
 
@@ -107,6 +108,8 @@ public final class LoadGenerator {
     private final LongAdder failovers = new LongAdder();
     private volatile long startEveryMillis;
     private volatile java.io.Writer journal;
+    private io.netty.handler.ssl.SslContext tls;
+    private boolean tlsResume = true;
 
     LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads, long applyMillis,
                           boolean enrollOnly) {
@@ -123,7 +126,7 @@ public final class LoadGenerator {
 
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv, USAGE, List.of("targets", "token", "agents", "id", "sources", "enroll-concurrency",
-                "max-seconds", "threads", "apply-millis", "enroll-only", "credentials", "start-every-millis", "journal"));
+                "max-seconds", "threads", "apply-millis", "enroll-only", "credentials", "start-every-millis", "journal", "tls-ca", "tls-resume"));
         List<InetSocketAddress> targets = new ArrayList<>();
         for (String t : a.required("targets").split(",")) {
             int colon = t.lastIndexOf(':');
@@ -136,6 +139,11 @@ public final class LoadGenerator {
                 a.get("token", "none"), a.integer("threads", 1), a.longValue("apply-millis", 1000),
                 Boolean.parseBoolean(a.get("enroll-only", "false")));
         g.startEveryMillis = a.longValue("start-every-millis", 0);
+        String ca = a.get("tls-ca", "");
+        if (!ca.isEmpty()) {
+            g.tls = BenchTls.client(java.nio.file.Path.of(ca));
+            g.tlsResume = Boolean.parseBoolean(a.get("tls-resume", "true"));
+        }
         String journal = a.get("journal", "");
         if (!journal.isEmpty()) {
             g.journal = java.nio.file.Files.newBufferedWriter(java.nio.file.Path.of(journal), StandardCharsets.UTF_8);
@@ -187,6 +195,7 @@ public final class LoadGenerator {
         start.put("targets", targets.toString());
         start.put("sources", sources.size());
         start.put("transport", channelType.getSimpleName());
+        start.put("tls", tls == null ? "off" : tls.getClass().getSimpleName() + (tlsResume ? ", sessions kept" : ", no sessions"));
         print(start);
         Thread stdin = new Thread(this::readCommands, "generator-stdin");
         stdin.setDaemon(true);
@@ -520,6 +529,15 @@ public final class LoadGenerator {
 
     void throttled() {
         throttled.increment();
+    }
+
+    /** The client TLS context, or null for plain HTTP. */
+    io.netty.handler.ssl.SslContext tls() {
+        return tls;
+    }
+
+    boolean tlsResume() {
+        return tlsResume;
     }
 
     void reconnect() {

@@ -33,16 +33,31 @@ import javax.management.remote.JMXServiceURL;
  */
 final class ServerProbe implements AutoCloseable {
     private static final Pattern NMT_TOTAL = Pattern.compile("Total: reserved=(\\d+)KB, committed=(\\d+)KB");
+    private static final Pattern NMT_HEAP = Pattern.compile("Java Heap \\(reserved=(\\d+)KB, committed=(\\d+)KB");
 
     private final long pid;
     private final JMXConnector connector;
     private final MemoryMXBean memory;
     private final List<BufferPoolMXBean> pools;
 
-    /** One reading; bytes. {@code nmtCommitted} is -1 without native memory tracking. */
-    record Memory(long heap, long direct, long rss, long nmtCommitted, int threads) {
+    /**
+     * One reading; bytes. {@code nmtCommitted} (all of it) and {@code nmtHeapCommitted} (its Java heap) are -1
+     * without native memory tracking.
+     */
+    record Memory(long heap, long direct, long rss, long nmtCommitted, long nmtHeapCommitted, long nonHeapRss,
+                  int threads) {
         long jvm() {
             return heap + direct;
+        }
+
+        /**
+         * What the process holds, heap slack aside: the live heap (after the full collections of
+         * {@link #measure()}) plus every resident page outside the Java heap's address range — direct buffers, thread
+         * stacks, metaspace, code, and native memory NMT does not see, such as BoringSSL's per-connection state that
+         * netty-tcnative allocates with malloc. -1 when the heap's range could not be read.
+         */
+        long resident() {
+            return nonHeapRss < 0 ? -1 : heap + nonHeapRss;
         }
     }
 
@@ -80,7 +95,35 @@ final class ServerProbe implements AutoCloseable {
                 direct = p.getMemoryUsed();
             }
         }
-        return new Memory(heap, direct, procStatusKb("VmRSS") * 1024, nmtCommitted(), (int) procStatusKb("Threads"));
+        String nmt = String.join("\n", jcmd("VM.native_memory", "summary"));
+        return new Memory(heap, direct, procStatusKb("VmRSS") * 1024, kb(NMT_TOTAL, nmt), kb(NMT_HEAP, nmt),
+                nonHeapRss(), (int) procStatusKb("Threads"));
+    }
+
+    private static final Pattern HEAP_RANGE = Pattern.compile("\\[0x([0-9a-f]+), 0x([0-9a-f]+)\\)");
+
+    /** Resident bytes of the mappings outside the Java heap's reserved range ({@code GC.heap_info}); -1 if unknown. */
+    private long nonHeapRss() throws IOException, InterruptedException {
+        Matcher m = HEAP_RANGE.matcher(String.join("\n", jcmd("GC.heap_info")));
+        if (!m.find()) {
+            return -1;
+        }
+        long heapStart = Long.parseUnsignedLong(m.group(1), 16);
+        long heapEnd = Long.parseUnsignedLong(m.group(2), 16);
+        long total = 0;
+        boolean inHeap = false;
+        for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps"))) {
+            int dash = line.indexOf('-');
+            int space = line.indexOf(' ');
+            if (dash > 0 && space > dash && line.substring(0, dash).chars().allMatch(c -> Character.digit(c, 16) >= 0)) {
+                long start = Long.parseUnsignedLong(line.substring(0, dash), 16);
+                long end = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
+                inHeap = start >= heapStart && end <= heapEnd;
+            } else if (line.startsWith("Rss:") && !inHeap) {
+                total += Long.parseLong(line.substring(4).trim().split("\\s+")[0]) * 1024;
+            }
+        }
+        return total;
     }
 
     private long procStatusKb(String field) throws IOException {
@@ -92,8 +135,9 @@ final class ServerProbe implements AutoCloseable {
         return -1;
     }
 
-    private long nmtCommitted() throws IOException, InterruptedException {
-        Matcher m = NMT_TOTAL.matcher(String.join("\n", jcmd("VM.native_memory", "summary")));
+    /** The committed figure of the line {@code p} matches in NMT's summary, in bytes; -1 when absent. */
+    private static long kb(Pattern p, String nmt) {
+        Matcher m = p.matcher(nmt);
         return m.find() ? Long.parseLong(m.group(2)) * 1024 : -1;
     }
 
