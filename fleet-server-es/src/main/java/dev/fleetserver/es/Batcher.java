@@ -14,6 +14,11 @@ import java.util.function.Function;
  * {@code maxItems}/{@code maxBytes}; at most {@code maxInFlight} batches are in flight, and items queue behind them,
  * so batches grow exactly when Elasticsearch is busy. Each item's future completes with its own result.
  *
+ * <p>Pacing ({@code pace} above zero): while items arrive at {@value #BUSY_PER_SECOND} a second or more, a batch is
+ * sent at most once per {@code pace} (unless it is full), so that a steady flow — one agent read per checkin, tens a
+ * second — costs one request per {@code pace} instead of one per item. Below that rate an item goes at once: a lone
+ * caller, or one waiting on its previous read, never waits for the pace.
+ *
  * <p>Items added together ({@link #addAll}) travel in one batch, in the order given: Elasticsearch applies a
  * {@code _bulk} in order per shard, so a caller's create-then-update of one document is never split across two
  * concurrent requests. Only a group larger than {@code maxItems} is sent alone, over the limit.
@@ -21,6 +26,8 @@ import java.util.function.Function;
  * @param <I> an item: one operation and what it will complete
  */
 final class Batcher<I extends Batcher.Item> {
+    /** Items a second from which batches are paced. */
+    static final int BUSY_PER_SECOND = 20;
 
     /** One queued operation. */
     interface Item {
@@ -38,6 +45,14 @@ final class Batcher<I extends Batcher.Item> {
     private final int maxItems;
     private final long maxBytes;
     private final int maxInFlight;
+    private final long paceNanos;
+    /** Items added in the current second and in the one before it; when the current second began. */
+    private int itemsThisSecond;
+    private int itemsLastSecond;
+    private long secondStartNanos = System.nanoTime();
+    /** When the last batch was sent; meaningful once {@link #sentOnce}. */
+    private long lastSentNanos;
+    private boolean sentOnce;
     /** Groups of items added together, oldest first; a group is never split. */
     private List<List<I>> queue = new ArrayList<>();
     private int queuedItems;
@@ -51,6 +66,13 @@ final class Batcher<I extends Batcher.Item> {
      */
     Batcher(String name, Function<List<I>, CompletableFuture<Void>> flush, ScheduledExecutorService timer,
             Duration interval, int maxItems, long maxBytes, int maxInFlight) {
+        this(name, flush, timer, interval, maxItems, maxBytes, maxInFlight, Duration.ZERO);
+    }
+
+    /** @param pace the least time between two batches while items arrive fast (see the class comment); zero for none */
+    Batcher(String name, Function<List<I>, CompletableFuture<Void>> flush, ScheduledExecutorService timer,
+            Duration interval, int maxItems, long maxBytes, int maxInFlight, Duration pace) {
+        this.paceNanos = pace.toNanos();
         this.name = name;
         this.flush = flush;
         this.timer = timer;
@@ -72,6 +94,7 @@ final class Batcher<I extends Batcher.Item> {
         List<I> batch;
         synchronized (this) {
             queue.add(items);
+            count(items.size());
             queuedItems += items.size();
             for (I item : items) {
                 queuedBytes += item.size();
@@ -81,12 +104,38 @@ final class Batcher<I extends Batcher.Item> {
         send(batch);
     }
 
+    /** The rate at which items arrive, in whole seconds. Under the lock. */
+    private void count(int items) {
+        long now = System.nanoTime();
+        long elapsed = now - secondStartNanos;
+        if (elapsed >= 1_000_000_000L) {
+            itemsLastSecond = elapsed >= 2_000_000_000L ? 0 : itemsThisSecond;
+            itemsThisSecond = 0;
+            secondStartNanos = now;
+        }
+        itemsThisSecond += items;
+    }
+
+    private boolean busy() {
+        return Math.max(itemsThisSecond, itemsLastSecond) >= BUSY_PER_SECOND;
+    }
+
     /** Under the lock: the batch to send now, or null. */
     private List<I> takeIfReady(boolean timerFired) {
         if (queue.isEmpty() || inFlight >= maxInFlight) {
             return null;
         }
         boolean full = queuedItems >= maxItems || queuedBytes >= maxBytes;
+        if (!full && paceNanos > 0 && sentOnce && busy()) {
+            long wait = lastSentNanos + paceNanos - System.nanoTime();
+            if (wait > 0) {
+                if (!timerArmed) {
+                    timerArmed = true;
+                    timer.schedule(this::timerFired, wait, TimeUnit.NANOSECONDS);
+                }
+                return null;
+            }
+        }
         if (!full && !interval.isZero() && !timerFired) {
             if (!timerArmed) {
                 timerArmed = true;
@@ -106,6 +155,8 @@ final class Batcher<I extends Batcher.Item> {
         }
         queue = groups == queue.size() ? new ArrayList<>() : new ArrayList<>(queue.subList(groups, queue.size()));
         inFlight++;
+        lastSentNanos = System.nanoTime();
+        sentOnce = true;
         return batch;
     }
 

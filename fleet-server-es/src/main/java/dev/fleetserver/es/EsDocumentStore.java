@@ -80,9 +80,14 @@ public final class EsDocumentStore implements DocumentStore {
     private volatile boolean closed;
 
     /** Batching knobs ({@code inputs[0].server.bulk.*} in the original). */
-    public record BulkSettings(Duration flushInterval, int maxItems, long maxBytes, int maxInFlight) {
+    /**
+     * @param readPace while reads arrive fast, the least time between two {@code _mget} (and two {@code _msearch}):
+     *                 a checkin's agent read waits at most this long to share a request with the others of that
+     *                 moment (the original batches every read and write every 250 ms)
+     */
+    public record BulkSettings(Duration flushInterval, int maxItems, long maxBytes, int maxInFlight, Duration readPace) {
         public static BulkSettings defaults() {
-            return new BulkSettings(Duration.ZERO, 2048, 1024 * 1024, 8);
+            return new BulkSettings(Duration.ZERO, 2048, 1024 * 1024, 8, Duration.ofMillis(250));
         }
     }
 
@@ -102,8 +107,10 @@ public final class EsDocumentStore implements DocumentStore {
         this.writes = new Batcher<>("bulk", batch -> flushWrites(batch, false), timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
         this.priorityWrites = new Batcher<>("bulk-priority", batch -> flushWrites(batch, true), timer, Duration.ZERO, bulk.maxItems(),
                 bulk.maxBytes(), Math.max(1, bulk.maxInFlight() / 4));
-        this.gets = new Batcher<>("mget", this::flushGets, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
-        this.searches = new Batcher<>("msearch", this::flushSearches, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(), bulk.maxInFlight());
+        this.gets = new Batcher<>("mget", this::flushGets, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(),
+                bulk.maxInFlight(), bulk.readPace());
+        this.searches = new Batcher<>("msearch", this::flushSearches, timer, bulk.flushInterval(), bulk.maxItems(),
+                bulk.maxBytes(), bulk.maxInFlight(), bulk.readPace());
     }
 
     /** Creates the Fleet indices that do not exist yet, from {@code /mappings/<index>.json}. */

@@ -116,4 +116,45 @@ class BatcherTest {
         b.add(new Item(2, 60));
         assertThat(sent).hasSize(1);
     }
+
+    @Test
+    void aFastSteadyFlowIsSentOncePerPaceWhileSlowCallersGoAtOnce() throws Exception {
+        Batcher<Item> b = new Batcher<>("test", batch -> {
+            sent.add(new ArrayList<>(batch));
+            return CompletableFuture.completedFuture(null);
+        }, timer, Duration.ZERO, 1000, 1 << 20, 8, Duration.ofMillis(300));
+        for (int i = 0; i < Batcher.BUSY_PER_SECOND - 1; i++) {
+            b.add(new Item(i, 1));
+        }
+        assertThat(sent).as("below the busy rate every item goes at once").hasSize(Batcher.BUSY_PER_SECOND - 1);
+
+        for (int i = 100; i < 130; i++) {
+            b.add(new Item(i, 1));
+        }
+        assertThat(sent.size()).as("from the busy rate on, items wait for the pace").isLessThan(Batcher.BUSY_PER_SECOND + 2);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (sent.stream().mapToInt(List::size).sum() < Batcher.BUSY_PER_SECOND - 1 + 30 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertThat(sent.stream().mapToInt(List::size).sum()).as("all sent once the pace has passed")
+                .isEqualTo(Batcher.BUSY_PER_SECOND - 1 + 30);
+        assertThat(sent.get(sent.size() - 1)).as("the waiting items went in one request").hasSizeGreaterThan(25);
+    }
+
+    @Test
+    void aFullBatchDoesNotWaitForThePace() {
+        Batcher<Item> b = new Batcher<>("test", batch -> {
+            sent.add(new ArrayList<>(batch));
+            return CompletableFuture.completedFuture(null);
+        }, timer, Duration.ZERO, 10, 1 << 20, 8, Duration.ofHours(1));
+        for (int i = 0; i < Batcher.BUSY_PER_SECOND; i++) {
+            b.add(new Item(i, 1));
+        }
+        int before = sent.size();
+        for (int i = 0; i < 10; i++) {
+            b.add(new Item(100 + i, 1));
+        }
+        assertThat(sent).hasSize(before + 1);
+        assertThat(sent.get(before)).hasSize(10);
+    }
 }
