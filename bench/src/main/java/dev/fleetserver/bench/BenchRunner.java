@@ -243,7 +243,10 @@ public final class BenchRunner {
             doc.putArray("runs");
         }
         ((ArrayNode) doc.get("runs")).add(run);
-        JSON.writeValue(file.toFile(), doc);
+        // Replaced whole: a runner stopped while writing must not leave the earlier runs in a truncated file.
+        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+        JSON.writeValue(tmp.toFile(), doc);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         log("wrote " + file);
     }
 
