@@ -97,7 +97,7 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
         }
         ChannelPipeline p = ch.pipeline();
         if (tls != null) {
-            tls.addTo(ch);
+            tls.addTo(ch, settings.read());
         }
         p.addLast(PipelineNames.HTTP_CODEC, new FleetHttpCodec(4096, settings.maxHeaderBytes(), 8192));
         if (metrics != null) {

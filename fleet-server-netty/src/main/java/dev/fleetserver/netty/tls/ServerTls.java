@@ -182,10 +182,17 @@ public final class ServerTls implements AutoCloseable {
      * Adds the TLS handler for a new connection, with the context current at this moment, the handler that answers
      * plain HTTP before it, and the one that turns failed handshakes into a quiet close after it. Call from the
      * channel initializer.
+     *
+     * @param handshakeTimeout how long a handshake may take: the read timeout, as the original's (Go's server reads
+     *                         the handshake under its read deadline). Netty's own 10 s would, when every agent
+     *                         reconnects at once, close the handshakes still queued behind the others and have
+     *                         their work done again.
      */
-    public void addTo(Channel ch) {
+    public void addTo(Channel ch, java.time.Duration handshakeTimeout) {
         ch.pipeline().addLast(PipelineNames.TLS_PLAIN_HTTP, new PlainHttpRefusal());
-        ch.pipeline().addLast(PipelineNames.TLS, current.get().context().newHandler(ch.alloc()));
+        io.netty.handler.ssl.SslHandler handler = current.get().context().newHandler(ch.alloc());
+        handler.setHandshakeTimeoutMillis(handshakeTimeout.toMillis());
+        ch.pipeline().addLast(PipelineNames.TLS, handler);
         ch.pipeline().addLast(PipelineNames.TLS_FAILURES, outcomes);
     }
 

@@ -293,6 +293,16 @@ class ServerTlsTest {
     }
 
     @Test
+    void aHandshakeMayTakeAsLongAsTheReadTimeoutNotNettysTenSeconds() throws Exception {
+        try (ServerTls tls = ServerTls.start(config(ClientAuthentication.NONE, List.of()), ServerTls.preferredProvider(), null)) {
+            io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel();
+            tls.addTo(ch, Duration.ofSeconds(60));
+            assertThat(ch.pipeline().get(io.netty.handler.ssl.SslHandler.class).getHandshakeTimeoutMillis()).isEqualTo(60_000);
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @Test
     void plainHttpSentToTheTlsPortIsToldSoInClearAndClosed() throws Exception {
         try (TlsTestServer server = TlsTestServer.start(config(ClientAuthentication.NONE, List.of()),
                 ServerTls.preferredProvider());
