@@ -184,9 +184,14 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                         if (tls != null) {
                             // A peer name per agent keys this agent's own session in the client's cache, as each
                             // real agent has its own; without one no session is kept and every handshake is full.
-                            ch.pipeline().addLast(gen.tlsResume()
+                            io.netty.handler.ssl.SslHandler handler = gen.tlsResume()
                                     ? tls.newHandler(ch.alloc(), "agent-" + index + ".bench", servers.get(current).getPort())
-                                    : tls.newHandler(ch.alloc()));
+                                    : tls.newHandler(ch.alloc());
+                            // As long as a request may take, not Netty's 10 s: in a storm a 10-s client timeout
+                            // abandons handshakes the server is about to finish and starts them over, which would
+                            // measure the simulator's impatience rather than the server.
+                            handler.setHandshakeTimeoutMillis(TimeUnit.SECONDS.toMillis(REQUEST_TIMEOUT_SECONDS));
+                            ch.pipeline().addLast(handler);
                         }
                         ch.pipeline().addLast(new FirstByte(), new HttpClientCodec(4096, 8192, 8192),
                                 new MultiMemberDecompressor(), new ArtifactCounter(), new HttpObjectAggregator(4 << 20),
