@@ -156,8 +156,9 @@ public final class SelfMonitor {
      * and retried at the next heartbeat); a heartbeat asked for while one runs is skipped.
      */
     public CompletableFuture<Void> beat() {
+        // Asked before trying: a heartbeat ending between a failed try and this flag would otherwise miss it.
+        again = true;
         if (!beating.compareAndSet(false, true)) {
-            again = true;
             return CompletableFuture.completedFuture(null);
         }
         again = false;
