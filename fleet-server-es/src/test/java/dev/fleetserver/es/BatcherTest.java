@@ -119,8 +119,11 @@ class BatcherTest {
 
     @Test
     void aFastSteadyFlowIsSentOncePerPaceWhileSlowCallersGoAtOnce() throws Exception {
+        int total = Batcher.BUSY_PER_SECOND - 1 + 30;
+        java.util.concurrent.CountDownLatch allSent = new java.util.concurrent.CountDownLatch(total);
         Batcher<Item> b = new Batcher<>("test", batch -> {
             sent.add(new ArrayList<>(batch));
+            batch.forEach(i -> allSent.countDown());
             return CompletableFuture.completedFuture(null);
         }, timer, Duration.ZERO, 1000, 1 << 20, 8, Duration.ofMillis(300));
         for (int i = 0; i < Batcher.BUSY_PER_SECOND - 1; i++) {
@@ -132,12 +135,8 @@ class BatcherTest {
             b.add(new Item(i, 1));
         }
         assertThat(sent.size()).as("from the busy rate on, items wait for the pace").isLessThan(Batcher.BUSY_PER_SECOND + 2);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (sent.stream().mapToInt(List::size).sum() < Batcher.BUSY_PER_SECOND - 1 + 30 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
-        assertThat(sent.stream().mapToInt(List::size).sum()).as("all sent once the pace has passed")
-                .isEqualTo(Batcher.BUSY_PER_SECOND - 1 + 30);
+        assertThat(allSent.await(5, TimeUnit.SECONDS)).as("all sent once the pace has passed").isTrue();
+        assertThat(sent.stream().mapToInt(List::size).sum()).isEqualTo(total);
         assertThat(sent.get(sent.size() - 1)).as("the waiting items went in one request").hasSizeGreaterThan(25);
     }
 
