@@ -14,6 +14,7 @@ import java.security.cert.X509Certificate;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,7 +49,7 @@ public final class ServerTls implements AutoCloseable {
     private final SessionTickets tickets;
     private final TlsFailureHandler outcomes = new TlsFailureHandler();
     /** Resumed handshakes counted by contexts no longer in use. */
-    private final java.util.concurrent.atomic.AtomicLong retiredResumed = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong retiredResumed = new AtomicLong();
     /** The last material that failed to build, seen once: reported if it fails again. Reload thread only. */
     private String failedOnce;
     /** The material whose failure was reported: not rebuilt nor reported again. Reload thread only. */
@@ -140,8 +141,9 @@ public final class ServerTls implements AutoCloseable {
      *
      * @param engine     {@code openssl} or {@code jdk}
      * @param handshakes completed handshakes, full or resumed
-     * @param resumed    of those, the ones that resumed a session from a ticket; -1 with the JDK engine, which does
-     *                   not say
+     * @param resumed    tickets accepted to resume a session, counted when the ticket is opened, so a resumed
+     *                   handshake that then fails counts here as well as in {@code failed}; -1 with the JDK engine,
+     *                   which does not say
      * @param failed     handshakes that failed (untrusted or missing client certificate, no common protocol, plain
      *                   HTTP, a client that went away)
      */
