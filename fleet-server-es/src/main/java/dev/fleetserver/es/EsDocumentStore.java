@@ -87,7 +87,7 @@ public final class EsDocumentStore implements DocumentStore {
      */
     public record BulkSettings(Duration flushInterval, int maxItems, long maxBytes, int maxInFlight, Duration readPace) {
         public static BulkSettings defaults() {
-            return new BulkSettings(Duration.ZERO, 2048, 1024 * 1024, 8, Duration.ofMillis(250));
+            return new BulkSettings(Duration.ZERO, 2048, 1024 * 1024, 8, Duration.ZERO);
         }
     }
 
