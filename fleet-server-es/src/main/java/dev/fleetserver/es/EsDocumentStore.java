@@ -71,6 +71,7 @@ public final class EsDocumentStore implements DocumentStore {
     /** Writes of policies, actions, keys: few, and what agents wait for, so they never queue behind status writes. */
     private final Batcher<WriteItem> priorityWrites;
     private final Batcher<GetItem> gets;
+    private final Batcher<GetItem> pacedGets;
     private final Batcher<SearchItem> searches;
     private final Set<String> preparedIndices = ConcurrentHashMap.newKeySet();
     /** Which indices are high-volume: their writes take the ordinary queue and are sent without refresh. */
@@ -79,15 +80,17 @@ public final class EsDocumentStore implements DocumentStore {
     private volatile Boolean fleetPlugin;
     private volatile boolean closed;
 
-    /** Batching knobs ({@code inputs[0].server.bulk.*} in the original). */
     /**
-     * @param readPace while reads arrive fast, the least time between two {@code _mget} (and two {@code _msearch}):
-     *                 a checkin's agent read waits at most this long to share a request with the others of that
-     *                 moment (the original batches every read and write every 250 ms)
+     * Batching knobs ({@code inputs[0].server.bulk.*} in the original).
+     *
+     * @param readPace while paced reads ({@link #getPaced}) arrive fast, the least time between two of their
+     *                 {@code _mget}s: the agent read of every agent request waits at most this long to share a request
+     *                 with the others of that moment (the original batches every read and write every 250 ms); other
+     *                 reads are never paced, so a chain of dependent reads is not slowed by a busy fleet
      */
     public record BulkSettings(Duration flushInterval, int maxItems, long maxBytes, int maxInFlight, Duration readPace) {
         public static BulkSettings defaults() {
-            return new BulkSettings(Duration.ZERO, 2048, 1024 * 1024, 8, Duration.ZERO);
+            return new BulkSettings(Duration.ZERO, 2048, 1024 * 1024, 8, Duration.ofMillis(250));
         }
     }
 
@@ -108,9 +111,11 @@ public final class EsDocumentStore implements DocumentStore {
         this.priorityWrites = new Batcher<>("bulk-priority", batch -> flushWrites(batch, true), timer, Duration.ZERO, bulk.maxItems(),
                 bulk.maxBytes(), Math.max(1, bulk.maxInFlight() / 4));
         this.gets = new Batcher<>("mget", this::flushGets, timer, bulk.flushInterval(), bulk.maxItems(), bulk.maxBytes(),
-                bulk.maxInFlight(), bulk.readPace());
-        this.searches = new Batcher<>("msearch", this::flushSearches, timer, bulk.flushInterval(), bulk.maxItems(),
+                bulk.maxInFlight());
+        this.pacedGets = new Batcher<>("mget-paced", this::flushGets, timer, bulk.flushInterval(), bulk.maxItems(),
                 bulk.maxBytes(), bulk.maxInFlight(), bulk.readPace());
+        this.searches = new Batcher<>("msearch", this::flushSearches, timer, bulk.flushInterval(), bulk.maxItems(),
+                bulk.maxBytes(), bulk.maxInFlight());
     }
 
     /** Creates the Fleet indices that do not exist yet, from {@code /mappings/<index>.json}. */
@@ -209,6 +214,13 @@ public final class EsDocumentStore implements DocumentStore {
     public CompletableFuture<Optional<Doc>> get(String index, String id) {
         GetItem item = new GetItem(index, id, new CompletableFuture<>());
         gets.add(item);
+        return item.future;
+    }
+
+    @Override
+    public CompletableFuture<Optional<Doc>> getPaced(String index, String id) {
+        GetItem item = new GetItem(index, id, new CompletableFuture<>());
+        pacedGets.add(item);
         return item.future;
     }
 

@@ -54,7 +54,7 @@ public final class AgentAuthenticator {
     public CompletableFuture<Agent> authenticateAgent(List<String> authorization, String agentId) {
         return authenticateKey(authorization).thenCompose(key -> {
             DocumentIds.require("agent id in the path", agentId);
-            return repo.agent(agentId).thenApply(found -> {
+            return repo.agentPaced(agentId).thenApply(found -> {
                 Agent agent = verified(key, found);
                 // Agents check in long before they ask for an artifact: by then their key is known.
                 if (!agent.id().equals(keyOwners.getIfPresent(key.id()))) {

@@ -46,6 +46,11 @@ public final class MeteredDocumentStore implements DocumentStore {
     }
 
     @Override
+    public CompletableFuture<Optional<Doc>> getPaced(String index, String id) {
+        return timed("get", () -> store.getPaced(index, id));
+    }
+
+    @Override
     public CompletableFuture<List<Doc>> search(String index, Query query) {
         return timed("search", () -> store.search(index, query));
     }

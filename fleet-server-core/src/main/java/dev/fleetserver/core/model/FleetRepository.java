@@ -36,6 +36,11 @@ public final class FleetRepository {
         return store.get(FleetIndex.AGENTS, id).thenApply(d -> d.map(Agent::new));
     }
 
+    /** As {@link #agent}, through the store's paced read ({@link DocumentStore#getPaced}): the read of every agent request. */
+    public CompletableFuture<Optional<Agent>> agentPaced(String id) {
+        return store.getPaced(FleetIndex.AGENTS, id).thenApply(d -> d.map(Agent::new));
+    }
+
     /** Agents whose {@code access_api_key_id} is {@code keyId} (at most two: more than one is a damaged fleet). */
     public CompletableFuture<List<Agent>> agentsByAccessKeyId(String keyId) {
         Query q = Query.where().term("access_api_key_id", keyId).size(2);

@@ -26,6 +26,15 @@ public interface DocumentStore extends AutoCloseable {
     /** The document, or empty when it (or the index) does not exist. */
     CompletableFuture<Optional<Doc>> get(String index, String id);
 
+    /**
+     * As {@link #get}, for a read that arrives with many independent others (the agent read of every agent request):
+     * while such reads arrive fast, the store may hold one for a fraction of a second so that they share a request.
+     * Only for callers to whom that delay does not matter; a store without such pacing reads at once.
+     */
+    default CompletableFuture<Optional<Doc>> getPaced(String index, String id) {
+        return get(index, id);
+    }
+
     /** Documents matching the query, sorted and limited as it says. */
     CompletableFuture<List<Doc>> search(String index, Query query);
 

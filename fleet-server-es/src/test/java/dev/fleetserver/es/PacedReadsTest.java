@@ -1,0 +1,88 @@
+package dev.fleetserver.es;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.fleetserver.core.metrics.FleetMetrics;
+import dev.fleetserver.core.store.Doc;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Paced reads ({@code getPaced}, the agent read of every agent request) share {@code _mget}s while they arrive fast;
+ * ordinary reads are never held behind them, so a chain of dependent reads pays no pace even while a busy fleet is
+ * being read. The pace here is a minute, far beyond the test, so "held" is a state to observe, not a time to
+ * measure; requests are counted at the client, as Elasticsearch receives them.
+ */
+class PacedReadsTest {
+    private static final int BATCH = 64;
+    private final ElasticsearchTestCluster cluster = ElasticsearchTestCluster.shared();
+    private final String index = ".fleet-actions-paced-" + UUID.randomUUID().toString().substring(0, 8);
+    private final AtomicInteger mgets = new AtomicInteger();
+    private EsClient client;
+    private EsDocumentStore store;
+
+    @BeforeEach
+    void open() {
+        client = new EsClient(new EsConfig(List.of(cluster.httpUri()), "http", cluster.serviceToken(), List.of(), Map.of(),
+                Duration.ofSeconds(30)), new FleetMetrics() {
+            @Override
+            public void elasticsearchRequest(String api, int status, long nanos) {
+                if (api.equals("_mget")) {
+                    mgets.incrementAndGet();
+                }
+            }
+        });
+        EsDocumentStore.BulkSettings defaults = EsDocumentStore.BulkSettings.defaults();
+        store = new EsDocumentStore(client, new EsDocumentStore.BulkSettings(defaults.flushInterval(), BATCH,
+                defaults.maxBytes(), defaults.maxInFlight(), Duration.ofMinutes(1)));
+    }
+
+    @AfterEach
+    void close() {
+        store.close();
+        client.close();
+    }
+
+    @Test
+    void pacedReadsArrivingFastWaitToShareOneRequestWhileAnOrdinaryReadGoesAtOnce() throws Exception {
+        store.create(index, "agent", Json.object().put("name", "a")).get(30, TimeUnit.SECONDS);
+        // Reads just short of the busy rate each go at once; the next one in the same second or the one after makes
+        // the flow fast.
+        awaitAll(pacedReads(Batcher.BUSY_PER_SECOND - 1));
+
+        int before = mgets.get();
+        List<CompletableFuture<Optional<Doc>>> held = pacedReads(10);
+        assertThat(store.get(index, "agent").get(30, TimeUnit.SECONDS)).as("an ordinary read, meanwhile").isPresent();
+        assertThat(held).as("paced reads wait for the pace").noneMatch(CompletableFuture::isDone);
+
+        held.addAll(pacedReads(BATCH - held.size()));
+        awaitAll(held);
+        assertThat(mgets.get() - before).as("the ordinary read's _mget and one full batch of paced reads").isEqualTo(2);
+    }
+
+    private List<CompletableFuture<Optional<Doc>>> pacedReads(int n) {
+        List<CompletableFuture<Optional<Doc>>> reads = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            reads.add(store.getPaced(index, "agent"));
+        }
+        return reads;
+    }
+
+    private static void awaitAll(List<CompletableFuture<Optional<Doc>>> reads) throws Exception {
+        for (CompletableFuture<Optional<Doc>> read : reads) {
+            assertThat(read.get(30, TimeUnit.SECONDS)).isPresent();
+        }
+    }
+}
