@@ -26,6 +26,16 @@ public interface ApiKeys {
      */
     CompletableFuture<AuthResult> authenticate(ApiKey key);
 
+    /**
+     * Checks again a key whose secret {@link #authenticate} accepted before (a cached key whose entry ended), with
+     * the results and failures of {@link #authenticate}. An implementation may check such keys for validity alone
+     * (not invalidated, not expired: the secret of a key id never changes), many in one request, holding a re-check
+     * up to a second to gather them. The default authenticates again.
+     */
+    default CompletableFuture<AuthResult> recheck(ApiKey key) {
+        return authenticate(key);
+    }
+
     /** Invalidates the keys with these ids; unknown ids are ignored. */
     CompletableFuture<Void> invalidate(Collection<String> ids);
 

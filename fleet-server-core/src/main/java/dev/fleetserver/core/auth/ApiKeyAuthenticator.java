@@ -18,7 +18,9 @@ import java.util.concurrent.ThreadLocalRandom;
 /**
  * Authenticates API keys through the {@link ApiKeys} port behind a bounded cache, so steady-state checkins cost no
  * round trip. Entries live {@code ttl} minus a random jitter in {@code [0, jitter)} so that keys cached together do
- * not expire together. The cache holds a SHA-256 of each secret, never the secret.
+ * not expire together. The cache holds a SHA-256 of each secret, never the secret. When an entry ends, the same
+ * secret presented again is {@linkplain ApiKeys#recheck re-checked}, which the port may batch; another secret is
+ * authenticated afresh.
  */
 public final class ApiKeyAuthenticator {
     private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
@@ -43,10 +45,12 @@ public final class ApiKeyAuthenticator {
         byte[] hash = sha256(key.key());
         long now = clock.millis();
         Entry e = cache.get(key.id());
-        if (e != null && e.expiresAt > now && MessageDigest.isEqual(e.secretHash, hash)) {
+        boolean sameSecret = e != null && MessageDigest.isEqual(e.secretHash, hash);
+        if (sameSecret && e.expiresAt > now) {
             return e.enabled ? DONE : CompletableFuture.failedFuture(new FleetException(FleetError.API_KEY_NOT_ENABLED));
         }
-        return apiKeys.authenticate(key).thenApply(result -> {
+        // An ended entry for the same secret needs only the key's validity, which the port may check many at a time.
+        return (sameSecret ? apiKeys.recheck(key) : apiKeys.authenticate(key)).thenApply(result -> {
             boolean enabled = result == ApiKeys.AuthResult.VALID;
             put(key.id(), hash, enabled);
             if (!enabled) {

@@ -111,6 +111,24 @@ class ApiKeyAuthenticatorTest {
     }
 
     @Test
+    void theSameSecretIsRecheckedWhenItsEntryEndsAndAnotherSecretIsAuthenticatedAfresh() throws Exception {
+        ApiKey key = port.add("id1", "secret1", ApiKeys.AuthResult.VALID);
+        ok(auth.authenticate(key));
+        clock.advance(TTL);
+
+        assertThat(error(auth.authenticate(new ApiKey("id1", "wrong")))).isEqualTo(FleetError.UNAUTHORIZED);
+        assertThat(port.rechecks.get()).as("a secret never accepted is never only re-checked").isZero();
+
+        ok(auth.authenticate(key));
+        assertThat(port.rechecks.get()).isEqualTo(1);
+        port.add("id1", "secret1", ApiKeys.AuthResult.DISABLED);
+        clock.advance(TTL);
+        assertThat(error(auth.authenticate(key))).as("a re-check's answer is cached as an authentication's")
+                .isEqualTo(FleetError.API_KEY_NOT_ENABLED);
+        assertThat(port.rechecks.get()).isEqualTo(2);
+    }
+
+    @Test
     void jitterOnlyShortensTheTtl() throws Exception {
         ApiKeyAuthenticator jittered = new ApiKeyAuthenticator(port, clock, TTL, Duration.ofMinutes(5), 1000);
         ApiKey key = port.add("id1", "secret1", ApiKeys.AuthResult.VALID);
@@ -179,6 +197,7 @@ class ApiKeyAuthenticatorTest {
     private static final class FakeApiKeys implements ApiKeys {
         final Map<String, String[]> keys = new ConcurrentHashMap<>();
         final AtomicInteger calls = new AtomicInteger();
+        final AtomicInteger rechecks = new AtomicInteger();
         volatile boolean down;
 
         ApiKey add(String id, String secret, AuthResult result) {
@@ -189,6 +208,12 @@ class ApiKeyAuthenticatorTest {
         @Override
         public CompletableFuture<ApiKey> create(String name, ObjectNode roleDescriptors, ObjectNode metadata) {
             throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public CompletableFuture<AuthResult> recheck(ApiKey key) {
+            rechecks.incrementAndGet();
+            return authenticate(key);
         }
 
         @Override

@@ -8,15 +8,20 @@ import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.apikey.FleetRoles;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.EsApiKeys;
 import dev.fleetserver.es.EsClient;
+import dev.fleetserver.es.EsConfig;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,9 +31,21 @@ class EsApiKeysTest {
     private EsClient client;
     private EsApiKeys keys;
 
+    /** Requests to {@code _security} this test's client sent. */
+    private final AtomicInteger securityRequests = new AtomicInteger();
+
     @BeforeEach
     void open() {
-        client = EsTestSupport.client(ElasticsearchTestCluster.shared());
+        ElasticsearchTestCluster cluster = ElasticsearchTestCluster.shared();
+        client = new EsClient(new EsConfig(List.of(cluster.httpUri()), "http", cluster.serviceToken(), List.of(), Map.of(),
+                Duration.ofSeconds(30)), new FleetMetrics() {
+            @Override
+            public void elasticsearchRequest(String api, int status, long nanos) {
+                if (api.equals("_security")) {
+                    securityRequests.incrementAndGet();
+                }
+            }
+        });
         keys = new EsApiKeys(client, 8);
     }
 
@@ -84,9 +101,43 @@ class EsApiKeysTest {
         }
     }
 
+    @Test
+    void keysRecheckedTogetherAreLookedUpInOneRequest() throws Exception {
+        List<ApiKey> created = new ArrayList<>();
+        for (int i = 0; i < 12; i++) {
+            created.add(keys.create("recheck-" + i, accessRoles(), Json.object().put("agent_id", "recheck-" + i).put("type", "access"))
+                    .get(30, TimeUnit.SECONDS));
+        }
+        int before = securityRequests.get();
+
+        List<CompletableFuture<ApiKeys.AuthResult>> rechecks = created.stream().map(keys::recheck).toList();
+
+        for (CompletableFuture<ApiKeys.AuthResult> r : rechecks) {
+            assertThat(r.get(30, TimeUnit.SECONDS)).isEqualTo(ApiKeys.AuthResult.VALID);
+        }
+        assertThat(securityRequests.get() - before).as("_security requests for 12 re-checks").isEqualTo(1);
+    }
+
+    @Test
+    void aRecheckOfAnInvalidatedOrUnknownKeyIsUnauthorizedAsItsAuthenticationWouldBe() throws Exception {
+        ApiKey valid = keys.create("recheck-valid", accessRoles(), Json.object()).get(30, TimeUnit.SECONDS);
+        ApiKey invalidated = keys.create("recheck-invalidated", accessRoles(), Json.object()).get(30, TimeUnit.SECONDS);
+        keys.invalidate(List.of(invalidated.id())).get(30, TimeUnit.SECONDS);
+
+        CompletableFuture<ApiKeys.AuthResult> stillValid = keys.recheck(valid);
+        FleetError[] errors = {errorOf(keys.recheck(invalidated)), errorOf(keys.recheck(new ApiKey("no-such-key-id-00001", "x")))};
+
+        assertThat(stillValid.get(30, TimeUnit.SECONDS)).isEqualTo(ApiKeys.AuthResult.VALID);
+        assertThat(errors).containsExactly(FleetError.UNAUTHORIZED, FleetError.UNAUTHORIZED);
+    }
+
     private FleetError errorOf(ApiKey key) {
+        return errorOf(keys.authenticate(key));
+    }
+
+    private static FleetError errorOf(CompletableFuture<ApiKeys.AuthResult> check) {
         try {
-            keys.authenticate(key).get(30, TimeUnit.SECONDS);
+            check.get(30, TimeUnit.SECONDS);
             return null;
         } catch (Exception e) {
             return Futures.unwrap(e) instanceof FleetException f ? f.error() : null;
