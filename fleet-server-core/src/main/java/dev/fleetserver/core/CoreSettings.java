@@ -43,6 +43,11 @@ public record CoreSettings(CheckinSettings checkin, Duration apiKeyTtl, Duration
                 defaultOutputs, artifactCache);
     }
 
+    public CoreSettings withApiKeyCache(Duration ttl, Duration jitter) {
+        return new CoreSettings(checkin, ttl, jitter, apiKeyCacheSize, pbkdf2Iterations, pbkdf2KeyLength,
+                pbkdf2SaltLength, defaultOutputs, artifactCache);
+    }
+
     public CoreSettings withArtifactCache(ArtifactCacheSettings cache) {
         return new CoreSettings(checkin, apiKeyTtl, apiKeyJitter, apiKeyCacheSize, pbkdf2Iterations, pbkdf2KeyLength,
                 pbkdf2SaltLength, defaultOutputs, cache);

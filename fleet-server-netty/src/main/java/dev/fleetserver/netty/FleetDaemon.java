@@ -378,6 +378,7 @@ public final class FleetDaemon implements AutoCloseable {
                 .withCheckin(new CheckinSettings(t.checkinLongPoll(), t.checkinJitter(), t.checkinMaxPoll(), t.checkinTimestamp(),
                         defaults.checkin().flushInterval()))
                 .withPbkdf2(p.iterations(), p.keyLength(), p.saltLength())
+                .withApiKeyCache(config.cache().ttlApiKey(), config.cache().jitterApiKey())
                 .withArtifactCache(new ArtifactCacheSettings(config.cache().maxCost(), config.cache().ttlArtifact()));
         if (config.output().isConfigured()) {
             String host = config.output().hosts().get(0);

@@ -183,6 +183,20 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void theApiKeyCacheLifetimeAndJitterAreReadAndTheJitterStaysBelowTheLifetime() {
+        CacheConfig cache = load("inputs: [{cache: {ttl_api_key: 2m, jitter_api_key: 30s}}]").cache();
+        assertThat(cache.ttlApiKey()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(cache.jitterApiKey()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(load("inputs: [{cache: {ttl_api_key: 2m}}]").cache().jitterApiKey()).isZero();
+        assertThat(load("inputs: [{cache: {max_cost: 1}}]").cache().ttlApiKey()).isEqualTo(Duration.ofMinutes(15));
+
+        assertThatThrownBy(() -> load("inputs: [{cache: {ttl_api_key: 2m, jitter_api_key: 2m}}]"))
+                .hasMessage("inputs[0].cache.jitter_api_key: expected a duration less than ttl_api_key (2m0s)");
+        assertThatThrownBy(() -> load("inputs: [{cache: {ttl_api_key: 0s}}]"))
+                .hasMessage("inputs[0].cache.ttl_api_key: expected a duration above zero");
+    }
+
+    @Test
     void valuesOutOfTheirRangeOrSetFail() {
         assertThatThrownBy(() -> load("inputs: [{server: {compression_level: 10}}]"))
                 .hasMessage("inputs[0].server.compression_level: expected an integer between -1 and 9, got 10");
