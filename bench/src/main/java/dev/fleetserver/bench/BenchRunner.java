@@ -46,6 +46,7 @@ public final class BenchRunner {
                                   certificate of that kind made for this invocation; the server's engine; whether
                                   agents keep sessions and resume them)
                 [--enroll-per-second 0]  (ours: the server's enroll rate limit; 0 keeps its default, 100/s)
+                [--api-key-ttl-seconds 0]  (ours: cache.ttl_api_key, a third of it as jitter; 0 keeps 15m/5m)
                 [--policy-kb 0]  (park-fanout: each new revision carries inputs of about this many KiB, as a policy
                                   with a dozen integrations; 0: only the logging level changes, ~1 KB)
                 [--server-jvm-args "-XX:StartFlightRecording=filename=/tmp/s.jfr,settings=profile"]
@@ -103,7 +104,7 @@ public final class BenchRunner {
                 "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args",
                 "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es", "idle-below-cores",
                 "artifact-bytes", "policy-kb", "tls", "tls-engine", "tls-resume",
-                "enroll-per-second", "steady-seconds"));
+                "enroll-per-second", "steady-seconds", "api-key-ttl-seconds"));
         BenchRunner r = new BenchRunner(a);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             r.children.forEach(Child::close);
@@ -307,8 +308,15 @@ public final class BenchRunner {
                             .append(es.serviceToken).append("\"\n");
                 }
                 int enrollRate = args.integer("enroll-per-second", 0);
-                if (pki != null || enrollRate > 0) {
-                    yml.append("inputs:\n  - type: fleet-server\n    server:\n");
+                int keyTtlSeconds = args.integer("api-key-ttl-seconds", 0);
+                if (pki != null || enrollRate > 0 || keyTtlSeconds > 0) {
+                    yml.append("inputs:\n  - type: fleet-server\n");
+                    if (keyTtlSeconds > 0) {
+                        // A third of it as jitter, as the default 15m/5m: re-checks of the cached keys within the run.
+                        yml.append("    cache:\n      ttl_api_key: ").append(keyTtlSeconds).append("s\n      jitter_api_key: ")
+                                .append(keyTtlSeconds / 3).append("s\n");
+                    }
+                    yml.append("    server:\n");
                     if (pki != null) {
                         yml.append("      ssl:\n        certificate: ").append(pki.certificate())
                                 .append("\n        key: ").append(pki.key()).append("\n");

@@ -141,8 +141,9 @@ final class EsCluster {
                     .put("type", "access");
             inFlight.acquire();
             int at = i;
+            // Made by the fleet-server service account, as enrollment makes them: the keys are then its own.
             c.sendAsync(HttpRequest.newBuilder(URI.create(uri + "/_security/api_key?refresh=false"))
-                    .header("Authorization", adminAuthorization).header("Content-Type", "application/json")
+                    .header("Authorization", "Bearer " + serviceToken).header("Content-Type", "application/json")
                     .timeout(Duration.ofSeconds(120)).POST(HttpRequest.BodyPublishers.ofString(body.toString())).build(),
                     HttpResponse.BodyHandlers.ofString()).whenComplete((r, t) -> {
                         try {
