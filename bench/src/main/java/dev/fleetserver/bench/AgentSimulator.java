@@ -48,7 +48,7 @@ import java.util.zip.Deflater;
  * One simulated Elastic Agent 9.6 on one kept-alive connection: enroll, then a checkin loop (first checkin gets
  * POLICY_CHANGE, which is acked; later checkins report {@code agent_policy_id} + {@code policy_revision_idx} and
  * so park). Speaks like the real agent: request targets end in {@code ?}, its headers, gzip checkin bodies,
- * {@code Accept-Encoding: gzip}. Honours {@code 429}/{@code 503} with {@code Retry-After}, backs off
+ * {@code Accept-Encoding: gzip} (unless the generator is told not to ask for it). Honours {@code 429}/{@code 503} with {@code Retry-After}, backs off
  * exponentially on other failures and reconnects when the server closes the connection.
  *
  * <p>With several servers (the agent's {@code fleet.hosts}) it fails over as the agent's client does: only a
@@ -534,7 +534,9 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
         HttpHeaders h = req.headers();
         h.set(HttpHeaderNames.HOST, hosts.get(current));
         h.set(HttpHeaderNames.USER_AGENT, UA);
-        h.set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.GZIP);
+        if (gen.acceptsGzip()) {
+            h.set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.GZIP);
+        }
         h.set(HttpHeaderNames.AUTHORIZATION, authorization);
         return req;
     }
@@ -553,7 +555,9 @@ final class AgentSimulator extends SimpleChannelInboundHandler<FullHttpResponse>
                 (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L).toString());
         h.set(ELASTIC_API_VERSION, API_VERSION);
         h.set(HttpHeaderNames.USER_AGENT, UA);
-        h.set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.GZIP);
+        if (gen.acceptsGzip()) {
+            h.set(HttpHeaderNames.ACCEPT_ENCODING, HttpHeaderValues.GZIP);
+        }
         if (step == Step.ENROLL) {
             h.set(HttpHeaderNames.AUTHORIZATION, gen.enrollAuthorization());
         } else {

@@ -47,6 +47,7 @@ public final class BenchRunner {
                                   agents keep sessions and resume them)
                 [--enroll-per-second 0]  (ours: the server's enroll rate limit; 0 keeps its default, 100/s)
                 [--api-key-ttl-seconds 0]  (ours: cache.ttl_api_key, a third of it as jitter; 0 keeps 15m/5m)
+                [--gzip true]  (agents send Accept-Encoding: gzip, as Elastic Agent does; false: answers uncompressed)
                 [--policy-kb 0]  (park-fanout: each new revision carries inputs of about this many KiB, as a policy
                                   with a dozen integrations; 0: only the logging level changes, ~1 KB)
                 [--server-jvm-args "-XX:StartFlightRecording=filename=/tmp/s.jfr,settings=profile"]
@@ -103,7 +104,7 @@ public final class BenchRunner {
                 "fanout-timeout-seconds", "port", "management-port", "warmup-fanouts", "quiet-below-cores",
                 "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args",
                 "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es", "idle-below-cores",
-                "artifact-bytes", "policy-kb", "tls", "tls-engine", "tls-resume",
+                "artifact-bytes", "policy-kb", "gzip", "tls", "tls-engine", "tls-resume",
                 "enroll-per-second", "steady-seconds", "api-key-ttl-seconds"));
         BenchRunner r = new BenchRunner(a);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -190,7 +191,13 @@ public final class BenchRunner {
     /** {@code ours}, {@code ours-es}, {@code ours-es-x3}: the server under test as results name it. */
     private String label(String server) {
         int k = serverCount(server);
-        return server + (es != null && server.equals("ours") ? "-es" : "") + (k > 1 ? "-x" + k : "") + tlsLabel();
+        return server + (es != null && server.equals("ours") ? "-es" : "") + (k > 1 ? "-x" + k : "") + tlsLabel()
+                + (gzip() ? "" : "-nogzip");
+    }
+
+    /** Whether the simulated agents ask for gzip ({@code --gzip}, default true as Elastic Agent does). */
+    private boolean gzip() {
+        return Boolean.parseBoolean(args.get("gzip", "true"));
     }
 
     /** {@code -tls-<certificate>-<engine>}, {@code -noresume} when agents keep no sessions; empty without TLS. */
@@ -401,6 +408,7 @@ public final class BenchRunner {
                 if (pki != null) {
                     gc.addAll(List.of("--tls-ca", pki.ca().toString(), "--tls-resume", args.get("tls-resume", "true")));
                 }
+                gc.addAll(List.of("--gzip", Boolean.toString(gzip())));
                 if (seed) {
                     gc.addAll(List.of("--credentials", data.resolve("credentials-g" + i + ".txt").toString()));
                 }

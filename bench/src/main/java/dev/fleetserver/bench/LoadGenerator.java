@@ -48,13 +48,14 @@ public final class LoadGenerator {
                 --token ENROLLMENT_TOKEN --agents N [--id 0] [--sources 127.0.1.1-127.0.1.8] \\
                 [--enroll-concurrency 200] [--max-seconds 600] [--threads 1] [--apply-millis 1000] [--enroll-only false]
                 [--credentials FILE]   (agents already enrolled: line i = "<agent id> <encoded API key>" of agent i)
-                [--start-every-millis 0] [--journal FILE] [--tls-ca FILE --tls-resume true]
+                [--start-every-millis 0] [--journal FILE] [--tls-ca FILE --tls-resume true] [--gzip true]
 
             Several targets: agent i's home is target i mod n; it fails over to the next target on a transport
             error (connection refused, or closed with a request unanswered), as the agent does with its fleet hosts.
             --start-every-millis N > 0: one new agent every N ms (a steady flow of enrolls) instead of keeping
             --enroll-concurrency agents between start and first park.
             --tls-ca FILE: speak TLS, trusting this CA; --tls-resume false: keep no sessions (every handshake full).
+            --gzip false: agents do not send Accept-Encoding: gzip (Elastic Agent does), so answers come uncompressed.
             --journal FILE: one line per request answered 200 that the server must keep: "enroll <agent id>",
             "ack <agent id> <action id>" (one per acked action, POLICY_CHANGE included: policy:<id>:<revision>).
 
@@ -110,6 +111,7 @@ public final class LoadGenerator {
     private volatile java.io.Writer journal;
     private io.netty.handler.ssl.SslContext tls;
     private boolean tlsResume = true;
+    private boolean acceptsGzip = true;
 
     LoadGenerator(int id, int concurrency, long maxSeconds, String token, int threads, long applyMillis,
                           boolean enrollOnly) {
@@ -126,7 +128,7 @@ public final class LoadGenerator {
 
     public static void main(String[] argv) throws Exception {
         Args a = new Args(argv, USAGE, List.of("targets", "token", "agents", "id", "sources", "enroll-concurrency",
-                "max-seconds", "threads", "apply-millis", "enroll-only", "credentials", "start-every-millis", "journal", "tls-ca", "tls-resume"));
+                "max-seconds", "threads", "apply-millis", "enroll-only", "credentials", "start-every-millis", "journal", "tls-ca", "tls-resume", "gzip"));
         List<InetSocketAddress> targets = new ArrayList<>();
         for (String t : a.required("targets").split(",")) {
             int colon = t.lastIndexOf(':');
@@ -139,6 +141,7 @@ public final class LoadGenerator {
                 a.get("token", "none"), a.integer("threads", 1), a.longValue("apply-millis", 1000),
                 Boolean.parseBoolean(a.get("enroll-only", "false")));
         g.startEveryMillis = a.longValue("start-every-millis", 0);
+        g.acceptsGzip = Boolean.parseBoolean(a.get("gzip", "true"));
         String ca = a.get("tls-ca", "");
         if (!ca.isEmpty()) {
             g.tls = BenchTls.client(java.nio.file.Path.of(ca));
@@ -534,6 +537,11 @@ public final class LoadGenerator {
     /** The client TLS context, or null for plain HTTP. */
     io.netty.handler.ssl.SslContext tls() {
         return tls;
+    }
+
+    /** Whether agents send {@code Accept-Encoding: gzip}, as Elastic Agent does. */
+    boolean acceptsGzip() {
+        return acceptsGzip;
     }
 
     boolean tlsResume() {
