@@ -439,6 +439,7 @@ public final class BenchRunner {
             }
             if (probe != null) {
                 ServerProbe.Memory at = probe.measure();
+                parkedHeapBytes = at.heap();
                 run.set("parked", memory(at));
                 ObjectNode per = run.putObject("perConnection");
                 per.put("heapBytes", (at.heap() - idle.heap()) / (double) agents);
@@ -491,7 +492,7 @@ public final class BenchRunner {
                             ? actionFanout(gens, first, ids, f, fanoutTimeout, deadline)
                             : scenario.equals("artifact-storm")
                             ? artifactStorm(gens, first, probe, f, fanoutTimeout, deadline)
-                            : fanout(gens, first.mport, first.managementToken, f, fanoutTimeout, deadline);
+                            : fanout(gens, first.mport, first.managementToken, probe, f, fanoutTimeout, deadline);
                     woke(fo, first.wokeLines);
                     fo.put("warmup", f < warmups);
                     fo.put("serverBusyBeforeSeconds", busy);
@@ -712,20 +713,7 @@ public final class BenchRunner {
                 .putObject("artifacts").set(identifier, entry);
         long readsBefore = artifactStoreReads(srv);
 
-        java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
-        java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(probe != null);
-        Thread sampler = new Thread(() -> {
-            while (sampling.get()) {
-                try {
-                    peak.accumulateAndGet(probe.heapUsedNow(), Math::max);
-                    Thread.sleep(50);
-                } catch (Exception e) {
-                    return;
-                }
-            }
-        }, "heap-sampler");
-        sampler.setDaemon(true);
-        sampler.start();
+        HeapPeak peak = new HeapPeak(probe);
         gens.fanouts.clear();
         long wall0 = System.currentTimeMillis();
         long t0 = System.nanoTime();
@@ -735,14 +723,13 @@ public final class BenchRunner {
             c.send("artfanout " + sha + " " + t0 + " " + timeoutMillis);
         }
         ObjectNode r = collect(gens, e -> sha.equals(e.path("artifact").asText()), timeoutMillis, deadline);
-        sampling.set(false);
-        sampler.join(1000);
+        peak.close();
         r.put("artifactBytes", encoded.length);
         r.put("storeReads", artifactStoreReads(srv) - readsBefore);
         r.put("putStartEpochMillis", wall0);
         r.put("putMillis", (t1 - t0) / 1e6);
         if (probe != null) {
-            r.put("peakHeapBytes", peak.get());
+            r.put("peakHeapBytes", peak.peak());
             r.put("heapAfterGcBytes", probe.measure().heap());
         }
         log("artifact storm " + r.deepCopy().without("histogram"));
@@ -894,9 +881,11 @@ public final class BenchRunner {
     private long fanoutServerTicks;
     private long fanoutServerNanos;
     private double fanoutBackgroundMillisPerSecond;
+    /** The server's live heap with every agent parked (after two collections), when probed. */
+    private long parkedHeapBytes;
 
-    private ObjectNode fanout(Generators gens, int mport, String token, int f, long timeoutMillis, long deadline)
-            throws Exception {
+    private ObjectNode fanout(Generators gens, int mport, String token, ServerProbe probe, int f, long timeoutMillis,
+                              long deadline) throws Exception {
         String level = f % 2 == 0 ? "debug" : "info";
         ObjectNode update = LINES.createObjectNode();
         update.putObject("agent").putObject("logging").put("level", level);
@@ -909,6 +898,7 @@ public final class BenchRunner {
                 .timeout(Duration.ofSeconds(60))
                 .PUT(HttpRequest.BodyPublishers.ofString(update.toString())).build();
         gens.fanouts.clear();
+        HeapPeak peak = new HeapPeak(probe);
         long wall0 = System.currentTimeMillis();
         long t0 = System.nanoTime();
         HttpResponse<String> res = http.send(put, HttpResponse.BodyHandlers.ofString());
@@ -921,6 +911,12 @@ public final class BenchRunner {
             c.send("fanout " + revision + " " + t0 + " " + timeoutMillis);
         }
         ObjectNode r = collect(gens, e -> e.path("revision").asLong() == revision, timeoutMillis, deadline);
+        peak.close();
+        if (peak.peak() >= 0) {
+            // Heap in use at its highest until the last answer, against the live heap with every agent parked.
+            r.put("peakHeapBytes", peak.peak());
+            r.put("peakHeapAboveParkedBytes", peak.peak() - parkedHeapBytes);
+        }
         // The servers' CPU from the update until every agent had its answer (acks too, unless --apply-millis holds
         // them back past that moment).
         double toLast = (CpuMeter.ticks(fanoutServerPids) - fanoutServerTicks) * 10.0;
