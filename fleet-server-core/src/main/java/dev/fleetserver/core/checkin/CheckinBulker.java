@@ -218,7 +218,8 @@ public final class CheckinBulker {
             return CompletableFuture.completedFuture(null);
         }
         List<String> ids = new ArrayList<>(batch.keySet());
-        List<CompletableFuture<Optional<Agent>>> reads = ids.stream().map(repo::agent).toList();
+        // Paced: a flush is background work, and at a fleet's rate its reads share requests with the checkins'.
+        List<CompletableFuture<Optional<Agent>>> reads = ids.stream().map(repo::agentPaced).toList();
         return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenCompose(v -> {
             List<WriteOp> ops = new ArrayList<>();
             for (int i = 0; i < ids.size(); i++) {

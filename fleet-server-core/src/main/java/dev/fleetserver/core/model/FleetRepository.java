@@ -36,7 +36,7 @@ public final class FleetRepository {
         return store.get(FleetIndex.AGENTS, id).thenApply(d -> d.map(Agent::new));
     }
 
-    /** As {@link #agent}, through the store's paced read ({@link DocumentStore#getPaced}): the read of every agent request. */
+    /** As {@link #agent}, through the store's paced read ({@link DocumentStore#getPaced}), for reads made at a fleet's rate. */
     public CompletableFuture<Optional<Agent>> agentPaced(String id) {
         return store.getPaced(FleetIndex.AGENTS, id).thenApply(d -> d.map(Agent::new));
     }

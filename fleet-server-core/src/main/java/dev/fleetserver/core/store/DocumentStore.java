@@ -27,7 +27,8 @@ public interface DocumentStore extends AutoCloseable {
     CompletableFuture<Optional<Doc>> get(String index, String id);
 
     /**
-     * As {@link #get}, for a read that arrives with many independent others (the agent read of every agent request):
+     * As {@link #get}, for a read that arrives with many independent others (the agent read of every agent request,
+     * the reads of a status flush):
      * while such reads arrive fast, the store may hold one for a fraction of a second so that they share a request.
      * Only for callers to whom that delay does not matter; a store without such pacing reads at once.
      */
