@@ -440,6 +440,7 @@ public final class BenchRunner {
             if (probe != null) {
                 ServerProbe.Memory at = probe.measure();
                 parkedHeapBytes = at.heap();
+                heapSampler = new HeapSampler(first.pid(), 50, data.resolve("jstat.log"));
                 run.set("parked", memory(at));
                 ObjectNode per = run.putObject("perConnection");
                 per.put("heapBytes", (at.heap() - idle.heap()) / (double) agents);
@@ -492,7 +493,7 @@ public final class BenchRunner {
                             ? actionFanout(gens, first, ids, f, fanoutTimeout, deadline)
                             : scenario.equals("artifact-storm")
                             ? artifactStorm(gens, first, probe, f, fanoutTimeout, deadline)
-                            : fanout(gens, first.mport, first.managementToken, probe, f, fanoutTimeout, deadline);
+                            : fanout(gens, first.mport, first.managementToken, f, fanoutTimeout, deadline);
                     woke(fo, first.wokeLines);
                     fo.put("warmup", f < warmups);
                     fo.put("serverBusyBeforeSeconds", busy);
@@ -516,6 +517,10 @@ public final class BenchRunner {
             gens.stopAll();
             run.set("generators", gens.summary());
         } finally {
+            if (heapSampler != null) {
+                heapSampler.close();
+                heapSampler = null;
+            }
             if (probe != null) {
                 probe.close();
             }
@@ -713,7 +718,7 @@ public final class BenchRunner {
                 .putObject("artifacts").set(identifier, entry);
         long readsBefore = artifactStoreReads(srv);
 
-        HeapPeak peak = new HeapPeak(probe);
+        startHeapWindow();
         gens.fanouts.clear();
         long wall0 = System.currentTimeMillis();
         long t0 = System.nanoTime();
@@ -723,13 +728,13 @@ public final class BenchRunner {
             c.send("artfanout " + sha + " " + t0 + " " + timeoutMillis);
         }
         ObjectNode r = collect(gens, e -> sha.equals(e.path("artifact").asText()), timeoutMillis, deadline);
-        peak.close();
+        long peak = heapWindowPeak();
         r.put("artifactBytes", encoded.length);
         r.put("storeReads", artifactStoreReads(srv) - readsBefore);
         r.put("putStartEpochMillis", wall0);
         r.put("putMillis", (t1 - t0) / 1e6);
         if (probe != null) {
-            r.put("peakHeapBytes", peak.peak());
+            r.put("peakHeapBytes", peak);
             r.put("heapAfterGcBytes", probe.measure().heap());
         }
         log("artifact storm " + r.deepCopy().without("histogram"));
@@ -883,9 +888,14 @@ public final class BenchRunner {
     private double fanoutBackgroundMillisPerSecond;
     /** The server's live heap with every agent parked (after two collections), when probed. */
     private long parkedHeapBytes;
+    /**
+     * The server's heap sampled every 50 ms from outside ({@code jstat}: no work for the server, unlike a JMX call)
+     * from the end of parking on, when probed; null otherwise.
+     */
+    private HeapSampler heapSampler;
 
-    private ObjectNode fanout(Generators gens, int mport, String token, ServerProbe probe, int f, long timeoutMillis,
-                              long deadline) throws Exception {
+    private ObjectNode fanout(Generators gens, int mport, String token, int f, long timeoutMillis, long deadline)
+            throws Exception {
         String level = f % 2 == 0 ? "debug" : "info";
         ObjectNode update = LINES.createObjectNode();
         update.putObject("agent").putObject("logging").put("level", level);
@@ -898,7 +908,7 @@ public final class BenchRunner {
                 .timeout(Duration.ofSeconds(60))
                 .PUT(HttpRequest.BodyPublishers.ofString(update.toString())).build();
         gens.fanouts.clear();
-        HeapPeak peak = new HeapPeak(probe);
+        startHeapWindow();
         long wall0 = System.currentTimeMillis();
         long t0 = System.nanoTime();
         HttpResponse<String> res = http.send(put, HttpResponse.BodyHandlers.ofString());
@@ -911,11 +921,12 @@ public final class BenchRunner {
             c.send("fanout " + revision + " " + t0 + " " + timeoutMillis);
         }
         ObjectNode r = collect(gens, e -> e.path("revision").asLong() == revision, timeoutMillis, deadline);
-        peak.close();
-        if (peak.peak() >= 0) {
-            // Heap in use at its highest until the last answer, against the live heap with every agent parked.
-            r.put("peakHeapBytes", peak.peak());
-            r.put("peakHeapAboveParkedBytes", peak.peak() - parkedHeapBytes);
+        long peak = heapWindowPeak();
+        if (peak >= 0) {
+            // Heap in use at its highest until the last answer (garbage included), against the live heap with every
+            // agent parked.
+            r.put("peakHeapBytes", peak);
+            r.put("peakHeapAboveParkedBytes", peak - parkedHeapBytes);
         }
         // The servers' CPU from the update until every agent had its answer (acks too, unless --apply-millis holds
         // them back past that moment).
@@ -933,6 +944,23 @@ public final class BenchRunner {
         r.put("putMillis", (t1 - t0) / 1e6);
         log("fanout " + r.deepCopy().without("histogram"));
         return r;
+    }
+
+    /** Starts a window of the heap sampler, once it has sampled at least once (bounded wait). */
+    private void startHeapWindow() throws InterruptedException {
+        if (heapSampler == null) {
+            return;
+        }
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (heapSampler.samples() == 0 && System.nanoTime() < until) {
+            Thread.sleep(20);
+        }
+        heapSampler.takeWindow();
+    }
+
+    /** The highest heap use sampled since {@link #startHeapWindow}, bytes; -1 without a sampler. */
+    private long heapWindowPeak() {
+        return heapSampler == null ? -1 : heapSampler.takeWindow().used();
     }
 
     /** Merges the generators' fan-out reports that {@code mine} accepts (one per generator, bounded wait). */
