@@ -2,14 +2,13 @@ package dev.fleetserver.es;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.store.EsTestSupport;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -35,15 +34,7 @@ class PacedReadsTest {
 
     @BeforeEach
     void open() {
-        client = new EsClient(new EsConfig(List.of(cluster.httpUri()), "http", cluster.serviceToken(), List.of(), Map.of(),
-                Duration.ofSeconds(30)), new FleetMetrics() {
-            @Override
-            public void elasticsearchRequest(String api, int status, long nanos) {
-                if (api.equals("_mget")) {
-                    mgets.incrementAndGet();
-                }
-            }
-        });
+        client = EsTestSupport.countingClient(cluster, "_mget", mgets);
         EsDocumentStore.BulkSettings defaults = EsDocumentStore.BulkSettings.defaults();
         store = new EsDocumentStore(client, new EsDocumentStore.BulkSettings(defaults.flushInterval(), BATCH,
                 defaults.maxBytes(), defaults.maxInFlight(), Duration.ofMinutes(1)));

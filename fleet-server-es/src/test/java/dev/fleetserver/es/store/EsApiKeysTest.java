@@ -8,17 +8,13 @@ import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.apikey.FleetRoles;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
-import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.EsApiKeys;
 import dev.fleetserver.es.EsClient;
-import dev.fleetserver.es.EsConfig;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -36,16 +32,7 @@ class EsApiKeysTest {
 
     @BeforeEach
     void open() {
-        ElasticsearchTestCluster cluster = ElasticsearchTestCluster.shared();
-        client = new EsClient(new EsConfig(List.of(cluster.httpUri()), "http", cluster.serviceToken(), List.of(), Map.of(),
-                Duration.ofSeconds(30)), new FleetMetrics() {
-            @Override
-            public void elasticsearchRequest(String api, int status, long nanos) {
-                if (api.equals("_security")) {
-                    securityRequests.incrementAndGet();
-                }
-            }
-        });
+        client = EsTestSupport.countingClient(ElasticsearchTestCluster.shared(), "_security", securityRequests);
         keys = new EsApiKeys(client, 8);
     }
 
