@@ -155,7 +155,8 @@ public final class EsApiKeys implements ApiKeys {
     private void authenticateFor(Recheck item) {
         authenticate(item.key).whenComplete((result, t) -> {
             if (t != null) {
-                item.result.completeExceptionally(t);
+                // Unwrapped, as a failed lookup fails its items: callers see the same exceptions either way.
+                item.fail(Futures.unwrap(t));
             } else {
                 item.result.complete(result);
             }
