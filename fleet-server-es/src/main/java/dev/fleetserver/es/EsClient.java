@@ -150,11 +150,38 @@ public final class EsClient implements AutoCloseable {
      */
     public CompletableFuture<EsResponse> send(Request request) {
         CompletableFuture<EsResponse> result = new CompletableFuture<>();
-        long start = System.nanoTime();
-        result.whenComplete((r, t) -> metrics.elasticsearchRequest(FleetMetrics.elasticsearchApi(request.path()),
-                r == null ? -1 : r.status(), System.nanoTime() - start));
-        attempt(request, orderedHosts(), 0, null, result, 0);
+        attempt(request, orderedHosts(), 0, null, new Outcome(request, System.nanoTime(), result), 0);
         return result;
+    }
+
+    /**
+     * Where one request's answer goes: its metrics are recorded before its future completes, so whoever sees the
+     * answer also sees it counted.
+     */
+    private final class Outcome {
+        private final Request request;
+        private final long startNanos;
+        private final CompletableFuture<EsResponse> future;
+
+        Outcome(Request request, long startNanos, CompletableFuture<EsResponse> future) {
+            this.request = request;
+            this.startNanos = startNanos;
+            this.future = future;
+        }
+
+        void complete(EsResponse response) {
+            record(response.status());
+            future.complete(response);
+        }
+
+        void fail(Throwable error) {
+            record(-1);
+            future.completeExceptionally(error);
+        }
+
+        private void record(int status) {
+            metrics.elasticsearchRequest(FleetMetrics.elasticsearchApi(request.path()), status, System.nanoTime() - startNanos);
+        }
     }
 
     private List<URI> orderedHosts() {
@@ -172,7 +199,7 @@ public final class EsClient implements AutoCloseable {
         return alive;
     }
 
-    private void attempt(Request request, List<URI> order, int i, Throwable last, CompletableFuture<EsResponse> result, int round) {
+    private void attempt(Request request, List<URI> order, int i, Throwable last, Outcome result, int round) {
         if (i >= order.size()) {
             if (round + 1 < ROUNDS && retryableAgain(request, last)) {
                 // Every host failed: a short outage (a shard still allocating, a node restarting) often passes.
@@ -182,7 +209,7 @@ public final class EsClient implements AutoCloseable {
                         .execute(() -> attempt(request, orderedHosts(), 0, last, result, round + 1));
                 return;
             }
-            result.completeExceptionally(new StoreException.Unavailable(
+            result.fail(new StoreException.Unavailable(
                     "Elasticsearch unavailable: " + (last == null ? "no host" : last.getMessage()), last));
             return;
         }
@@ -225,14 +252,14 @@ public final class EsClient implements AutoCloseable {
                 if (request.safeToRetry() || notSent) {
                     attempt(request, order, i + 1, e, result, round);
                 } else {
-                    result.completeExceptionally(new StoreException.Unavailable(
+                    result.fail(new StoreException.Unavailable(
                             "Elasticsearch request " + request.method() + " " + request.path() + " failed: " + e, e));
                 }
             }
 
             @Override
             public void cancelled() {
-                result.completeExceptionally(new StoreException.Unavailable("request cancelled", null));
+                result.fail(new StoreException.Unavailable("request cancelled", null));
             }
         });
     }
