@@ -20,7 +20,7 @@ import dev.fleetserver.core.auth.AgentAuthenticator;
 import dev.fleetserver.core.auth.ApiKeyAuthenticator;
 import dev.fleetserver.core.auth.UserAgentCheck;
 import dev.fleetserver.core.checkin.CheckinBulker;
-import dev.fleetserver.core.checkin.CheckinRegistry;
+import dev.fleetserver.core.longpoll.CheckinRegistry;
 import dev.fleetserver.core.checkin.CheckinService;
 import dev.fleetserver.core.enroll.EnrollService;
 import dev.fleetserver.core.enroll.ReplaceTokenHasher;

@@ -1,5 +1,10 @@
 package dev.fleetserver.core.checkin;
 
+import dev.fleetserver.core.model.HeldOutputKeys;
+import dev.fleetserver.core.longpoll.CheckinRegistry;
+import dev.fleetserver.core.longpoll.CheckinResponse;
+import dev.fleetserver.core.longpoll.CheckinSink;
+import dev.fleetserver.core.longpoll.ParkedCheckin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -184,7 +189,7 @@ public final class CheckinService {
     private void park(Agent agent, CheckinRequest req, long seq, long revision, String policyId, Duration wait, CheckinSink sink) {
         // Held for minutes by tens of thousands of checkins, mostly equal across agents: one copy each.
         ParkedCheckin parked = new ParkedCheckin(agent.id(), strings.share(policyId), revision, seq,
-                strings.share(req.status()), strings.share(req.message()), AgentOutputKeys.HeldKeys.of(agent, strings::share),
+                strings.share(req.status()), strings.share(req.message()), HeldOutputKeys.of(agent, strings::share),
                 sink, registry);
         sink.park(parked, wait);
         parked.startLookup();

@@ -6,9 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.apikey.ApiKey;
 import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.apikey.OutputKeys;
-import dev.fleetserver.core.checkin.CheckinResponse;
+import dev.fleetserver.core.longpoll.CheckinResponse;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.model.HeldOutputKeys;
 import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.store.WriteOp;
 import dev.fleetserver.core.util.Futures;
@@ -69,65 +70,18 @@ public final class AgentOutputKeys {
         return issuesKeys;
     }
 
-    /**
-     * The output-key entries of an agent document, as much of them as decides whether a delivery needs the document
-     * at all. A parked checkin keeps them (its own checkin read the document moments before it parked), so that
-     * waking it for a revision whose outputs need no new key and drop no entry reads nothing: on Elasticsearch a
-     * policy fan-out would otherwise read every woken agent's document. They stay as current as a read at wake: an
-     * agent's stored keys change only by a delivery to that agent (its own checkins, which supersede this one) and
-     * replaced keys stay valid until the agent has acked the revision that replaced them.
-     */
-    public static final class HeldKeys {
-        /** An agent without entries. */
-        public static final HeldKeys NONE = new HeldKeys(new Entry[0]);
-
-        private record Entry(String name, String apiKey, String permissionsHash, String type, JsonNode hosts) {
-        }
-
-        private final Entry[] entries;
-
-        private HeldKeys(Entry[] entries) {
-            this.entries = entries;
-        }
-
-        /** What {@code agent}'s document holds; {@code share} may hand out shared instances of repeated strings. */
-        public static HeldKeys of(Agent agent, java.util.function.UnaryOperator<String> share) {
-            JsonNode stored = agent.source().path("outputs");
-            if (!stored.isObject() || stored.isEmpty()) {
-                return NONE;
+    /** The {@code id:key} of every keyed output when every entry {@code held} fits {@code policy} as it is, else null. */
+    private static Map<String, String> plainIfFitting(HeldOutputKeys held, PreparedPolicy policy) {
+        Map<String, String> plain = new LinkedHashMap<>();
+        for (PreparedPolicy.KeyedOutput out : policy.keyedOutputs()) {
+            HeldOutputKeys.Entry found = held.entry(out.name());
+            if (found == null || !fits(found.apiKey(), found.type(), found.hosts(), found.permissionsHash(), out)) {
+                return null;
             }
-            List<Entry> list = new ArrayList<>(stored.size());
-            for (Iterator<Map.Entry<String, JsonNode>> it = stored.fields(); it.hasNext(); ) {
-                Map.Entry<String, JsonNode> e = it.next();
-                JsonNode v = e.getValue();
-                if (v.isObject()) {
-                    JsonNode type = v.get("type");
-                    list.add(new Entry(share.apply(e.getKey()), v.path("api_key").asText(""),
-                            share.apply(v.path("permissions_hash").asText("")),
-                            type == null || type.isNull() ? null : share.apply(type.asText()), v.get("hosts")));
-                }
-            }
-            return list.isEmpty() ? NONE : new HeldKeys(list.toArray(Entry[]::new));
+            plain.put(out.name(), found.apiKey());
         }
-
-        /** The {@code id:key} of every keyed output when every held entry fits {@code policy} as it is, else null. */
-        Map<String, String> plainIfFitting(PreparedPolicy policy) {
-            Map<String, String> plain = new LinkedHashMap<>();
-            for (PreparedPolicy.KeyedOutput out : policy.keyedOutputs()) {
-                Entry found = null;
-                for (Entry e : entries) {
-                    if (e.name().equals(out.name())) {
-                        found = e;
-                    }
-                }
-                if (found == null || !fits(found.apiKey(), found.type(), found.hosts(), found.permissionsHash(), out)) {
-                    return null;
-                }
-                plain.put(out.name(), found.apiKey());
-            }
-            // An entry the policy no longer keys is removed on delivery: that needs the document.
-            return plain.size() == entries.length ? plain : null;
-        }
+        // An entry the policy no longer keys is removed on delivery: that needs the document.
+        return plain.size() == held.size() ? plain : null;
     }
 
     /**
@@ -136,11 +90,11 @@ public final class AgentOutputKeys {
      *
      * @param held the agent's entries as its checkin read them, or null when unknown
      */
-    public CompletableFuture<CheckinResponse> responseFor(PreparedPolicy policy, String agentId, HeldKeys held) {
+    public CompletableFuture<CheckinResponse> responseFor(PreparedPolicy policy, String agentId, HeldOutputKeys held) {
         if (!issuesKeys) {
             return CompletableFuture.completedFuture(policy.responseFor(agentId));
         }
-        Map<String, String> plain = held == null ? null : held.plainIfFitting(policy);
+        Map<String, String> plain = held == null ? null : plainIfFitting(held, policy);
         return plain != null ? CompletableFuture.completedFuture(policy.responseFor(agentId, plain)) : responseFor(policy, agentId);
     }
 

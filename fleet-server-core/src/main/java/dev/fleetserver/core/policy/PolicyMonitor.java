@@ -1,17 +1,17 @@
 package dev.fleetserver.core.policy;
 
 import dev.fleetserver.core.apikey.OutputKeys;
-import dev.fleetserver.core.checkin.CheckinRegistry;
-import dev.fleetserver.core.checkin.CheckinResponse;
+import dev.fleetserver.core.longpoll.CheckinRegistry;
+import dev.fleetserver.core.longpoll.CheckinResponse;
 import dev.fleetserver.core.model.Agent;
-import dev.fleetserver.core.checkin.ParkedCheckin;
+import dev.fleetserver.core.longpoll.ParkedCheckin;
 import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.model.PolicyRevision;
 import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
-import dev.fleetserver.core.util.ChangeFeed;
+import dev.fleetserver.core.store.ChangeFeed;
 import dev.fleetserver.core.util.Scheduler;
 import java.util.HashMap;
 import java.util.List;

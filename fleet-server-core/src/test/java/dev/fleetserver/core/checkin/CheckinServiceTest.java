@@ -1,5 +1,6 @@
 package dev.fleetserver.core.checkin;
 
+import dev.fleetserver.core.longpoll.CheckinRegistry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;

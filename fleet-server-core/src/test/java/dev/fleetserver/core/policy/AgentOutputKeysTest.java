@@ -1,5 +1,6 @@
 package dev.fleetserver.core.policy;
 
+import dev.fleetserver.core.model.HeldOutputKeys;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -160,7 +161,7 @@ class AgentOutputKeysTest {
         assertThat(agent().seqNo()).as("the agent document is not even written").isEqualTo(seqNo);
     }
 
-    private JsonNode wake(PreparedPolicy policy, String agentId, AgentOutputKeys.HeldKeys held) throws Exception {
+    private JsonNode wake(PreparedPolicy policy, String agentId, HeldOutputKeys held) throws Exception {
         return Json.MAPPER.readTree(keys.responseFor(policy, agentId, held).get(5, TimeUnit.SECONDS).toBytes())
                 .at("/actions/0/data/policy");
     }
@@ -168,7 +169,7 @@ class AgentOutputKeysTest {
     @Test
     void aParkedAgentWhoseKeysFitTheNewRevisionIsAnsweredFromWhatItsCheckinHeldWithoutReadingItsDocument() throws Exception {
         deliver(defaultOnly(1, "logs-*-*"));
-        AgentOutputKeys.HeldKeys held = AgentOutputKeys.HeldKeys.of(agent(), s -> s);
+        HeldOutputKeys held = HeldOutputKeys.of(agent(), s -> s);
 
         // Under an id with no document: a read would find nothing and send no key.
         JsonNode sent = wake(defaultOnly(2, "logs-*-*"), "not-stored", held);
@@ -180,7 +181,7 @@ class AgentOutputKeysTest {
     @Test
     void aParkedAgentWhoseKeysNoLongerFitIsAnsweredFromItsDocumentWithANewKey() throws Exception {
         deliver(defaultOnly(1, "logs-*-*"));
-        AgentOutputKeys.HeldKeys held = AgentOutputKeys.HeldKeys.of(agent(), s -> s);
+        HeldOutputKeys held = HeldOutputKeys.of(agent(), s -> s);
 
         JsonNode sent = wake(defaultOnly(2, "metrics-*-*"), "agent-1", held);
 
@@ -192,7 +193,7 @@ class AgentOutputKeysTest {
     void aParkedAgentWithAnEntryTheNewRevisionDropsIsAnsweredFromItsDocument() throws Exception {
         deliver(policy(1, "{\"default\":{\"type\":\"elasticsearch\"},\"second\":{\"type\":\"elasticsearch\"}}",
                 "{\"default\":" + perms("logs-*") + ",\"second\":" + perms("metrics-*") + "}"));
-        AgentOutputKeys.HeldKeys held = AgentOutputKeys.HeldKeys.of(agent(), s -> s);
+        HeldOutputKeys held = HeldOutputKeys.of(agent(), s -> s);
 
         wake(defaultOnly(2, "logs-*"), "agent-1", held);
 

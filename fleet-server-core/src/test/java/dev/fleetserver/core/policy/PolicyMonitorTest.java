@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.fleetserver.core.checkin.CheckinRegistry;
-import dev.fleetserver.core.checkin.Parking;
-import dev.fleetserver.core.checkin.RecordingSink;
+import dev.fleetserver.core.longpoll.CheckinRegistry;
+import dev.fleetserver.core.longpoll.Parking;
+import dev.fleetserver.core.longpoll.RecordingSink;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.WriteOp;

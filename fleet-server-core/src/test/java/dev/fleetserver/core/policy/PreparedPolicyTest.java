@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.fleetserver.core.checkin.CheckinResponse;
+import dev.fleetserver.core.longpoll.CheckinResponse;
 import dev.fleetserver.core.model.PolicyRevision;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;

@@ -1,9 +1,9 @@
 package dev.fleetserver.netty.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.fleetserver.core.checkin.CheckinResponse;
-import dev.fleetserver.core.checkin.CheckinSink;
-import dev.fleetserver.core.checkin.ParkedCheckin;
+import dev.fleetserver.core.longpoll.CheckinResponse;
+import dev.fleetserver.core.longpoll.CheckinSink;
+import dev.fleetserver.core.longpoll.ParkedCheckin;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.netty.metrics.HttpMetricsHandler;
 import io.netty.buffer.Unpooled;

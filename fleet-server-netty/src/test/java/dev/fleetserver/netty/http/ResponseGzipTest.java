@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.fleetserver.core.checkin.CheckinResponse;
+import dev.fleetserver.core.longpoll.CheckinResponse;
 import dev.fleetserver.core.model.PolicyRevision;
 import dev.fleetserver.core.policy.PreparedPolicy;
 import dev.fleetserver.core.store.Doc;

@@ -1,6 +1,6 @@
-package dev.fleetserver.core.checkin;
+package dev.fleetserver.core.longpoll;
 
-import dev.fleetserver.core.policy.AgentOutputKeys;
+import dev.fleetserver.core.model.HeldOutputKeys;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 
 /**
@@ -25,15 +25,19 @@ public final class ParkedCheckin {
     private final String status;
     private final String message;
     /** The agent's output-key entries as its checkin read them (a shared empty instance when it has none). */
-    private final AgentOutputKeys.HeldKeys heldKeys;
+    private final HeldOutputKeys heldKeys;
     private final CheckinSink sink;
     private final CheckinRegistry registry;
     private volatile int state;
     /** The checkin's own lookup of pending actions: {@link #LOOKING}, {@link #MISSED} or {@link #LOOKED}. */
     private volatile int lookup = LOOKED;
 
-    ParkedCheckin(String agentId, String policyId, long revision, long actionSeqNo,
-                  String status, String message, AgentOutputKeys.HeldKeys heldKeys, CheckinSink sink, CheckinRegistry registry) {
+    /**
+     * A checkin about to park; it is {@linkplain CheckinRegistry#register registered} once its sink has been told to
+     * {@linkplain CheckinSink#park park} it, and answered through {@code sink}.
+     */
+    public ParkedCheckin(String agentId, String policyId, long revision, long actionSeqNo,
+                  String status, String message, HeldOutputKeys heldKeys, CheckinSink sink, CheckinRegistry registry) {
         this.agentId = agentId;
         this.policyId = policyId;
         this.revision = revision;
@@ -64,15 +68,17 @@ public final class ParkedCheckin {
     }
 
     /** The agent's output-key entries as its checkin read them, or null when unknown. */
-    public AgentOutputKeys.HeldKeys heldKeys() {
+    public HeldOutputKeys heldKeys() {
         return heldKeys;
     }
 
-    String status() {
+    /** The status the agent reported with this checkin. */
+    public String status() {
         return status;
     }
 
-    String message() {
+    /** The message the agent reported with this checkin. */
+    public String message() {
         return message;
     }
 
@@ -81,7 +87,7 @@ public final class ParkedCheckin {
      * {@link #finishLookup()} a live dispatch must not answer it, or the answer would carry the newer actions, move the
      * agent's ack token past them, and the older ones the lookup finds would never be delivered.
      */
-    void startLookup() {
+    public void startLookup() {
         lookup = LOOKING;
     }
 
@@ -89,7 +95,7 @@ public final class ParkedCheckin {
      * The lookup found nothing to deliver. Returns true when a live dispatch was held back meanwhile: the caller
      * looks again (still {@code LOOKING}, so no later dispatch can answer in between and skip the held-back actions).
      */
-    boolean finishLookup() {
+    public boolean finishLookup() {
         if (LOOKUP.compareAndSet(this, LOOKING, LOOKED)) {
             return false;
         }
@@ -136,7 +142,7 @@ public final class ParkedCheckin {
     }
 
     /** Failed after registration (e.g. the store is down): unregister and answer with the error. */
-    boolean fail(Throwable error) {
+    public boolean fail(Throwable error) {
         if (!STATE.compareAndSet(this, 0, 1)) {
             return false;
         }

@@ -1,4 +1,4 @@
-package dev.fleetserver.core.checkin;
+package dev.fleetserver.core.longpoll;
 
 /** Parks checkins from tests in other packages (the constructor and {@code register} are package-private). */
 public final class Parking {

@@ -1,4 +1,4 @@
-package dev.fleetserver.core.checkin;
+package dev.fleetserver.core.longpoll;
 
 import java.util.Collection;
 import java.util.List;
@@ -14,7 +14,8 @@ public final class CheckinRegistry {
     private final ConcurrentHashMap<String, ParkedCheckin> byAgent = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Set<ParkedCheckin>> byPolicy = new ConcurrentHashMap<>();
 
-    void register(ParkedCheckin checkin) {
+    /** Adds a parked checkin; one already parked for the same agent is answered at once with nothing new. */
+    public void register(ParkedCheckin checkin) {
         byPolicy.computeIfAbsent(checkin.policyId(), k -> ConcurrentHashMap.newKeySet()).add(checkin);
         ParkedCheckin previous = byAgent.put(checkin.agentId(), checkin);
         if (previous != null && previous != checkin) {

@@ -1,4 +1,4 @@
-package dev.fleetserver.core.checkin;
+package dev.fleetserver.core.longpoll;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,7 +1,7 @@
-package dev.fleetserver.core.util;
+package dev.fleetserver.core.store;
 
-import dev.fleetserver.core.store.Doc;
-import dev.fleetserver.core.store.DocumentStore;
+import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.Scheduler;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
