@@ -1,20 +1,21 @@
 package dev.fleetserver.core.checkin;
 
-import dev.fleetserver.core.model.HeldOutputKeys;
-import dev.fleetserver.core.longpoll.CheckinRegistry;
-import dev.fleetserver.core.longpoll.CheckinResponse;
-import dev.fleetserver.core.longpoll.CheckinSink;
-import dev.fleetserver.core.longpoll.ParkedCheckin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.action.ActionDispatcher;
+import dev.fleetserver.core.action.ActionSecrets;
 import dev.fleetserver.core.auth.UserAgentCheck;
 import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.longpoll.CheckinRegistry;
+import dev.fleetserver.core.longpoll.CheckinResponse;
+import dev.fleetserver.core.longpoll.CheckinSink;
+import dev.fleetserver.core.longpoll.ParkedCheckin;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.DocumentIds;
 import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.model.HeldOutputKeys;
 import dev.fleetserver.core.policy.AgentOutputKeys;
 import dev.fleetserver.core.policy.PolicyMonitor;
 import dev.fleetserver.core.policy.PreparedPolicy;
@@ -46,8 +47,9 @@ public final class CheckinService {
     private final FleetRepository repo;
     private final UserAgentCheck userAgents;
     private final PolicyMonitor policies;
+    private final AgentOutputKeys agentKeys;
     private final ActionDispatcher actions;
-    private final dev.fleetserver.core.action.ActionSecrets secrets;
+    private final ActionSecrets secrets;
     private final CheckinBulker bulker;
     private final CheckinRegistry registry;
     private final SharedStrings strings = new SharedStrings();
@@ -58,11 +60,13 @@ public final class CheckinService {
     private Scheduler.Cancellable heartbeatTask;
     private Scheduler.Cancellable flushTask;
 
-    public CheckinService(FleetRepository repo, UserAgentCheck userAgents, PolicyMonitor policies, ActionDispatcher actions,
-                          dev.fleetserver.core.action.ActionSecrets secrets, CheckinBulker bulker, CheckinRegistry registry, CheckinSettings settings, Clock clock, Scheduler scheduler) {
+    public CheckinService(FleetRepository repo, UserAgentCheck userAgents, PolicyMonitor policies, AgentOutputKeys agentKeys,
+                          ActionDispatcher actions, ActionSecrets secrets, CheckinBulker bulker, CheckinRegistry registry,
+                          CheckinSettings settings, Clock clock, Scheduler scheduler) {
         this.repo = repo;
         this.userAgents = userAgents;
         this.policies = policies;
+        this.agentKeys = agentKeys;
         this.actions = actions;
         this.secrets = secrets;
         this.bulker = bulker;
@@ -156,7 +160,7 @@ public final class CheckinService {
         boolean runsNewer = reportsPolicy && req.agentPolicyId().equals(policyId) && req.policyRevisionIdx() > agent.policyRevisionIdx();
 
         upgradeDetails(agent, req.upgradeDetails())
-                .thenCompose(v -> runsNewer ? policies.retireReplacedKeys(agent, req.policyRevisionIdx()) : CompletableFuture.<Void>completedFuture(null))
+                .thenCompose(v -> runsNewer ? agentKeys.retireReported(agent, req.policyRevisionIdx()) : CompletableFuture.<Void>completedFuture(null))
                 .thenCompose(v -> resolveAckToken(agent, req.ackToken()))
                 .thenCompose(seq -> {
                     if (seq != agent.actionSeqNo()) {
@@ -314,7 +318,7 @@ public final class CheckinService {
         if (latest.isEmpty() || latest.get().revision() <= parked.revision()) {
             return CompletableFuture.completedFuture(null);
         }
-        return policies.responseFor(latest.get(), agent).thenAccept(parked::complete);
+        return agentKeys.responseFor(latest.get(), agent).thenAccept(parked::complete);
     }
 
     private CompletableFuture<Long> resolveAckToken(Agent agent, String ackToken) {

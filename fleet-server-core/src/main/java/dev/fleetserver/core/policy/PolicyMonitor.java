@@ -2,16 +2,14 @@ package dev.fleetserver.core.policy;
 
 import dev.fleetserver.core.apikey.OutputKeys;
 import dev.fleetserver.core.longpoll.CheckinRegistry;
-import dev.fleetserver.core.longpoll.CheckinResponse;
-import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.longpoll.ParkedCheckin;
 import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.model.PolicyRevision;
 import dev.fleetserver.core.secret.SecretStore;
+import dev.fleetserver.core.store.ChangeFeed;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
-import dev.fleetserver.core.store.ChangeFeed;
 import dev.fleetserver.core.util.Scheduler;
 import java.util.HashMap;
 import java.util.List;
@@ -64,19 +62,6 @@ public final class PolicyMonitor {
         this.outputKeys = outputKeys;
         this.agentKeys = agentKeys;
         this.feed = new ChangeFeed(repo.store(), FleetIndex.POLICIES, scheduler, this::onChanges);
-    }
-
-    /**
-     * The POLICY_CHANGE for an agent whose document was read as {@code agent}: the shared bytes, plus the agent's
-     * output keys, created first where the policy needs new ones.
-     */
-    public CompletableFuture<CheckinResponse> responseFor(PreparedPolicy policy, Agent agent) {
-        return agentKeys.responseFor(policy, agent);
-    }
-
-    /** Retires the agent's replaced output keys now that it reports running a newer revision (see {@link AgentOutputKeys#retireReported}). */
-    public CompletableFuture<Void> retireReplacedKeys(Agent agent, long revision) {
-        return agentKeys.retireReported(agent, revision);
     }
 
     /** Called with every revision newer than the one cached before (once per revision, on a store thread). */

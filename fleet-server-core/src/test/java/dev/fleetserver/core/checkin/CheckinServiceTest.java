@@ -1,16 +1,16 @@
 package dev.fleetserver.core.checkin;
 
-import dev.fleetserver.core.longpoll.CheckinRegistry;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.fleetserver.core.longpoll.CheckinRegistry;
 import dev.fleetserver.core.util.Json;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class CheckinServiceTest {
-    private final CheckinService service = new CheckinService(null, null, null, null, null, null, new CheckinRegistry(),
+    private final CheckinService service = new CheckinService(null, null, null, null, null, null, null, new CheckinRegistry(),
             CheckinSettings.defaults(), null, null);
 
     private static JsonNode json(String text) throws Exception {
@@ -45,7 +45,7 @@ class CheckinServiceTest {
 
     @Test
     void theLongPollAndMaxPollComeFromTheSettings() {
-        CheckinService custom = new CheckinService(null, null, null, null, null, null, new CheckinRegistry(),
+        CheckinService custom = new CheckinService(null, null, null, null, null, null, null, new CheckinRegistry(),
                 new CheckinSettings(Duration.ofMinutes(7), Duration.ZERO, Duration.ofMinutes(20), Duration.ofSeconds(30),
                         Duration.ofSeconds(10)), null, null);
 

@@ -1,6 +1,5 @@
 package dev.fleetserver.core.policy;
 
-import dev.fleetserver.core.model.HeldOutputKeys;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,6 +11,7 @@ import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.apikey.OutputKeys;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.model.HeldOutputKeys;
 import dev.fleetserver.core.model.PolicyRevision;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;

@@ -1,10 +1,13 @@
 package dev.fleetserver.netty.http;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.longpoll.CheckinResponse;
 import dev.fleetserver.core.longpoll.CheckinSink;
 import dev.fleetserver.core.longpoll.ParkedCheckin;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.netty.limit.BodyBudget;
 import dev.fleetserver.netty.metrics.HttpMetricsHandler;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
@@ -12,28 +15,25 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.ScheduledFuture;
-import com.fasterxml.jackson.databind.JsonNode;
-import dev.fleetserver.core.error.FleetException;
-import dev.fleetserver.netty.limit.BodyBudget;
 import java.io.IOException;
-import java.util.concurrent.CompletableFuture;
-import java.util.function.Function;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * One request and its answer. Answers exactly once, from any thread (writes hop onto the connection's event loop).
