@@ -22,7 +22,8 @@ import dev.fleetserver.core.file.DeliveryStore;
 import dev.fleetserver.core.file.FileDeliveryService;
 import dev.fleetserver.core.longpoll.CheckinRegistry;
 import dev.fleetserver.core.manage.AgentAdminService;
-import dev.fleetserver.core.manage.ManagementService;
+import dev.fleetserver.core.manage.EnrollmentKeyAdminService;
+import dev.fleetserver.core.manage.PolicyAdminService;
 import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.metrics.MeteredDocumentStore;
 import dev.fleetserver.core.model.FleetRepository;
@@ -61,7 +62,8 @@ public final class FleetCore implements AutoCloseable {
     private final CheckinService checkin;
     private final AckService acks;
     private final AuditService audit;
-    private final ManagementService management;
+    private final PolicyAdminService policyAdmin;
+    private final EnrollmentKeyAdminService enrollmentKeyAdmin;
     private final AgentAdminService agentAdmin;
     private final StatusService status;
     private final PolicyMonitor policies;
@@ -133,7 +135,7 @@ public final class FleetCore implements AutoCloseable {
         AgentOutputKeys agentOutputKeys = new AgentOutputKeys(repo, outputKeys, clock);
         this.policies = new PolicyMonitor(repo, registry, secretStore, scheduler, outputKeys, agentOutputKeys, metrics);
         ActionSecrets actionSecrets = new ActionSecrets(secretStore);
-        this.actions = new ActionDispatcher(store, registry, actionSecrets, clock, scheduler, metrics);
+        this.actions = new ActionDispatcher(repo, registry, actionSecrets, clock, scheduler, metrics);
         this.checkin = new CheckinService(repo, userAgents, policies, agentOutputKeys, actions, actionSecrets, new CheckinBulker(repo, clock), registry,
                 settings.checkin(), clock, scheduler);
         this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
@@ -141,7 +143,8 @@ public final class FleetCore implements AutoCloseable {
         this.acks = new AckService(repo, agentKeys, agentOutputKeys.issuesKeys() ? agentOutputKeys : null, clock);
         this.audit = new AuditService(repo, clock);
         this.agentAdmin = new AgentAdminService(repo, agentKeys, clock);
-        this.management = new ManagementService(repo, apiKeys, clock, settings.defaultOutputs());
+        this.enrollmentKeyAdmin = new EnrollmentKeyAdminService(repo, apiKeys, clock);
+        this.policyAdmin = new PolicyAdminService(repo, enrollmentKeyAdmin, clock, settings.defaultOutputs());
         this.status = new StatusService(auth, health);
         this.uploads = uploadStore == null ? null
                 : new UploadService(uploadStore, store, auth, clock, maxFileStorageSize);
@@ -177,7 +180,7 @@ public final class FleetCore implements AutoCloseable {
     public CompletableFuture<Started> startUp() {
         return repo.latestPolicies()
                 .thenCompose(existing -> existing.isEmpty()
-                        ? management.ensurePolicy(defaultPolicyBody())
+                        ? policyAdmin.ensurePolicy(defaultPolicyBody())
                         : CompletableFuture.completedFuture(null))
                 .thenCompose(v -> policiesStarted ? CompletableFuture.completedFuture(null)
                         : policies.start().thenRun(() -> policiesStarted = true))
@@ -195,8 +198,8 @@ public final class FleetCore implements AutoCloseable {
                 })
                 .thenCompose(v -> repo.latestPolicy(DEFAULT_POLICY_ID))
                 .thenCompose(p -> p.isPresent()
-                        ? management.ensureEnrollmentKey(DEFAULT_POLICY_ID)
-                        : CompletableFuture.<ManagementService.EnrollmentToken>completedFuture(null))
+                        ? enrollmentKeyAdmin.ensureEnrollmentKey(DEFAULT_POLICY_ID)
+                        : CompletableFuture.<EnrollmentKeyAdminService.EnrollmentToken>completedFuture(null))
                 .thenApply(token -> {
                     status.state(StatusService.State.HEALTHY);
                     return token == null ? new Started(null, false) : new Started(token.token(), token.created());
@@ -285,10 +288,17 @@ public final class FleetCore implements AutoCloseable {
         return audit;
     }
 
-    public ManagementService management() {
-        return management;
+    /** Agent policies, for the management API. */
+    public PolicyAdminService policyAdmin() {
+        return policyAdmin;
     }
 
+    /** Enrollment keys, for the management API. */
+    public EnrollmentKeyAdminService enrollmentKeyAdmin() {
+        return enrollmentKeyAdmin;
+    }
+
+    /** Agents, for the management API. */
     public AgentAdminService agentAdmin() {
         return agentAdmin;
     }

@@ -7,9 +7,9 @@ import dev.fleetserver.core.longpoll.CheckinResponse;
 import dev.fleetserver.core.longpoll.ParkedCheckin;
 import dev.fleetserver.core.metrics.FleetMetrics;
 import dev.fleetserver.core.model.Action;
+import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.ChangeFeed;
 import dev.fleetserver.core.store.Doc;
-import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Scheduler;
@@ -33,17 +33,17 @@ public final class ActionDispatcher {
     private final ChangeFeed feed;
     private final FleetMetrics metrics;
 
-    public ActionDispatcher(DocumentStore store, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler) {
-        this(store, registry, secrets, clock, scheduler, FleetMetrics.NONE);
+    public ActionDispatcher(FleetRepository repo, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler) {
+        this(repo, registry, secrets, clock, scheduler, FleetMetrics.NONE);
     }
 
-    public ActionDispatcher(DocumentStore store, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler,
+    public ActionDispatcher(FleetRepository repo, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler,
                             FleetMetrics metrics) {
         this.metrics = metrics;
         this.registry = registry;
         this.secrets = secrets;
         this.clock = clock;
-        this.feed = new ChangeFeed(store, FleetIndex.ACTIONS, scheduler, this::onChanges);
+        this.feed = repo.changeFeed(FleetIndex.ACTIONS, scheduler, this::onChanges);
     }
 
     public CompletableFuture<Void> start() {

@@ -13,12 +13,12 @@ import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.HashMap;
-import java.util.Optional;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -308,7 +308,7 @@ public final class CheckinBulker {
         List<CompletableFuture<List<String>>> writes = new ArrayList<>();
         for (int i = 0; i < ops.size(); i += MAX_BATCH) {
             List<WriteOp> chunk = ops.subList(i, Math.min(ops.size(), i + MAX_BATCH));
-            writes.add(repo.store().bulk(chunk).thenApply(results -> {
+            writes.add(repo.writeAgents(chunk).thenApply(results -> {
                 logItemFailures(results);
                 return results.stream().filter(r -> r.error() instanceof StoreException.Conflict).map(WriteResult::id).toList();
             }));

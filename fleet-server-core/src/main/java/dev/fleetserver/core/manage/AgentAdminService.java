@@ -9,10 +9,7 @@ import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
-import dev.fleetserver.core.store.Doc;
-import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
-import dev.fleetserver.core.store.WriteOp;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
 import java.time.Clock;
@@ -28,9 +25,10 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * Acting on agents through the management API, in Kibana's shapes: actions are written to {@code .fleet-actions}
- * exactly as Kibana writes them (so the same delivery path serves both), agent changes go to {@code .fleet-agents}.
- * Validation happens before anything is written, so a bad request leaves nothing half-done.
+ * Agents through the management API, in Kibana's shapes: reading them (with the status Kibana shows) and acting on
+ * them. Actions are written to {@code .fleet-actions} exactly as Kibana writes them (so the same delivery path serves
+ * both), agent changes go to {@code .fleet-agents}. Validation happens before anything is written, so a bad request
+ * leaves nothing half-done.
  */
 public final class AgentAdminService {
     /** Action types the generic {@code .../actions} endpoint accepts (those agents are ever sent). */
@@ -50,25 +48,88 @@ public final class AgentAdminService {
         this.clock = clock;
     }
 
+    // --- reading agents ---
+
+    /** A page of agents, newest enrollment first, as Kibana lists them. */
+    public CompletableFuture<ObjectNode> listAgents(int page, int perPage) {
+        return listAgents(page, perPage, null, false);
+    }
+
+    /**
+     * A page of agents, newest enrollment first, filtered by {@code kuery} (see {@link Kuery}); inactive agents only
+     * with {@code showInactive}, as in Kibana.
+     */
+    public CompletableFuture<ObjectNode> listAgents(int page, int perPage, String kuery, boolean showInactive) {
+        if (page < 1 || perPage < 1 || perPage > 10_000) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "page must be >= 1 and perPage between 1 and 10000");
+        }
+        Kuery filter = Kuery.parse(kuery);
+        Query q = filter.apply(Query.where().sortDesc("enrolled_at").size(10_000));
+        if (!showInactive) {
+            q.term("active", true);
+        }
+        Instant now = clock.instant();
+        return repo.agents(q).thenApply(all -> {
+            List<Agent> matching = all.stream().filter(a -> filter.matchesComputed(a, now)).toList();
+            ObjectNode out = Json.object();
+            ArrayNode items = out.putArray("items");
+            matching.stream().skip((long) (page - 1) * perPage).limit(perPage).forEach(a -> items.add(agentItem(a, now)));
+            out.put("total", matching.size());
+            out.put("page", page);
+            out.put("perPage", perPage);
+            return out;
+        });
+    }
+
+    public CompletableFuture<ObjectNode> getAgent(String id) {
+        return repo.agent(id).thenApply(found -> {
+            Agent a = found.orElseThrow(() -> new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Agent " + id + " not found"));
+            ObjectNode out = Json.object();
+            out.set("item", agentItem(a, clock.instant()));
+            return out;
+        });
+    }
+
+    /** The agent document without secrets, plus {@code id}, {@code status} and {@code policy_revision} as Kibana adds. */
+    static ObjectNode agentItem(Agent a, Instant now) {
+        ObjectNode item = Json.object();
+        item.put("id", a.id());
+        item.setAll(a.source().deepCopy());
+        item.remove("replace_token");
+        JsonNode outputs = item.get("outputs");
+        if (outputs instanceof ObjectNode o) {
+            o.elements().forEachRemaining(out -> {
+                if (out instanceof ObjectNode oo) {
+                    oo.remove("api_key");
+                }
+            });
+        }
+        item.put("status", AgentStatus.of(a, now));
+        if (a.source().has("policy_revision_idx")) {
+            item.put("policy_revision", a.policyRevisionIdx());
+        }
+        return item;
+    }
+
     // --- single agent ---
 
     /** {@code revoke:true} unenrolls at once (keys invalidated, next request 401); otherwise the agent is sent UNENROLL. */
     public CompletableFuture<ObjectNode> unenroll(String agentId, JsonNode body) {
-        boolean revoke = bool(body, "revoke");
-        return agent(agentId).thenCompose(a -> unlessManaged(a, bool(body, "force"),
+        boolean revoke = Bodies.bool(body, "revoke");
+        return agent(agentId).thenCompose(a -> unlessManaged(a, Bodies.bool(body, "force"),
                 "Cannot unenroll " + agentId + " from a managed agent policy " + a.policyId()))
                 .thenCompose(a -> unenroll(List.of(a), revoke));
     }
 
     public CompletableFuture<ObjectNode> upgrade(String agentId, JsonNode body) {
         UpgradeRequest req = UpgradeRequest.parse(body);
-        return agent(agentId).thenCompose(a -> unlessManaged(a, bool(body, "force"),
+        return agent(agentId).thenCompose(a -> unlessManaged(a, Bodies.bool(body, "force"),
                 "Cannot upgrade agent " + agentId + " in managed agent policy " + a.policyId()))
                 .thenCompose(a -> upgrade(List.of(a), req));
     }
 
     public CompletableFuture<ObjectNode> reassign(String agentId, JsonNode body) {
-        String policyId = requiredText(body, "policy_id");
+        String policyId = Bodies.requiredText(body, "policy_id");
         return agent(agentId).thenCompose(a -> unlessManaged(a, false,
                 "Cannot reassign an agent from managed agent policy " + a.policyId()))
                 .thenCompose(a -> reassign(List.of(a), policyId));
@@ -84,7 +145,7 @@ public final class AgentAdminService {
         }
         return repo.latestPolicy(agent.policyId()).thenApply(p -> {
             if (p.isPresent() && p.get().doc().source().path("is_managed").asBoolean(false)) {
-                throw bad(message);
+                throw Bodies.bad(message);
             }
             return agent;
         });
@@ -92,13 +153,13 @@ public final class AgentAdminService {
 
     /** {@code {"action":{"type":...,"data":...}}}: any type agents understand. */
     public CompletableFuture<ObjectNode> action(String agentId, JsonNode body) {
-        JsonNode action = object(body).get("action");
+        JsonNode action = Bodies.object(body).get("action");
         if (action == null || !action.isObject()) {
-            throw bad("[request body.action]: expected an object");
+            throw Bodies.bad("[request body.action]: expected an object");
         }
-        String type = requiredText(action, "type");
+        String type = Bodies.requiredText(action, "type");
         if (!GENERIC_TYPES.contains(type)) {
-            throw bad("[request body.action.type]: must be one of " + new TreeSet<>(GENERIC_TYPES));
+            throw Bodies.bad("[request body.action.type]: must be one of " + new TreeSet<>(GENERIC_TYPES));
         }
         JsonNode data = action.get("data");
         return agent(agentId).thenCompose(a -> writeAction(type, List.of(a.id()), data, Json.object()))
@@ -120,7 +181,7 @@ public final class AgentAdminService {
         JsonNode metrics = body == null ? null : body.get("additional_metrics");
         if (metrics != null && !metrics.isNull()) {
             if (!metrics.isArray()) {
-                throw bad("[request body.additional_metrics]: expected an array");
+                throw Bodies.bad("[request body.additional_metrics]: expected an array");
             }
             data.set("additional_metrics", metrics);
         }
@@ -130,20 +191,20 @@ public final class AgentAdminService {
 
     /** {@code PUT /api/fleet/agents/{id}}: tags (de-duplicated, sorted). */
     public CompletableFuture<ObjectNode> update(String agentId, JsonNode body) {
-        ObjectNode b = object(body);
+        ObjectNode b = Bodies.object(body);
         b.fieldNames().forEachRemaining(k -> {
             if (!k.equals("tags")) {
-                throw bad("[request body." + k + "]: definition for this key is missing");
+                throw Bodies.bad("[request body." + k + "]: definition for this key is missing");
             }
         });
         JsonNode tags = b.get("tags");
         if (tags == null || !tags.isArray()) {
-            throw bad("[request body.tags]: expected an array of strings");
+            throw Bodies.bad("[request body.tags]: expected an array of strings");
         }
         TreeSet<String> sorted = new TreeSet<>();
         tags.forEach(t -> {
             if (!t.isTextual()) {
-                throw bad("[request body.tags]: expected an array of strings");
+                throw Bodies.bad("[request body.tags]: expected an array of strings");
             }
             sorted.add(t.textValue());
         });
@@ -154,7 +215,7 @@ public final class AgentAdminService {
             return repo.updateAgent(a.id(), partial);
         }).thenCompose(seq -> repo.agent(agentId)).thenApply(a -> {
             ObjectNode out = Json.object();
-            out.set("item", ManagementService.agentItem(a.orElseThrow(), clock.instant()));
+            out.set("item", agentItem(a.orElseThrow(), clock.instant()));
             return out;
         });
     }
@@ -163,19 +224,19 @@ public final class AgentAdminService {
 
     /** {@code {"agents": [ids] | "<kuery>", "revoke"?}}. */
     public CompletableFuture<ObjectNode> bulkUnenroll(JsonNode body) {
-        boolean revoke = bool(body, "revoke");
-        return select(body).thenCompose(agents -> unmanaged(agents, bool(body, "force")))
+        boolean revoke = Bodies.bool(body, "revoke");
+        return select(body).thenCompose(agents -> unmanaged(agents, Bodies.bool(body, "force")))
                 .thenCompose(agents -> unenroll(agents, revoke));
     }
 
     public CompletableFuture<ObjectNode> bulkUpgrade(JsonNode body) {
         UpgradeRequest req = UpgradeRequest.parse(body);
-        return select(body).thenCompose(agents -> unmanaged(agents, bool(body, "force")))
+        return select(body).thenCompose(agents -> unmanaged(agents, Bodies.bool(body, "force")))
                 .thenCompose(agents -> upgrade(agents, req));
     }
 
     public CompletableFuture<ObjectNode> bulkReassign(JsonNode body) {
-        String policyId = requiredText(body, "policy_id");
+        String policyId = Bodies.requiredText(body, "policy_id");
         return select(body).thenCompose(agents -> unmanaged(agents, false)).thenCompose(agents -> reassign(agents, policyId));
     }
 
@@ -198,14 +259,9 @@ public final class AgentAdminService {
             return CompletableFuture.allOf(all).thenApply(v -> Json.object());
         }
         String now = Times.millis(clock.instant());
-        return writeAction("UNENROLL", ids(agents), null, Json.object()).thenCompose(w -> {
-            List<WriteOp> marks = new ArrayList<>();
-            for (Agent a : agents) {
-                marks.add(new WriteOp.Update(FleetIndex.AGENTS, a.id(), Json.object().put("unenrollment_started_at", now)
-                        .put("updated_at", now)));
-            }
-            return repo.store().bulk(marks).thenApply(r -> actionId(w.actionId));
-        });
+        return writeAction("UNENROLL", ids(agents), null, Json.object())
+                .thenCompose(w -> repo.updateAgents(ids(agents), Json.object().put("unenrollment_started_at", now).put("updated_at", now))
+                        .thenApply(r -> actionId(w.actionId)));
     }
 
     private CompletableFuture<ObjectNode> upgrade(List<Agent> agents, UpgradeRequest req) {
@@ -224,14 +280,9 @@ public final class AgentAdminService {
             }
         }
         String now = Times.millis(clock.instant());
-        return writeAction("UPGRADE", ids(agents), data, extra).thenCompose(w -> {
-            List<WriteOp> marks = new ArrayList<>();
-            for (Agent a : agents) {
-                marks.add(new WriteOp.Update(FleetIndex.AGENTS, a.id(), Json.object().put("upgrade_started_at", now)
-                        .put("updated_at", now)));
-            }
-            return repo.store().bulk(marks).thenApply(r -> actionId(w.actionId));
-        });
+        return writeAction("UPGRADE", ids(agents), data, extra)
+                .thenCompose(w -> repo.updateAgents(ids(agents), Json.object().put("upgrade_started_at", now).put("updated_at", now))
+                        .thenApply(r -> actionId(w.actionId)));
     }
 
     /** Moves agents to another policy; they are sent POLICY_REASSIGN and get the new policy on their next checkin. */
@@ -241,7 +292,7 @@ public final class AgentAdminService {
                 throw new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Agent policy " + policyId + " not found");
             }
             String now = Times.millis(clock.instant());
-            List<WriteOp> moves = new ArrayList<>();
+            Map<String, ObjectNode> moves = new LinkedHashMap<>();
             for (Agent a : agents) {
                 ObjectNode partial = Json.object();
                 partial.put("policy_id", policyId);
@@ -251,9 +302,9 @@ public final class AgentAdminService {
                     partial.put("policy_revision_idx", 0);
                 }
                 partial.put("updated_at", now);
-                moves.add(new WriteOp.Update(FleetIndex.AGENTS, a.id(), partial));
+                moves.put(a.id(), partial);
             }
-            return repo.store().bulk(moves)
+            return repo.updateAgents(moves)
                     .thenCompose(r -> writeAction("POLICY_REASSIGN", ids(agents), Json.object().put("policy_id", policyId), Json.object()))
                     .thenApply(w -> actionId(w.actionId));
         });
@@ -265,12 +316,12 @@ public final class AgentAdminService {
     /** Writes one action for these agents, split into documents of at most {@link #AGENTS_PER_DOC} agents like Kibana. */
     private CompletableFuture<Written> writeAction(String type, List<String> agentIds, JsonNode data, ObjectNode extra) {
         if (agentIds.isEmpty()) {
-            throw bad("no agents selected");
+            throw Bodies.bad("no agents selected");
         }
         String actionId = UUID.randomUUID().toString();
         Instant now = clock.instant();
         String created = Times.millis(now);
-        List<WriteOp> docs = new ArrayList<>();
+        List<ObjectNode> docs = new ArrayList<>();
         for (int i = 0; i < agentIds.size(); i += AGENTS_PER_DOC) {
             ObjectNode doc = Json.object();
             doc.put("action_id", actionId);
@@ -283,12 +334,9 @@ public final class AgentAdminService {
                 doc.set("data", data);
             }
             doc.setAll(extra);
-            docs.add(new WriteOp.Create(FleetIndex.ACTIONS, UUID.randomUUID().toString(), doc));
+            docs.add(doc);
         }
-        return repo.store().bulk(docs).thenApply(results -> {
-            results.forEach(r -> r.orThrow());
-            return new Written(actionId, created);
-        });
+        return repo.createActions(docs).thenApply(v -> new Written(actionId, created));
     }
 
     // --- status ---
@@ -308,7 +356,7 @@ public final class AgentAdminService {
             Instant now = clock.instant();
             int total = 0;
             for (Agent a : agents) {
-                String s = ManagementService.status(a, now);
+                String s = AgentStatus.of(a, now);
                 // Kibana's summary folds degraded into error and unenrolling into updating.
                 String bucket = s.equals("degraded") ? "error" : s.equals("unenrolling") ? "updating" : s;
                 counts.merge(bucket, 1, Integer::sum);
@@ -330,11 +378,10 @@ public final class AgentAdminService {
 
     /** {@code GET /api/fleet/agents/action_status}: per action, agents targeted, acked and failed (newest first). */
     public CompletableFuture<ObjectNode> actionStatus(int perPage) {
-        Query q = Query.where().sortDesc("@timestamp").size(10_000);
-        return repo.store().search(FleetIndex.ACTIONS, q).thenCompose(docs -> {
-            Map<String, List<Doc>> byAction = new LinkedHashMap<>();
-            for (Doc d : docs) {
-                String id = Json.text(d.source(), "action_id");
+        return repo.actionsNewestFirst().thenCompose(actions -> {
+            Map<String, List<Action>> byAction = new LinkedHashMap<>();
+            for (Action d : actions) {
+                String id = d.actionId();
                 if (id != null && byAction.size() < perPage || byAction.containsKey(id)) {
                     byAction.computeIfAbsent(id, k -> new ArrayList<>()).add(d);
                 }
@@ -350,14 +397,12 @@ public final class AgentAdminService {
         });
     }
 
-    private CompletableFuture<ObjectNode> statusOf(String actionId, List<Doc> parts) {
-        Query q = Query.where().term("action_id", actionId).size(10_000);
-        return repo.store().search(FleetIndex.ACTION_RESULTS, q).thenApply(results -> {
-            int targeted = parts.stream().mapToInt(p -> new Action(p).agents().size()).sum();
-            long failed = results.stream().filter(r -> r.source().hasNonNull("error")
-                    && !r.source().get("error").asText().isEmpty()).count();
+    private CompletableFuture<ObjectNode> statusOf(String actionId, List<Action> parts) {
+        return repo.actionResults(actionId).thenApply(results -> {
+            int targeted = parts.stream().mapToInt(p -> p.agents().size()).sum();
+            long failed = results.stream().filter(r -> r.hasNonNull("error") && !r.get("error").asText().isEmpty()).count();
             long acked = results.size() - failed;
-            Action first = new Action(parts.get(0));
+            Action first = parts.get(0);
             boolean expired = first.expiredAt(clock.instant());
             String status = acked + failed >= targeted ? (failed > 0 ? "FAILED" : "COMPLETE") : expired ? "EXPIRED" : "IN_PROGRESS";
             ObjectNode item = Json.object();
@@ -383,12 +428,12 @@ public final class AgentAdminService {
 
     /** The agents a bulk request names: {@code agents} as a list of ids (all must exist) or as a kuery string. */
     private CompletableFuture<List<Agent>> select(JsonNode body) {
-        JsonNode agents = object(body).get("agents");
+        JsonNode agents = Bodies.object(body).get("agents");
         if (agents != null && agents.isArray()) {
             List<CompletableFuture<Agent>> found = new ArrayList<>();
             agents.forEach(id -> {
                 if (!id.isTextual()) {
-                    throw bad("[request body.agents]: expected agent ids or a kuery string");
+                    throw Bodies.bad("[request body.agents]: expected agent ids or a kuery string");
                 }
                 found.add(agent(id.textValue()));
             });
@@ -400,7 +445,7 @@ public final class AgentAdminService {
             Instant now = clock.instant();
             return selectAll(kuery, now, -1, new java.util.LinkedHashMap<>(), 0);
         }
-        throw bad("[request body.agents]: expected agent ids or a kuery string");
+        throw Bodies.bad("[request body.agents]: expected agent ids or a kuery string");
     }
 
     /**
@@ -438,58 +483,28 @@ public final class AgentAdminService {
         return Json.object().put("actionId", id);
     }
 
-    private static ObjectNode object(JsonNode body) {
-        if (body == null || !body.isObject()) {
-            throw bad("expected a JSON object body");
-        }
-        return (ObjectNode) body;
-    }
-
-    private static boolean bool(JsonNode body, String field) {
-        if (body == null || body.isNull() || body.isMissingNode()) {
-            return false;
-        }
-        JsonNode v = object(body).get(field);
-        if (v != null && !v.isNull() && !v.isBoolean()) {
-            throw bad("[request body." + field + "]: expected a boolean");
-        }
-        return v != null && v.asBoolean(false);
-    }
-
-    static String requiredText(JsonNode body, String field) {
-        JsonNode v = object(body).get(field);
-        if (v == null || !v.isTextual() || v.textValue().isBlank()) {
-            throw bad("[request body." + field + "]: expected a non-empty string");
-        }
-        return v.textValue();
-    }
-
-    private static FleetException bad(String message) {
-        return new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, message);
-    }
-
     private record UpgradeRequest(String version, String sourceUri, String startTime, long rollout) {
         static UpgradeRequest parse(JsonNode body) {
-            String version = requiredText(body, "version");
+            String version = Bodies.requiredText(body, "version");
             if (!version.matches("\\d+\\.\\d+\\.\\d+(-[A-Za-z0-9.+]+)?")) {
-                throw bad("[request body.version]: not a version: " + version);
+                throw Bodies.bad("[request body.version]: not a version: " + version);
             }
             JsonNode src = body.get("source_uri");
             if (src != null && !src.isNull() && !src.isTextual()) {
-                throw bad("[request body.source_uri]: expected a string");
+                throw Bodies.bad("[request body.source_uri]: expected a string");
             }
             JsonNode start = body.get("start_time");
             String startTime = null;
             if (start != null && !start.isNull()) {
                 Instant t = Times.parse(start.asText(null));
                 if (t == null) {
-                    throw bad("[request body.start_time]: expected an RFC 3339 timestamp");
+                    throw Bodies.bad("[request body.start_time]: expected an RFC 3339 timestamp");
                 }
                 startTime = Times.seconds(t);
             }
             JsonNode rollout = body.get("rollout_duration_seconds");
             if (rollout != null && !rollout.isNull() && (!rollout.canConvertToLong() || rollout.asLong() < 0)) {
-                throw bad("[request body.rollout_duration_seconds]: expected a non-negative integer");
+                throw Bodies.bad("[request body.rollout_duration_seconds]: expected a non-negative integer");
             }
             return new UpgradeRequest(version, src == null || src.isNull() ? null : src.textValue(), startTime,
                     rollout == null || rollout.isNull() ? 0 : rollout.asLong());

@@ -64,7 +64,7 @@ final class Kuery {
     /** The computed-field part ({@code status}), checked on each agent. */
     boolean matchesComputed(Agent agent, Instant now) {
         for (String[] c : clauses) {
-            if (c[0].equals("status") && !ManagementService.status(agent, now).equals(c[1].toLowerCase(Locale.ROOT))) {
+            if (c[0].equals("status") && !AgentStatus.of(agent, now).equals(c[1].toLowerCase(Locale.ROOT))) {
                 return false;
             }
         }

@@ -1,19 +1,25 @@
 package dev.fleetserver.core.model;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.store.ChangeFeed;
+import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.store.WriteOp;
+import dev.fleetserver.core.store.WriteResult;
 import dev.fleetserver.core.util.Futures;
+import dev.fleetserver.core.util.Scheduler;
 import dev.fleetserver.core.util.Times;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * The typed layer over {@link DocumentStore}: every read and write of Fleet documents that core makes, with the
@@ -81,6 +87,35 @@ public final class FleetRepository {
         return store.count(FleetIndex.AGENTS, query);
     }
 
+    /** How many agents, active or not, are assigned to the policy. */
+    public CompletableFuture<Long> countAgentsOfPolicy(String policyId) {
+        return countAgents(Query.where().term("policy_id", policyId));
+    }
+
+    /**
+     * Writes a batch of agent document changes in one request; each item succeeds or fails on its own, as its
+     * {@link WriteResult} says.
+     */
+    public CompletableFuture<List<WriteResult>> writeAgents(List<WriteOp> ops) {
+        for (WriteOp op : ops) {
+            if (!FleetIndex.AGENTS.equals(op.index())) {
+                throw new IllegalArgumentException("not an agent write: " + op.index());
+            }
+        }
+        return store.bulk(ops);
+    }
+
+    /** Applies {@code partial} to each of these agents, in one request; each item succeeds or fails on its own. */
+    public CompletableFuture<List<WriteResult>> updateAgents(List<String> agentIds, ObjectNode partial) {
+        return store.bulk(agentIds.stream().<WriteOp>map(id -> new WriteOp.Update(FleetIndex.AGENTS, id, partial)).toList());
+    }
+
+    /** Applies each agent's own partial update, in one request; each item succeeds or fails on its own. */
+    public CompletableFuture<List<WriteResult>> updateAgents(Map<String, ObjectNode> partialsById) {
+        return store.bulk(partialsById.entrySet().stream()
+                .<WriteOp>map(e -> new WriteOp.Update(FleetIndex.AGENTS, e.getKey(), e.getValue())).toList());
+    }
+
     // --- enrollment keys ---
 
     /** The one active enrollment key with this API key id, or empty (the original requires exactly one hit). */
@@ -96,6 +131,21 @@ public final class FleetRepository {
 
     public CompletableFuture<Long> putEnrollmentKey(String id, ObjectNode source) {
         return store.create(FleetIndex.ENROLLMENT_API_KEYS, id, source);
+    }
+
+    public CompletableFuture<Optional<EnrollmentKey>> enrollmentKey(String id) {
+        return store.get(FleetIndex.ENROLLMENT_API_KEYS, id).thenApply(d -> d.map(EnrollmentKey::new));
+    }
+
+    /** Every enrollment key, active or not, newest first (at most 10 000). */
+    public CompletableFuture<List<EnrollmentKey>> enrollmentKeysNewestFirst() {
+        Query q = Query.where().sortDesc("created_at").size(10_000);
+        return store.search(FleetIndex.ENROLLMENT_API_KEYS, q).thenApply(ds -> ds.stream().map(EnrollmentKey::new).toList());
+    }
+
+    /** Unconditional partial update. */
+    public CompletableFuture<Long> updateEnrollmentKey(String id, ObjectNode partial) {
+        return store.update(FleetIndex.ENROLLMENT_API_KEYS, id, partial);
     }
 
     // --- policies ---
@@ -128,6 +178,31 @@ public final class FleetRepository {
         return store.create(FleetIndex.POLICIES, docId, source);
     }
 
+    /**
+     * Deletes the revisions of a policy that a search finds (a revision already gone is not an error); fails with the
+     * first other item failure.
+     */
+    public CompletableFuture<Void> deletePolicyRevisions(String policyId) {
+        return store.search(FleetIndex.POLICIES, Query.where().term("policy_id", policyId))
+                .thenCompose(revisions -> store.bulk(revisions.stream()
+                        .<WriteOp>map(d -> new WriteOp.Delete(FleetIndex.POLICIES, d.id())).toList()))
+                .thenApply(results -> {
+                    results.forEach(r -> {
+                        if (!r.ok() && !(r.error() instanceof StoreException.NotFound)) {
+                            throw r.error();
+                        }
+                    });
+                    return null;
+                });
+    }
+
+    // --- change feeds ---
+
+    /** Follows {@code index} in sequence-number order, calling {@code handler} with each page of new documents. */
+    public ChangeFeed changeFeed(String index, Scheduler scheduler, Consumer<List<Doc>> handler) {
+        return new ChangeFeed(store, index, scheduler, handler);
+    }
+
     // --- actions ---
 
     /**
@@ -141,6 +216,28 @@ public final class FleetRepository {
         Query q = Query.where().seqNoAfter(afterSeqNo).seqNoAtMost(upToSeqNo).after("expiration", Times.millis(now))
                 .term("agents", agentId).sortAsc(Query.SEQ_NO).size(size);
         return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
+    }
+
+    /** Creates action documents, each under a new random id, in one request; fails with the first item failure. */
+    public CompletableFuture<Void> createActions(List<ObjectNode> sources) {
+        List<WriteOp> ops = sources.stream()
+                .<WriteOp>map(src -> new WriteOp.Create(FleetIndex.ACTIONS, UUID.randomUUID().toString(), src)).toList();
+        return store.bulk(ops).thenApply(results -> {
+            results.forEach(WriteResult::orThrow);
+            return null;
+        });
+    }
+
+    /** Action documents, newest {@code @timestamp} first (at most 10 000). */
+    public CompletableFuture<List<Action>> actionsNewestFirst() {
+        Query q = Query.where().sortDesc("@timestamp").size(10_000);
+        return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
+    }
+
+    /** The result documents of an action (at most 10 000), as stored. */
+    public CompletableFuture<List<ObjectNode>> actionResults(String actionId) {
+        Query q = Query.where().term("action_id", actionId).size(10_000);
+        return store.search(FleetIndex.ACTION_RESULTS, q).thenApply(ds -> ds.stream().map(Doc::source).toList());
     }
 
     /** An action by its {@code action_id} (not the document id). */

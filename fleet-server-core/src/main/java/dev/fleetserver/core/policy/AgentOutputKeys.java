@@ -215,7 +215,7 @@ public final class AgentOutputKeys {
                         removed.keySet().forEach(all::remove);
                         outputs.fields().forEachRemaining(e -> all.set(e.getKey(), e.getValue()));
                         full.put("updated_at", now);
-                        return repo.store().write(WriteOp.Put.ifUnchanged(agent.doc(), full)).thenApply(seq -> plain);
+                        return repo.replaceAgentIfUnchanged(agent, full).thenApply(seq -> plain);
                     }
                     if (outputs.isEmpty()) {
                         return CompletableFuture.completedFuture(plain);

@@ -39,10 +39,7 @@ public final class PolicyMonitor {
     private final FleetMetrics metrics;
     private volatile java.util.function.Consumer<PolicyRevision> onRevision = rev -> { };
 
-    public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, Scheduler scheduler) {
-        this(repo, registry, new dev.fleetserver.core.secret.IndexSecretStore(repo.store()), scheduler);
-    }
-
+    /** Without output keys (outputs are delivered as written) and without metrics. */
     public PolicyMonitor(FleetRepository repo, CheckinRegistry registry, SecretStore secrets, Scheduler scheduler) {
         this(repo, registry, secrets, scheduler, OutputKeys.none(),
                 new AgentOutputKeys(repo, OutputKeys.none(), java.time.Clock.systemUTC()), FleetMetrics.NONE);
@@ -61,7 +58,7 @@ public final class PolicyMonitor {
         this.secrets = secrets;
         this.outputKeys = outputKeys;
         this.agentKeys = agentKeys;
-        this.feed = new ChangeFeed(repo.store(), FleetIndex.POLICIES, scheduler, this::onChanges);
+        this.feed = repo.changeFeed(FleetIndex.POLICIES, scheduler, this::onChanges);
     }
 
     /** Called with every revision newer than the one cached before (once per revision, on a store thread). */

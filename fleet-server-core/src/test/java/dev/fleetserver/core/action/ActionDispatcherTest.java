@@ -40,7 +40,7 @@ class ActionDispatcherTest {
     @BeforeEach
     void open() throws Exception {
         store = SqliteDocumentStore.open(dataDir);
-        dispatcher = new ActionDispatcher(store, registry, new ActionSecrets(new dev.fleetserver.core.secret.IndexSecretStore(store)), Clock.fixed(NOW, ZoneOffset.UTC), scheduler);
+        dispatcher = new ActionDispatcher(new dev.fleetserver.core.model.FleetRepository(store), registry, new ActionSecrets(new dev.fleetserver.core.secret.IndexSecretStore(store)), Clock.fixed(NOW, ZoneOffset.UTC), scheduler);
         dispatcher.start().get(5, TimeUnit.SECONDS);
     }
 
@@ -170,7 +170,7 @@ class ActionDispatcherTest {
         scheduler.runDue();
 
         ManualScheduler fresh = new ManualScheduler();
-        ActionDispatcher second = new ActionDispatcher(store, registry, new ActionSecrets(new dev.fleetserver.core.secret.IndexSecretStore(store)), Clock.fixed(NOW, ZoneOffset.UTC), fresh);
+        ActionDispatcher second = new ActionDispatcher(new dev.fleetserver.core.model.FleetRepository(store), registry, new ActionSecrets(new dev.fleetserver.core.secret.IndexSecretStore(store)), Clock.fixed(NOW, ZoneOffset.UTC), fresh);
         RecordingSink sink = new RecordingSink();
         Parking.park(registry, "a1", "p1", 1, -1, sink);
         second.start().get(5, TimeUnit.SECONDS);

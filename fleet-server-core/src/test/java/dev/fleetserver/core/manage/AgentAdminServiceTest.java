@@ -1,10 +1,13 @@
 package dev.fleetserver.core.manage;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.ack.AgentKeys;
+import dev.fleetserver.core.error.FleetError;
+import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
@@ -102,5 +105,25 @@ class AgentAdminServiceTest {
         a.put("policy_id", policyId);
         a.putObject("agent").put("version", "9.0.0");
         return a;
+    }
+
+    @Test
+    void getAgentAddsStatusAndHidesSecrets() throws Exception {
+        new FleetRepository(store).createAgent("a1", (ObjectNode) Json.MAPPER.readTree("{\"active\":true,\"last_checkin\":\""
+                + CLOCK.instant() + "\",\"policy_revision_idx\":4,"
+                + "\"replace_token\":\"secret\",\"outputs\":{\"default\":{\"api_key\":\"id:key\",\"api_key_id\":\"id\"}}}"))
+                .get(5, TimeUnit.SECONDS);
+
+        JsonNode item = admin.getAgent("a1").get(10, TimeUnit.SECONDS).get("item");
+
+        assertThat(item.get("id").asText()).isEqualTo("a1");
+        assertThat(item.get("status").asText()).isEqualTo("online");
+        assertThat(item.get("policy_revision").asLong()).isEqualTo(4);
+        assertThat(item.has("replace_token")).isFalse();
+        assertThat(item.at("/outputs/default").has("api_key")).isFalse();
+        assertThat(item.at("/outputs/default/api_key_id").asText()).isEqualTo("id");
+        assertThatThrownBy(() -> admin.getAgent("nope").get(10, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(FleetException.class)
+                .satisfies(e -> assertThat(((FleetException) e.getCause()).error()).isEqualTo(FleetError.MANAGEMENT_NOT_FOUND));
     }
 }

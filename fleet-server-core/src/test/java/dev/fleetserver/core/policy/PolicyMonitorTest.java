@@ -8,6 +8,7 @@ import dev.fleetserver.core.longpoll.CheckinRegistry;
 import dev.fleetserver.core.longpoll.Parking;
 import dev.fleetserver.core.longpoll.RecordingSink;
 import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.secret.IndexSecretStore;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.WriteOp;
@@ -39,7 +40,7 @@ class PolicyMonitorTest {
     void open() {
         store = SqliteDocumentStore.open(dataDir);
         repo = new FleetRepository(store);
-        monitor = new PolicyMonitor(repo, registry, scheduler);
+        monitor = new PolicyMonitor(repo, registry, new IndexSecretStore(store), scheduler);
     }
 
     @AfterEach
@@ -174,7 +175,7 @@ class PolicyMonitorTest {
     @Test
     void aRevisionFirstLoadedByACheckinStillWakesTheCheckinsAlreadyParked() throws Exception {
         GatedFeedStore gated = new GatedFeedStore(store);
-        PolicyMonitor gatedMonitor = new PolicyMonitor(new FleetRepository(gated), registry, scheduler);
+        PolicyMonitor gatedMonitor = new PolicyMonitor(new FleetRepository(gated), registry, new IndexSecretStore(gated), scheduler);
         try {
             gatedMonitor.start().get(5, TimeUnit.SECONDS);
             RecordingSink parked = new RecordingSink();

@@ -1,6 +1,6 @@
 package dev.fleetserver.netty.command;
 
-import dev.fleetserver.core.manage.ManagementService;
+import dev.fleetserver.core.manage.EnrollmentKeyAdminService;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
@@ -70,7 +70,7 @@ public final class EnrollmentTokenCommand {
     }
 
     private static Optional<String> find(DocumentStore store, String policyId) throws Exception {
-        return ManagementService.activeEnrollmentToken(new FleetRepository(store), policyId).get(60, TimeUnit.SECONDS);
+        return EnrollmentKeyAdminService.activeEnrollmentToken(new FleetRepository(store), policyId).get(60, TimeUnit.SECONDS);
     }
 
     private static String message(Exception e) {

@@ -37,17 +37,18 @@ public final class ManagementRoutes {
 
     public static Routes table(FleetCore core, String token) {
         ManagementRoutes r = new ManagementRoutes(core, token);
-        var m = core.management();
+        var policies = core.policyAdmin();
+        var keys = core.enrollmentKeyAdmin();
         var admin = core.agentAdmin();
         return new Routes()
-                .add(HttpMethod.GET, "/api/fleet/agent_policies", BodyLimits.DEFAULT, r.json(ex -> m.listPolicies()))
-                .add(HttpMethod.POST, "/api/fleet/agent_policies/delete", BodyLimits.DEFAULT, r.withBody((ex, body) -> m.deletePolicy(body)))
+                .add(HttpMethod.GET, "/api/fleet/agent_policies", BodyLimits.DEFAULT, r.json(ex -> policies.listPolicies()))
+                .add(HttpMethod.POST, "/api/fleet/agent_policies/delete", BodyLimits.DEFAULT, r.withBody((ex, body) -> policies.deletePolicy(body)))
                 .add(HttpMethod.GET, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.json(ex -> {
                     Map<String, String> q = Routes.query(ex.uri());
-                    return m.listEnrollmentKeys(intParam(q, "page", 1), intParam(q, "perPage", 20));
+                    return keys.listEnrollmentKeys(intParam(q, "page", 1), intParam(q, "perPage", 20));
                 }))
                 .add(HttpMethod.DELETE, "/api/fleet/enrollment_api_keys/{id}", BodyLimits.DEFAULT,
-                        r.json(ex -> m.revokeEnrollmentKey(ex.param("id"))))
+                        r.json(ex -> keys.revokeEnrollmentKey(ex.param("id"))))
                 .add(HttpMethod.GET, "/api/fleet/agent_status", BodyLimits.DEFAULT,
                         r.json(ex -> admin.agentStatus(Routes.query(ex.uri()).get("policyId"))))
                 .add(HttpMethod.GET, "/api/fleet/agents/action_status", BodyLimits.DEFAULT,
@@ -64,17 +65,17 @@ public final class ManagementRoutes {
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/actions", BodyLimits.DEFAULT, r.withBody((ex, body) -> admin.action(ex.param("id"), body)))
                 .add(HttpMethod.POST, "/api/fleet/agents/{id}/request_diagnostics", BodyLimits.DEFAULT,
                         r.withOptionalBody((ex, body) -> admin.requestDiagnostics(ex.param("id"), body)))
-                .add(HttpMethod.POST, "/api/fleet/agent_policies", BodyLimits.MANAGEMENT, r.withBody((ex, body) -> m.createPolicy(body)))
-                .add(HttpMethod.GET, "/api/fleet/agent_policies/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getPolicy(ex.param("id"))))
+                .add(HttpMethod.POST, "/api/fleet/agent_policies", BodyLimits.MANAGEMENT, r.withBody((ex, body) -> policies.createPolicy(body)))
+                .add(HttpMethod.GET, "/api/fleet/agent_policies/{id}", BodyLimits.DEFAULT, r.json(ex -> policies.getPolicy(ex.param("id"))))
                 .add(HttpMethod.PUT, "/api/fleet/agent_policies/{id}", BodyLimits.MANAGEMENT,
-                        r.withBody((ex, body) -> m.updatePolicy(ex.param("id"), body)))
-                .add(HttpMethod.POST, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.withBody((ex, body) -> m.createEnrollmentKey(body)))
+                        r.withBody((ex, body) -> policies.updatePolicy(ex.param("id"), body)))
+                .add(HttpMethod.POST, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.withBody((ex, body) -> keys.createEnrollmentKey(body)))
                 .add(HttpMethod.GET, "/api/fleet/agents", BodyLimits.DEFAULT, r.json(ex -> {
                     Map<String, String> q = Routes.query(ex.uri());
-                    return m.listAgents(intParam(q, "page", 1), intParam(q, "perPage", 20), q.get("kuery"),
+                    return admin.listAgents(intParam(q, "page", 1), intParam(q, "perPage", 20), q.get("kuery"),
                             Boolean.parseBoolean(q.getOrDefault("showInactive", "false")));
                 }))
-                .add(HttpMethod.GET, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.json(ex -> m.getAgent(ex.param("id"))))
+                .add(HttpMethod.GET, "/api/fleet/agents/{id}", BodyLimits.DEFAULT, r.json(ex -> admin.getAgent(ex.param("id"))))
                 .add(HttpMethod.GET, "/api/fleet/agents/{id}/uploads", BodyLimits.DEFAULT,
                         r.json(ex -> AgentFileDownload.uploads(core).agentUploads(ex.param("id"))))
                 .add(HttpMethod.GET, "/api/fleet/agents/files/{fileId}/{fileName}", BodyLimits.DEFAULT,

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
-import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.DocumentStore;
@@ -20,7 +19,6 @@ import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -41,7 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class ManagementServiceTest {
+class PolicyAdminServiceTest {
     private static final Instant NOW = Instant.parse("2024-05-01T12:00:00Z");
 
     @TempDir
@@ -49,7 +47,7 @@ class ManagementServiceTest {
 
     private SqliteDocumentStore store;
     private FleetRepository repo;
-    private ManagementService service;
+    private PolicyAdminService service;
 
     @BeforeEach
     void open() throws Exception {
@@ -57,7 +55,7 @@ class ManagementServiceTest {
         repo = new FleetRepository(store);
         Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
         ObjectNode outputs = (ObjectNode) json("{\"default\":{\"type\":\"elasticsearch\",\"hosts\":[\"http://localhost:9200\"]}}");
-        service = new ManagementService(repo, new EmbeddedApiKeys(store, clock), clock, outputs);
+        service = new PolicyAdminService(repo, new EnrollmentKeyAdminService(repo, new EmbeddedApiKeys(store, clock), clock), clock, outputs);
     }
 
     @AfterEach
@@ -269,8 +267,10 @@ class ManagementServiceTest {
     @Test
     void concurrentCreatesOfOneIdGiveOneSuccessAndOneConflict() throws Exception {
         BothReadFirstStore racing = new BothReadFirstStore(store);
-        ManagementService racy = new ManagementService(new FleetRepository(racing), new EmbeddedApiKeys(store),
-                Clock.fixed(NOW, ZoneOffset.UTC), Json.object());
+        FleetRepository racingRepo = new FleetRepository(racing);
+        Clock clock = Clock.fixed(NOW, ZoneOffset.UTC);
+        PolicyAdminService racy = new PolicyAdminService(racingRepo,
+                new EnrollmentKeyAdminService(racingRepo, new EmbeddedApiKeys(store), clock), clock, Json.object());
 
         CompletableFuture<ObjectNode> first = racy.createPolicy(json("{\"id\":\"p1\",\"name\":\"first\"}"));
         CompletableFuture<ObjectNode> second = racy.createPolicy(json("{\"id\":\"p1\",\"name\":\"second\"}"));
@@ -308,92 +308,5 @@ class ManagementServiceTest {
         @Override
         public void close() {
         }
-    }
-
-    // --- agent status ---
-
-    private static Agent agent(String json) throws Exception {
-        return new Agent(new Doc(FleetIndex.AGENTS, "a1", 1, 1, (ObjectNode) Json.MAPPER.readTree(json)));
-    }
-
-    private static String checkedIn(Duration ago, String status) {
-        return "{\"active\":true,\"last_checkin\":\"" + NOW.minus(ago) + "\",\"last_checkin_status\":\"" + status + "\"}";
-    }
-
-    @Test
-    void anAgentThatCheckedInRecentlyIsOnline() throws Exception {
-        assertThat(ManagementService.status(agent(checkedIn(Duration.ofSeconds(10), "online")), NOW)).isEqualTo("online");
-        assertThat(ManagementService.status(agent(checkedIn(Duration.ofSeconds(10), "starting")), NOW)).isEqualTo("online");
-        assertThat(ManagementService.status(agent("{\"active\":true,\"last_checkin\":\"" + NOW + "\"}"), NOW)).isEqualTo("online");
-    }
-
-    @Test
-    void anAgentSilentForMoreThanFiveMinutesIsOffline() throws Exception {
-        assertThat(ManagementService.status(agent(checkedIn(Duration.ofMinutes(5), "online")), NOW)).isEqualTo("online");
-        assertThat(ManagementService.status(agent(checkedIn(Duration.ofMinutes(5).plusSeconds(1), "online")), NOW))
-                .isEqualTo("offline");
-        assertThat(ManagementService.status(agent(checkedIn(Duration.ofHours(3), "error")), NOW)).isEqualTo("offline");
-    }
-
-    @Test
-    void anAgentReportingErrorsIsInErrorWhateverTheCase() throws Exception {
-        for (String s : List.of("error", "ERROR", "failed", "FAILED")) {
-            assertThat(ManagementService.status(agent(checkedIn(Duration.ofSeconds(10), s)), NOW)).as(s).isEqualTo("error");
-        }
-    }
-
-    @Test
-    void anAgentReportingDegradedIsDegraded() throws Exception {
-        assertThat(ManagementService.status(agent(checkedIn(Duration.ofSeconds(10), "DEGRADED")), NOW)).isEqualTo("degraded");
-        assertThat(ManagementService.status(agent(checkedIn(Duration.ofSeconds(10), "degraded")), NOW)).isEqualTo("degraded");
-    }
-
-    @Test
-    void anActiveAgentThatNeverCheckedInIsEnrolling() throws Exception {
-        assertThat(ManagementService.status(agent("{\"active\":true}"), NOW)).isEqualTo("enrolling");
-        assertThat(ManagementService.status(agent("{\"active\":true,\"last_checkin\":\"garbage\"}"), NOW)).isEqualTo("enrolling");
-    }
-
-    @Test
-    void anInactiveAgentIsUnenrolledWhenItHasAnUnenrolledAtAndInactiveOtherwise() throws Exception {
-        assertThat(ManagementService.status(agent("{\"active\":false,\"unenrolled_at\":\"" + NOW + "\"}"), NOW))
-                .isEqualTo("unenrolled");
-        assertThat(ManagementService.status(agent("{\"active\":false,\"last_checkin\":\"" + NOW + "\"}"), NOW))
-                .isEqualTo("inactive");
-        assertThat(ManagementService.status(agent("{}"), NOW)).isEqualTo("inactive");
-    }
-
-    @Test
-    void anAgentThatReportedItsUninstallOrOrphaningShowsItAheadOfItsCheckinsButNotOfItsUnenrollment() throws Exception {
-        String uninstalled = "{\"active\":true,\"audit_unenrolled_reason\":\"uninstall\",\"last_checkin\":\"";
-        // Silent for hours, or never checked in at all: the report wins over offline and enrolling.
-        assertThat(ManagementService.status(agent(uninstalled + NOW.minus(Duration.ofHours(3)) + "\"}"), NOW))
-                .isEqualTo("uninstalled");
-        assertThat(ManagementService.status(agent(uninstalled + NOW + "\",\"last_checkin_status\":\"error\"}"), NOW))
-                .isEqualTo("uninstalled");
-        assertThat(ManagementService.status(agent("{\"active\":true,\"audit_unenrolled_reason\":\"orphaned\"}"), NOW))
-                .isEqualTo("orphaned");
-        // Unenrolled comes first; other reasons are no status of their own.
-        assertThat(ManagementService.status(agent("{\"active\":false,\"unenrolled_at\":\"" + NOW
-                + "\",\"audit_unenrolled_reason\":\"uninstall\"}"), NOW)).isEqualTo("unenrolled");
-        assertThat(ManagementService.status(agent("{\"active\":true,\"audit_unenrolled_reason\":\"migrated\",\"last_checkin\":\""
-                + NOW + "\"}"), NOW)).isEqualTo("online");
-    }
-
-    @Test
-    void getAgentAddsStatusAndHidesSecrets() throws Exception {
-        repo.createAgent("a1", (ObjectNode) json("{\"active\":true,\"last_checkin\":\"" + NOW + "\",\"policy_revision_idx\":4,"
-                + "\"replace_token\":\"secret\",\"outputs\":{\"default\":{\"api_key\":\"id:key\",\"api_key_id\":\"id\"}}}"))
-                .get(5, TimeUnit.SECONDS);
-
-        JsonNode item = await(service.getAgent("a1")).get("item");
-
-        assertThat(item.get("id").asText()).isEqualTo("a1");
-        assertThat(item.get("status").asText()).isEqualTo("online");
-        assertThat(item.get("policy_revision").asLong()).isEqualTo(4);
-        assertThat(item.has("replace_token")).isFalse();
-        assertThat(item.at("/outputs/default").has("api_key")).isFalse();
-        assertThat(item.at("/outputs/default/api_key_id").asText()).isEqualTo("id");
-        assertThat(failure(() -> service.getAgent("nope")).error()).isEqualTo(FleetError.MANAGEMENT_NOT_FOUND);
     }
 }
