@@ -2,10 +2,10 @@ package dev.fleetserver.core;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.ack.AckService;
-import dev.fleetserver.core.ack.AgentKeys;
-import dev.fleetserver.core.action.ActionDispatcher;
 import dev.fleetserver.core.action.ActionGc;
+import dev.fleetserver.core.action.ActionMonitor;
 import dev.fleetserver.core.action.ActionSecrets;
+import dev.fleetserver.core.agent.AgentKeyRevoker;
 import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.apikey.OutputKeys;
 import dev.fleetserver.core.artifact.ArtifactAdminService;
@@ -67,7 +67,7 @@ public final class FleetCore implements AutoCloseable {
     private final AgentAdminService agentAdmin;
     private final StatusService status;
     private final PolicyMonitor policies;
-    private final ActionDispatcher actions;
+    private final ActionMonitor actions;
     private final ActionGc actionGc;
     private final CoreSettings settings;
     /** Null when this server keeps no uploads (then the upload endpoints answer that the feature is disabled). */
@@ -135,14 +135,14 @@ public final class FleetCore implements AutoCloseable {
         AgentOutputKeys agentOutputKeys = new AgentOutputKeys(repo, outputKeys, clock);
         this.policies = new PolicyMonitor(repo, registry, secretStore, scheduler, outputKeys, agentOutputKeys, metrics);
         ActionSecrets actionSecrets = new ActionSecrets(secretStore);
-        this.actions = new ActionDispatcher(repo, registry, actionSecrets, clock, scheduler, metrics);
+        this.actions = new ActionMonitor(repo, registry, actionSecrets, clock, scheduler, metrics);
         this.checkin = new CheckinService(repo, userAgents, policies, agentOutputKeys, actions, actionSecrets, new CheckinBulker(repo, clock), registry,
                 settings.checkin(), clock, scheduler);
         this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
-        AgentKeys agentKeys = new AgentKeys(repo, apiKeys, keyCache, outputKeys, clock);
-        this.acks = new AckService(repo, agentKeys, agentOutputKeys.issuesKeys() ? agentOutputKeys : null, clock);
+        AgentKeyRevoker keyRevoker = new AgentKeyRevoker(repo, apiKeys, keyCache, outputKeys, clock);
+        this.acks = new AckService(repo, keyRevoker, agentOutputKeys.issuesKeys() ? agentOutputKeys : null, clock);
         this.audit = new AuditService(repo, clock);
-        this.agentAdmin = new AgentAdminService(repo, agentKeys, clock);
+        this.agentAdmin = new AgentAdminService(repo, keyRevoker, clock);
         this.enrollmentKeyAdmin = new EnrollmentKeyAdminService(repo, apiKeys, clock);
         this.policyAdmin = new PolicyAdminService(repo, enrollmentKeyAdmin, clock, settings.defaultOutputs());
         this.status = new StatusService(auth, health);
@@ -275,7 +275,7 @@ public final class FleetCore implements AutoCloseable {
     }
 
     /** Live dispatch of new actions to parked checkins; its checkpoint is how far the server has seen actions. */
-    public ActionDispatcher actions() {
+    public ActionMonitor actions() {
         return actions;
     }
 

@@ -2,6 +2,7 @@ package dev.fleetserver.core.ack;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.agent.AgentKeyRevoker;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
@@ -32,18 +33,18 @@ public final class AckService {
     private static final int MAX_CONFLICT_RETRIES = 10;
 
     private final FleetRepository repo;
-    private final AgentKeys agentKeys;
+    private final AgentKeyRevoker keyRevoker;
     private final AgentOutputKeys outputKeys;
     private final Clock clock;
 
-    public AckService(FleetRepository repo, AgentKeys agentKeys, Clock clock) {
-        this(repo, agentKeys, null, clock);
+    public AckService(FleetRepository repo, AgentKeyRevoker keyRevoker, Clock clock) {
+        this(repo, keyRevoker, null, clock);
     }
 
     /** @param outputKeys retires replaced output keys once a newer revision is acked; {@code null}: none are issued */
-    public AckService(FleetRepository repo, AgentKeys agentKeys, AgentOutputKeys outputKeys, Clock clock) {
+    public AckService(FleetRepository repo, AgentKeyRevoker keyRevoker, AgentOutputKeys outputKeys, Clock clock) {
         this.repo = repo;
-        this.agentKeys = agentKeys;
+        this.keyRevoker = keyRevoker;
         this.outputKeys = outputKeys;
         this.clock = clock;
     }
@@ -209,7 +210,7 @@ public final class AckService {
         String type = action.type() == null ? "" : action.type();
         switch (type) {
             case "UNENROLL", "MIGRATE" -> {
-                return failed ? CompletableFuture.completedFuture(null) : agentKeys.unenroll(agent);
+                return failed ? CompletableFuture.completedFuture(null) : keyRevoker.unenroll(agent);
             }
             case "UPGRADE" -> {
                 return upgradeAcked(agent, failed, event.path("payload"));

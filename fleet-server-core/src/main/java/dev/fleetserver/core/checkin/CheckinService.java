@@ -3,7 +3,7 @@ package dev.fleetserver.core.checkin;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.fleetserver.core.action.ActionDispatcher;
+import dev.fleetserver.core.action.ActionMonitor;
 import dev.fleetserver.core.action.ActionSecrets;
 import dev.fleetserver.core.auth.UserAgentCheck;
 import dev.fleetserver.core.error.FleetException;
@@ -48,7 +48,7 @@ public final class CheckinService {
     private final UserAgentCheck userAgents;
     private final PolicyMonitor policies;
     private final AgentOutputKeys agentKeys;
-    private final ActionDispatcher actions;
+    private final ActionMonitor actions;
     private final ActionSecrets secrets;
     private final CheckinBulker bulker;
     private final CheckinRegistry registry;
@@ -61,7 +61,7 @@ public final class CheckinService {
     private Scheduler.Cancellable flushTask;
 
     public CheckinService(FleetRepository repo, UserAgentCheck userAgents, PolicyMonitor policies, AgentOutputKeys agentKeys,
-                          ActionDispatcher actions, ActionSecrets secrets, CheckinBulker bulker, CheckinRegistry registry,
+                          ActionMonitor actions, ActionSecrets secrets, CheckinBulker bulker, CheckinRegistry registry,
                           CheckinSettings settings, Clock clock, Scheduler scheduler) {
         this.repo = repo;
         this.userAgents = userAgents;
@@ -208,7 +208,7 @@ public final class CheckinService {
 
     /**
      * Registered: from here on a new action or revision reaches it, so these lookups cannot miss one. Actions up to
-     * the dispatcher's checkpoint are read here; newer ones come by live dispatch, which waits for this lookup (and
+     * the action monitor's checkpoint are read here; newer ones come by live dispatch, which waits for this lookup (and
      * makes it look again if it came meanwhile).
      */
     private void lookUp(Agent agent, ParkedCheckin parked, long seq, String policyId) {
@@ -218,7 +218,7 @@ public final class CheckinService {
                     List<Action> deliverable = found.stream().filter(Action::deliverable).toList();
                     if (!deliverable.isEmpty()) {
                         return secrets.resolve(deliverable)
-                                .thenAccept(resolved -> parked.complete(ActionDispatcher.response(agent.id(), resolved)));
+                                .thenAccept(resolved -> parked.complete(ActionMonitor.response(agent.id(), resolved)));
                     }
                     if (!found.isEmpty()) {
                         // Only undeliverable types: move the agent past them so they are not read again.

@@ -83,7 +83,7 @@ public final class ParkedCheckin {
     }
 
     /**
-     * The checkin starts looking up its pending actions (after registering, up to the dispatcher's checkpoint): until
+     * The checkin starts looking up its pending actions (after registering, up to the action monitor's checkpoint): until
      * {@link #finishLookup()} a live dispatch must not answer it, or the answer would carry the newer actions, move the
      * agent's ack token past them, and the older ones the lookup finds would never be delivered.
      */

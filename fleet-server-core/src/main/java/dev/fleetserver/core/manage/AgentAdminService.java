@@ -3,7 +3,8 @@ package dev.fleetserver.core.manage;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.fleetserver.core.ack.AgentKeys;
+import dev.fleetserver.core.agent.AgentKeyRevoker;
+import dev.fleetserver.core.agent.AgentStatus;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Action;
@@ -39,12 +40,12 @@ public final class AgentAdminService {
     static final int AGENTS_PER_DOC = 1000;
 
     private final FleetRepository repo;
-    private final AgentKeys agentKeys;
+    private final AgentKeyRevoker keyRevoker;
     private final Clock clock;
 
-    public AgentAdminService(FleetRepository repo, AgentKeys agentKeys, Clock clock) {
+    public AgentAdminService(FleetRepository repo, AgentKeyRevoker keyRevoker, Clock clock) {
         this.repo = repo;
-        this.agentKeys = agentKeys;
+        this.keyRevoker = keyRevoker;
         this.clock = clock;
     }
 
@@ -255,7 +256,7 @@ public final class AgentAdminService {
 
     private CompletableFuture<ObjectNode> unenroll(List<Agent> agents, boolean revoke) {
         if (revoke) {
-            CompletableFuture<?>[] all = agents.stream().map(agentKeys::unenroll).toArray(CompletableFuture[]::new);
+            CompletableFuture<?>[] all = agents.stream().map(keyRevoker::unenroll).toArray(CompletableFuture[]::new);
             return CompletableFuture.allOf(all).thenApply(v -> Json.object());
         }
         String now = Times.millis(clock.instant());

@@ -1,5 +1,6 @@
 package dev.fleetserver.core.manage;
 
+import dev.fleetserver.core.agent.AgentStatus;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Agent;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.agent.AgentKeyRevoker;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Agent;
@@ -51,7 +52,7 @@ class AckServiceTest {
         var apiKeys = new dev.fleetserver.core.store.embedded.EmbeddedApiKeys(store, clock);
         var keyCache = new dev.fleetserver.core.auth.ApiKeyAuthenticator(apiKeys, clock, Duration.ofMinutes(15),
                 Duration.ZERO, 100);
-        service = new AckService(repo, new AgentKeys(repo, apiKeys, keyCache, clock), clock);
+        service = new AckService(repo, new AgentKeyRevoker(repo, apiKeys, keyCache, clock), clock);
         ObjectNode agent = (ObjectNode) Json.MAPPER.readTree("{\"active\":true,\"policy_id\":\"p1\",\"policy_revision_idx\":2,"
                 + "\"agent\":{\"id\":\"agent-1\",\"version\":\"9.6.0\"},\"namespaces\":[\"default\"]}");
         repo.createAgent("agent-1", agent).get(5, TimeUnit.SECONDS);

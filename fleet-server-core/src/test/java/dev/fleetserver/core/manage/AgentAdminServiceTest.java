@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.fleetserver.core.ack.AgentKeys;
+import dev.fleetserver.core.agent.AgentKeyRevoker;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.FleetRepository;
@@ -43,7 +43,7 @@ class AgentAdminServiceTest {
     void open() {
         store = SqliteDocumentStore.open(dataDir);
         FleetRepository repo = new FleetRepository(store);
-        admin = new AgentAdminService(repo, new AgentKeys(repo, new EmbeddedApiKeys(store, CLOCK), null, CLOCK), CLOCK);
+        admin = new AgentAdminService(repo, new AgentKeyRevoker(repo, new EmbeddedApiKeys(store, CLOCK), null, CLOCK), CLOCK);
     }
 
     @AfterEach

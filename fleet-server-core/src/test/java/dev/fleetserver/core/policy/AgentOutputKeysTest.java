@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.ack.AckService;
-import dev.fleetserver.core.ack.AgentKeys;
+import dev.fleetserver.core.agent.AgentKeyRevoker;
 import dev.fleetserver.core.apikey.ApiKey;
 import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.apikey.OutputKeys;
@@ -214,7 +214,7 @@ class AgentOutputKeysTest {
         assertThat(retired.get(0).get("retired_at").asText()).isEqualTo("2024-05-01T12:00:00.000Z");
         assertThat(local.invalidated).isEmpty();
 
-        AckService acks = new AckService(repo, new AgentKeys(repo, local, null, outputKeys, CLOCK), keys, CLOCK);
+        AckService acks = new AckService(repo, new AgentKeyRevoker(repo, local, null, outputKeys, CLOCK), keys, CLOCK);
         String body = "{\"events\":[{\"type\":\"ACTION_RESULT\",\"agent_id\":\"agent-1\",\"action_id\":\"policy:p1:2\"}]}";
         acks.ack(agent(), Json.MAPPER.readTree(body)).get(5, TimeUnit.SECONDS);
 
@@ -328,7 +328,7 @@ class AgentOutputKeysTest {
         var keyCache = new dev.fleetserver.core.auth.ApiKeyAuthenticator(local, CLOCK, java.time.Duration.ofMinutes(1),
                 java.time.Duration.ZERO, 10);
 
-        new AgentKeys(repo, local, keyCache, outputKeys, CLOCK).unenroll(agent()).get(5, TimeUnit.SECONDS);
+        new AgentKeyRevoker(repo, local, keyCache, outputKeys, CLOCK).unenroll(agent()).get(5, TimeUnit.SECONDS);
 
         assertThat(remote.invalidated).containsExactly("remote-1");
         assertThat(agent().active()).isFalse();
@@ -370,7 +370,7 @@ class AgentOutputKeysTest {
     }
 
     private void ack(String actionId) throws Exception {
-        AckService acks = new AckService(repo, new AgentKeys(repo, local, null, outputKeys, CLOCK), keys, CLOCK);
+        AckService acks = new AckService(repo, new AgentKeyRevoker(repo, local, null, outputKeys, CLOCK), keys, CLOCK);
         String body = "{\"events\":[{\"type\":\"ACTION_RESULT\",\"agent_id\":\"agent-1\",\"action_id\":\"" + actionId + "\"}]}";
         acks.ack(agent(), Json.MAPPER.readTree(body)).get(5, TimeUnit.SECONDS);
     }

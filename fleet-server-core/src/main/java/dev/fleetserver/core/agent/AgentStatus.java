@@ -1,4 +1,4 @@
-package dev.fleetserver.core.manage;
+package dev.fleetserver.core.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fleetserver.core.model.Agent;

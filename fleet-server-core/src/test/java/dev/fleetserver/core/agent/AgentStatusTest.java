@@ -1,4 +1,4 @@
-package dev.fleetserver.core.manage;
+package dev.fleetserver.core.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

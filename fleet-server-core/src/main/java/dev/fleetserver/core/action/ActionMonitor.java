@@ -26,18 +26,18 @@ import java.util.concurrent.CompletableFuture;
  * targets. Agents not parked pick it up from the store on their next checkin, because their {@code action_seq_no}
  * has not moved.
  */
-public final class ActionDispatcher {
+public final class ActionMonitor {
     private final CheckinRegistry registry;
     private final ActionSecrets secrets;
     private final Clock clock;
     private final ChangeFeed feed;
     private final FleetMetrics metrics;
 
-    public ActionDispatcher(FleetRepository repo, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler) {
+    public ActionMonitor(FleetRepository repo, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler) {
         this(repo, registry, secrets, clock, scheduler, FleetMetrics.NONE);
     }
 
-    public ActionDispatcher(FleetRepository repo, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler,
+    public ActionMonitor(FleetRepository repo, CheckinRegistry registry, ActionSecrets secrets, Clock clock, Scheduler scheduler,
                             FleetMetrics metrics) {
         this.metrics = metrics;
         this.registry = registry;
@@ -77,7 +77,7 @@ public final class ActionDispatcher {
         }
         // Agents parked after this point find these actions themselves (the checkpoint already covers them).
         secrets.resolve(deliverable).thenAccept(resolved -> dispatch(resolved, seen)).exceptionally(t -> {
-            org.slf4j.LoggerFactory.getLogger(ActionDispatcher.class)
+            org.slf4j.LoggerFactory.getLogger(ActionMonitor.class)
                     .warn("actions not dispatched live (agents get them on their next checkin): {}", t.toString());
             return null;
         });

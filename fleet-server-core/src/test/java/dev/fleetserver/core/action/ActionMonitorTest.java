@@ -26,7 +26,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ActionDispatcherTest {
+class ActionMonitorTest {
     private static final Instant NOW = Instant.parse("2024-05-01T12:00:00Z");
 
     @TempDir
@@ -35,12 +35,12 @@ class ActionDispatcherTest {
     private SqliteDocumentStore store;
     private final CheckinRegistry registry = new CheckinRegistry();
     private final ManualScheduler scheduler = new ManualScheduler();
-    private ActionDispatcher dispatcher;
+    private ActionMonitor dispatcher;
 
     @BeforeEach
     void open() throws Exception {
         store = SqliteDocumentStore.open(dataDir);
-        dispatcher = new ActionDispatcher(new dev.fleetserver.core.model.FleetRepository(store), registry, new ActionSecrets(new dev.fleetserver.core.secret.IndexSecretStore(store)), Clock.fixed(NOW, ZoneOffset.UTC), scheduler);
+        dispatcher = new ActionMonitor(new dev.fleetserver.core.model.FleetRepository(store), registry, new ActionSecrets(new dev.fleetserver.core.secret.IndexSecretStore(store)), Clock.fixed(NOW, ZoneOffset.UTC), scheduler);
         dispatcher.start().get(5, TimeUnit.SECONDS);
     }
 
@@ -170,7 +170,7 @@ class ActionDispatcherTest {
         scheduler.runDue();
 
         ManualScheduler fresh = new ManualScheduler();
-        ActionDispatcher second = new ActionDispatcher(new dev.fleetserver.core.model.FleetRepository(store), registry, new ActionSecrets(new dev.fleetserver.core.secret.IndexSecretStore(store)), Clock.fixed(NOW, ZoneOffset.UTC), fresh);
+        ActionMonitor second = new ActionMonitor(new dev.fleetserver.core.model.FleetRepository(store), registry, new ActionSecrets(new dev.fleetserver.core.secret.IndexSecretStore(store)), Clock.fixed(NOW, ZoneOffset.UTC), fresh);
         RecordingSink sink = new RecordingSink();
         Parking.park(registry, "a1", "p1", 1, -1, sink);
         second.start().get(5, TimeUnit.SECONDS);

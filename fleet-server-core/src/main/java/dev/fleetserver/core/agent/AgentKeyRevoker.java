@@ -1,4 +1,4 @@
-package dev.fleetserver.core.ack;
+package dev.fleetserver.core.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -20,19 +20,19 @@ import java.util.concurrent.CompletableFuture;
  * Ending an agent's membership: every API key it holds is invalidated and the document marked inactive, so its next
  * request is refused (401) whatever any cache says.
  */
-public final class AgentKeys {
+public final class AgentKeyRevoker {
     private final FleetRepository repo;
     private final ApiKeys apiKeys;
     private final ApiKeyAuthenticator keyCache;
     private final OutputKeys outputKeys;
     private final Clock clock;
 
-    public AgentKeys(FleetRepository repo, ApiKeys apiKeys, ApiKeyAuthenticator keyCache, Clock clock) {
+    public AgentKeyRevoker(FleetRepository repo, ApiKeys apiKeys, ApiKeyAuthenticator keyCache, Clock clock) {
         this(repo, apiKeys, keyCache, OutputKeys.none(), clock);
     }
 
     /** @param outputKeys reaches the remote clusters that issued keys of {@code remote_elasticsearch} outputs */
-    public AgentKeys(FleetRepository repo, ApiKeys apiKeys, ApiKeyAuthenticator keyCache, OutputKeys outputKeys, Clock clock) {
+    public AgentKeyRevoker(FleetRepository repo, ApiKeys apiKeys, ApiKeyAuthenticator keyCache, OutputKeys outputKeys, Clock clock) {
         this.repo = repo;
         this.apiKeys = apiKeys;
         this.keyCache = keyCache;
