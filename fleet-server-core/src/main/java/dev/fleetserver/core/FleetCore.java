@@ -138,7 +138,7 @@ public final class FleetCore implements AutoCloseable {
         this.actions = new ActionMonitor(repo, registry, actionSecrets, clock, scheduler, metrics);
         this.checkin = new CheckinService(repo, userAgents, policies, agentOutputKeys, actions, actionSecrets, new CheckinBulker(repo, clock), registry,
                 settings.checkin(), clock, scheduler);
-        this.actionGc = new ActionGc(store, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
+        this.actionGc = new ActionGc(repo, clock, scheduler, java.time.Duration.ofHours(1), java.time.Duration.ofDays(30));
         AgentKeyRevoker keyRevoker = new AgentKeyRevoker(repo, apiKeys, keyCache, outputKeys, clock);
         this.acks = new AckService(repo, keyRevoker, agentOutputKeys.issuesKeys() ? agentOutputKeys : null, clock);
         this.audit = new AuditService(repo, clock);
@@ -147,9 +147,9 @@ public final class FleetCore implements AutoCloseable {
         this.policyAdmin = new PolicyAdminService(repo, enrollmentKeyAdmin, clock, settings.defaultOutputs());
         this.status = new StatusService(auth, health);
         this.uploads = uploadStore == null ? null
-                : new UploadService(uploadStore, store, auth, clock, maxFileStorageSize);
-        this.artifacts = new ArtifactService(auth, policies, store, settings.artifactCache());
-        this.artifactAdmin = new ArtifactAdminService(store, artifacts, clock);
+                : new UploadService(uploadStore, repo, auth, clock, maxFileStorageSize);
+        this.artifacts = new ArtifactService(auth, policies, repo, settings.artifactCache());
+        this.artifactAdmin = new ArtifactAdminService(repo, artifacts, clock);
         this.deliveryStore = files;
         this.fileDelivery = new FileDeliveryService(auth, files);
     }

@@ -1,15 +1,10 @@
 package dev.fleetserver.core.action;
 
-import dev.fleetserver.core.store.DocumentStore;
-import dev.fleetserver.core.store.FleetIndex;
-import dev.fleetserver.core.store.Query;
-import dev.fleetserver.core.store.StoreException;
-import dev.fleetserver.core.store.WriteOp;
+import dev.fleetserver.core.model.Action;
+import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.util.Scheduler;
-import dev.fleetserver.core.util.Times;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
@@ -25,7 +20,7 @@ public final class ActionGc {
     private static final int PAGE = 1000;
     private static final int MAX_PAGES_PER_RUN = 100;
 
-    private final DocumentStore store;
+    private final FleetRepository repo;
     private final Clock clock;
     private final Scheduler scheduler;
     private final Duration interval;
@@ -33,8 +28,8 @@ public final class ActionGc {
     private volatile Scheduler.Cancellable next;
     private volatile boolean stopped;
 
-    public ActionGc(DocumentStore store, Clock clock, Scheduler scheduler, Duration interval, Duration keep) {
-        this.store = store;
+    public ActionGc(FleetRepository repo, Clock clock, Scheduler scheduler, Duration interval, Duration keep) {
+        this.repo = repo;
         this.clock = clock;
         this.scheduler = scheduler;
         this.interval = interval;
@@ -72,17 +67,12 @@ public final class ActionGc {
     }
 
     private CompletableFuture<Integer> sweep(int pages, int deleted) {
-        String cutoff = Times.millis(clock.instant().minus(keep));
-        Query q = Query.where().filter(new dev.fleetserver.core.store.Filter.Range("expiration", null, null, null,
-                com.fasterxml.jackson.databind.node.TextNode.valueOf(cutoff))).size(PAGE);
-        return store.search(FleetIndex.ACTIONS, q).thenCompose(docs -> {
-            if (docs.isEmpty()) {
+        return repo.actionsExpiredBefore(clock.instant().minus(keep), PAGE).thenCompose(actions -> {
+            if (actions.isEmpty()) {
                 return CompletableFuture.completedFuture(deleted);
             }
-            List<WriteOp> deletes = docs.stream().<WriteOp>map(d -> new WriteOp.Delete(FleetIndex.ACTIONS, d.id())).toList();
-            return store.bulk(deletes).thenCompose(results -> {
-                int n = (int) results.stream().filter(r -> r.ok() || r.error() instanceof StoreException.NotFound).count();
-                boolean more = docs.size() == PAGE && pages + 1 < MAX_PAGES_PER_RUN;
+            return repo.deleteActions(actions.stream().map(Action::docId).toList()).thenCompose(n -> {
+                boolean more = actions.size() == PAGE && pages + 1 < MAX_PAGES_PER_RUN;
                 return more ? sweep(pages + 1, deleted + n) : CompletableFuture.completedFuture(deleted + n);
             });
         });

@@ -5,8 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.DocumentIds;
-import dev.fleetserver.core.store.DocumentStore;
-import dev.fleetserver.core.store.FleetIndex;
+import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
 import java.security.MessageDigest;
@@ -37,12 +36,12 @@ public final class ArtifactAdminService {
     /** Largest artifact accepted once decompressed: Endpoint's lists are a few MiB; this bounds a zlib bomb. */
     static final long MAX_DECODED_BYTES = 512L * 1024 * 1024;
 
-    private final DocumentStore store;
+    private final FleetRepository repo;
     private final ArtifactService artifacts;
     private final Clock clock;
 
-    public ArtifactAdminService(DocumentStore store, ArtifactService artifacts, Clock clock) {
-        this.store = store;
+    public ArtifactAdminService(FleetRepository repo, ArtifactService artifacts, Clock clock) {
+        this.repo = repo;
         this.artifacts = artifacts;
         this.clock = clock;
     }
@@ -51,7 +50,7 @@ public final class ArtifactAdminService {
     public CompletableFuture<ObjectNode> put(String identifier, JsonNode body) {
         ObjectNode doc = validated(identifier, body);
         String id = identifier + "-" + doc.get("decoded_sha256").textValue();
-        return store.put(FleetIndex.ARTIFACTS, id, doc).thenApply(seq -> {
+        return repo.putArtifact(id, doc).thenApply(seq -> {
             artifacts.forget(identifier, doc.get("decoded_sha256").textValue());
             return item(id, doc);
         });
@@ -60,17 +59,17 @@ public final class ArtifactAdminService {
     /** {@code GET /api/fleet/artifacts/{identifier}/{decoded_sha256}}: the artifact without its body. */
     public CompletableFuture<ObjectNode> get(String identifier, String decodedSha256) {
         String id = docId(identifier, decodedSha256);
-        return store.get(FleetIndex.ARTIFACTS, id).thenApply(d -> item(id, d.orElseThrow(() -> notFound(identifier, decodedSha256)).source()));
+        return repo.artifact(id).thenApply(d -> item(id, d.orElseThrow(() -> notFound(identifier, decodedSha256)).source()));
     }
 
     /** {@code DELETE /api/fleet/artifacts/{identifier}/{decoded_sha256}}. */
     public CompletableFuture<ObjectNode> delete(String identifier, String decodedSha256) {
         String id = docId(identifier, decodedSha256);
-        return store.get(FleetIndex.ARTIFACTS, id).thenCompose(d -> {
+        return repo.artifact(id).thenCompose(d -> {
             if (d.isEmpty()) {
                 throw notFound(identifier, decodedSha256);
             }
-            return store.delete(FleetIndex.ARTIFACTS, id);
+            return repo.deleteArtifact(id);
         }).thenApply(seq -> {
             artifacts.forget(identifier, decodedSha256);
             ObjectNode out = Json.object();

@@ -7,11 +7,9 @@ import dev.fleetserver.core.auth.AgentAuthenticator;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Agent;
+import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.policy.PolicyMonitor;
 import dev.fleetserver.core.store.Doc;
-import dev.fleetserver.core.store.DocumentStore;
-import dev.fleetserver.core.store.FleetIndex;
-import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.util.Json;
 import java.nio.ByteBuffer;
 import java.security.MessageDigest;
@@ -42,17 +40,17 @@ public final class ArtifactService {
 
     private final AgentAuthenticator auth;
     private final PolicyMonitor policies;
-    private final DocumentStore store;
+    private final FleetRepository repo;
     private final AsyncCache<Key, Artifact> cache;
     private final LongAdder storeReads = new LongAdder();
 
     private record Key(String identifier, String sha256) {
     }
 
-    public ArtifactService(AgentAuthenticator auth, PolicyMonitor policies, DocumentStore store, ArtifactCacheSettings settings) {
+    public ArtifactService(AgentAuthenticator auth, PolicyMonitor policies, FleetRepository repo, ArtifactCacheSettings settings) {
         this.auth = auth;
         this.policies = policies;
-        this.store = store;
+        this.repo = repo;
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(settings.maxBytes())
                 .<Key, Artifact>weigher((k, a) -> a.size())
@@ -102,8 +100,7 @@ public final class ArtifactService {
 
     private CompletableFuture<Artifact> load(Key key) {
         storeReads.increment();
-        Query q = Query.where().term("decoded_sha256", key.sha256()).term("identifier", key.identifier()).size(2);
-        return store.search(FleetIndex.ARTIFACTS, q).thenApply(docs -> {
+        return repo.artifacts(key.identifier(), key.sha256()).thenApply(docs -> {
             if (docs.isEmpty()) {
                 throw new FleetException(FleetError.NOT_FOUND);
             }

@@ -1,9 +1,11 @@
 package dev.fleetserver.core.model;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
 import dev.fleetserver.core.store.ChangeFeed;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.DocumentStore;
+import dev.fleetserver.core.store.Filter;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.store.StoreException;
@@ -196,6 +198,27 @@ public final class FleetRepository {
                 });
     }
 
+    // --- artifacts ---
+
+    /** Stores (or replaces) an artifact document. */
+    public CompletableFuture<Long> putArtifact(String id, ObjectNode source) {
+        return store.put(FleetIndex.ARTIFACTS, id, source);
+    }
+
+    public CompletableFuture<Optional<Doc>> artifact(String id) {
+        return store.get(FleetIndex.ARTIFACTS, id);
+    }
+
+    public CompletableFuture<Long> deleteArtifact(String id) {
+        return store.delete(FleetIndex.ARTIFACTS, id);
+    }
+
+    /** The artifact documents of this identifier and decoded SHA-256: one, unless the index was written twice. */
+    public CompletableFuture<List<Doc>> artifacts(String identifier, String decodedSha256) {
+        Query q = Query.where().term("decoded_sha256", decodedSha256).term("identifier", identifier).size(2);
+        return store.search(FleetIndex.ARTIFACTS, q);
+    }
+
     // --- change feeds ---
 
     /** Follows {@code index} in sequence-number order, calling {@code handler} with each page of new documents. */
@@ -237,6 +260,32 @@ public final class FleetRepository {
     /** The result documents of an action (at most 10 000), as stored. */
     public CompletableFuture<List<ObjectNode>> actionResults(String actionId) {
         Query q = Query.where().term("action_id", actionId).size(10_000);
+        return store.search(FleetIndex.ACTION_RESULTS, q).thenApply(ds -> ds.stream().map(Doc::source).toList());
+    }
+
+    /** Up to {@code size} action documents whose {@code expiration} is before {@code cutoff}. */
+    public CompletableFuture<List<Action>> actionsExpiredBefore(Instant cutoff, int size) {
+        Query q = Query.where().filter(new Filter.Range("expiration", null, null, null, TextNode.valueOf(Times.millis(cutoff))))
+                .size(size);
+        return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
+    }
+
+    /** Deletes action documents by document id; completes with how many are gone (deleted now or already). */
+    public CompletableFuture<Integer> deleteActions(List<String> docIds) {
+        List<WriteOp> deletes = docIds.stream().<WriteOp>map(id -> new WriteOp.Delete(FleetIndex.ACTIONS, id)).toList();
+        return store.bulk(deletes).thenApply(results ->
+                (int) results.stream().filter(r -> r.ok() || r.error() instanceof StoreException.NotFound).count());
+    }
+
+    /** The {@code REQUEST_DIAGNOSTICS} actions sent to an agent, newest first (at most 10 000). */
+    public CompletableFuture<List<Action>> diagnosticsRequestsOf(String agentId) {
+        Query q = Query.where().term("type", "REQUEST_DIAGNOSTICS").term("agents", agentId).sortDesc("@timestamp").size(10_000);
+        return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
+    }
+
+    /** The results an agent wrote for any of these actions (at most 10 000), as stored. */
+    public CompletableFuture<List<ObjectNode>> actionResultsOf(String agentId, List<String> actionIds) {
+        Query q = Query.where().terms("action_id", actionIds).term("agent_id", agentId).size(10_000);
         return store.search(FleetIndex.ACTION_RESULTS, q).thenApply(ds -> ds.stream().map(Doc::source).toList());
     }
 

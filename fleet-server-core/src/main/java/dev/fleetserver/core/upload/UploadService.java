@@ -6,12 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.auth.AgentAuthenticator;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.DocumentIds;
-import dev.fleetserver.core.store.Doc;
-import dev.fleetserver.core.store.DocumentStore;
-import dev.fleetserver.core.store.FleetIndex;
-import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
@@ -60,7 +58,7 @@ public final class UploadService {
     private static final int STATUS_WRITE_TRIES = 5;
 
     private final UploadStore store;
-    private final DocumentStore documents;
+    private final FleetRepository repo;
     private final AgentAuthenticator auth;
     private final Clock clock;
     private final Long maxFileSize;
@@ -72,9 +70,9 @@ public final class UploadService {
      * @param maxFileSize largest {@code file.size} accepted ({@code limits.max_file_storage_size}); null for no limit,
      *                    0 to refuse every upload
      */
-    public UploadService(UploadStore store, DocumentStore documents, AgentAuthenticator auth, Clock clock, Long maxFileSize) {
+    public UploadService(UploadStore store, FleetRepository repo, AgentAuthenticator auth, Clock clock, Long maxFileSize) {
         this.store = store;
-        this.documents = documents;
+        this.repo = repo;
         this.auth = auth;
         this.clock = clock;
         this.maxFileSize = maxFileSize;
@@ -362,15 +360,12 @@ public final class UploadService {
      * {@code {"items":[{"actionId","id","status","name","createTime","filePath","error"?}]}}.
      */
     public CompletableFuture<ObjectNode> agentUploads(String agentId) {
-        Query actionsQuery = Query.where().term("type", "REQUEST_DIAGNOSTICS").term("agents", agentId)
-                .sortDesc("@timestamp").size(10_000);
-        return documents.search(FleetIndex.ACTIONS, actionsQuery).thenCompose(actions -> {
+        return repo.diagnosticsRequestsOf(agentId).thenCompose(actions -> {
             if (actions.isEmpty()) {
                 return CompletableFuture.completedFuture(items(Json.array()));
             }
-            List<String> ids = actions.stream().map(a -> a.source().path("action_id").asText()).toList();
-            Query resultsQuery = Query.where().terms("action_id", ids).term("agent_id", agentId).size(10_000);
-            return documents.search(FleetIndex.ACTION_RESULTS, resultsQuery)
+            List<String> ids = actions.stream().map(a -> a.doc().source().path("action_id").asText()).toList();
+            return repo.actionResultsOf(agentId, ids)
                     .thenCombine(store.byAgent(agentId), (results, files) -> items(list(actions, results, files)));
         });
     }
@@ -381,10 +376,10 @@ public final class UploadService {
         return out;
     }
 
-    private ArrayNode list(List<Doc> actions, List<Doc> results, List<UploadStore.Stored> files) {
+    private ArrayNode list(List<Action> actions, List<ObjectNode> results, List<UploadStore.Stored> files) {
         Map<String, JsonNode> resultByAction = new HashMap<>();
-        for (Doc r : results) {
-            resultByAction.putIfAbsent(r.source().path("action_id").asText(), r.source());
+        for (ObjectNode r : results) {
+            resultByAction.putIfAbsent(r.path("action_id").asText(), r);
         }
         Map<String, UploadStore.Stored> fileByAction = new HashMap<>();
         for (UploadStore.Stored f : files) {
@@ -393,8 +388,8 @@ public final class UploadService {
         }
         Instant now = clock.instant();
         ArrayNode items = Json.array();
-        for (Doc action : actions) {
-            JsonNode a = action.source();
+        for (Action action : actions) {
+            JsonNode a = action.doc().source();
             String actionId = a.path("action_id").asText();
             String timestamp = a.path("@timestamp").asText(null);
             Instant created = Times.parse(timestamp);

@@ -27,7 +27,7 @@ class ActionGcTest {
             put(store, "recently-expired", NOW.minus(Duration.ofDays(29)));
             put(store, "future", NOW.plus(Duration.ofDays(1)));
             store.create(FleetIndex.ACTIONS, "no-expiration", Json.object().put("action_id", "x")).get(5, TimeUnit.SECONDS);
-            ActionGc gc = new ActionGc(store, Clock.fixed(NOW, ZoneOffset.UTC), new ManualScheduler(), Duration.ofHours(1),
+            ActionGc gc = new ActionGc(new dev.fleetserver.core.model.FleetRepository(store), Clock.fixed(NOW, ZoneOffset.UTC), new ManualScheduler(), Duration.ofHours(1),
                     Duration.ofDays(30));
 
             assertThat(gc.runOnce().get(10, TimeUnit.SECONDS)).isEqualTo(1);

@@ -51,7 +51,7 @@ class ArtifactServiceTest {
     }
 
     private ArtifactService service(long maxBytes) {
-        return new ArtifactService(null, null, store, new ArtifactCacheSettings(maxBytes, Duration.ofHours(1)));
+        return new ArtifactService(null, null, new dev.fleetserver.core.model.FleetRepository(store), new ArtifactCacheSettings(maxBytes, Duration.ofHours(1)));
     }
 
     /** Stores an artifact of {@code size} pseudo-random bytes through the admin service; returns its decoded SHA-256. */
@@ -59,7 +59,7 @@ class ArtifactServiceTest {
         byte[] decoded = new byte[size];
         new java.util.Random(identifier.hashCode()).nextBytes(decoded);
         ObjectNode body = ArtifactFixtures.zlibArtifact(identifier, decoded);
-        new ArtifactAdminService(store, artifacts, Clock.systemUTC()).put(identifier, body).get(5, TimeUnit.SECONDS);
+        new ArtifactAdminService(new dev.fleetserver.core.model.FleetRepository(store), artifacts, Clock.systemUTC()).put(identifier, body).get(5, TimeUnit.SECONDS);
         return body.get("decoded_sha256").asText();
     }
 
@@ -139,7 +139,7 @@ class ArtifactServiceTest {
         ArtifactService artifacts = service(1000);
         ObjectNode body = ArtifactFixtures.zlibArtifact("x", new byte[] {1, 2, 3});
         body.put("encoded_sha256", "0".repeat(64));
-        ArtifactAdminService admin = new ArtifactAdminService(store, artifacts, Clock.systemUTC());
+        ArtifactAdminService admin = new ArtifactAdminService(new dev.fleetserver.core.model.FleetRepository(store), artifacts, Clock.systemUTC());
         assertThatThrownBy(() -> admin.put("x", body))
                 .isInstanceOf(FleetException.class)
                 .hasMessage("body does not hash to encoded_sha256");

@@ -37,7 +37,7 @@ class UploadServiceTest {
         documents = SqliteDocumentStore.open(dataDir);
         store = new EmbeddedUploadStore(documents, dataDir.resolve("uploads"));
         clock = new MutableClock(Instant.parse("2026-12-01T00:00:00Z"));
-        uploads = new UploadService(store, documents, null, clock, null);
+        uploads = new UploadService(store, new dev.fleetserver.core.model.FleetRepository(documents), null, clock, null);
     }
 
     @AfterEach
