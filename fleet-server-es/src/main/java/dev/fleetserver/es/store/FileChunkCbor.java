@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;

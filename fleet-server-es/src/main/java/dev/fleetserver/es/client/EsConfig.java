@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.client;
 
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

@@ -1,11 +1,13 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.es.store.EsTestSupport;
+import dev.fleetserver.es.client.Batcher;
+import dev.fleetserver.es.client.EsClient;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import dev.fleetserver.es.testing.EsTestSupport;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,7 +1,8 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.DocumentStoreContract;
+import dev.fleetserver.es.client.EsClient;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;

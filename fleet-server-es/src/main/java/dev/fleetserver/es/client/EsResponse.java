@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.MissingNode;

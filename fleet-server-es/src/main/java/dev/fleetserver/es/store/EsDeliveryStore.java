@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -9,6 +9,8 @@ import dev.fleetserver.core.file.DeliveryFile;
 import dev.fleetserver.core.file.DeliveryStore;
 import dev.fleetserver.core.file.PieceReader;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsFailures;
 import java.io.IOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;

@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.client;
 
 import dev.fleetserver.core.store.StoreException;
 
@@ -9,15 +9,17 @@ import dev.fleetserver.core.store.StoreException;
  * {@code 404} and {@code 409} are the port's NotFound and Conflict. Any other status is Elasticsearch refusing this
  * particular request, a plain {@link StoreException}: retrying it would not help.
  */
-final class EsFailures {
+public final class EsFailures {
     private EsFailures() {
     }
 
-    static boolean outage(int status) {
+    /** Whether {@code status} means the cluster cannot serve this server now, rather than refusing this request. */
+    public static boolean outage(int status) {
         return status == 429 || status >= 500 || status == 401 || status == 403;
     }
 
-    static StoreException of(int status, String message) {
+    /** The store port's failure for an error {@code status}. */
+    public static StoreException of(int status, String message) {
         if (outage(status)) {
             return new StoreException.Unavailable(message, null);
         }

@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.client;
 
 import dev.fleetserver.core.FleetVersion;
 import dev.fleetserver.core.metrics.FleetMetrics;

@@ -1,9 +1,8 @@
-package dev.fleetserver.es.store;
+package dev.fleetserver.es.testing;
 
 import dev.fleetserver.core.metrics.FleetMetrics;
-import dev.fleetserver.es.EsClient;
-import dev.fleetserver.es.EsConfig;
-import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsConfig;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -14,7 +13,8 @@ public final class EsTestSupport {
     private EsTestSupport() {
     }
 
-    static EsClient client(ElasticsearchTestCluster cluster) {
+    /** A plain client of the cluster. */
+    public static EsClient client(ElasticsearchTestCluster cluster) {
         return client(cluster, FleetMetrics.NONE);
     }
 

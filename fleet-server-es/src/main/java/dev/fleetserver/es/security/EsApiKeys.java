@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.security;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -9,6 +9,10 @@ import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.client.Batcher;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsFailures;
+import dev.fleetserver.es.client.EsResponse;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.client;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,12 +25,12 @@ import java.util.function.Function;
  *
  * @param <I> an item: one operation and what it will complete
  */
-final class Batcher<I extends Batcher.Item> {
+public final class Batcher<I extends Batcher.Item> {
     /** Items a second from which batches are paced. */
-    static final int BUSY_PER_SECOND = 20;
+    public static final int BUSY_PER_SECOND = 20;
 
     /** One queued operation. */
-    interface Item {
+    public interface Item {
         /** Approximate encoded size, for the byte threshold. */
         int size();
 
@@ -64,13 +64,13 @@ final class Batcher<I extends Batcher.Item> {
      * @param flush sends one batch and completes every item in it (successfully or not); its future completes when
      *              the request is done, freeing the slot
      */
-    Batcher(String name, Function<List<I>, CompletableFuture<Void>> flush, ScheduledExecutorService timer,
+    public Batcher(String name, Function<List<I>, CompletableFuture<Void>> flush, ScheduledExecutorService timer,
             Duration interval, int maxItems, long maxBytes, int maxInFlight) {
         this(name, flush, timer, interval, maxItems, maxBytes, maxInFlight, Duration.ZERO);
     }
 
     /** @param pace the least time between two batches while items arrive fast (see the class comment); zero for none */
-    Batcher(String name, Function<List<I>, CompletableFuture<Void>> flush, ScheduledExecutorService timer,
+    public Batcher(String name, Function<List<I>, CompletableFuture<Void>> flush, ScheduledExecutorService timer,
             Duration interval, int maxItems, long maxBytes, int maxInFlight, Duration pace) {
         this.paceNanos = pace.toNanos();
         this.name = name;
@@ -82,12 +82,12 @@ final class Batcher<I extends Batcher.Item> {
         this.maxInFlight = maxInFlight;
     }
 
-    void add(I item) {
+    public void add(I item) {
         addAll(List.of(item));
     }
 
     /** Queues {@code items} as one group: they are sent in one batch, in this order. */
-    void addAll(List<I> items) {
+    public void addAll(List<I> items) {
         if (items.isEmpty()) {
             return;
         }

@@ -1,7 +1,9 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.security;
 
 import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.apikey.OutputKeys;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsConfig;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;

@@ -1,9 +1,12 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.security;
 
 import dev.fleetserver.core.secret.IndexSecretStore;
 import dev.fleetserver.core.secret.SecretStore;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.StoreException;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsResponse;
+import dev.fleetserver.es.store.EsDocumentStore;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

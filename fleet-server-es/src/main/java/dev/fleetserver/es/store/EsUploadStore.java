@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -6,6 +6,9 @@ import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.upload.UploadInfo;
 import dev.fleetserver.core.upload.UploadStore;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsFailures;
+import dev.fleetserver.es.client.EsResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

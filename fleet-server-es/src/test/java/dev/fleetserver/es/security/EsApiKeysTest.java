@@ -1,4 +1,4 @@
-package dev.fleetserver.es.store;
+package dev.fleetserver.es.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,9 +10,9 @@ import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.es.EsApiKeys;
-import dev.fleetserver.es.EsClient;
+import dev.fleetserver.es.client.EsClient;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import dev.fleetserver.es.testing.EsTestSupport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;

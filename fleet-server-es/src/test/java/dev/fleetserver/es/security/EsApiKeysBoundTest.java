@@ -1,13 +1,12 @@
-package dev.fleetserver.es.client;
+package dev.fleetserver.es.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.fleetserver.core.apikey.FleetRoles;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.es.EsApiKeys;
-import dev.fleetserver.es.EsClient;
-import dev.fleetserver.es.EsConfig;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsConfig;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,7 +1,9 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsConfig;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
 import java.io.IOException;
 import java.io.UncheckedIOException;

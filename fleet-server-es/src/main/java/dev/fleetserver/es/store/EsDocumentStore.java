@@ -1,16 +1,19 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.model.DocumentIds;
 import dev.fleetserver.core.store.Doc;
-import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.DocumentStore;
+import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.store.WriteOp;
 import dev.fleetserver.core.store.WriteResult;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.client.Batcher;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsFailures;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -517,7 +520,8 @@ public final class EsDocumentStore implements DocumentStore {
                 src instanceof ObjectNode o ? o : Json.object());
     }
 
-    static String enc(String s) {
+    /** {@code s} encoded for use as one segment of a request path. */
+    public static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
     }
 

@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,6 +7,7 @@ import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.client.EsClient;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
 import java.util.ArrayList;
 import java.util.List;

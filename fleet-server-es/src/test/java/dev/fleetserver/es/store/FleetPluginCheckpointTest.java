@@ -1,12 +1,11 @@
-package dev.fleetserver.es.client;
+package dev.fleetserver.es.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
-import dev.fleetserver.es.EsClient;
-import dev.fleetserver.es.EsConfig;
-import dev.fleetserver.es.EsDocumentStore;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.client.EsConfig;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

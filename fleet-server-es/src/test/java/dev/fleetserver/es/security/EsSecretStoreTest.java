@@ -1,11 +1,11 @@
-package dev.fleetserver.es.store;
+package dev.fleetserver.es.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.fleetserver.es.EsClient;
-import dev.fleetserver.es.EsDocumentStore;
-import dev.fleetserver.es.EsSecretStore;
+import dev.fleetserver.es.client.EsClient;
+import dev.fleetserver.es.store.EsDocumentStore;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import dev.fleetserver.es.testing.EsTestSupport;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

@@ -1,4 +1,4 @@
-package dev.fleetserver.es;
+package dev.fleetserver.es.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
