@@ -160,7 +160,7 @@ public final class HttpMetricsHandler extends ChannelDuplexHandler {
 
     /**
      * What a 429 body says: the route limiter's {@code MaxLimit} / {@code RateLimit} errors, else the global in-flight
-     * cap when it is not our JSON error shape (the reference answers that one in plain text), else an ordinary 4xx.
+     * cap when it is not our JSON error shape (the original answers that one in plain text), else an ordinary 4xx.
      */
     private static RouteStats.Limit limitOf(ByteBuf body) {
         if (ByteBufUtil.indexOf(MAX_LIMIT.duplicate(), body) >= 0) {
