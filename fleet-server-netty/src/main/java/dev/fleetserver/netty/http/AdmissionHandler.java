@@ -3,27 +3,25 @@ package dev.fleetserver.netty.http;
 import dev.fleetserver.netty.limit.Admission;
 import dev.fleetserver.netty.limit.Rejection;
 import dev.fleetserver.netty.limit.RouteBuckets;
-import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelPromise;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
 /**
  * Admission control of one connection, at the request head, before any of the body is buffered: asks the
- * listener's {@link Admission} and either lets the request through, holding its ticket until the answer is
- * written (or the connection closes — a parked checkin holds it while parked), or answers 429 itself (mapped by
- * {@link ErrorMapper}, with {@code Retry-After}) and discards the body. A rejected body longer than
- * {@link #DRAIN_LIMIT} is not read: the answer then closes the connection. Sits after the pipelining guard, so the
- * request it sees is the only one open on the connection and its answer cannot overtake another.
+ * listener's {@link Admission} and either lets the request through, holding its ticket until the answer has been
+ * written out ({@link ResponseComplete}) or the connection closes (a parked checkin holds it while parked), or
+ * answers 429 itself (mapped by {@link ErrorMapper}, with {@code Retry-After}) and discards the body. A rejected
+ * body longer than {@link #DRAIN_LIMIT} is not read: the answer then closes the connection. Sits after the
+ * pipelining guard, so the request it sees is the only one open on the connection and its answer cannot overtake
+ * another.
  */
-public final class AdmissionHandler extends ChannelDuplexHandler {
+public final class AdmissionHandler extends ChannelInboundHandlerAdapter {
     /** Most body bytes of a rejected request read (and dropped) to keep the connection; more closes it. */
     static final long DRAIN_LIMIT = 64 * 1024;
 
@@ -31,7 +29,6 @@ public final class AdmissionHandler extends ChannelDuplexHandler {
     private Admission.Ticket ticket;
     private boolean dropping;
     private long dropped;
-    private boolean informational;
 
     public AdmissionHandler(Admission admission) {
         this.admission = admission;
@@ -73,15 +70,12 @@ public final class AdmissionHandler extends ChannelDuplexHandler {
     }
 
     @Override
-    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-        if (msg instanceof HttpResponse response) {
-            informational = response.status().codeClass() == HttpStatusClass.INFORMATIONAL;
-        }
-        if (msg instanceof LastHttpContent && !informational) {
-            // The answer is out of the route's hands: its slots are free for the next request.
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == ResponseComplete.INSTANCE) {
+            // The answer is out: the request's slots are free for the next one.
             release();
         }
-        super.write(ctx, msg, promise);
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override

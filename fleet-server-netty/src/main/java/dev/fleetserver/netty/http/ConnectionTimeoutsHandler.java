@@ -9,7 +9,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
@@ -35,8 +34,8 @@ import java.util.concurrent.TimeUnit;
  *       head), a connection is closed after this long.</li>
  * </ul>
  * Between the end of the body and the first byte of the answer — a parked checkin, minutes long — no timer runs.
- * One handler for all four, not one per timeout: they share the notion of "a request is open", and every handler
- * costs each of tens of thousands of parked connections a pipeline context. Sits after the pipelining guard (one
+ * One handler for all four, not one per timeout: every handler costs each of tens of thousands of parked
+ * connections a pipeline context. A request ends on {@link ResponseComplete}. Sits after the pipelining guard (one
  * request at a time), and sees every read of the socket through {@code channelReadComplete}, which the HTTP codec
  * passes on even when the bytes read do not finish a request head. A zero duration disables its timer. All timers
  * run on the connection's event loop.
@@ -56,7 +55,6 @@ public final class ConnectionTimeoutsHandler extends ChannelDuplexHandler {
      * Volatile: read by {@link #busy} and {@link #idleNanos} from the shutdown thread.
      */
     private volatile long idleSince;
-    private boolean informational;
     private boolean readSomething;
     private ScheduledFuture<?> headerTimer;
     private ScheduledFuture<?> readTimer;
@@ -127,30 +125,30 @@ public final class ConnectionTimeoutsHandler extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-        if (msg instanceof HttpResponse response) {
-            informational = response.status().codeClass() == HttpStatusClass.INFORMATIONAL;
-            if (!informational && writeTimer == null && limits.writeNanos() > 0) {
+        if (msg instanceof HttpResponse response && ResponseComplete.isFinal(response)) {
+            // Answered: however the request's head or body comes on, it is no longer timed.
+            headerTimer = cancel(headerTimer);
+            readTimer = cancel(readTimer);
+            if (writeTimer == null && limits.writeNanos() > 0) {
                 writeTimer = ctx.executor().schedule(() -> {
                     writeTimer = null;
                     ctx.close();
                 }, limits.writeNanos(), TimeUnit.NANOSECONDS);
             }
         }
-        if (msg instanceof LastHttpContent && !informational) {
-            headerTimer = cancel(headerTimer);
-            readTimer = cancel(readTimer);
-            promise = promise.unvoid();
+        super.write(ctx, msg, promise);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == ResponseComplete.INSTANCE) {
             // Idle from the end of the answer on the socket, not from when it was handed over: a large answer (an
             // artifact) to a slow reader may take longer to send than the idle timeout.
-            promise.addListener(f -> {
-                writeTimer = cancel(writeTimer);
-                if (f.isSuccess()) {
-                    idleSince = System.nanoTime();
-                    armIdle(ctx);
-                }
-            });
+            writeTimer = cancel(writeTimer);
+            idleSince = System.nanoTime();
+            armIdle(ctx);
         }
-        super.write(ctx, msg, promise);
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override

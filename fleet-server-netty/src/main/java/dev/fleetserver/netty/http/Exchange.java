@@ -323,7 +323,6 @@ public final class Exchange implements CheckinSink {
             return;
         }
         if (i >= parts.count()) {
-            owner.exchangeDone(this);
             var end = ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
             if (close) {
                 end.addListener(ChannelFutureListener.CLOSE);
@@ -413,8 +412,6 @@ public final class Exchange implements CheckinSink {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             owner.closing();
         }
-        // Done before the write: a flush that completes at once passes on the next pipelined request right away.
-        owner.exchangeDone(this);
         var future = ctx.writeAndFlush(response);
         if (close) {
             future.addListener(ChannelFutureListener.CLOSE);
@@ -445,7 +442,6 @@ public final class Exchange implements CheckinSink {
         }
         h.setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
         boolean close = commonHeaders(h);
-        owner.exchangeDone(this);
         var future = ctx.writeAndFlush(response);
         if (close) {
             future.addListener(ChannelFutureListener.CLOSE);
@@ -535,7 +531,6 @@ public final class Exchange implements CheckinSink {
     private void finishStream(dev.fleetserver.core.file.PieceReader reader, boolean close) {
         streaming = null;
         reader.close();
-        owner.exchangeDone(this);
         var future = ctx.writeAndFlush(io.netty.handler.codec.http.LastHttpContent.EMPTY_LAST_CONTENT);
         if (close) {
             future.addListener(ChannelFutureListener.CLOSE);

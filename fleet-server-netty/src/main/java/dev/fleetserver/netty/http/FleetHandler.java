@@ -166,23 +166,23 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
         closing = true;
     }
 
-    /** Called on the event loop once {@code exchange} has written its answer. */
-    void exchangeDone(Exchange exchange) {
-        if (exchange != current) {
-            return;
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == ResponseComplete.INSTANCE && current != null) {
+            // The open exchange's answer is out: the connection reads again, for the next request.
+            current = null;
+            if (!closing) {
+                ctx.channel().config().setAutoRead(true);
+                ctx.read();
+            }
         }
-        current = null;
-        if (closing) {
-            return;
-        }
-        ChannelHandlerContext ctx = exchange.context();
-        ctx.channel().config().setAutoRead(true);
-        ctx.read();
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         if (current != null) {
+            // Unanswered (a parked checkin), or answered but not yet written out: either way nothing more is sent.
             current.clientGone();
             current = null;
         }

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
@@ -20,7 +19,8 @@ import java.util.ArrayDeque;
  * answers gets at most one answer buffered: no new request is served while the last answer is still unsent. What
  * waits here is capped at {@link #MAX_WAITING_BYTES} (roughly one large request) per connection and charged to the
  * process's {@link BodyBudget}; beyond either the connection is closed, which is how clients that pipeline without
- * bound are refused, one or many.
+ * bound are refused, one or many. It is also the one place that tells when a request is over: once an answer has
+ * been written out it fires {@link ResponseComplete} to the handlers behind it, then passes on the next request.
  */
 public final class PipeliningGuard extends ChannelDuplexHandler {
     static final long MAX_WAITING_BYTES = 2L * 1024 * 1024;
@@ -67,14 +67,19 @@ public final class PipeliningGuard extends ChannelDuplexHandler {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
         if (msg instanceof HttpResponse response) {
-            informational = response.status().codeClass() == HttpStatusClass.INFORMATIONAL;
+            informational = !ResponseComplete.isFinal(response);
         }
         if (msg instanceof LastHttpContent && !informational) {
             promise = promise.unvoid();
             promise.addListener(f -> {
                 if (f.isSuccess()) {
                     open = false;
+                    // Everything behind finishes this request before the next one is let in.
+                    ctx.fireUserEventTriggered(ResponseComplete.INSTANCE);
                     next(ctx);
+                } else {
+                    // An answer cut short leaves the connection in no state to go on.
+                    ctx.close();
                 }
             });
         }

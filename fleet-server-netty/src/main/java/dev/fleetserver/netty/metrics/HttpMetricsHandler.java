@@ -1,5 +1,6 @@
 package dev.fleetserver.netty.metrics;
 
+import dev.fleetserver.netty.http.ResponseComplete;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -9,7 +10,6 @@ import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.LastHttpContent;
 import java.nio.charset.StandardCharsets;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,9 +18,9 @@ import org.slf4j.MDC;
 /**
  * Counts one connection's requests and answers per route, and writes the access log line of each request (DEBUG,
  * logger {@code dev.fleetserver.netty.access}, with the request id in the MDC as {@value #REQUEST_ID}). Sits right
- * after the HTTP codec, so it sees bodies as sent and answers as written, including answers written by handlers
- * before the route handler (body limits, rate limits). Answers come in request order (HTTP/1.1), so the requests
- * awaiting an answer are a short FIFO. Per-connection state: three references. Event loop only.
+ * after the pipelining guard, so it sees one request at a time, its body as sent and its answer as written,
+ * including answers written by the handlers before the route (timeouts, rate limits); the request ends on
+ * {@link ResponseComplete}. Per-connection state: one reference. Event loop only.
  */
 public final class HttpMetricsHandler extends ChannelDuplexHandler {
     /** MDC key of the request id on log lines written while a request is handled (the ECS field name). */
@@ -31,9 +31,8 @@ public final class HttpMetricsHandler extends ChannelDuplexHandler {
     private static final ByteBuf STATUS_CODE = constant("\"statusCode\"");
 
     private final DaemonMetrics metrics;
-    /** Oldest request not yet answered (the one the next answer belongs to), and the newest. */
-    private Pending head;
-    private Pending tail;
+    /** The request open on the connection, or null. */
+    private Pending current;
 
     HttpMetricsHandler(DaemonMetrics metrics) {
         this.metrics = metrics;
@@ -48,7 +47,6 @@ public final class HttpMetricsHandler extends ChannelDuplexHandler {
         String requestId;
         int status;
         long bytesOut;
-        Pending next;
 
         Pending(RouteStats route, long startNanos, String line, String requestId) {
             this.route = route;
@@ -66,13 +64,17 @@ public final class HttpMetricsHandler extends ChannelDuplexHandler {
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         metrics.connectionClosed();
-        for (Pending p = head; p != null; p = p.next) {
-            if (p.route != null) {
-                p.route.active.decrementAndGet();
-                p.route.dropped.increment();
-            }
+        dropped();
+    }
+
+    /** The open request will not be answered: the client left, or the connection was closed under it. */
+    private void dropped() {
+        Pending p = current;
+        current = null;
+        if (p != null && p.route != null) {
+            p.route.active.decrementAndGet();
+            p.route.dropped.increment();
         }
-        head = tail = null;
     }
 
     @Override
@@ -84,28 +86,24 @@ public final class HttpMetricsHandler extends ChannelDuplexHandler {
                 route.active.incrementAndGet();
             }
             boolean log = ACCESS.isDebugEnabled();
-            Pending p = new Pending(route, log ? System.nanoTime() : 0L, log ? request.method() + " " + path(request.uri()) : null,
+            // The guard in front lets a request in only once the previous one is over.
+            dropped();
+            current = new Pending(route, log ? System.nanoTime() : 0L, log ? request.method() + " " + path(request.uri()) : null,
                     log ? request.headers().get("X-Request-Id") : null);
-            if (tail == null) {
-                head = tail = p;
-            } else {
-                tail.next = p;
-                tail = p;
-            }
         }
-        if (msg instanceof HttpContent content && tail != null && tail.route != null) {
-            tail.route.bodyIn.increment(content.content().readableBytes());
+        if (msg instanceof HttpContent content && current != null && current.route != null) {
+            current.route.bodyIn.increment(content.content().readableBytes());
         }
         ctx.fireChannelRead(msg);
     }
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
-        Pending p = head;
+        Pending p = current;
         if (p != null) {
             if (msg instanceof HttpResponse response) {
                 // 100 Continue and friends precede the real answer.
-                if (response.status().code() >= 200) {
+                if (ResponseComplete.isFinal(response)) {
                     p.status = response.status().code();
                     String id = response.headers().get("X-Request-Id");
                     if (id != null) {
@@ -128,19 +126,22 @@ public final class HttpMetricsHandler extends ChannelDuplexHandler {
                 if (p.route != null) {
                     p.route.bodyOut.increment(n);
                 }
-                if (msg instanceof LastHttpContent) {
-                    finished(p);
-                }
             }
         }
         ctx.write(msg, promise);
     }
 
-    private void finished(Pending p) {
-        head = p.next;
-        if (head == null) {
-            tail = null;
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt == ResponseComplete.INSTANCE && current != null) {
+            Pending p = current;
+            current = null;
+            finished(p);
         }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    private void finished(Pending p) {
         int status = Math.abs(p.status);
         if (p.route != null) {
             p.route.active.decrementAndGet();

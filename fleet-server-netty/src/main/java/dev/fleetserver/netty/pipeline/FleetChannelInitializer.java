@@ -100,11 +100,11 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
             tls.addTo(ch, settings.read());
         }
         p.addLast(PipelineNames.HTTP_CODEC, new FleetHttpCodec(4096, settings.maxHeaderBytes(), 8192));
+        p.addLast(PipelineNames.KEEP_ALIVE, new HttpServerKeepAliveHandler());
+        p.addLast(PipelineNames.PIPELINING, new PipeliningGuard(settings.budget()));
         if (metrics != null) {
             p.addLast(PipelineNames.METRICS, metrics.newConnectionHandler());
         }
-        p.addLast(PipelineNames.KEEP_ALIVE, new HttpServerKeepAliveHandler());
-        p.addLast(PipelineNames.PIPELINING, new PipeliningGuard(settings.budget()));
         p.addLast(PipelineNames.TIMEOUTS, new ConnectionTimeoutsHandler(timeouts));
         if (admission != null) {
             p.addLast(PipelineNames.ADMISSION, new AdmissionHandler(admission));

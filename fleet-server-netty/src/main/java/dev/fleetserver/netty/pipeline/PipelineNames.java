@@ -11,11 +11,14 @@ package dev.fleetserver.netty.pipeline;
  *   <li>{@link #HTTP_CODEC} — HTTP/1.1 request decoding and response encoding (bounded initial line and headers);
  *       a request whose framing is ambiguous (both {@code Transfer-Encoding} and {@code Content-Length}, a transfer
  *       coding other than a final {@code chunked}) is marked failed and nothing after its head is decoded</li>
- *   <li>{@link #METRICS} — counts connections and per-route requests, bodies and answers as they cross the wire, and
- *       writes the access log; first after the codec so it sees every answer, including those of the limits</li>
  *   <li>{@link #KEEP_ALIVE} — closes the connection after a response when either side asked for it</li>
  *   <li>{@link #PIPELINING} — one request at a time behind it: pipelined requests wait until the previous answer
- *       has been flushed; bounded per connection and by the process's body budget</li>
+ *       has been flushed; bounded per connection and by the process's body budget. The one place that tells when
+ *       a request is over: it fires {@code ResponseComplete} to the handlers behind it once the answer is out,
+ *       and they end their per-request state on it</li>
+ *   <li>{@link #METRICS} — counts connections and per-route requests, bodies and answers as they cross the wire, and
+ *       writes the access log; first behind the pipelining guard so it sees every answer, including those of the
+ *       limits</li>
  *   <li>{@link #TIMEOUTS} — read-header, read and write timeouts, and the idle timeout between requests; never while
  *       a route holds the request (a parked checkin)</li>
  *   <li>{@link #ADMISSION} — agent API only: listener in-flight cap and the route's token bucket and in-flight cap,
@@ -34,9 +37,9 @@ public final class PipelineNames {
     public static final String TLS = "tls";
     public static final String TLS_FAILURES = "tls_failures";
     public static final String HTTP_CODEC = "http_codec";
-    public static final String METRICS = "metrics";
     public static final String KEEP_ALIVE = "keep_alive";
     public static final String PIPELINING = "pipelining";
+    public static final String METRICS = "metrics";
     public static final String TIMEOUTS = "timeouts";
     public static final String ADMISSION = "admission";
     public static final String FLEET_HANDLER = "fleet_handler";

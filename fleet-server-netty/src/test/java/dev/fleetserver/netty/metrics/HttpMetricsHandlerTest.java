@@ -2,6 +2,8 @@ package dev.fleetserver.netty.metrics;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fleetserver.netty.http.PipeliningGuard;
+import dev.fleetserver.netty.limit.BodyBudget;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
@@ -18,11 +20,14 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** What the per-connection handler counts, driven message by message. */
+/**
+ * What the per-connection handler counts, driven message by message, behind the pipelining guard as in the real
+ * pipeline (which tells it when a request is over).
+ */
 class HttpMetricsHandlerTest {
     private static final String CHECKIN = "/api/fleet/agents/a1/checkin?";
     private final DaemonMetrics metrics = new DaemonMetrics("embedded");
-    private final EmbeddedChannel channel = new EmbeddedChannel(metrics.newConnectionHandler());
+    private final EmbeddedChannel channel = new EmbeddedChannel(new PipeliningGuard(BodyBudget.UNLIMITED), metrics.newConnectionHandler());
     private final RouteStats checkin = metrics.routes().match(HttpMethod.POST, CHECKIN);
 
     @AfterEach
