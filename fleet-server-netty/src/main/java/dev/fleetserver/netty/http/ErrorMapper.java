@@ -126,26 +126,71 @@ public final class ErrorMapper {
         }
     }
 
+    /** The listener's in-flight cap answer, built once; each is a duplicate with its own {@code Retry-After}. */
+    private static final FullHttpResponse CAPACITY = template(new Mapped(HttpResponseStatus.TOO_MANY_REQUESTS, null, 0,
+            CAPACITY_EXCEEDED));
+
     /**
      * A complete error answer, for handlers that answer before a request reaches its route (limits, timeouts, body
      * caps): status, body, {@code Content-Type}, {@code X-Content-Type-Options}, {@code Content-Length}, any
      * {@code Retry-After}, and {@code Connection: close} when {@code close}.
      */
     public static FullHttpResponse response(Throwable failure, boolean close) {
-        Mapped m = map(failure);
-        byte[] bytes = m.text() != null ? m.text().getBytes(StandardCharsets.UTF_8) : Json.bytes(m.body());
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, m.status(), Unpooled.wrappedBuffer(bytes));
+        FullHttpResponse response;
+        long retryAfter;
+        if (Futures.unwrap(failure) instanceof Rejection r && r.kind() == Rejection.Kind.CAPACITY) {
+            response = CAPACITY.retainedDuplicate();
+            retryAfter = r.retryAfterSeconds();
+        } else {
+            Mapped m = map(failure);
+            response = build(m, false);
+            retryAfter = m.retryAfterSeconds();
+        }
         var h = response.headers();
-        h.set(HttpHeaderNames.CONTENT_TYPE, m.text() != null ? Exchange.TEXT_UTF8 : Exchange.JSON_UTF8);
-        h.set(Exchange.X_CONTENT_TYPE_OPTIONS, Exchange.NOSNIFF);
-        h.setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
-        if (m.retryAfterSeconds() > 0) {
-            h.set(HttpHeaderNames.RETRY_AFTER, m.retryAfterSeconds());
+        if (retryAfter > 0) {
+            h.set(HttpHeaderNames.RETRY_AFTER, retryAfter);
         }
         if (close) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
         return response;
+    }
+
+    /**
+     * The answer to {@code failure} built once, to be written as duplicates (see {@link FixedAnswers}) each with its
+     * own per-request headers and the {@link #retryAfterSeconds(HttpResponseStatus) Retry-After} of its status.
+     */
+    public static FullHttpResponse template(Throwable failure) {
+        return template(map(failure));
+    }
+
+    private static FullHttpResponse template(Mapped m) {
+        return build(m, true);
+    }
+
+    private static FullHttpResponse build(Mapped m, boolean template) {
+        byte[] bytes = m.text() != null ? m.text().getBytes(StandardCharsets.UTF_8) : Json.bytes(m.body());
+        CharSequence type = m.text() != null ? Exchange.TEXT_UTF8 : Exchange.JSON_UTF8;
+        // A template's body is never freed: every answer written from it is a duplicate sharing it.
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, m.status(), template
+                ? Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(bytes)) : Unpooled.wrappedBuffer(bytes));
+        var h = response.headers();
+        h.set(HttpHeaderNames.CONTENT_TYPE, type);
+        h.set(Exchange.X_CONTENT_TYPE_OPTIONS, Exchange.NOSNIFF);
+        h.setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        return response;
+    }
+
+    /**
+     * The {@code Retry-After} of an error answer with this status: a random 1–5 s for a 429 and 5–15 s for a 503,
+     * spread so that a fleet told to come back does not come back at once; 0 (none) otherwise.
+     */
+    public static long retryAfterSeconds(HttpResponseStatus status) {
+        return switch (status.code()) {
+            case 429 -> jitteredSeconds(1, 5);
+            case 503 -> jitteredSeconds(5, 15);
+            default -> 0;
+        };
     }
 
     public static Mapped map(Throwable failure) {
@@ -161,16 +206,12 @@ public final class ErrorMapper {
         }
         if (t instanceof FleetException f) {
             Mapped m = mapped(STATUS.get(f.error()), f.error().errorName(), f.getMessage());
-            return switch (m.status().code()) {
-                case 429 -> new Mapped(m.status(), m.body(), jitteredSeconds(1, 5), null);
-                case 503 -> new Mapped(m.status(), m.body(), jitteredSeconds(5, 15), null);
-                default -> m;
-            };
+            return new Mapped(m.status(), m.body(), retryAfterSeconds(m.status()), null);
         }
         if (t instanceof StoreException.Unavailable) {
             LOG.warn("store unavailable: {}", t.toString());
             Mapped m = mapped(503, FleetError.SERVICE_UNAVAILABLE.errorName(), FleetError.SERVICE_UNAVAILABLE.defaultMessage());
-            return new Mapped(m.status(), m.body(), jitteredSeconds(5, 15), null);
+            return new Mapped(m.status(), m.body(), retryAfterSeconds(m.status()), null);
         }
         if (t instanceof StoreException.Conflict) {
             // A concurrent write won every retry: nothing was written, and the same request will do next time.

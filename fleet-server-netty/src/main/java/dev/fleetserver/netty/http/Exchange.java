@@ -285,35 +285,14 @@ public final class Exchange implements CheckinSink {
     }
 
     private void startStream(HttpResponseStatus status, Map<CharSequence, String> headers, BodyParts parts) {
-        if (answered) {
+        if (!begin()) {
             return;
         }
-        answered = true;
-        if (timeout != null) {
-            timeout.cancel(false);
-            timeout = null;
-        }
-        parked = null;
-        releaseRequest();
-        boolean bodyUnread = this.body != null && !this.body.complete();
-        releaseBody();
-        this.body = null;
         DefaultHttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, status);
         var h = response.headers();
         headers.forEach(h::set);
         HttpUtil.setTransferEncodingChunked(response, true);
-        String requestId = requestId();
-        if (requestId != null) {
-            h.set(X_REQUEST_ID, requestId);
-        }
-        if (apiVersion != null) {
-            h.set(ELASTIC_API_VERSION, apiVersion);
-        }
-        boolean close = !keepAlive || bodyUnread || Draining.isDraining(ctx.channel());
-        if (close) {
-            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            owner.closing();
-        }
+        boolean close = commonHeaders(h);
         ctx.write(response);
         pump(parts, 0, close);
     }
@@ -353,20 +332,9 @@ public final class Exchange implements CheckinSink {
     }
 
     private void write(HttpResponseStatus status, CharSequence contentType, byte[][] body, boolean[] shared) {
-        if (answered) {
+        if (!begin()) {
             return;
         }
-        answered = true;
-        if (timeout != null) {
-            timeout.cancel(false);
-            timeout = null;
-        }
-        parked = null;
-        releaseRequest();
-        // A body not received to its end leaves the connection mid-request: the answer must close it.
-        boolean bodyUnread = this.body != null && !this.body.complete();
-        releaseBody();
-        this.body = null;
         boolean gzip = false;
         if (acceptsGzip) {
             int length = 0;
@@ -392,26 +360,38 @@ public final class Exchange implements CheckinSink {
             h.set(Exchange.X_CONTENT_TYPE_OPTIONS, NOSNIFF);
         }
         h.setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-        String requestId = requestId();
-        if (requestId != null) {
-            h.set(X_REQUEST_ID, requestId);
-        }
-        if (apiVersion != null) {
-            h.set(ELASTIC_API_VERSION, apiVersion);
-        }
-        if (retryAfterSeconds > 0) {
-            h.set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
-        }
-        if (extraHeaderName != null) {
-            h.set(extraHeaderName, extraHeaderValue);
-        }
-        // While the server stops, every answer ends its connection: agents would otherwise check in again at once
-        // on the same connection, be answered at once, and keep the drain busy to its deadline.
-        boolean close = !keepAlive || bodyUnread || Draining.isDraining(ctx.channel());
+        boolean close = commonHeaders(h);
+        var future = ctx.writeAndFlush(response);
         if (close) {
-            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            owner.closing();
+            future.addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    /** Answers with a duplicate of a {@link FixedAnswers fixed answer}, plus this request's own headers. */
+    public void respondFixed(FullHttpResponse template) {
+        if (ctx.executor().inEventLoop()) {
+            writeFixed(template);
+        } else {
+            ctx.executor().execute(() -> writeFixed(template));
+        }
+    }
+
+    /**
+     * As {@link #respondFixed} for an error answer built by {@link ErrorMapper#template}, with the
+     * {@code Retry-After} its status calls for.
+     */
+    public void failFixed(FullHttpResponse template) {
+        // Set before the answer is handed to the event loop (execute() orders it before the write).
+        retryAfterSeconds = ErrorMapper.retryAfterSeconds(template.status());
+        respondFixed(template);
+    }
+
+    private void writeFixed(FullHttpResponse template) {
+        if (!begin()) {
+            return;
+        }
+        FullHttpResponse response = template.retainedDuplicate();
+        boolean close = commonHeaders(response.headers());
         var future = ctx.writeAndFlush(response);
         if (close) {
             future.addListener(ChannelFutureListener.CLOSE);
@@ -565,7 +545,12 @@ public final class Exchange implements CheckinSink {
         return true;
     }
 
-    /** Request id, API version, Retry-After and Connection headers; whether the connection closes after the answer. */
+    /**
+     * Request id, API version, Retry-After, the failure's extra header and Connection headers; whether the connection
+     * closes after the answer. A body not received to its end leaves the connection mid-request, and while the
+     * server stops every answer ends its connection (agents would otherwise check in again at once on the same
+     * connection, be answered at once, and keep the drain busy to its deadline).
+     */
     private boolean commonHeaders(io.netty.handler.codec.http.HttpHeaders h) {
         String requestId = requestId();
         if (requestId != null) {
@@ -576,6 +561,9 @@ public final class Exchange implements CheckinSink {
         }
         if (retryAfterSeconds > 0) {
             h.set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds);
+        }
+        if (extraHeaderName != null) {
+            h.set(extraHeaderName, extraHeaderValue);
         }
         boolean close = !keepAlive || bodyUnreadAtAnswer || Draining.isDraining(ctx.channel());
         if (close) {

@@ -11,10 +11,8 @@ import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.util.ReferenceCountUtil;
-import java.nio.charset.StandardCharsets;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +27,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class FleetHandler extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = LoggerFactory.getLogger(FleetHandler.class);
-    private static final byte[] NOT_FOUND = "404 page not found\n".getBytes(StandardCharsets.UTF_8);
     static final String DEFAULT_API_VERSION = "2023-06-01";
     private static final Pattern API_VERSION_FORMAT = Pattern.compile("^[0-9]{4}-[0-9]{2}-[0-9]{2}$");
 
@@ -126,11 +123,11 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
         }
         Routes.Match match = routes.match(request.method(), request.uri());
         if (match instanceof Routes.NotFound) {
-            exchange.respond(HttpResponseStatus.NOT_FOUND, "text/plain; charset=utf-8", NOT_FOUND);
+            exchange.respondFixed(FixedAnswers.NOT_FOUND);
             return;
         }
         if (match instanceof Routes.WrongMethod) {
-            exchange.respond(HttpResponseStatus.METHOD_NOT_ALLOWED, null);
+            exchange.respondFixed(FixedAnswers.METHOD_NOT_ALLOWED);
             return;
         }
         Routes.Found found = (Routes.Found) match;

@@ -6,13 +6,10 @@ import dev.fleetserver.netty.limit.Rejection;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.compression.DecompressionException;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -187,7 +184,7 @@ final class RequestBody {
         }
         if (expectsContinue && raw == 0) {
             // Asked only now that the route wants the body: a client refused at its head never sends it at all.
-            ctx.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+            ctx.writeAndFlush(FixedAnswers.CONTINUE.retainedDuplicate());
         }
         expectsContinue = false;
         ctx.read();

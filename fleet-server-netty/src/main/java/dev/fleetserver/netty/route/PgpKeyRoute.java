@@ -4,13 +4,13 @@ import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.netty.config.PgpConfig;
 import dev.fleetserver.netty.http.Exchange;
+import dev.fleetserver.netty.http.FixedAnswers;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -39,7 +39,6 @@ public final class PgpKeyRoute {
     static final String KEY_FILE = "default.pgp";
     static final Set<PosixFilePermission> KEY_PERMISSIONS = PosixFilePermissions.fromString("rw-------");
     private static final Duration CACHE_TTL = Duration.ofMinutes(30);
-    private static final byte[] NOT_FOUND = "404 page not found\n".getBytes(StandardCharsets.UTF_8);
 
     private final Path dir;
     private final URI upstream;
@@ -65,7 +64,7 @@ public final class PgpKeyRoute {
         String[] parts = version.split("\\.", 3);
         if (parts.length != 3 || parts[0].isEmpty() || parts[1].isEmpty() || parts[2].isEmpty()) {
             // The original's router only matches three dot-separated values here.
-            ex.respond(HttpResponseStatus.NOT_FOUND, "text/plain; charset=utf-8", NOT_FOUND);
+            ex.respondFixed(FixedAnswers.NOT_FOUND);
             return;
         }
         String[] names = {"major", "minor", "patch"};

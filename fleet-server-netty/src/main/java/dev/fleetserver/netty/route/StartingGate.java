@@ -3,8 +3,10 @@ package dev.fleetserver.netty.route;
 import dev.fleetserver.core.StatusService;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.netty.http.ErrorMapper;
 import dev.fleetserver.netty.http.RouteHandler;
 import dev.fleetserver.netty.http.Routes;
+import io.netty.handler.codec.http.FullHttpResponse;
 import java.util.Set;
 
 /**
@@ -17,6 +19,8 @@ import java.util.Set;
 public final class StartingGate {
     private static final Set<String> OPEN = Set.of("/api/status", "/api/agents/upgrades/{version}/pgp-public-key");
     static final String MESSAGE = "Fleet Server is starting: waiting for Elasticsearch";
+    /** Written to every request held back while starting: built once. */
+    private static final FullHttpResponse STARTING = ErrorMapper.template(new FleetException(FleetError.SERVICE_UNAVAILABLE, MESSAGE));
 
     private StartingGate() {
     }
@@ -30,7 +34,7 @@ public final class StartingGate {
         return ex -> {
             if (status.state() == StatusService.State.STARTING) {
                 ex.releaseRequest();
-                ex.fail(new FleetException(FleetError.SERVICE_UNAVAILABLE, MESSAGE));
+                ex.failFixed(STARTING);
             } else {
                 handler.handle(ex);
             }

@@ -13,7 +13,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.AsciiString;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * File uploads from agents ({@code uploadBegin}, {@code uploadChunk}, {@code uploadComplete}), in the original's
