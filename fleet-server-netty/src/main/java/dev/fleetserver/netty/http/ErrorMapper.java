@@ -193,6 +193,19 @@ public final class ErrorMapper {
         };
     }
 
+    /**
+     * The failure to answer for a request the codec could not decode ({@code cause}: a head too large, malformed or
+     * ambiguous framing): the codec's own {@link FleetException} when it raised one, else a 400 with its message.
+     */
+    public static FleetException undecodable(Throwable cause) {
+        return cause instanceof FleetException f ? f : FleetException.badRequest(String.valueOf(cause.getMessage()));
+    }
+
+    /** The failure to answer for a request whose body could not be decoded after its head was routed. */
+    public static FleetException undecodableBody(Throwable cause) {
+        return FleetException.badRequest("unable to decode request: " + cause.getMessage());
+    }
+
     public static Mapped map(Throwable failure) {
         Throwable t = Futures.unwrap(failure);
         if (t instanceof Rejection r) {

@@ -191,7 +191,7 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
         if (cause instanceof io.netty.handler.codec.DecoderException) {
             closing = true;
             if (current != null && !current.answered()) {
-                current.fail(FleetException.badRequest("unable to decode request: " + cause.getMessage()));
+                current.fail(ErrorMapper.undecodableBody(cause));
                 return;
             }
             answerAndClose(ctx, cause, null);
@@ -214,8 +214,7 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
      * @param head what the codec made of the request's head, or null
      */
     private void answerAndClose(ChannelHandlerContext ctx, Throwable cause, HttpRequest head) {
-        Throwable failure = cause instanceof FleetException ? cause : FleetException.badRequest(String.valueOf(cause.getMessage()));
-        FullHttpResponse response = ErrorMapper.response(failure, true);
+        FullHttpResponse response = ErrorMapper.response(ErrorMapper.undecodable(cause), true);
         if (agentApi) {
             String requestId = head == null ? null : head.headers().get(Exchange.X_REQUEST_ID);
             response.headers().set(Exchange.X_REQUEST_ID,
