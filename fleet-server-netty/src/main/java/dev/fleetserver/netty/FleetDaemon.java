@@ -223,9 +223,7 @@ public final class FleetDaemon implements AutoCloseable {
             metrics.tls(tls);
         }
         // Closes tls itself when it fails.
-        server = FleetServer.start(new FleetServer.Options(s.host(), s.port(), m.host(),
-                m.enabled() ? m.port() : -1, managementToken, s.limits().maxHeaderByteSize(),
-                s.compressionLevel(), s.compressionThreshold(), s.timeouts(), s.limits()), core, tls,
+        server = FleetServer.start(s, m, managementToken, core, tls,
                 PgpKeyRoute.of(s.pgp(), dataDir), metrics);
         FleetServer listening = server;
         metrics.limits(() -> listening.admission() == null ? null : listening.admission().limits());

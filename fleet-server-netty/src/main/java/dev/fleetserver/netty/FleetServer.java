@@ -2,14 +2,16 @@ package dev.fleetserver.netty;
 
 import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.netty.config.LimitsConfig;
-import dev.fleetserver.netty.config.TimeoutsConfig;
-import dev.fleetserver.netty.http.Draining;
+import dev.fleetserver.netty.config.ManagementConfig;
+import dev.fleetserver.netty.config.ServerConfig;
 import dev.fleetserver.netty.http.ConnectionTimeoutsHandler;
+import dev.fleetserver.netty.http.Draining;
 import dev.fleetserver.netty.limit.Admission;
 import dev.fleetserver.netty.limit.ConnectionLimit;
 import dev.fleetserver.netty.limit.ResolvedLimits;
 import dev.fleetserver.netty.metrics.DaemonMetrics;
 import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
+import dev.fleetserver.netty.pipeline.ListenerSettings;
 import dev.fleetserver.netty.route.AgentRoutes;
 import dev.fleetserver.netty.route.ManagementRoutes;
 import dev.fleetserver.netty.route.PgpKeyRoute;
@@ -17,9 +19,9 @@ import dev.fleetserver.netty.route.StartingGate;
 import dev.fleetserver.netty.tls.ServerTls;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -49,16 +51,6 @@ public final class FleetServer implements AutoCloseable {
     /** While stopping, how long a connection must have been between requests before it is closed under the client. */
     static final long DRAIN_IDLE_GRACE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    /**
-     * Listener settings.
-     *
-     * @param managementPort {@code -1} disables the management listener
-     */
-    public record Options(String host, int port, String managementHost, int managementPort, String managementToken,
-                          int maxHeaderBytes, int compressionLevel, int compressionThreshold, TimeoutsConfig timeouts,
-                          LimitsConfig limits) {
-    }
-
     private final EventLoopGroup boss;
     private final EventLoopGroup workers;
     private final ChannelGroup connections = new DefaultChannelGroup("fleet-connections", GlobalEventExecutor.INSTANCE);
@@ -74,41 +66,38 @@ public final class FleetServer implements AutoCloseable {
         this.workers = epoll ? new EpollEventLoopGroup() : new NioEventLoopGroup();
     }
 
-    /** Binds both listeners; fails (and releases everything) if either cannot bind. */
-    public static FleetServer start(Options options, FleetCore core) throws InterruptedException {
-        return start(options, core, null, null, null);
-    }
-
     /**
-     * @param tls     TLS for the agent listener, or null for plain HTTP; the server closes it when it closes
-     * @param pgp     the PGP key route, or null for its defaults
-     * @param metrics counts the agent API's connections and requests, or null
+     * Binds both listeners; fails (and releases everything) if either cannot bind.
+     *
+     * @param server          the agent listener ({@code inputs[0].server})
+     * @param management      the management listener, not bound when disabled
+     * @param managementToken the bearer token the management API requires
+     * @param tls             TLS for the agent listener, or null for plain HTTP; the server closes it when it closes
+     * @param pgp             the PGP key route, or null for its defaults
+     * @param metrics         counts the agent API's connections and requests, or null
      */
-    public static FleetServer start(Options options, FleetCore core, ServerTls tls, PgpKeyRoute pgp, DaemonMetrics metrics)
-            throws InterruptedException {
-        FleetServer server = new FleetServer(core);
-        server.tls = tls;
+    public static FleetServer start(ServerConfig server, ManagementConfig management, String managementToken, FleetCore core,
+                                    ServerTls tls, PgpKeyRoute pgp, DaemonMetrics metrics) throws InterruptedException {
+        FleetServer fleet = new FleetServer(core);
+        fleet.tls = tls;
         try {
-            TimeoutsConfig t = options.timeouts();
-            ResolvedLimits limits = ResolvedLimits.resolve(options.limits(), ResolvedLimits.availableMemory());
+            ResolvedLimits limits = ResolvedLimits.resolve(server.limits(), ResolvedLimits.availableMemory());
             LOG.info("{}", limits.describe());
-            server.agentApi = new FleetChannelInitializer(StartingGate.guard(
+            fleet.agentApi = new FleetChannelInitializer(StartingGate.guard(
                     pgp == null ? AgentRoutes.table(core) : AgentRoutes.table(core, pgp), core.status()),
-                    new FleetChannelInitializer.Settings(options.maxHeaderBytes(), t.idle(), options.compressionLevel(),
-                            options.compressionThreshold(), true, t.readHeader(), t.read(), t.write(), limits), tls, metrics);
-            server.bind("agent", options.host(), options.port(), server.agentApi);
+                    ListenerSettings.agentApi(server, limits), tls, metrics);
+            fleet.bind("agent", server.host(), server.port(), fleet.agentApi);
             if (tls == null) {
                 LOG.warn("the agent listener serves plain HTTP: set inputs[0].server.ssl to serve TLS");
             }
-            if (options.managementPort() >= 0) {
-                server.bind("management", options.managementHost(), options.managementPort(), new FleetChannelInitializer(
-                        StartingGate.guard(ManagementRoutes.table(core, options.managementToken()), core.status()),
-                        new FleetChannelInitializer.Settings(options.maxHeaderBytes(), t.idle(), 0, 0, false,
-                                t.readHeader(), t.read(), t.write(), null)));
+            if (management.enabled()) {
+                fleet.bind("management", management.host(), management.port(), new FleetChannelInitializer(
+                        StartingGate.guard(ManagementRoutes.table(core, managementToken), core.status()),
+                        ListenerSettings.management(server)));
             }
-            return server;
+            return fleet;
         } catch (RuntimeException | InterruptedException e) {
-            server.close();
+            fleet.close();
             throw e;
         }
     }

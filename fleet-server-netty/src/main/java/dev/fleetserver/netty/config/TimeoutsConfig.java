@@ -44,6 +44,12 @@ public record TimeoutsConfig(
     }
 
     /** The original's code defaults (not its reference file's, which says {@code idle: 30s}). */
+    /** A copy with other connection timeouts (the checkin and drain ones kept). */
+    public TimeoutsConfig withConnectionTimeouts(Duration readHeader, Duration read, Duration write, Duration idle) {
+        return new TimeoutsConfig(read, readHeader, write, idle, checkinLongPoll, checkinJitter, checkinTimestamp,
+                checkinMaxPoll, drain);
+    }
+
     public static TimeoutsConfig defaults() {
         return read(Section.empty());
     }

@@ -2,6 +2,7 @@ package dev.fleetserver.netty.http;
 
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.netty.config.TimeoutsConfig;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
@@ -11,7 +12,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -44,8 +44,9 @@ public final class ConnectionTimeoutsHandler extends ChannelDuplexHandler {
 
     /** The four durations in nanoseconds, shared by a listener's connections; 0 disables one. */
     public record Limits(long readHeaderNanos, long readNanos, long writeNanos, long idleNanos) {
-        public static Limits of(Duration readHeader, Duration read, Duration write, Duration idle) {
-            return new Limits(readHeader.toNanos(), read.toNanos(), write.toNanos(), idle.toNanos());
+        public static Limits of(TimeoutsConfig timeouts) {
+            return new Limits(timeouts.readHeader().toNanos(), timeouts.read().toNanos(), timeouts.write().toNanos(),
+                    timeouts.idle().toNanos());
         }
     }
 

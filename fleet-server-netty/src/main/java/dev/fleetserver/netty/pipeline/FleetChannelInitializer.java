@@ -8,17 +8,15 @@ import dev.fleetserver.netty.http.PipeliningGuard;
 import dev.fleetserver.netty.http.ResponseGzip;
 import dev.fleetserver.netty.http.RouteBodyLimits;
 import dev.fleetserver.netty.http.Routes;
-import dev.fleetserver.netty.tls.ServerTls;
 import dev.fleetserver.netty.limit.Admission;
-import dev.fleetserver.netty.limit.BodyBudget;
 import dev.fleetserver.netty.limit.ConnectionLimit;
 import dev.fleetserver.netty.limit.ResolvedLimits;
 import dev.fleetserver.netty.metrics.DaemonMetrics;
+import dev.fleetserver.netty.tls.ServerTls;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.Channel;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
-import java.time.Duration;
 
 /**
  * Builds a connection's pipeline; the order is documented in {@link PipelineNames}. One instance per listener: it
@@ -26,25 +24,8 @@ import java.time.Duration;
  */
 public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
 
-    /**
-     * What shapes a listener's pipeline.
-     *
-     * @param limits route and connection limits; null for none (the management listener)
-     * @param budget the memory request bodies may hold together, shared with the process's other listeners
-     */
-    public record Settings(int maxHeaderBytes, Duration idle, int compressionLevel, int compressionThreshold, boolean agentApi,
-                           Duration readHeader, Duration read, Duration write, ResolvedLimits limits, BodyBudget budget) {
-
-        /** With the process's {@link BodyBudget#PROCESS}. */
-        public Settings(int maxHeaderBytes, Duration idle, int compressionLevel, int compressionThreshold, boolean agentApi,
-                        Duration readHeader, Duration read, Duration write, ResolvedLimits limits) {
-            this(maxHeaderBytes, idle, compressionLevel, compressionThreshold, agentApi, readHeader, read, write, limits,
-                    BodyBudget.PROCESS);
-        }
-    }
-
     private final Routes routes;
-    private final Settings settings;
+    private final ListenerSettings settings;
     private final ServerTls tls;
     private final ConnectionLimit connectionLimit;
     private final Admission admission;
@@ -53,17 +34,17 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
     private final ResponseGzip gzip;
     private final DaemonMetrics metrics;
 
-    public FleetChannelInitializer(Routes routes, Settings settings) {
+    public FleetChannelInitializer(Routes routes, ListenerSettings settings) {
         this(routes, settings, null, null);
     }
 
     /** @param tls TLS for this listener, or null for plain HTTP */
-    public FleetChannelInitializer(Routes routes, Settings settings, ServerTls tls) {
+    public FleetChannelInitializer(Routes routes, ListenerSettings settings, ServerTls tls) {
         this(routes, settings, tls, null);
     }
 
     /** @param metrics counts this listener's connections and requests, or null */
-    public FleetChannelInitializer(Routes routes, Settings settings, DaemonMetrics metrics) {
+    public FleetChannelInitializer(Routes routes, ListenerSettings settings, DaemonMetrics metrics) {
         this(routes, settings, null, metrics);
     }
 
@@ -71,7 +52,7 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
      * @param tls     TLS for this listener, or null for plain HTTP
      * @param metrics counts this listener's connections and requests, or null
      */
-    public FleetChannelInitializer(Routes routes, Settings settings, ServerTls tls, DaemonMetrics metrics) {
+    public FleetChannelInitializer(Routes routes, ListenerSettings settings, ServerTls tls, DaemonMetrics metrics) {
         this.routes = routes;
         this.settings = settings;
         this.tls = tls;
@@ -81,7 +62,7 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
         this.admission = limits == null ? null : new Admission(limits, System::nanoTime);
         Admission live = admission;
         this.bodyLimits = new RouteBodyLimits(routes, live == null ? () -> null : live::limits);
-        this.timeouts = ConnectionTimeoutsHandler.Limits.of(settings.readHeader(), settings.read(), settings.write(), settings.idle());
+        this.timeouts = ConnectionTimeoutsHandler.Limits.of(settings.timeouts());
         this.gzip = new ResponseGzip(settings.compressionLevel(), settings.compressionThreshold());
     }
 
@@ -97,7 +78,7 @@ public final class FleetChannelInitializer extends ChannelInitializer<Channel> {
         }
         ChannelPipeline p = ch.pipeline();
         if (tls != null) {
-            tls.addTo(ch, settings.read());
+            tls.addTo(ch, settings.timeouts().read());
         }
         p.addLast(PipelineNames.HTTP_CODEC, new FleetHttpCodec(4096, settings.maxHeaderBytes(), 8192));
         p.addLast(PipelineNames.KEEP_ALIVE, new HttpServerKeepAliveHandler());

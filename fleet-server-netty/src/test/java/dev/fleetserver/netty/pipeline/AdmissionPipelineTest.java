@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.netty.config.RouteLimitConfig;
+import dev.fleetserver.netty.config.ServerConfig;
 import dev.fleetserver.netty.pipeline.FrontEnd.Connection;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -143,8 +144,7 @@ class AdmissionPipelineTest {
     @Test
     void theManagementListenerHasNoAdmissionControl() {
         FleetChannelInitializer management = new FleetChannelInitializer(new dev.fleetserver.netty.http.Routes(),
-                new FleetChannelInitializer.Settings(8192, Duration.ofSeconds(35), 0, 0, false, Duration.ofSeconds(5),
-                        Duration.ofSeconds(60), Duration.ofMinutes(10), null));
+                ListenerSettings.management(ServerConfig.defaults()));
         assertThat(management.admission()).isNull();
     }
 }

@@ -2,6 +2,7 @@ package dev.fleetserver.netty.pipeline;
 
 import dev.fleetserver.netty.config.LimitsConfig;
 import dev.fleetserver.netty.config.RouteLimitConfig;
+import dev.fleetserver.netty.config.TimeoutsConfig;
 import dev.fleetserver.netty.http.BodyConsumer;
 import dev.fleetserver.netty.http.BodyLimits;
 import dev.fleetserver.netty.http.Exchange;
@@ -77,8 +78,9 @@ final class FrontEnd {
                         }
                     });
                 });
-        initializer = new FleetChannelInitializer(routes, new FleetChannelInitializer.Settings(8192, idle, compressionLevel, compressionThreshold, true,
-                readHeader, read, write, ResolvedLimits.resolve(limits, 1L << 40), budget));
+        initializer = new FleetChannelInitializer(routes, new ListenerSettings(true, 8192,
+                TimeoutsConfig.defaults().withConnectionTimeouts(readHeader, read, write, idle), compressionLevel,
+                compressionThreshold, ResolvedLimits.resolve(limits, 1L << 40), budget));
     }
 
     /** Counts a body's decoded bytes, holding none of them. */

@@ -1,9 +1,12 @@
 package dev.fleetserver.netty.tls;
 
 import dev.fleetserver.netty.config.SslConfig;
+import dev.fleetserver.netty.config.TimeoutsConfig;
 import dev.fleetserver.netty.http.BodyLimits;
 import dev.fleetserver.netty.http.Routes;
+import dev.fleetserver.netty.limit.BodyBudget;
 import dev.fleetserver.netty.pipeline.FleetChannelInitializer;
+import dev.fleetserver.netty.pipeline.ListenerSettings;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
@@ -30,8 +33,8 @@ final class TlsTestServer implements AutoCloseable {
             ex.respond(HttpResponseStatus.OK, "text/plain", "hello".getBytes(StandardCharsets.US_ASCII));
         });
         FleetChannelInitializer initializer = new FleetChannelInitializer(routes,
-                new FleetChannelInitializer.Settings(8192, Duration.ofSeconds(35), 0, 0, true, Duration.ofSeconds(5),
-                        Duration.ofSeconds(60), Duration.ofSeconds(60), null), tls);
+                new ListenerSettings(true, 8192, TimeoutsConfig.defaults().withConnectionTimeouts(Duration.ofSeconds(5),
+                        Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ofSeconds(35)), 0, 0, null, BodyBudget.PROCESS), tls);
         channel = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class).childHandler(initializer)
                 .bind(new InetSocketAddress("127.0.0.1", port)).sync().channel();
     }
