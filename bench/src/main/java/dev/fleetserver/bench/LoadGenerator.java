@@ -236,24 +236,15 @@ public final class LoadGenerator {
                 switch (w[0]) {
                     case "fanout" -> {
                         long revision = Long.parseLong(w[1]);
-                        ObjectNode e = event("fanout");
-                        e.put("revision", revision);
-                        watch(e, a -> a.revision >= revision, a -> a.revisionNanos, Long.parseLong(w[2]),
-                                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[3])));
+                        watch(w, event("fanout").put("revision", revision), a -> a.revision >= revision, a -> a.revisionNanos);
                     }
                     case "afanout" -> {
                         String actionId = w[1];
-                        ObjectNode e = event("afanout");
-                        e.put("actionId", actionId);
-                        watch(e, a -> actionId.equals(a.actionId), a -> a.actionNanos, Long.parseLong(w[2]),
-                                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[3])));
+                        watch(w, event("afanout").put("actionId", actionId), a -> actionId.equals(a.actionId), a -> a.actionNanos);
                     }
                     case "artfanout" -> {
                         String sha = w[1];
-                        ObjectNode e = event("artfanout");
-                        e.put("artifact", sha);
-                        watch(e, a -> sha.equals(a.artifactKey), a -> a.artifactNanos, Long.parseLong(w[2]),
-                                System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(w[3])));
+                        watch(w, event("artfanout").put("artifact", sha), a -> sha.equals(a.artifactKey), a -> a.artifactNanos);
                     }
                     case "ids" -> {
                         ObjectNode e = event("ids");
@@ -291,6 +282,12 @@ public final class LoadGenerator {
      * Polls the agents every 5 ms until all {@code have} what is watched or the deadline passes, then prints
      * {@code e} with a histogram of ({@code at} - t0) over the agents that have it.
      */
+    /** A fan-out command {@code <kind> <what> <t0 nanos> <timeout millis>}: watches for it as {@link #watch} does. */
+    private void watch(String[] command, ObjectNode e, java.util.function.Predicate<AgentSimulator> has,
+                       java.util.function.ToLongFunction<AgentSimulator> at) {
+        watch(e, has, at, Long.parseLong(command[2]), System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(Long.parseLong(command[3])));
+    }
+
     private void watch(ObjectNode e, java.util.function.Predicate<AgentSimulator> has,
                        java.util.function.ToLongFunction<AgentSimulator> at, long t0, long deadline) {
         control.execute(new Runnable() {

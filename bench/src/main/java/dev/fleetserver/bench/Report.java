@@ -106,6 +106,15 @@ public final class Report {
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
+    /** A table row: N, and the figures of ours and of the baseline at N (either null when it has no run there). */
+    private interface RowPrinter {
+        void print(int n, Row ours, Row base);
+    }
+
+    private static void eachRow(TreeMap<Integer, JsonNode[]> byN, RowPrinter printer) {
+        byN.forEach((n, docs) -> printer.print(n, row(docs[0], n), row(docs[1], n)));
+    }
+
     private static String markdown(TreeMap<Integer, JsonNode[]> byN) {
         StringWriter s = new StringWriter();
         PrintWriter w = new PrintWriter(s);
@@ -113,15 +122,11 @@ public final class Report {
         w.println();
         w.println("| N | runs ours/base | ours heap+direct | base heap+direct | ratio | ours heap | ours direct | ours RSS | base RSS | ours absolute (heap+direct)/N | park time ours / base | other load, cores |");
         w.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|");
-        byN.forEach((n, docs) -> {
-            Row o = row(docs[0], n);
-            Row b = row(docs[1], n);
-            w.printf(Locale.ROOT, "| %d | %s/%s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s |%n", n,
-                    o == null ? "-" : o.runs(), b == null ? "-" : b.runs(),
-                    kb(o, Row::jvmPerConn), kb(b, Row::jvmPerConn), ratio(o, b, Row::jvmPerConn),
-                    kb(o, Row::heapPerConn), kb(o, Row::directPerConn), kb(o, Row::rssPerConn), kb(b, Row::rssPerConn),
-                    kb(o, Row::jvmAbsPerConn), sec(o), sec(b), cores(o, Row::foreignPark), cores(b, Row::foreignPark));
-        });
+        eachRow(byN, (n, o, b) -> w.printf(Locale.ROOT, "| %d | %s/%s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s |%n", n,
+                o == null ? "-" : o.runs(), b == null ? "-" : b.runs(),
+                kb(o, Row::jvmPerConn), kb(b, Row::jvmPerConn), ratio(o, b, Row::jvmPerConn),
+                kb(o, Row::heapPerConn), kb(o, Row::directPerConn), kb(o, Row::rssPerConn), kb(b, Row::rssPerConn),
+                kb(o, Row::jvmAbsPerConn), sec(o), sec(b), cores(o, Row::foreignPark), cores(b, Row::foreignPark)));
         w.println();
         double so = slope(byN, 0, Row::parkedJvm);
         double sb = slope(byN, 1, Row::parkedJvm);
@@ -133,15 +138,11 @@ public final class Report {
         w.println();
         w.println("| N | fan-outs ours/base | ours p50 | ours p99 | ours max | base p50 | base p99 | base max | max ratio | ours PUT | ours wake loop done | max after PUT returned ours / base | all received | other load, cores |");
         w.println("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|");
-        byN.forEach((n, docs) -> {
-            Row o = row(docs[0], n);
-            Row b = row(docs[1], n);
-            w.printf(Locale.ROOT, "| %d | %s/%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s / %s |%n", n,
-                    o == null ? "-" : o.fanouts(), b == null ? "-" : b.fanouts(),
-                    ms(o, Row::fanP50), ms(o, Row::fanP99), ms(o, Row::fanMax),
-                    ms(b, Row::fanP50), ms(b, Row::fanP99), ms(b, Row::fanMax), ratio(o, b, Row::fanMax),
-                    ms(o, Row::put), ms(o, Row::wakeDone), ms(o, Row::maxAfterPut), ms(b, Row::maxAfterPut), received(o, n) + " / " + received(b, n), cores(o, Row::foreignFan), cores(b, Row::foreignFan));
-        });
+        eachRow(byN, (n, o, b) -> w.printf(Locale.ROOT, "| %d | %s/%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s / %s |%n", n,
+                o == null ? "-" : o.fanouts(), b == null ? "-" : b.fanouts(),
+                ms(o, Row::fanP50), ms(o, Row::fanP99), ms(o, Row::fanMax),
+                ms(b, Row::fanP50), ms(b, Row::fanP99), ms(b, Row::fanMax), ratio(o, b, Row::fanMax),
+                ms(o, Row::put), ms(o, Row::wakeDone), ms(o, Row::maxAfterPut), ms(b, Row::maxAfterPut), received(o, n) + " / " + received(b, n), cores(o, Row::foreignFan), cores(b, Row::foreignFan)));
         w.flush();
         return s.toString();
     }
@@ -198,15 +199,21 @@ public final class Report {
 
     // ------------------------------------------------------------------ plot
 
+    /** Draws on {@code img}: cleared to white, antialiased. */
+    static Graphics2D canvas(BufferedImage img) {
+        Graphics2D g = img.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
+        g.setColor(Color.WHITE);
+        g.fillRect(0, 0, img.getWidth(), img.getHeight());
+        return g;
+    }
+
     private static void plot(TreeMap<Integer, JsonNode[]> byN, Path file) throws IOException {
         System.setProperty("java.awt.headless", "true");
         int w = 1200;
         int h = 500;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, w, h);
+        Graphics2D g = Report.canvas(img);
         List<Integer> ns = new ArrayList<>(byN.keySet());
         double[][] mem = new double[2][ns.size()];
         double[][] fan = new double[2][ns.size()];

@@ -3,9 +3,7 @@ package dev.fleetserver.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.awt.BasicStroke;
 import java.awt.Color;
-import java.awt.Font;
 import java.awt.Graphics2D;
-import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -215,10 +213,7 @@ public final class ScenarioReport {
         int pw = 640;
         int ph = 420;
         BufferedImage img = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, w, h);
+        Graphics2D g = Report.canvas(img);
         double maxN = series.values().stream().mapToInt(TreeMap::lastKey).max().orElse(1) * 1.05;
         double maxY = Math.max(5500, series.values().stream().flatMap(m -> m.values().stream()).mapToDouble(d -> d).max().orElse(1) * 1.1);
         Report.axes(g, "Fan-out: last agent served after the management request (ms, median) against N", x, y - 20,

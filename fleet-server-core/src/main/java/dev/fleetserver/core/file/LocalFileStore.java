@@ -16,7 +16,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -118,37 +117,17 @@ public final class LocalFileStore implements DeliveryStore, AutoCloseable {
         return false;
     }
 
-    private final class LocalFile implements DeliveryFile {
+    private final class LocalFile extends StoredFile {
         private final Path content;
-        private final long size;
-        private final String mimeType;
-        private final String sha256;
 
         LocalFile(Path content, long size, String mimeType, String sha256) {
+            super(new Meta(size, mimeType, sha256));
             this.content = content;
-            this.size = size;
-            this.mimeType = mimeType;
-            this.sha256 = sha256;
-        }
-
-        @Override
-        public long size() {
-            return size;
-        }
-
-        @Override
-        public String mimeType() {
-            return mimeType;
-        }
-
-        @Override
-        public String sha256() {
-            return sha256;
         }
 
         @Override
         public PieceReader readAll() {
-            return read(0, size);
+            return read(0, size());
         }
 
         @Override

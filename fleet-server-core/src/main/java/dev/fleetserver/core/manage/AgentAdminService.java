@@ -72,13 +72,7 @@ public final class AgentAdminService {
         Instant now = clock.instant();
         return repo.agents(q).thenApply(all -> {
             List<Agent> matching = all.stream().filter(a -> filter.matchesComputed(a, now)).toList();
-            ObjectNode out = Json.object();
-            ArrayNode items = out.putArray("items");
-            matching.stream().skip((long) (page - 1) * perPage).limit(perPage).forEach(a -> items.add(agentItem(a, now)));
-            out.put("total", matching.size());
-            out.put("page", page);
-            out.put("perPage", perPage);
-            return out;
+            return Pages.page(matching, page, perPage, a -> agentItem(a, now));
         });
     }
 

@@ -1,7 +1,6 @@
 package dev.fleetserver.core.manage;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.apikey.ApiKeys;
 import dev.fleetserver.core.apikey.FleetRoles;
@@ -107,16 +106,8 @@ public final class EnrollmentKeyAdminService {
 
     /** Enrollment keys, newest first; the token is included, as Kibana shows it. */
     public CompletableFuture<ObjectNode> listEnrollmentKeys(int page, int perPage) {
-        return repo.enrollmentKeysNewestFirst().thenApply(keys -> {
-            ObjectNode out = Json.object();
-            ArrayNode items = out.putArray("items");
-            keys.stream().skip((long) Math.max(0, page - 1) * perPage).limit(perPage)
-                    .forEach(k -> items.add(enrollmentKeyItem(k.id(), k.doc().source())));
-            out.put("total", keys.size());
-            out.put("page", page);
-            out.put("perPage", perPage);
-            return out;
-        });
+        return repo.enrollmentKeysNewestFirst()
+                .thenApply(keys -> Pages.page(keys, page, perPage, k -> enrollmentKeyItem(k.id(), k.doc().source())));
     }
 
     /** Revokes an enrollment key: unusable at once (the document goes inactive, the API key is invalidated). */

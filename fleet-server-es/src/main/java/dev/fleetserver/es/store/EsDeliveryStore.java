@@ -8,6 +8,7 @@ import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.file.DeliveryFile;
 import dev.fleetserver.core.file.DeliveryStore;
 import dev.fleetserver.core.file.PieceReader;
+import dev.fleetserver.core.file.StoredFile;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.client.EsClient;
 import dev.fleetserver.es.client.EsFailures;
@@ -129,34 +130,14 @@ public final class EsDeliveryStore implements DeliveryStore {
     private record Chunk(int pos, String index, String id) {
     }
 
-    private final class EsFile implements DeliveryFile {
-        private final long size;
+    private final class EsFile extends StoredFile {
         private final long chunkSize;
-        private final String mimeType;
-        private final String sha256;
         private final List<Chunk> chunks;
 
         EsFile(long size, long chunkSize, String mimeType, String sha256, List<Chunk> chunks) {
-            this.size = size;
+            super(new Meta(size, mimeType, sha256));
             this.chunkSize = chunkSize;
-            this.mimeType = mimeType;
-            this.sha256 = sha256;
             this.chunks = chunks;
-        }
-
-        @Override
-        public long size() {
-            return size;
-        }
-
-        @Override
-        public String mimeType() {
-            return mimeType;
-        }
-
-        @Override
-        public String sha256() {
-            return sha256;
         }
 
         @Override

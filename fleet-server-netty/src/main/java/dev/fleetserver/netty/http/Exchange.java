@@ -360,11 +360,7 @@ public final class Exchange implements CheckinSink {
             h.set(Exchange.X_CONTENT_TYPE_OPTIONS, NOSNIFF);
         }
         h.setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-        boolean close = commonHeaders(h);
-        var future = ctx.writeAndFlush(response);
-        if (close) {
-            future.addListener(ChannelFutureListener.CLOSE);
-        }
+        send(response);
     }
 
     /** Answers with a duplicate of a {@link FixedAnswers fixed answer}, plus this request's own headers. */
@@ -390,7 +386,11 @@ public final class Exchange implements CheckinSink {
         if (!begin()) {
             return;
         }
-        FullHttpResponse response = template.retainedDuplicate();
+        send(template.retainedDuplicate());
+    }
+
+    /** Adds the common headers to a whole answer and writes it; closes the connection after it when they say so. */
+    private void send(FullHttpResponse response) {
         boolean close = commonHeaders(response.headers());
         var future = ctx.writeAndFlush(response);
         if (close) {
@@ -421,11 +421,7 @@ public final class Exchange implements CheckinSink {
             h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
         }
         h.setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-        boolean close = commonHeaders(h);
-        var future = ctx.writeAndFlush(response);
-        if (close) {
-            future.addListener(ChannelFutureListener.CLOSE);
-        }
+        send(response);
     }
 
     /**

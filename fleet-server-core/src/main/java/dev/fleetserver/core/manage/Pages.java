@@ -1,0 +1,25 @@
+package dev.fleetserver.core.manage;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.util.Json;
+import java.util.List;
+import java.util.function.Function;
+
+/** Kibana's paged list answer: {@code {"items":[…],"total","page","perPage"}}. */
+final class Pages {
+    private Pages() {
+    }
+
+    /** Page {@code page} (from 1; anything lower is the first) of {@code all}, each element shown as {@code item}. */
+    static <T> ObjectNode page(List<T> all, int page, int perPage, Function<T, JsonNode> item) {
+        ObjectNode out = Json.object();
+        ArrayNode items = out.putArray("items");
+        all.stream().skip((long) Math.max(0, page - 1) * perPage).limit(perPage).forEach(t -> items.add(item.apply(t)));
+        out.put("total", all.size());
+        out.put("page", page);
+        out.put("perPage", perPage);
+        return out;
+    }
+}
