@@ -83,7 +83,7 @@ class FleetMappingsTest {
             ".fleet-enrollment-api-keys",
             ".fleet-artifacts",
             ".fleet-secrets"})
-    void wellFormedCreateIndexBody(String index) {
+    void everyIndexHasAWellFormedCreateIndexBody(String index) {
         JsonNode body = load(index);
         Iterator<String> top = body.fieldNames();
         while (top.hasNext()) {
@@ -113,7 +113,7 @@ class FleetMappingsTest {
     }
 
     @Test
-    void agents() {
+    void theAgentsIndexMapsItsFieldsAsFleetDoes() {
         JsonNode m = load(".fleet-agents").get("mappings");
         assertTypes(m, Map.ofEntries(
                 Map.entry("access_api_key_id", "keyword"),
@@ -174,7 +174,7 @@ class FleetMappingsTest {
     }
 
     @Test
-    void actions() {
+    void theActionsIndexMapsItsFieldsAsFleetDoes() {
         JsonNode m = load(".fleet-actions").get("mappings");
         assertTypes(m, Map.ofEntries(
                 Map.entry("action_id", "keyword"),
@@ -194,7 +194,7 @@ class FleetMappingsTest {
     }
 
     @Test
-    void actionsResults() {
+    void theActionResultsIndexMapsItsFieldsAsFleetDoes() {
         JsonNode m = load(".fleet-actions-results").get("mappings");
         assertTypes(m, Map.of(
                 "action_id", "keyword",
@@ -210,7 +210,7 @@ class FleetMappingsTest {
     }
 
     @Test
-    void policies() {
+    void thePoliciesIndexMapsItsFieldsAsFleetDoes() {
         JsonNode m = load(".fleet-policies").get("mappings");
         assertTypes(m, Map.of(
                 "policy_id", "keyword",
@@ -222,7 +222,7 @@ class FleetMappingsTest {
     }
 
     @Test
-    void enrollmentApiKeys() {
+    void theEnrollmentKeysIndexMapsItsFieldsAsFleetDoes() {
         JsonNode m = load(".fleet-enrollment-api-keys").get("mappings");
         assertTypes(m, Map.of(
                 "api_key_id", "keyword",
@@ -236,7 +236,7 @@ class FleetMappingsTest {
     }
 
     @Test
-    void artifacts() {
+    void theArtifactsIndexMapsItsFieldsAsFleetDoes() {
         JsonNode m = load(".fleet-artifacts").get("mappings");
         assertTypes(m, Map.of(
                 "identifier", "keyword",
@@ -247,13 +247,13 @@ class FleetMappingsTest {
     }
 
     @Test
-    void secrets() {
+    void theSecretsIndexMapsItsValueAsAKeyword() {
         JsonNode m = load(".fleet-secrets").get("mappings");
         assertTypes(m, Map.of("value", "keyword"));
     }
 
     @Test
-    void indexListIsComplete() {
+    void everyFleetIndexHasAMapping() {
         for (String index : INDICES) {
             assertNotNull(FleetMappingsTest.class.getResource("/mappings/" + index + ".json"), index);
         }

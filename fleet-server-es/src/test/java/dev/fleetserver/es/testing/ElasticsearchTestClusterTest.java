@@ -54,7 +54,7 @@ class ElasticsearchTestClusterTest {
     }
 
     @Test
-    void the_shared_cluster_is_healthy_and_requires_authentication() {
+    void theSharedClusterIsHealthyAndRequiresAuthentication() {
         JsonNode health = json(cluster.request("GET", "/_cluster/health", null));
         assertThat(health.path("status").asText()).isIn("green", "yellow");
         assertThat(health.path("cluster_name").asText()).isEqualTo(ElasticsearchTestCluster.CLUSTER_NAME);
@@ -72,7 +72,7 @@ class ElasticsearchTestClusterTest {
     }
 
     @Test
-    void the_service_token_authenticates_as_the_fleet_server_service_account() {
+    void theServiceTokenAuthenticatesAsTheFleetServerServiceAccount() {
         HttpResponse<String> response = cluster.send("GET", "/_security/_authenticate", null, bearer());
         assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
         assertThat(json(response.body()).path("username").asText()).isEqualTo("elastic/fleet-server");
@@ -82,7 +82,7 @@ class ElasticsearchTestClusterTest {
     }
 
     @Test
-    void the_service_token_creates_an_api_key_that_authenticates_until_invalidated() {
+    void theServiceTokenCreatesAnApiKeyThatAuthenticatesUntilInvalidated() {
         String body = """
             {"name":"test-agent-key",
              "role_descriptors":{"fleet-apikey-access":{"cluster":[],"applications":[
@@ -118,7 +118,7 @@ class ElasticsearchTestClusterTest {
     }
 
     @Test
-    void the_service_token_manages_fleet_indices_and_reads_their_checkpoints() {
+    void theServiceTokenManagesFleetIndicesAndReadsTheirCheckpoints() {
         cluster.request("DELETE", "/.fleet-agents?ignore_unavailable=true", null);
         HttpResponse<String> created = cluster.send("PUT", "/.fleet-agents", """
             {"settings":{"number_of_shards":1,"number_of_replicas":0},
@@ -151,7 +151,7 @@ class ElasticsearchTestClusterTest {
     }
 
     @Test
-    void a_separate_cluster_keeps_its_data_port_and_credentials_across_a_restart() {
+    void aSeparateClusterKeepsItsDataPortAndCredentialsAcrossARestart() {
         // A separate cluster, so that restarting it does not disturb other users of the shared one.
         ElasticsearchTestCluster separate = ElasticsearchTestCluster.startNew();
         try {
