@@ -318,18 +318,8 @@ public final class AgentAdminService {
         String created = Times.millis(now);
         List<ObjectNode> docs = new ArrayList<>();
         for (int i = 0; i < agentIds.size(); i += AGENTS_PER_DOC) {
-            ObjectNode doc = Json.object();
-            doc.put("action_id", actionId);
-            doc.put("type", type);
-            doc.put("@timestamp", created);
-            doc.put("expiration", Times.millis(now.plus(ACTION_LIFETIME)));
-            ArrayNode agents = doc.putArray("agents");
-            agentIds.subList(i, Math.min(agentIds.size(), i + AGENTS_PER_DOC)).forEach(agents::add);
-            if (data != null && !data.isNull()) {
-                doc.set("data", data);
-            }
-            doc.setAll(extra);
-            docs.add(doc);
+            docs.add(Action.newSource(actionId, type, now, now.plus(ACTION_LIFETIME),
+                    agentIds.subList(i, Math.min(agentIds.size(), i + AGENTS_PER_DOC)), data, extra));
         }
         return repo.createActions(docs).thenApply(v -> new Written(actionId, created));
     }

@@ -10,7 +10,6 @@ import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.EnrollmentKey;
 import dev.fleetserver.core.model.FleetRepository;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.core.util.Times;
 import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
@@ -54,13 +53,7 @@ public final class EnrollmentKeyAdminService {
             meta.put("type", "enroll");
             meta.put("policy_id", policyId);
             return apiKeys.create(name, FleetRoles.enroll(), meta).thenCompose(key -> {
-                ObjectNode doc = Json.object();
-                doc.put("active", true);
-                doc.put("api_key_id", key.id());
-                doc.put("api_key", key.token());
-                doc.put("name", name);
-                doc.put("policy_id", policyId);
-                doc.put("created_at", Times.millis(clock.instant()));
+                ObjectNode doc = EnrollmentKey.newSource(key.id(), key.token(), name, policyId, clock.instant());
                 return repo.putEnrollmentKey(id, doc).thenApply(seq -> {
                     ObjectNode out = Json.object();
                     out.put("action", "created");
@@ -114,7 +107,7 @@ public final class EnrollmentKeyAdminService {
     public CompletableFuture<ObjectNode> revokeEnrollmentKey(String id) {
         return repo.enrollmentKey(id).thenCompose(found -> {
             EnrollmentKey key = found.orElseThrow(() -> new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Enrollment key " + id + " not found"));
-            ObjectNode partial = Json.object().put("active", false).put("updated_at", Times.millis(clock.instant()));
+            ObjectNode partial = EnrollmentKey.deactivation(clock.instant());
             String keyId = key.apiKeyId();
             return repo.updateEnrollmentKey(id, partial)
                     .thenCompose(seq -> keyId == null ? CompletableFuture.completedFuture(null) : apiKeys.invalidate(List.of(keyId)))

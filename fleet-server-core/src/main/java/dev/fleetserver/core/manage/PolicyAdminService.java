@@ -14,7 +14,6 @@ import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.StoreException;
 import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.core.util.Times;
 import java.time.Clock;
 import java.util.Iterator;
 import java.util.List;
@@ -117,11 +116,9 @@ public final class PolicyAdminService {
                     meta.set(k, v);
                 }
             }
-            JsonNode previous = latest.doc().source();
             meta.put("default_fleet_server", b.has("is_default_fleet_server")
-                    ? b.get("is_default_fleet_server").asBoolean() : previous.path("default_fleet_server").asBoolean(false));
-            meta.put("is_managed", b.has("is_managed") ? b.get("is_managed").asBoolean()
-                    : previous.path("is_managed").asBoolean(false));
+                    ? b.get("is_default_fleet_server").asBoolean() : latest.defaultFleetServer());
+            meta.put("is_managed", b.has("is_managed") ? b.get("is_managed").asBoolean() : latest.managed());
             ObjectNode data = latest.data().deepCopy();
             data.remove(List.of("id", "revision"));
             for (String k : CONTENT_KEYS) {
@@ -159,39 +156,26 @@ public final class PolicyAdminService {
      * requests) can never both write the same revision.
      */
     private CompletableFuture<PolicyRevision> writeRevision(String policyId, long revision, ObjectNode meta, ObjectNode data) {
-        ObjectNode doc = Json.object();
-        doc.put("@timestamp", Times.millis(clock.instant()));
-        doc.put("policy_id", policyId);
-        doc.put("revision_idx", revision);
-        doc.put("coordinator_idx", 0);
-        ObjectNode d = Json.object();
-        d.put("id", policyId);
-        d.put("revision", revision);
-        d.setAll(data);
-        doc.set("data", d);
-        doc.put("default_fleet_server", false);
-        doc.put("is_managed", false);
-        doc.setAll(meta);
-        String docId = policyId + ":" + revision;
+        ObjectNode doc = PolicyRevision.newSource(policyId, revision, clock.instant(), meta, data);
+        String docId = PolicyRevision.docId(policyId, revision);
         return repo.createPolicyRevision(docId, doc)
                 .thenApply(seq -> new PolicyRevision(new Doc(FleetIndex.POLICIES, docId, seq, 1, doc)));
     }
 
     private static ObjectNode policyItem(PolicyRevision rev) {
         ObjectNode item = Json.object();
-        ObjectNode src = rev.doc().source();
         item.put("id", rev.policyId());
-        item.put("name", src.path("name").asText(rev.policyId()));
-        item.put("namespace", src.path("namespace").asText("default"));
-        if (src.hasNonNull("description")) {
-            item.set("description", src.get("description"));
+        item.put("name", rev.name() != null ? rev.name() : rev.policyId());
+        item.put("namespace", rev.namespace() != null ? rev.namespace() : "default");
+        if (rev.description() != null) {
+            item.set("description", rev.description());
         }
         item.put("status", "active");
-        item.put("is_managed", src.path("is_managed").asBoolean(false));
-        item.put("is_default_fleet_server", src.path("default_fleet_server").asBoolean(false));
+        item.put("is_managed", rev.managed());
+        item.put("is_default_fleet_server", rev.defaultFleetServer());
         item.put("has_fleet_server", SelfMonitor.fleetServerInput(rev.data()) != null);
         item.put("revision", rev.revisionIdx());
-        item.put("updated_at", src.path("@timestamp").asText(""));
+        item.put("updated_at", rev.timestamp() != null ? rev.timestamp() : "");
         ObjectNode data = rev.data();
         for (String k : CONTENT_KEYS) {
             if (data.has(k)) {

@@ -1,6 +1,8 @@
 package dev.fleetserver.core.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
@@ -57,5 +59,26 @@ public record Action(Doc doc) {
 
     public JsonNode field(String name) {
         return doc.source().get(name);
+    }
+
+    /**
+     * One document of a new action as Kibana writes it: {@code action_id}, {@code type}, {@code @timestamp},
+     * {@code expiration}, the {@code agents} it is for, its {@code data} unless null, and {@code extra} fields
+     * ({@code start_time}, {@code rollout_duration_seconds}, …).
+     */
+    public static ObjectNode newSource(String actionId, String type, Instant created, Instant expiration, List<String> agents,
+                                       JsonNode data, ObjectNode extra) {
+        ObjectNode doc = Json.object();
+        doc.put("action_id", actionId);
+        doc.put("type", type);
+        doc.put("@timestamp", Times.millis(created));
+        doc.put("expiration", Times.millis(expiration));
+        ArrayNode list = doc.putArray("agents");
+        agents.forEach(list::add);
+        if (data != null && !data.isNull()) {
+            doc.set("data", data);
+        }
+        doc.setAll(extra);
+        return doc;
     }
 }

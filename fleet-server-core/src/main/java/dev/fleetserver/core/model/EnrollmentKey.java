@@ -1,8 +1,11 @@
 package dev.fleetserver.core.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Times;
+import java.time.Instant;
 
 /** A typed view of a {@code .fleet-enrollment-api-keys} document. */
 public record EnrollmentKey(Doc doc) {
@@ -31,6 +34,23 @@ public record EnrollmentKey(Doc doc) {
     public boolean active() {
         JsonNode n = doc.source().get("active");
         return n != null && n.asBoolean(false);
+    }
+
+    /** The document of a new, active enrollment key for {@code policyId} holding the API key {@code apiKeyId}. */
+    public static ObjectNode newSource(String apiKeyId, String token, String name, String policyId, Instant createdAt) {
+        ObjectNode doc = Json.object();
+        doc.put("active", true);
+        doc.put("api_key_id", apiKeyId);
+        doc.put("api_key", token);
+        doc.put("name", name);
+        doc.put("policy_id", policyId);
+        doc.put("created_at", Times.millis(createdAt));
+        return doc;
+    }
+
+    /** The partial update that deactivates a key at {@code now}. */
+    public static ObjectNode deactivation(Instant now) {
+        return Json.object().put("active", false).put("updated_at", Times.millis(now));
     }
 
     /** {@code namespaces}, or {@code null} when absent. */

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.Times;
+import java.time.Instant;
 
 /** A typed view of one {@code .fleet-policies} document: one revision of one agent policy. */
 public record PolicyRevision(Doc doc) {
@@ -20,6 +22,59 @@ public record PolicyRevision(Doc doc) {
     /** The {@code @timestamp} as written, used as the POLICY_CHANGE {@code created_at}. */
     public String timestamp() {
         return Json.text(doc.source(), "@timestamp");
+    }
+
+    /** {@code name}, or null. */
+    public String name() {
+        return Json.text(doc.source(), "name");
+    }
+
+    /** {@code namespace}, or null. */
+    public String namespace() {
+        return Json.text(doc.source(), "namespace");
+    }
+
+    /** {@code description}, or null. */
+    public JsonNode description() {
+        JsonNode n = doc.source().get("description");
+        return n == null || n.isNull() ? null : n;
+    }
+
+    /** Kibana's {@code is_managed}: false when absent. */
+    public boolean managed() {
+        return doc.source().path("is_managed").asBoolean(false);
+    }
+
+    /** Kibana's {@code is_default_fleet_server}, stored as {@code default_fleet_server}: false when absent. */
+    public boolean defaultFleetServer() {
+        return doc.source().path("default_fleet_server").asBoolean(false);
+    }
+
+    /**
+     * The document of revision {@code revision} of {@code policyId}, written at {@code timestamp}: {@code data} is the
+     * agent-facing content (its {@code id} and {@code revision} set here), {@code meta} the descriptive fields and
+     * Kibana's flags, which replace the defaults (not managed, not the default Fleet Server policy).
+     */
+    public static ObjectNode newSource(String policyId, long revision, Instant timestamp, ObjectNode meta, ObjectNode data) {
+        ObjectNode doc = Json.object();
+        doc.put("@timestamp", Times.millis(timestamp));
+        doc.put("policy_id", policyId);
+        doc.put("revision_idx", revision);
+        doc.put("coordinator_idx", 0);
+        ObjectNode d = Json.object();
+        d.put("id", policyId);
+        d.put("revision", revision);
+        d.setAll(data);
+        doc.set("data", d);
+        doc.put("default_fleet_server", false);
+        doc.put("is_managed", false);
+        doc.setAll(meta);
+        return doc;
+    }
+
+    /** The document id of a revision: {@code <policy id>:<revision>}. */
+    public static String docId(String policyId, long revision) {
+        return policyId + ":" + revision;
     }
 
     /** The agent-facing policy content ({@code data}); an empty object when absent. */
