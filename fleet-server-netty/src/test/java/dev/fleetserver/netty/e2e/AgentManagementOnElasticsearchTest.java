@@ -1,7 +1,6 @@
 package dev.fleetserver.netty.e2e;
 
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
-import dev.fleetserver.netty.FleetDaemon;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 
@@ -23,8 +22,8 @@ class AgentManagementOnElasticsearchTest extends AgentManagementTest {
     }
 
     @Override
-    protected FleetDaemon startFleet(String longPoll) throws Exception {
-        return TestFleet.startOnElasticsearch(dataDir, cluster, server -> server.with("timeouts").put("checkin_long_poll", longPoll));
+    protected TestFleetExtension newFleet() {
+        return TestFleetExtension.onElasticsearch(() -> cluster);
     }
 
     /** As Kibana would (the service account may only read {@code .fleet-secrets}); no _fleet/secret API here. */

@@ -6,42 +6,30 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Running a fleet through the management API: each action reaches the agent, is acked, and its effect shows. */
 class AgentManagementTest {
     // Not final: the Elasticsearch subclass runs the same tests on that back end.
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
+    @RegisterExtension
+    final TestFleetExtension fleet = newFleet().server(longPoll("30s")).cleanUp(this::afterStop);
 
-    @BeforeEach
-    void start() throws Exception {
-        fleet = startFleet("30s");
-        agent = new AgentClient(fleet.port());
+    /**
+     * The server under test, before its settings: on the embedded store here, on Elasticsearch in a subclass. Called
+     * while the test instance is made, before a subclass's own fields are set.
+     */
+    protected TestFleetExtension newFleet() {
+        return TestFleetExtension.embedded();
     }
 
-    @AfterEach
-    void stop() throws Exception {
-        if (fleet != null) {
-            fleet.stop();
-        }
-        afterStop();
-    }
-
-    /** The server under test with this long poll; the embedded store here, Elasticsearch in a subclass. */
-    protected FleetDaemon startFleet(String longPoll) throws Exception {
-        return TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", longPoll));
+    private static Consumer<ObjectNode> longPoll(String longPoll) {
+        return server -> server.with("timeouts").put("checkin_long_poll", longPoll);
     }
 
     /** Runs after each test's server stopped. */
@@ -50,7 +38,7 @@ class AgentManagementTest {
 
     @Test
     void unenrollReachesTheParkedAgentAndItsAckEndsTheAgent() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         CompletableFuture<AgentClient.Reply> parked = park(a);
 
         ok("POST", "/api/fleet/agents/" + a.id() + "/unenroll", "");
@@ -60,29 +48,31 @@ class AgentManagementTest {
         assertThat(ok("GET", "/api/fleet/agents/" + a.id(), null).at("/item/status").asText()).isEqualTo("unenrolling");
 
         String actionId = delivered.at("/actions/0/id").asText();
-        assertThat(agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), actionId)).status()).isEqualTo(200);
+        assertThat(fleet.agent().acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), actionId)).status()).isEqualTo(200);
         assertThat(ok("GET", "/api/fleet/agents/" + a.id(), null).at("/item/status").asText()).isEqualTo("unenrolled");
-        assertThat(agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).status()).isEqualTo(401);
+        assertThat(fleet.agent().checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).status()).isEqualTo(401);
     }
 
     @Test
     void aRevokingUnenrollRefusesTheAgentAtOnce() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         ok("POST", "/api/fleet/agents/" + a.id() + "/unenroll", "{\"revoke\":true}");
-        assertThat(agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).status()).isEqualTo(401);
-        assertThat(agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), "policy:default:1")).status()).isEqualTo(401);
+        assertThat(fleet.agent().checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).status()).isEqualTo(401);
+        assertThat(fleet.agent().acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), "policy:default:1")).status())
+                .isEqualTo(401);
     }
 
     @Test
     void anUpgradeForAnAgentThatWasAwayArrivesOnItsNextCheckinAndItsAckMarksTheAgentUpgraded() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         ok("POST", "/api/fleet/agents/" + a.id() + "/upgrade", "{\"version\":\"9.6.1\",\"source_uri\":\"https://artifacts.example/\"}");
 
-        JsonNode delivered = agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json();
+        JsonNode delivered = fleet.agent().checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json();
         assertThat(delivered.at("/actions/0/type").asText()).isEqualTo("UPGRADE");
         assertThat(delivered.at("/actions/0/data")).isEqualTo(Json.MAPPER.readTree(
                 "{\"version\":\"9.6.1\",\"source_uri\":\"https://artifacts.example/\"}"));
-        assertThat(agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), delivered.at("/actions/0/id").asText())).status())
+        assertThat(fleet.agent().acks(a.id(), a.key(),
+                AgentClient.ackEvents(a.id(), delivered.at("/actions/0/id").asText())).status())
                 .isEqualTo(200);
         JsonNode item = ok("GET", "/api/fleet/agents/" + a.id(), null).get("item");
         assertThat(item.hasNonNull("upgraded_at")).isTrue();
@@ -92,40 +82,40 @@ class AgentManagementTest {
     @Test
     void aReassignedAgentIsToldAndThenGetsItsNewPolicy() throws Exception {
         ok("POST", "/api/fleet/agent_policies", "{\"id\":\"second\",\"name\":\"Second\"}");
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         CompletableFuture<AgentClient.Reply> parked = park(a);
 
         ok("POST", "/api/fleet/agents/" + a.id() + "/reassign", "{\"policy_id\":\"second\"}");
         JsonNode delivered = parked.get(10, TimeUnit.SECONDS).json();
         assertThat(delivered.at("/actions/0/type").asText()).isEqualTo("POLICY_REASSIGN");
         assertThat(delivered.at("/actions/0/data/policy_id").asText()).isEqualTo("second");
-        agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), delivered.at("/actions/0/id").asText()));
+        fleet.agent().acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), delivered.at("/actions/0/id").asText()));
 
         var next = E2eSupport.runningPolicy("default", 1);
         next.put("ack_token", delivered.get("ack_token").asText());
-        assertThat(agent.checkin(a.id(), a.key(), next).json().at("/actions/0/id").asText()).isEqualTo("policy:second:1");
+        assertThat(fleet.agent().checkin(a.id(), a.key(), next).json().at("/actions/0/id").asText()).isEqualTo("policy:second:1");
         assertThat(ok("GET", "/api/fleet/agents/" + a.id(), null).at("/item/policy_id").asText()).isEqualTo("second");
         assertThat(ok("POST", "/api/fleet/agents/" + a.id() + "/reassign", "{\"policy_id\":\"nope\"}", 404)).isNotNull();
     }
 
     @Test
     void settingsAndDiagnosticsActionsAreDeliveredAckedAndCounted() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         CompletableFuture<AgentClient.Reply> parked = park(a);
         ok("POST", "/api/fleet/agents/" + a.id() + "/actions", "{\"action\":{\"type\":\"SETTINGS\",\"data\":{\"log_level\":\"debug\"}}}");
         JsonNode settings = parked.get(10, TimeUnit.SECONDS).json();
         assertThat(settings.at("/actions/0/data/log_level").asText()).isEqualTo("debug");
-        agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), settings.at("/actions/0/id").asText()));
+        fleet.agent().acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), settings.at("/actions/0/id").asText()));
 
         ok("POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{\"additional_metrics\":[\"CPU\"]}");
         var next = E2eSupport.runningPolicy("default", 1);
         next.put("ack_token", settings.get("ack_token").asText());
-        JsonNode diag = agent.checkin(a.id(), a.key(), next).json();
+        JsonNode diag = fleet.agent().checkin(a.id(), a.key(), next).json();
         assertThat(diag.at("/actions/0/type").asText()).isEqualTo("REQUEST_DIAGNOSTICS");
         var ack = AgentClient.ackEvents(a.id(), diag.at("/actions/0/id").asText());
         ((com.fasterxml.jackson.databind.node.ObjectNode) ack.get("events").get(0)).putObject("data").put("upload_id", "up-1");
-        agent.acks(a.id(), a.key(), ack);
-        JsonNode result = fleet.store().get(FleetIndex.ACTION_RESULTS, diag.at("/actions/0/id").asText() + ":" + a.id())
+        fleet.agent().acks(a.id(), a.key(), ack);
+        JsonNode result = fleet.daemon().store().get(FleetIndex.ACTION_RESULTS, diag.at("/actions/0/id").asText() + ":" + a.id())
                 .get(5, TimeUnit.SECONDS).orElseThrow().source();
         assertThat(result.at("/data/upload_id").asText()).isEqualTo("up-1");
 
@@ -143,7 +133,7 @@ class AgentManagementTest {
     void aBulkUpgradeOfThreeAgentsWithARolloutWindowGivesThreeStartTimes() throws Exception {
         List<E2eSupport.Enrolled> agents = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            agents.add(E2eSupport.enrollUpToDate(fleet, agent));
+            agents.add(fleet.enrollUpToDate());
         }
         var ids = Json.array();
         agents.forEach(a -> ids.add(a.id()));
@@ -151,17 +141,18 @@ class AgentManagementTest {
                 + "\"start_time\":\"2030-01-01T00:00:00Z\",\"rollout_duration_seconds\":600}");
         List<String> starts = new ArrayList<>();
         for (E2eSupport.Enrolled a : agents) {
-            starts.add(agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json().at("/actions/0/start_time").asText());
+            starts.add(fleet.agent().checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json()
+                    .at("/actions/0/start_time").asText());
         }
         assertThat(starts).containsExactly("2030-01-01T00:00:00Z", "2030-01-01T00:03:20Z", "2030-01-01T00:06:40Z");
     }
 
     @Test
     void agentsAreListedByKueryCountedByStatusAndTagged() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.Enrolled b = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
+        E2eSupport.Enrolled b = fleet.enrollUpToDate();
         ok("PUT", "/api/fleet/agents/" + a.id(), "{\"tags\":[\"prod\",\"eu\",\"prod\"]}");
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
 
         assertThat(ok("GET", "/api/fleet/agents/" + a.id(), null).at("/item/tags")).isEqualTo(Json.MAPPER.readTree("[\"eu\",\"prod\"]"));
         JsonNode tagged = ok("GET", "/api/fleet/agents?kuery=" + java.net.URLEncoder.encode("tags:prod and status:online",
@@ -182,28 +173,26 @@ class AgentManagementTest {
     @Test
     void aRevokedEnrollmentKeyCanNoLongerEnroll() throws Exception {
         JsonNode key = ok("POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"default\"}").get("item");
-        assertThat(agent.enroll(key.get("api_key").asText(), AgentClient.enrollBody()).status()).isEqualTo(200);
+        assertThat(fleet.agent().enroll(key.get("api_key").asText(), AgentClient.enrollBody()).status()).isEqualTo(200);
         assertThat(ok("GET", "/api/fleet/enrollment_api_keys", null).get("total").asInt()).isEqualTo(2);
 
         ok("DELETE", "/api/fleet/enrollment_api_keys/" + key.get("id").asText(), null);
-        assertThat(agent.enroll(key.get("api_key").asText(), AgentClient.enrollBody()).status()).isEqualTo(401);
+        assertThat(fleet.agent().enroll(key.get("api_key").asText(), AgentClient.enrollBody()).status()).isEqualTo(401);
         assertThat(ok("DELETE", "/api/fleet/enrollment_api_keys/unknown", null, 404)).isNotNull();
     }
 
     @Test
     void anAgentNeverReceivesAnActionTwiceAcrossAServerRestart() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         ok("POST", "/api/fleet/agents/" + a.id() + "/actions", "{\"action\":{\"type\":\"SETTINGS\",\"data\":{\"log_level\":\"info\"}}}");
-        JsonNode delivered = agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json();
+        JsonNode delivered = fleet.agent().checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json();
         String token = delivered.get("ack_token").asText();
         assertThat(token).isNotEmpty();
-        fleet.stop();
 
-        fleet = startFleet("1s");
-        agent = new AgentClient(fleet.port());
+        fleet.restart(longPoll("1s"));
         var next = E2eSupport.runningPolicy("default", 1);
         next.put("ack_token", token);
-        JsonNode after = agent.checkin(a.id(), a.key(), next).json();
+        JsonNode after = fleet.agent().checkin(a.id(), a.key(), next).json();
         assertThat(after.has("actions")).isFalse();
     }
 
@@ -214,7 +203,7 @@ class AgentManagementTest {
         String token = ok("POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"temp\"}").at("/item/api_key").asText();
         assertThat(ok("GET", "/api/fleet/agent_policies", null).get("total").asInt()).isEqualTo(2);
 
-        JsonNode item = agent.enroll(token);
+        JsonNode item = fleet.agent().enroll(token);
         JsonNode refused = ok("POST", "/api/fleet/agent_policies/delete", "{\"agentPolicyId\":\"temp\"}", 400);
         assertThat(refused.get("message").asText()).contains("assigned");
         ok("POST", "/api/fleet/agents/" + item.get("id").asText() + "/reassign", "{\"policy_id\":\"default\"}");
@@ -222,7 +211,7 @@ class AgentManagementTest {
         ok("POST", "/api/fleet/agent_policies/delete", "{\"agentPolicyId\":\"temp\"}");
         ok("GET", "/api/fleet/agent_policies/temp", null, 404);
         assertThat(ok("GET", "/api/fleet/agent_policies", null).get("total").asInt()).isEqualTo(1);
-        assertThat(agent.enroll(token, AgentClient.enrollBody()).status()).isEqualTo(401);
+        assertThat(fleet.agent().enroll(token, AgentClient.enrollBody()).status()).isEqualTo(401);
         ok("POST", "/api/fleet/agent_policies/delete", "{\"agentPolicyId\":\"temp\"}", 404);
     }
 
@@ -240,14 +229,14 @@ class AgentManagementTest {
             case "PRIVILEGE_LEVEL_CHANGE" -> "{\"unprivileged\":true}";
             default -> "null";
         };
-        E2eSupport.Enrolled parkedAgent = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.Enrolled awayAgent = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled parkedAgent = fleet.enrollUpToDate();
+        E2eSupport.Enrolled awayAgent = fleet.enrollUpToDate();
         CompletableFuture<AgentClient.Reply> parked = park(parkedAgent);
         for (E2eSupport.Enrolled a : List.of(parkedAgent, awayAgent)) {
             ok("POST", "/api/fleet/agents/" + a.id() + "/actions", "{\"action\":{\"type\":\"" + type + "\",\"data\":" + data + "}}");
         }
         JsonNode live = parked.get(10, TimeUnit.SECONDS).json();
-        JsonNode later = agent.checkin(awayAgent.id(), awayAgent.key(), E2eSupport.runningPolicy("default", 1)).json();
+        JsonNode later = fleet.agent().checkin(awayAgent.id(), awayAgent.key(), E2eSupport.runningPolicy("default", 1)).json();
         for (JsonNode got : List.of(live, later)) {
             assertThat(got.at("/actions/0/type").asText()).isEqualTo(type);
             assertThat(got.get("ack_token").asText()).isNotEmpty();
@@ -256,7 +245,7 @@ class AgentManagementTest {
         JsonNode[] received = {live, later};
         for (int i = 0; i < 2; i++) {
             var ack = AgentClient.ackEvents(both[i].id(), received[i].at("/actions/0/id").asText());
-            assertThat(agent.acks(both[i].id(), both[i].key(), ack).status()).isEqualTo(200);
+            assertThat(fleet.agent().acks(both[i].id(), both[i].key(), ack).status()).isEqualTo(200);
         }
         for (JsonNode s : ok("GET", "/api/fleet/agents/action_status", null).get("items")) {
             assertThat(s.get("nbAgentsAck").asInt()).isEqualTo(1);
@@ -266,17 +255,17 @@ class AgentManagementTest {
     @Test
     void secretsReferencedByAnActionAreResolvedOnBothDeliveryPaths() throws Exception {
         storeSecret("sec-1", "hunter2");
-        E2eSupport.Enrolled parkedAgent = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.Enrolled awayAgent = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled parkedAgent = fleet.enrollUpToDate();
+        E2eSupport.Enrolled awayAgent = fleet.enrollUpToDate();
         CompletableFuture<AgentClient.Reply> parked = park(parkedAgent);
         ObjectNode action = E2eSupport.action("with-secret", "INPUT_ACTION", parkedAgent.id(),
                 java.time.Instant.now().plusSeconds(3600), Json.object().put("password", "$co.elastic.secret{sec-1}"));
         action.putArray("agents").add(parkedAgent.id()).add(awayAgent.id());
         action.putArray("secret_references").addObject().put("id", "sec-1");
-        fleet.store().create(FleetIndex.ACTIONS, "secret-doc", action).get(5, TimeUnit.SECONDS);
+        fleet.daemon().store().create(FleetIndex.ACTIONS, "secret-doc", action).get(5, TimeUnit.SECONDS);
 
         JsonNode live = parked.get(10, TimeUnit.SECONDS).json();
-        JsonNode later = agent.checkin(awayAgent.id(), awayAgent.key(), E2eSupport.runningPolicy("default", 1)).json();
+        JsonNode later = fleet.agent().checkin(awayAgent.id(), awayAgent.key(), E2eSupport.runningPolicy("default", 1)).json();
         for (JsonNode got : List.of(live, later)) {
             assertThat(got.at("/actions/0/data/password").asText()).isEqualTo("hunter2");
             assertThat(got.toString()).doesNotContain("secret_references");
@@ -285,12 +274,14 @@ class AgentManagementTest {
 
     /** Kibana stores secret values in {@code .fleet-secrets}. */
     protected void storeSecret(String id, String value) throws Exception {
-        fleet.store().create(FleetIndex.SECRETS, id, Json.object().put("value", value)).get(5, TimeUnit.SECONDS);
+        fleet.daemon().store().create(FleetIndex.SECRETS, id, Json.object().put("value", value)).get(5, TimeUnit.SECONDS);
     }
 
     private CompletableFuture<AgentClient.Reply> park(E2eSupport.Enrolled a) {
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), E2eSupport.runningPolicy("default", 1));
-        E2eSupport.await("checkin of " + a.id() + " parked", () -> fleet.core().checkin().registry().forAgent(a.id()) != null);
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(a.id(), a.key(),
+                E2eSupport.runningPolicy("default", 1));
+        E2eSupport.await("checkin of " + a.id() + " parked",
+                () -> fleet.daemon().core().checkin().registry().forAgent(a.id()) != null);
         return parked;
     }
 
@@ -299,7 +290,7 @@ class AgentManagementTest {
     }
 
     private JsonNode ok(String method, String path, String body, int status) {
-        AgentClient.Reply r = E2eSupport.management(fleet, method, path, body == null ? "" : body);
+        AgentClient.Reply r = E2eSupport.management(fleet.daemon(), method, path, body == null ? "" : body);
         assertThat(r.status()).as(method + " " + path + ": " + r.body()).isEqualTo(status);
         return r.json();
     }

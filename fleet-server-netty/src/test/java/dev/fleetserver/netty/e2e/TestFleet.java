@@ -2,6 +2,7 @@ package dev.fleetserver.netty.e2e;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.es.testing.ElasticsearchTestCluster;
 import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.config.ConfigLoader;
 import dev.fleetserver.netty.config.FleetServerConfig;
@@ -21,13 +22,18 @@ public final class TestFleet {
      * The daemon on Elasticsearch: {@code output.elasticsearch} pointing at the cluster with its service token, the
      * same test timing as {@link #start(Path, Consumer)}.
      */
-    public static FleetDaemon startOnElasticsearch(Path dataDir, dev.fleetserver.es.testing.ElasticsearchTestCluster cluster,
+    public static FleetDaemon startOnElasticsearch(Path dataDir, ElasticsearchTestCluster cluster,
                                                    Consumer<ObjectNode> tweak) throws Exception {
-        return start(dataDir, server -> tweak.accept(server), root -> {
+        return start(dataDir, server -> tweak.accept(server), elasticsearchOutput(cluster));
+    }
+
+    /** A root tweak adding {@code output.elasticsearch}: {@code cluster}'s address and its service token. */
+    public static Consumer<ObjectNode> elasticsearchOutput(ElasticsearchTestCluster cluster) {
+        return root -> {
             ObjectNode es = root.putObject("output").putObject("elasticsearch");
             es.putArray("hosts").add(cluster.httpUri());
             es.put("service_token", cluster.serviceToken());
-        });
+        };
     }
 
     /** {@link #start(Path)} for tests that would rather not declare the checked exception. */
