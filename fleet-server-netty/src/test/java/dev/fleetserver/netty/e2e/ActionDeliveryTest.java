@@ -10,38 +10,27 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.e2e.E2eSupport.Enrolled;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Actions written to {@code .fleet-actions} (as Kibana does) reaching agents through checkins. */
 class ActionDeliveryTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded()
+            .server(server -> server.with("timeouts").put("checkin_long_poll", "30s"));
     Enrolled a;
 
     @BeforeEach
-    void start() throws Exception {
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", "30s"));
-        agent = new AgentClient(fleet.port());
-        a = E2eSupport.enrollUpToDate(fleet, agent);
-    }
-
-    @AfterEach
-    void stop() {
-        fleet.stop();
+    void enroll() {
+        a = fleet.enrollUpToDate();
     }
 
     private ObjectNode checkinWithToken(String ackToken) {
@@ -52,12 +41,12 @@ class ActionDeliveryTest {
 
     @Test
     void anActionIndexedWhileTheAgentIsParkedWakesItWithinASecond() throws Exception {
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 1);
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet.daemon(), 1);
 
         ObjectNode doc = settingsAction("action-1", a.id());
         long written = System.nanoTime();
-        indexAction(fleet, "doc-1", doc);
+        indexAction(fleet.daemon(), "doc-1", doc);
         AgentClient.Reply r = parked.get(10, TimeUnit.SECONDS);
         assertThat(Duration.ofNanos(System.nanoTime() - written)).isLessThan(Duration.ofSeconds(1));
 
@@ -73,18 +62,18 @@ class ActionDeliveryTest {
         assertThat(action.get("created_at").asText()).isEqualTo(doc.get("@timestamp").asText());
         assertThat(action.get("expiration").asText()).isEqualTo(doc.get("expiration").asText());
         assertThat(action.get("data")).isEqualTo(Json.object().put("log_level", "debug"));
-        awaitParked(fleet, 0);
+        awaitParked(fleet.daemon(), 0);
     }
 
     @Test
     void actionsWrittenWhileTheAgentWasAwayComeAtOnceInOrder() {
-        indexAction(fleet, "doc-1", settingsAction("action-1", a.id()));
-        long last = indexAction(fleet, "doc-2", settingsAction("action-2", a.id()));
+        indexAction(fleet.daemon(), "doc-1", settingsAction("action-1", a.id()));
+        long last = indexAction(fleet.daemon(), "doc-2", settingsAction("action-2", a.id()));
         // "While away": the server has seen both before the agent comes back (it follows the index asynchronously).
-        E2eSupport.await("the server has seen both actions", () -> fleet.core().actions().checkpoint() >= last);
+        E2eSupport.await("the server has seen both actions", () -> fleet.daemon().core().actions().checkpoint() >= last);
 
         long start = System.nanoTime();
-        AgentClient.Reply r = agent.checkin(a.id(), a.key(), runningPolicy("default", 1));
+        AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         assertThat(r.json().get("ack_token").asText()).isEqualTo("doc-2");
         assertThat(r.json().get("actions")).extracting(n -> n.get("id").asText()).containsExactly("action-1", "action-2");
@@ -92,14 +81,14 @@ class ActionDeliveryTest {
 
     @Test
     void theNextCheckinWithTheAckTokenDoesNotGetTheActionAgain() throws Exception {
-        indexAction(fleet, "doc-1", settingsAction("action-1", a.id()));
-        AgentClient.Reply first = agent.checkin(a.id(), a.key(), runningPolicy("default", 1));
+        indexAction(fleet.daemon(), "doc-1", settingsAction("action-1", a.id()));
+        AgentClient.Reply first = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
         assertThat(first.json().get("ack_token").asText()).isEqualTo("doc-1");
 
-        CompletableFuture<AgentClient.Reply> next = agent.checkinAsync(a.id(), a.key(), checkinWithToken("doc-1"));
-        awaitParked(fleet, 1);
+        CompletableFuture<AgentClient.Reply> next = fleet.agent().checkinAsync(a.id(), a.key(), checkinWithToken("doc-1"));
+        awaitParked(fleet.daemon(), 1);
         assertThat(next).isNotDone();
-        indexAction(fleet, "doc-2", settingsAction("action-2", a.id()));
+        indexAction(fleet.daemon(), "doc-2", settingsAction("action-2", a.id()));
         AgentClient.Reply r = next.get(10, TimeUnit.SECONDS);
         assertThat(r.json().get("actions")).extracting(n -> n.get("id").asText()).containsExactly("action-2");
         assertThat(r.json().get("ack_token").asText()).isEqualTo("doc-2");
@@ -109,24 +98,26 @@ class ActionDeliveryTest {
     void expiredUnexpiringAndNonDeliverableActionsAreNeverDelivered() throws Exception {
         Instant future = Instant.now().plus(Duration.ofHours(1));
         ObjectNode data = Json.object().put("log_level", "debug");
-        indexAction(fleet, "expired", action("a-expired", "SETTINGS", a.id(), Instant.now().minus(Duration.ofMinutes(1)), data));
-        indexAction(fleet, "no-expiration", action("a-no-expiration", "SETTINGS", a.id(), null, data));
-        indexAction(fleet, "policy-change", action("a-policy-change", "POLICY_CHANGE", a.id(), future, data));
-        indexAction(fleet, "update-tags", action("a-update-tags", "UPDATE_TAGS", a.id(), future, data));
-        indexAction(fleet, "marker-1", settingsAction("a-marker-1", a.id()));
+        indexAction(fleet.daemon(), "expired",
+                action("a-expired", "SETTINGS", a.id(), Instant.now().minus(Duration.ofMinutes(1)), data));
+        indexAction(fleet.daemon(), "no-expiration", action("a-no-expiration", "SETTINGS", a.id(), null, data));
+        indexAction(fleet.daemon(), "policy-change", action("a-policy-change", "POLICY_CHANGE", a.id(), future, data));
+        indexAction(fleet.daemon(), "update-tags", action("a-update-tags", "UPDATE_TAGS", a.id(), future, data));
+        indexAction(fleet.daemon(), "marker-1", settingsAction("a-marker-1", a.id()));
 
-        AgentClient.Reply r = agent.checkin(a.id(), a.key(), runningPolicy("default", 1));
+        AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
         assertThat(r.json().get("actions")).extracting(n -> n.get("id").asText()).containsExactly("a-marker-1");
         assertThat(r.json().get("ack_token").asText()).isEqualTo("marker-1");
 
         // The same kinds arriving live, while parked: only the deliverable marker ever reaches the agent.
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), checkinWithToken("marker-1"));
-        awaitParked(fleet, 1);
-        indexAction(fleet, "expired-2", action("b-expired", "SETTINGS", a.id(), Instant.now().minus(Duration.ofMinutes(1)), data));
-        indexAction(fleet, "no-expiration-2", action("b-no-expiration", "SETTINGS", a.id(), null, data));
-        indexAction(fleet, "policy-change-2", action("b-policy-change", "POLICY_CHANGE", a.id(), future, data));
-        indexAction(fleet, "update-tags-2", action("b-update-tags", "UPDATE_TAGS", a.id(), future, data));
-        indexAction(fleet, "marker-2", settingsAction("b-marker-2", a.id()));
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(a.id(), a.key(), checkinWithToken("marker-1"));
+        awaitParked(fleet.daemon(), 1);
+        indexAction(fleet.daemon(), "expired-2",
+                action("b-expired", "SETTINGS", a.id(), Instant.now().minus(Duration.ofMinutes(1)), data));
+        indexAction(fleet.daemon(), "no-expiration-2", action("b-no-expiration", "SETTINGS", a.id(), null, data));
+        indexAction(fleet.daemon(), "policy-change-2", action("b-policy-change", "POLICY_CHANGE", a.id(), future, data));
+        indexAction(fleet.daemon(), "update-tags-2", action("b-update-tags", "UPDATE_TAGS", a.id(), future, data));
+        indexAction(fleet.daemon(), "marker-2", settingsAction("b-marker-2", a.id()));
 
         List<String> delivered = new ArrayList<>();
         AgentClient.Reply reply = parked.get(10, TimeUnit.SECONDS);
@@ -136,16 +127,17 @@ class ActionDeliveryTest {
             if (!delivered.isEmpty()) {
                 break;
             }
-            reply = agent.checkin(a.id(), a.key(), checkinWithToken(reply.json().get("ack_token").asText()));
+            reply = fleet.agent().checkin(a.id(), a.key(), checkinWithToken(reply.json().get("ack_token").asText()));
         }
         assertThat(delivered).containsExactly("b-marker-2");
     }
 
     @Test
     void unenrollIsDeliveredWithNullData() {
-        indexAction(fleet, "unenroll-doc", action("unenroll-1", "UNENROLL", a.id(), Instant.now().plus(Duration.ofHours(1)),
+        indexAction(fleet.daemon(), "unenroll-doc",
+                action("unenroll-1", "UNENROLL", a.id(), Instant.now().plus(Duration.ofHours(1)),
                 Json.object().put("ignored", true)));
-        AgentClient.Reply r = agent.checkin(a.id(), a.key(), runningPolicy("default", 1));
+        AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
         JsonNode action = r.json().at("/actions/0");
         assertThat(action.get("type").asText()).isEqualTo("UNENROLL");
         assertThat(action.get("id").asText()).isEqualTo("unenroll-1");
@@ -155,44 +147,46 @@ class ActionDeliveryTest {
 
     @Test
     void anActionForAnotherAgentDoesNotWakeThisOne() throws Exception {
-        Enrolled other = E2eSupport.enrollUpToDate(fleet, agent);
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 1);
-        indexAction(fleet, "for-other", settingsAction("other-action", other.id()));
-        indexAction(fleet, "for-me", settingsAction("my-action", a.id()));
+        Enrolled other = fleet.enrollUpToDate();
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet.daemon(), 1);
+        indexAction(fleet.daemon(), "for-other", settingsAction("other-action", other.id()));
+        indexAction(fleet.daemon(), "for-me", settingsAction("my-action", a.id()));
         AgentClient.Reply r = parked.get(10, TimeUnit.SECONDS);
         assertThat(r.json().get("actions")).extracting(n -> n.get("id").asText()).containsExactly("my-action");
     }
 
     @Test
     void theAckTokenBecomesTheAgentsActionSeqNo() throws Exception {
-        indexAction(fleet, "doc-1", settingsAction("action-1", a.id()));
-        long seq = fleet.store().get(dev.fleetserver.core.store.FleetIndex.ACTIONS, "doc-1").get(5, TimeUnit.SECONDS).orElseThrow().seqNo();
-        agent.checkin(a.id(), a.key(), runningPolicy("default", 1));
-        agent.checkinAsync(a.id(), a.key(), checkinWithToken("doc-1"));
-        awaitParked(fleet, 1);
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
-        JsonNode stored = E2eSupport.agentDoc(fleet, a.id()).get("action_seq_no");
+        indexAction(fleet.daemon(), "doc-1", settingsAction("action-1", a.id()));
+        long seq = fleet.daemon().store().get(dev.fleetserver.core.store.FleetIndex.ACTIONS, "doc-1")
+                .get(5, TimeUnit.SECONDS).orElseThrow().seqNo();
+        fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
+        fleet.agent().checkinAsync(a.id(), a.key(), checkinWithToken("doc-1"));
+        awaitParked(fleet.daemon(), 1);
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        JsonNode stored = E2eSupport.agentDoc(fleet.daemon(), a.id()).get("action_seq_no");
         assertThat(stored).hasSize(1);
         assertThat(stored.get(0).asLong()).isEqualTo(seq);
     }
 
     @Test
     void anUnknownAckTokenResumesFromTheStoredPosition() throws Exception {
-        indexAction(fleet, "doc-1", settingsAction("action-1", a.id()));
-        AgentClient.Reply first = agent.checkin(a.id(), a.key(), checkinWithToken("no-such-token"));
+        indexAction(fleet.daemon(), "doc-1", settingsAction("action-1", a.id()));
+        AgentClient.Reply first = fleet.agent().checkin(a.id(), a.key(), checkinWithToken("no-such-token"));
         assertThat(first.status()).isEqualTo(200);
         assertThat(first.json().get("actions")).extracting(n -> n.get("id").asText()).containsExactly("action-1");
 
         // Deliver it properly, so the stored position moves past it.
-        agent.checkinAsync(a.id(), a.key(), checkinWithToken("doc-1"));
-        awaitParked(fleet, 1);
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        fleet.agent().checkinAsync(a.id(), a.key(), checkinWithToken("doc-1"));
+        awaitParked(fleet.daemon(), 1);
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
 
-        CompletableFuture<AgentClient.Reply> next = agent.checkinAsync(a.id(), a.key(), checkinWithToken("still-unknown"));
+        CompletableFuture<AgentClient.Reply> next = fleet.agent().checkinAsync(a.id(), a.key(),
+                checkinWithToken("still-unknown"));
         E2eSupport.await("the previous checkin superseded and this one parked",
-                () -> fleet.core().checkin().registry().size() == 1 && !next.isDone());
-        indexAction(fleet, "doc-2", settingsAction("action-2", a.id()));
+                () -> fleet.daemon().core().checkin().registry().size() == 1 && !next.isDone());
+        indexAction(fleet.daemon(), "doc-2", settingsAction("action-2", a.id()));
         assertThat(next.get(10, TimeUnit.SECONDS).json().get("actions")).extracting(n -> n.get("id").asText())
                 .containsExactly("action-2");
     }
@@ -200,14 +194,14 @@ class ActionDeliveryTest {
     @Test
     void atMostOneHundredActionsComeInOneAnswer() {
         for (int i = 1; i <= 101; i++) {
-            indexAction(fleet, String.format("doc-%03d", i), settingsAction(String.format("action-%03d", i), a.id()));
+            indexAction(fleet.daemon(), String.format("doc-%03d", i), settingsAction(String.format("action-%03d", i), a.id()));
         }
-        AgentClient.Reply first = agent.checkin(a.id(), a.key(), runningPolicy("default", 1));
+        AgentClient.Reply first = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
         assertThat(first.json().get("actions")).hasSize(100);
         assertThat(first.json().at("/actions/0/id").asText()).isEqualTo("action-001");
         assertThat(first.json().get("ack_token").asText()).isEqualTo("doc-100");
 
-        AgentClient.Reply rest = agent.checkin(a.id(), a.key(), checkinWithToken("doc-100"));
+        AgentClient.Reply rest = fleet.agent().checkin(a.id(), a.key(), checkinWithToken("doc-100"));
         assertThat(rest.json().get("actions")).extracting(n -> n.get("id").asText()).containsExactly("action-101");
         assertThat(rest.json().get("ack_token").asText()).isEqualTo("doc-101");
     }
@@ -219,10 +213,11 @@ class ActionDeliveryTest {
         upgrade.put("start_time", "2030-01-01T00:00:00Z");
         upgrade.put("timeout", 60);
         upgrade.put("traceparent", "00-abc-def-01");
-        indexAction(fleet, "upgrade-doc", upgrade);
-        indexAction(fleet, "plain-doc", action("diag-1", "REQUEST_DIAGNOSTICS", a.id(), Instant.now().plus(Duration.ofHours(1)), null));
+        indexAction(fleet.daemon(), "upgrade-doc", upgrade);
+        indexAction(fleet.daemon(), "plain-doc",
+                action("diag-1", "REQUEST_DIAGNOSTICS", a.id(), Instant.now().plus(Duration.ofHours(1)), null));
 
-        AgentClient.Reply r = agent.checkin(a.id(), a.key(), runningPolicy("default", 1));
+        AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
         JsonNode up = r.json().at("/actions/0");
         assertThat(up.get("data")).isEqualTo(Json.MAPPER.readTree("{\"version\":\"9.6.1\",\"source_uri\":\"https://example.com\"}"));
         assertThat(up.get("start_time").asText()).isEqualTo("2030-01-01T00:00:00Z");

@@ -9,43 +9,26 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.e2e.E2eSupport.Enrolled;
 import dev.fleetserver.netty.e2e.E2eSupport.RawConnection;
 import dev.fleetserver.netty.e2e.E2eSupport.RawResponse;
 import java.io.ByteArrayOutputStream;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.time.Instant;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.GZIPOutputStream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code POST /api/fleet/agents/{id}/checkin}: who may check in, body rules, compression and the long poll's edges. */
 class CheckinProtocolTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
-
-    @BeforeEach
-    void start() throws Exception {
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", "30s"));
-        agent = new AgentClient(fleet.port());
-    }
-
-    @AfterEach
-    void stop() {
-        fleet.stop();
-    }
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded()
+            .server(server -> server.with("timeouts").put("checkin_long_poll", "30s"));
 
     private String checkinPath(String id) {
         return "/api/fleet/agents/" + id + "/checkin";
@@ -53,13 +36,13 @@ class CheckinProtocolTest {
 
     /** A checkin with a raw (already encoded) body and the agent's headers, gzip-declared when {@code gzipped}. */
     private AgentClient.Reply checkinRaw(Enrolled a, byte[] body, boolean gzipped) {
-        HttpRequest.Builder b = agent.request(checkinPath(a.id()))
+        HttpRequest.Builder b = fleet.agent().request(checkinPath(a.id()))
                 .header("Authorization", "ApiKey " + a.key())
                 .POST(HttpRequest.BodyPublishers.ofByteArray(gzipped ? AgentClient.gzip(body) : body));
         if (gzipped) {
             b.header("Content-Encoding", "gzip");
         }
-        return agent.send(b.build());
+        return fleet.agent().send(b.build());
     }
 
     private AgentClient.Reply checkinRaw(Enrolled a, String body) {
@@ -68,68 +51,69 @@ class CheckinProtocolTest {
 
     @Test
     void anotherAgentsKeyIsTheWrongIdentity() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
-        Enrolled b = E2eSupport.enroll(fleet, agent);
-        assertError(agent.checkin(a.id(), b.key(), AgentClient.checkinBody("online")), 403, "ErrAgentIdentity",
+        Enrolled a = fleet.enroll();
+        Enrolled b = fleet.enroll();
+        assertError(fleet.agent().checkin(a.id(), b.key(), AgentClient.checkinBody("online")), 403, "ErrAgentIdentity",
                 "Agent header contains wrong identifier");
     }
 
     @Test
     void anUnknownAgentIdInThePathIsTheWrongIdentity() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
-        assertError(agent.checkin("no-such-agent", a.key(), AgentClient.checkinBody("online")), 403, "ErrAgentIdentity",
+        Enrolled a = fleet.enroll();
+        assertError(fleet.agent().checkin("no-such-agent", a.key(), AgentClient.checkinBody("online")), 403, "ErrAgentIdentity",
                 "Agent header contains wrong identifier");
     }
 
     @Test
     void theEnrollmentTokenCannotCheckIn() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
-        assertError(agent.checkin(a.id(), fleet.enrollmentToken(), AgentClient.checkinBody("online")), 403, "ErrAgentIdentity",
-                "Agent header contains wrong identifier");
+        Enrolled a = fleet.enroll();
+        assertError(fleet.agent().checkin(a.id(), fleet.daemon().enrollmentToken(), AgentClient.checkinBody("online")),
+                403, "ErrAgentIdentity", "Agent header contains wrong identifier");
     }
 
     @Test
     void anInactiveAgentIsRefusedWith401() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
-        E2eSupport.updateAgent(fleet, a.id(), Json.object().put("active", false));
-        assertError(agent.checkin(a.id(), a.key(), AgentClient.checkinBody("online")), 401, "ErrAgentInactive", "Agent inactive");
+        Enrolled a = fleet.enroll();
+        E2eSupport.updateAgent(fleet.daemon(), a.id(), Json.object().put("active", false));
+        assertError(fleet.agent().checkin(a.id(), a.key(), AgentClient.checkinBody("online")), 401, "ErrAgentInactive",
+                "Agent inactive");
     }
 
     @Test
     void invalidJsonIsABadRequest() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         String message = assertErrorKind(checkinRaw(a, "{\"status\":"), 400, "BadRequest");
         assertThat(message).startsWith("Bad request: ");
     }
 
     @Test
     void aBodyWithoutStatusIsABadRequest() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         assertError(checkinRaw(a, "{\"message\":\"hi\"}"), 400, "BadRequest", "Bad request: checkin status missing");
     }
 
     @Test
     void anUnparsablePollTimeoutIsABadRequest() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         ObjectNode body = AgentClient.checkinBody("online");
         body.put("poll_timeout", "abc");
-        String message = assertErrorKind(agent.checkin(a.id(), a.key(), body), 400, "BadRequest");
+        String message = assertErrorKind(fleet.agent().checkin(a.id(), a.key(), body), 400, "BadRequest");
         assertThat(message).contains("poll_timeout cannot be parsed as duration");
     }
 
     @Test
     void aForeignUserAgentIsInvalid() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
-        HttpRequest req = agent.request(checkinPath(a.id()))
+        Enrolled a = fleet.enroll();
+        HttpRequest req = fleet.agent().request(checkinPath(a.id()))
                 .header("Authorization", "ApiKey " + a.key())
                 .setHeader("User-Agent", "curl/8.0")
                 .POST(HttpRequest.BodyPublishers.ofString(Json.string(AgentClient.checkinBody("online")))).build();
-        assertError(agent.send(req), 400, "InvalidUserAgent", "user-agent is invalid");
+        assertError(fleet.agent().send(req), 400, "InvalidUserAgent", "user-agent is invalid");
     }
 
     @Test
     void anUncompressedBodyIsAcceptedToo() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         AgentClient.Reply r = checkinRaw(a, Json.bytes(AgentClient.checkinBody("starting")), false);
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(r.json().at("/actions/0/type").asText()).isEqualTo("POLICY_CHANGE");
@@ -137,7 +121,7 @@ class CheckinProtocolTest {
 
     @Test
     void aBodyOverOneMebibyteIsABadRequestNotA413() throws Exception {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         Map<String, String> headers = E2eSupport.agentHeaders("ApiKey " + a.key());
         headers.put("Content-Length", String.valueOf(1024 * 1024 + 1));
         try (RawConnection c = new RawConnection(fleet.port())) {
@@ -151,7 +135,7 @@ class CheckinProtocolTest {
 
     @Test
     void aGzipBombIsABadRequestAndTheServerStaysHealthy() throws Exception {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
             gz.write("{\"status\":\"online\",\"message\":\"".getBytes(StandardCharsets.UTF_8));
@@ -165,15 +149,15 @@ class CheckinProtocolTest {
         byte[] bomb = out.toByteArray();
         assertThat(bomb.length).isLessThan(1024 * 1024);
 
-        AgentClient.Reply r = agent.send(agent.request(checkinPath(a.id()))
+        AgentClient.Reply r = fleet.agent().send(fleet.agent().request(checkinPath(a.id()))
                 .header("Authorization", "ApiKey " + a.key())
                 .header("Content-Encoding", "gzip")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(bomb)).build());
         assertThat(r.status()).as(r.body()).isEqualTo(400);
         assertThat(r.json().get("error").asText()).isEqualTo("BadRequest");
 
-        assertThat(agent.status(null).status()).isEqualTo(200);
-        AgentClient.Reply ok = agent.checkin(a.id(), a.key(), AgentClient.checkinBody("starting"));
+        assertThat(fleet.agent().status(null).status()).isEqualTo(200);
+        AgentClient.Reply ok = fleet.agent().checkin(a.id(), a.key(), AgentClient.checkinBody("starting"));
         assertThat(ok.status()).isEqualTo(200);
         assertThat(ok.json().at("/actions/0/type").asText()).isEqualTo("POLICY_CHANGE");
     }
@@ -181,11 +165,11 @@ class CheckinProtocolTest {
     @Test
     void aLargePolicyChangeIsGzippedOnlyWhenTheAgentAsksForExactlyGzip() {
         // Makes revision 2 of the default policy well over the 1024-byte compression threshold.
-        E2eSupport.managementOk(fleet, "PUT", "/api/fleet/agent_policies/default",
+        E2eSupport.managementOk(fleet.daemon(), "PUT", "/api/fleet/agent_policies/default",
                 "{\"agent\":{\"download\":{\"sourceURI\":\"https://example.com/" + "x".repeat(3000) + "\"}}}");
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
 
-        AgentClient.Reply gz = agent.checkin(a.id(), a.key(), AgentClient.checkinBody("starting"));
+        AgentClient.Reply gz = fleet.agent().checkin(a.id(), a.key(), AgentClient.checkinBody("starting"));
         assertThat(gz.status()).isEqualTo(200);
         assertThat(gz.header("Content-Encoding")).isEqualTo("gzip");
         assertThat(gz.json().at("/actions/0/id").asText()).isEqualTo("policy:default:2");
@@ -201,7 +185,7 @@ class CheckinProtocolTest {
             if (acceptEncoding != null) {
                 b.header("Accept-Encoding", acceptEncoding);
             }
-            AgentClient.Reply plain = agent.send(b.build());
+            AgentClient.Reply plain = fleet.agent().send(b.build());
             assertThat(plain.status()).as("Accept-Encoding: " + acceptEncoding).isEqualTo(200);
             assertThat(plain.header("Content-Encoding")).as("Accept-Encoding: " + acceptEncoding).isNull();
             assertThat(plain.json().at("/actions/0/id").asText()).isEqualTo("policy:default:2");
@@ -211,43 +195,44 @@ class CheckinProtocolTest {
 
     @Test
     void aClientThatDisconnectsWhileParkedLeavesNothingParked() throws Exception {
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        Enrolled a = fleet.enrollUpToDate();
         try (RawConnection c = new RawConnection(fleet.port())) {
             byte[] body = Json.bytes(runningPolicy("default", 1));
             Map<String, String> headers = E2eSupport.agentHeaders("ApiKey " + a.key());
             headers.put("Content-Length", String.valueOf(body.length));
             c.send("POST", checkinPath(a.id()) + "?", headers, body);
-            awaitParked(fleet, 1);
+            awaitParked(fleet.daemon(), 1);
         }
-        awaitParked(fleet, 0);
+        awaitParked(fleet.daemon(), 0);
         // Still served normally afterwards.
-        assertThat(agent.status(null).status()).isEqualTo(200);
+        assertThat(fleet.agent().status(null).status()).isEqualTo(200);
     }
 
     @Test
     void aSecondCheckinOfTheSameAgentAnswersTheParkedOneEmpty() throws Exception {
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        CompletableFuture<AgentClient.Reply> first = agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 1);
-        CompletableFuture<AgentClient.Reply> second = agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        Enrolled a = fleet.enrollUpToDate();
+        CompletableFuture<AgentClient.Reply> first = fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet.daemon(), 1);
+        CompletableFuture<AgentClient.Reply> second = fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
 
         AgentClient.Reply superseded = first.get(10, TimeUnit.SECONDS);
         assertThat(superseded.status()).isEqualTo(200);
         assertThat(superseded.json()).isEqualTo(Json.MAPPER.readTree("{\"ack_token\":\"\",\"action\":\"checkin\"}"));
         assertThat(superseded.header("Content-Encoding")).as("small answers are never gzipped").isNull();
-        awaitParked(fleet, 1);
+        awaitParked(fleet.daemon(), 1);
         assertThat(second).isNotDone();
 
-        E2eSupport.managementOk(fleet, "PUT", "/api/fleet/agent_policies/default", "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}");
+        E2eSupport.managementOk(fleet.daemon(), "PUT", "/api/fleet/agent_policies/default",
+                "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}");
         assertThat(second.get(10, TimeUnit.SECONDS).json().at("/actions/0/id").asText()).isEqualTo("policy:default:2");
-        awaitParked(fleet, 0);
+        awaitParked(fleet.daemon(), 0);
     }
 
     @Test
     void reportingAnotherPolicyGetsTheAgentsPolicyAtOnce() {
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        Enrolled a = fleet.enrollUpToDate();
         long start = System.nanoTime();
-        AgentClient.Reply r = agent.checkin(a.id(), a.key(), runningPolicy("some-other-policy", 1));
+        AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), runningPolicy("some-other-policy", 1));
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         assertThat(r.status()).isEqualTo(200);
         JsonNode action = r.json().at("/actions/0");
@@ -257,13 +242,14 @@ class CheckinProtocolTest {
 
     @Test
     void reportingARevisionThatDoesNotExistYetGetsTheLatest() {
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.managementOk(fleet, "PUT", "/api/fleet/agent_policies/default", "{\"agent\":{\"logging\":{\"level\":\"info\"}}}");
+        Enrolled a = fleet.enrollUpToDate();
+        E2eSupport.managementOk(fleet.daemon(), "PUT", "/api/fleet/agent_policies/default",
+                "{\"agent\":{\"logging\":{\"level\":\"info\"}}}");
         // "The latest" is the latest this server has seen; its policy feed follows the store a moment behind the PUT.
-        E2eSupport.await("the server knows revision 2", () -> fleet.core().policies().latestOrLoad("default").join()
+        E2eSupport.await("the server knows revision 2", () -> fleet.daemon().core().policies().latestOrLoad("default").join()
                 .map(p -> p.revision()).orElse(0L) == 2);
         long start = System.nanoTime();
-        AgentClient.Reply r = agent.checkin(a.id(), a.key(), runningPolicy("default", 99));
+        AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 99));
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         assertThat(r.json().at("/actions/0/type").asText()).isEqualTo("POLICY_CHANGE");
         assertThat(r.json().at("/actions/0/id").asText()).isEqualTo("policy:default:2");
@@ -271,30 +257,28 @@ class CheckinProtocolTest {
 
     @Test
     void anEmptyStatusCountsAsMissing() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         assertError(checkinRaw(a, "{\"status\":\"\"}"), 400, "BadRequest", "Bad request: checkin status missing");
     }
 
     @Test
     void aBodyDeclaredGzipThatIsNotGzipIsABadRequest() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
-        AgentClient.Reply r = agent.send(agent.request(checkinPath(a.id()))
+        Enrolled a = fleet.enroll();
+        AgentClient.Reply r = fleet.agent().send(fleet.agent().request(checkinPath(a.id()))
                 .header("Authorization", "ApiKey " + a.key())
                 .header("Content-Encoding", "gzip")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(Json.bytes(AgentClient.checkinBody("online")))).build());
         assertThat(r.status()).as(r.body()).isEqualTo(400);
         assertThat(r.json().get("error").asText()).isEqualTo("BadRequest");
-        assertThat(agent.checkin(a.id(), a.key(), AgentClient.checkinBody("starting")).status()).isEqualTo(200);
+        assertThat(fleet.agent().checkin(a.id(), a.key(), AgentClient.checkinBody("starting")).status()).isEqualTo(200);
     }
 
     @Test
     void aParkedCheckinOutlivesTheIdleTimeout() throws Exception {
-        fleet.stop();
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("idle", "300ms").put("checkin_long_poll", "1500ms"));
-        agent = new AgentClient(fleet.port());
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        fleet.restart(server -> server.with("timeouts").put("idle", "300ms").put("checkin_long_poll", "1500ms"));
+        Enrolled a = fleet.enrollUpToDate();
         long start = System.nanoTime();
-        AgentClient.Reply r = agent.checkin(a.id(), a.key(), runningPolicy("default", 1));
+        AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThan(Duration.ofMillis(1400));
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.json()).isEqualTo(Json.MAPPER.readTree("{\"ack_token\":\"\",\"action\":\"checkin\"}"));
@@ -302,12 +286,12 @@ class CheckinProtocolTest {
 
     @Test
     void reportingTheCurrentPolicyParksAndIsRecorded() throws Exception {
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 1);
+        Enrolled a = fleet.enrollUpToDate();
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet.daemon(), 1);
         assertThat(parked).isNotDone();
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
-        JsonNode doc = E2eSupport.agentDoc(fleet, a.id());
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        JsonNode doc = E2eSupport.agentDoc(fleet.daemon(), a.id());
         assertThat(doc.get("agent_policy_id").asText()).isEqualTo("default");
         assertThat(doc.get("policy_revision_idx").asLong()).isEqualTo(1);
         assertThat(doc.get("last_checkin_status").asText()).isEqualTo("online");
@@ -315,59 +299,57 @@ class CheckinProtocolTest {
 
     @Test
     void aNewerAgentVersionInTheUserAgentIsRecorded() throws Exception {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
-        AgentClient.Reply r = agent.send(agent.request(checkinPath(a.id()))
+        Enrolled a = fleet.enroll();
+        AgentClient.Reply r = fleet.agent().send(fleet.agent().request(checkinPath(a.id()))
                 .header("Authorization", "ApiKey " + a.key())
                 .setHeader("User-Agent", "Elastic Agent v9.6.3")
                 .POST(HttpRequest.BodyPublishers.ofString(Json.string(AgentClient.checkinBody("starting")))).build());
         assertThat(r.status()).isEqualTo(200);
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
-        assertThat(E2eSupport.agentDoc(fleet, a.id()).at("/agent/version").asText()).isEqualTo("9.6.3");
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        assertThat(E2eSupport.agentDoc(fleet.daemon(), a.id()).at("/agent/version").asText()).isEqualTo("9.6.3");
     }
 
     @Test
     void aNonIntegerRevisionIsABadRequest() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         assertErrorKind(checkinRaw(a, "{\"status\":\"online\",\"agent_policy_id\":\"default\",\"policy_revision_idx\":\"1\"}"),
                 400, "BadRequest");
     }
 
     @Test
     void aParkedAgentsLastCheckinKeepsBeingRefreshed() throws Exception {
-        fleet.stop();
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", "30s")
+        fleet.restart(server -> server.with("timeouts").put("checkin_long_poll", "30s")
                 .put("checkin_timestamp", "100ms"));
-        agent = new AgentClient(fleet.port());
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 1);
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
-        String first = E2eSupport.agentDoc(fleet, a.id()).get("last_checkin").asText();
+        Enrolled a = fleet.enrollUpToDate();
+        fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet.daemon(), 1);
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        String first = E2eSupport.agentDoc(fleet.daemon(), a.id()).get("last_checkin").asText();
         E2eSupport.await("last_checkin refreshed while parked", () -> {
-            fleet.core().checkin().flushPending().join();
-            return java.time.Instant.parse(E2eSupport.agentDoc(fleet, a.id()).get("last_checkin").asText())
+            fleet.daemon().core().checkin().flushPending().join();
+            return java.time.Instant.parse(E2eSupport.agentDoc(fleet.daemon(), a.id()).get("last_checkin").asText())
                     .isAfter(java.time.Instant.parse(first));
         });
-        assertThat(E2eSupport.agentDoc(fleet, a.id()).get("last_checkin_status").asText()).isEqualTo("online");
+        assertThat(E2eSupport.agentDoc(fleet.daemon(), a.id()).get("last_checkin_status").asText()).isEqualTo("online");
     }
 
     @Test
     void anAgentIdInThePathThatCannotBeADocumentIdIsABadRequestOnCheckinAndAcks() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         String tooLong = "a".repeat(600);
-        assertError(agent.checkin(tooLong, a.key(), AgentClient.checkinBody("online")), 400, "BadRequest",
+        assertError(fleet.agent().checkin(tooLong, a.key(), AgentClient.checkinBody("online")), 400, "BadRequest",
                 "Bad request: agent id in the path must be at most 512 bytes");
-        assertError(agent.acks(tooLong, a.key(), AgentClient.ackEvents(tooLong, "policy:default:1")), 400, "BadRequest",
+        assertError(fleet.agent().acks(tooLong, a.key(), AgentClient.ackEvents(tooLong, "policy:default:1")), 400, "BadRequest",
                 "Bad request: agent id in the path must be at most 512 bytes");
-        assertError(agent.checkin("agent%0Aone", a.key(), AgentClient.checkinBody("online")), 400, "BadRequest",
+        assertError(fleet.agent().checkin("agent%0Aone", a.key(), AgentClient.checkinBody("online")), 400, "BadRequest",
                 "Bad request: agent id in the path must not contain control characters");
         // Without a valid key the id is not even looked at.
-        assertThat(agent.checkin(tooLong, "bm8tc3VjaDprZXk=", AgentClient.checkinBody("online")).status()).isEqualTo(401);
+        assertThat(fleet.agent().checkin(tooLong, "bm8tc3VjaDprZXk=", AgentClient.checkinBody("online")).status()).isEqualTo(401);
     }
 
     @Test
     void localMetadataOrComponentsOfTheWrongShapeAreBadRequestsNamingTheField() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         for (String wrong : new String[] {"[]", "\"host\"", "1", "true"}) {
             assertError(checkinRaw(a, "{\"status\":\"online\",\"local_metadata\":" + wrong + "}"), 400, "BadRequest",
                     "Bad request: unable to decode checkin request: local_metadata must be an object");
@@ -383,47 +365,50 @@ class CheckinProtocolTest {
 
     @Test
     void anAckTokenThatCannotBeADocumentIdIsABadRequest() {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         ObjectNode body = AgentClient.checkinBody("online");
         body.put("ack_token", "t".repeat(513));
-        assertError(agent.checkin(a.id(), a.key(), body), 400, "BadRequest", "Bad request: ack_token must be at most 512 bytes");
+        assertError(fleet.agent().checkin(a.id(), a.key(), body), 400, "BadRequest",
+                "Bad request: ack_token must be at most 512 bytes");
     }
 
     @Test
     void aNewAgentIsOnlineRightAfterItsFirstCheckinNotAfterTheFlushInterval() throws Exception {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
-        assertThat(E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id(), null).at("/item/status").asText())
-                .isEqualTo("enrolling");
+        Enrolled a = fleet.enroll();
+        assertThat(E2eSupport.managementOk(fleet.daemon(), "GET", "/api/fleet/agents/" + a.id(), null)
+                .at("/item/status").asText()).isEqualTo("enrolling");
 
         // Parks (it reports the latest revision): nothing but the first checkin itself can have written its status.
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 1);
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet.daemon(), 1);
 
-        JsonNode listed = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents", null);
+        JsonNode listed = E2eSupport.managementOk(fleet.daemon(), "GET", "/api/fleet/agents", null);
         assertThat(listed.at("/items/0/id").asText()).isEqualTo(a.id());
         assertThat(listed.at("/items/0/status").asText()).isEqualTo("online");
-        assertThat(fleet.core().checkin().registry().size()).isEqualTo(1);
+        assertThat(fleet.daemon().core().checkin().registry().size()).isEqualTo(1);
         assertThat(parked).isNotDone();
     }
 
     @Test
     void anAckedRevisionIsNotRolledBackByTheStatusFlushOfAnEarlierCheckin() throws Exception {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         // First checkin, from an agent that does not report its policy yet: it is sent revision 1.
-        assertThat(agent.checkin(a.id(), a.key(), AgentClient.checkinBody("starting")).json().at("/actions/0/id").asText())
-                .isEqualTo("policy:default:1");
+        assertThat(fleet.agent().checkin(a.id(), a.key(), AgentClient.checkinBody("starting")).json()
+                .at("/actions/0/id").asText()).isEqualTo("policy:default:1");
         // It runs revision 1 and parks; its report (revision 1) waits for the flush.
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 1);
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet.daemon(), 1);
 
-        E2eSupport.managementOk(fleet, "PUT", "/api/fleet/agent_policies/default", "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}");
+        E2eSupport.managementOk(fleet.daemon(), "PUT", "/api/fleet/agent_policies/default",
+                "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}");
         assertThat(parked.get(10, TimeUnit.SECONDS).json().at("/actions/0/id").asText()).isEqualTo("policy:default:2");
-        assertThat(agent.acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), "policy:default:2")).status()).isEqualTo(200);
-        assertThat(E2eSupport.agentDoc(fleet, a.id()).get("policy_revision_idx").asLong()).isEqualTo(2);
+        assertThat(fleet.agent().acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), "policy:default:2")).status())
+                .isEqualTo(200);
+        assertThat(E2eSupport.agentDoc(fleet.daemon(), a.id()).get("policy_revision_idx").asLong()).isEqualTo(2);
 
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
 
-        JsonNode doc = E2eSupport.agentDoc(fleet, a.id());
+        JsonNode doc = E2eSupport.agentDoc(fleet.daemon(), a.id());
         assertThat(doc.get("policy_revision_idx").asLong()).isEqualTo(2);
         assertThat(doc.get("agent_policy_id").asText()).isEqualTo("default");
         assertThat(doc.get("last_checkin_status").asText()).as("the rest of the stale report is written").isEqualTo("online");
@@ -431,26 +416,26 @@ class CheckinProtocolTest {
 
     @Test
     void upgradeDetailsOfAKnownUpgradeActionAreRecorded() throws Exception {
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.indexAction(fleet, "upgrade-doc", E2eSupport.action("upgrade-1", "UPGRADE", a.id(),
+        Enrolled a = fleet.enrollUpToDate();
+        E2eSupport.indexAction(fleet.daemon(), "upgrade-doc", E2eSupport.action("upgrade-1", "UPGRADE", a.id(),
                 Instant.now().plusSeconds(3600), Json.object().put("version", "9.6.1")));
         ObjectNode body = runningPolicy("default", 1);
         JsonNode details = Json.MAPPER.readTree("{\"action_id\":\"upgrade-1\",\"state\":\"UPG_DOWNLOADING\","
                 + "\"target_version\":\"9.6.1\",\"metadata\":{\"download_percent\":10}}");
         body.set("upgrade_details", details);
         body.put("ack_token", "upgrade-doc");
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), body);
-        awaitParked(fleet, 1);
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
-        assertThat(E2eSupport.agentDoc(fleet, a.id()).get("upgrade_details")).isEqualTo(details);
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(a.id(), a.key(), body);
+        awaitParked(fleet.daemon(), 1);
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        assertThat(E2eSupport.agentDoc(fleet.daemon(), a.id()).get("upgrade_details")).isEqualTo(details);
 
         ObjectNode done = runningPolicy("default", 1);
         done.put("ack_token", "upgrade-doc");
-        agent.checkinAsync(a.id(), a.key(), done);
+        fleet.agent().checkinAsync(a.id(), a.key(), done);
         assertThat(parked.get(10, TimeUnit.SECONDS).status()).isEqualTo(200);
-        awaitParked(fleet, 1);
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
-        JsonNode doc = E2eSupport.agentDoc(fleet, a.id());
+        awaitParked(fleet.daemon(), 1);
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        JsonNode doc = E2eSupport.agentDoc(fleet.daemon(), a.id());
         assertThat(doc.get("upgrade_details").isNull()).isTrue();
         assertThat(java.time.OffsetDateTime.parse(doc.get("upgraded_at").asText())).isNotNull();
     }

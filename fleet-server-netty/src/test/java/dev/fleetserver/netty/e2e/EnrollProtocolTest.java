@@ -9,48 +9,30 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.e2e.E2eSupport.RawConnection;
 import dev.fleetserver.netty.e2e.E2eSupport.RawResponse;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** {@code POST /api/fleet/agents/enroll}: authentication, User-Agent and body rules, the answer and the stored agent. */
 class EnrollProtocolTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
-
-    @BeforeEach
-    void start() throws Exception {
-        fleet = TestFleet.start(dataDir);
-        agent = new AgentClient(fleet.port());
-    }
-
-    @AfterEach
-    void stop() {
-        fleet.stop();
-    }
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded();
 
     private AgentClient.Reply enroll(String authorization, String userAgent, String body) {
-        HttpRequest.Builder b = agent.request("/api/fleet/agents/enroll").POST(HttpRequest.BodyPublishers.ofString(body));
+        HttpRequest.Builder b = fleet.agent().request("/api/fleet/agents/enroll").POST(HttpRequest.BodyPublishers.ofString(body));
         if (authorization != null) {
             b.header("Authorization", authorization);
         }
         b.setHeader("User-Agent", userAgent);
-        return agent.send(b.build());
+        return fleet.agent().send(b.build());
     }
 
     private AgentClient.Reply enroll(String authorization, String body) {
@@ -58,7 +40,7 @@ class EnrollProtocolTest {
     }
 
     private String token() {
-        return "ApiKey " + fleet.enrollmentToken();
+        return "ApiKey " + fleet.daemon().enrollmentToken();
     }
 
     private static String b64(String s) {
@@ -98,7 +80,8 @@ class EnrollProtocolTest {
     @Test
     void anUnknownKeyIdOrAWrongSecretIsUnauthorized() {
         assertError(enroll(E2eSupport.apiKeyHeader("no-such-id", "secret"), body()), 401, "ErrUnauthorized", "unauthorized");
-        String tokenId = new String(Base64.getDecoder().decode(fleet.enrollmentToken()), StandardCharsets.UTF_8).split(":")[0];
+        String tokenId = new String(Base64.getDecoder().decode(fleet.daemon().enrollmentToken()),
+                StandardCharsets.UTF_8).split(":")[0];
         assertError(enroll(E2eSupport.apiKeyHeader(tokenId, "wrong-secret"), body()), 401, "ErrUnauthorized", "unauthorized");
     }
 
@@ -180,18 +163,19 @@ class EnrollProtocolTest {
 
     @Test
     void anAgentsAccessKeyCannotEnrollAndIsUnauthorizedNotA500() {
-        JsonNode item = agent.enroll(fleet.enrollmentToken());
+        JsonNode item = fleet.agent().enroll(fleet.daemon().enrollmentToken());
         assertError(enroll("ApiKey " + item.get("access_api_key").asText(), body()), 401, "ErrUnauthorized",
                 "not an active enrollment token");
     }
 
     @Test
     void aRevokedEnrollmentKeyThatWasUsedBeforeIsUnauthorized() {
-        JsonNode key = E2eSupport.managementOk(fleet, "POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"default\"}").get("item");
+        JsonNode key = E2eSupport.managementOk(fleet.daemon(), "POST", "/api/fleet/enrollment_api_keys",
+                "{\"policy_id\":\"default\"}").get("item");
         String token = "ApiKey " + key.get("api_key").asText();
         assertThat(enroll(token, body()).status()).isEqualTo(200);
 
-        E2eSupport.managementOk(fleet, "DELETE", "/api/fleet/enrollment_api_keys/" + key.get("id").asText(), null);
+        E2eSupport.managementOk(fleet.daemon(), "DELETE", "/api/fleet/enrollment_api_keys/" + key.get("id").asText(), null);
 
         assertErrorKind(enroll(token, body()), 401, "ErrUnauthorized");
     }
@@ -204,11 +188,11 @@ class EnrollProtocolTest {
         assertThat(tagged.status()).isEqualTo(200);
         JsonNode sorted = Json.MAPPER.readTree("[\"a\",\"b\"]");
         assertThat(tagged.json().at("/item/tags")).isEqualTo(sorted);
-        assertThat(agentDoc(fleet, tagged.json().at("/item/id").asText()).get("tags")).isEqualTo(sorted);
+        assertThat(agentDoc(fleet.daemon(), tagged.json().at("/item/id").asText()).get("tags")).isEqualTo(sorted);
 
         AgentClient.Reply untagged = enroll(token(), body());
         assertThat(untagged.json().at("/item/tags")).isEqualTo(Json.array());
-        assertThat(agentDoc(fleet, untagged.json().at("/item/id").asText()).get("tags")).isEqualTo(Json.array());
+        assertThat(agentDoc(fleet.daemon(), untagged.json().at("/item/id").asText()).get("tags")).isEqualTo(Json.array());
     }
 
     @Test
@@ -236,7 +220,7 @@ class EnrollProtocolTest {
         AgentClient.Reply r = enroll(token(), bodyWith("replace_token", "plain-replace-secret"));
         JsonNode item = r.json().get("item");
         String id = item.get("id").asText();
-        JsonNode doc = agentDoc(fleet, id);
+        JsonNode doc = agentDoc(fleet.daemon(), id);
         assertThat(doc.get("active").asBoolean()).isTrue();
         assertThat(doc.get("policy_id").asText()).isEqualTo("default");
         assertThat(doc.get("policy_base_id").asText()).isEqualTo("default");
@@ -274,10 +258,10 @@ class EnrollProtocolTest {
         assertThat(replaced.json().at("/item/id").asText()).isEqualTo("agent-x");
         String newKey = replaced.json().at("/item/access_api_key").asText();
         assertThat(newKey).isNotEqualTo(oldKey);
-        assertThat(agentDoc(fleet, "agent-x").get("policy_revision_idx").asLong()).isZero();
+        assertThat(agentDoc(fleet.daemon(), "agent-x").get("policy_revision_idx").asLong()).isZero();
 
-        assertThat(agent.checkin("agent-x", oldKey, AgentClient.checkinBody("online")).status()).isEqualTo(401);
-        assertThat(agent.checkin("agent-x", newKey, AgentClient.checkinBody("online")).status()).isEqualTo(200);
+        assertThat(fleet.agent().checkin("agent-x", oldKey, AgentClient.checkinBody("online")).status()).isEqualTo(401);
+        assertThat(fleet.agent().checkin("agent-x", newKey, AgentClient.checkinBody("online")).status()).isEqualTo(200);
     }
 
     @Test
@@ -286,12 +270,13 @@ class EnrollProtocolTest {
         body.put("id", "agent-y");
         AgentClient.Reply first = enroll(token(), Json.string(body));
         assertThat(first.status()).isEqualTo(200);
-        E2eSupport.updateAgent(fleet, "agent-y", Json.object().put("active", false).put("last_checkin_status", "online"));
+        E2eSupport.updateAgent(fleet.daemon(), "agent-y",
+                Json.object().put("active", false).put("last_checkin_status", "online"));
 
         AgentClient.Reply again = enroll(token(), Json.string(body));
         assertThat(again.status()).as(again.body()).isEqualTo(200);
         assertThat(again.json().at("/item/id").asText()).isEqualTo("agent-y");
-        JsonNode doc = agentDoc(fleet, "agent-y");
+        JsonNode doc = agentDoc(fleet.daemon(), "agent-y");
         assertThat(doc.get("active").asBoolean()).isTrue();
         assertThat(doc.get("access_api_key_id").asText()).isEqualTo(again.json().at("/item/access_api_key_id").asText());
         assertThat(doc.has("last_checkin_status")).as("a fresh document, not the old one").isFalse();
@@ -299,15 +284,15 @@ class EnrollProtocolTest {
 
     @Test
     void aReplaceTokenDoesNotMoveAnAgentToAnotherPolicy() {
-        E2eSupport.managementOk(fleet, "POST", "/api/fleet/agent_policies", "{\"id\":\"p2\",\"name\":\"p2\"}");
-        String p2Token = E2eSupport.managementOk(fleet, "POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"p2\"}")
-                .at("/item/api_key").asText();
+        E2eSupport.managementOk(fleet.daemon(), "POST", "/api/fleet/agent_policies", "{\"id\":\"p2\",\"name\":\"p2\"}");
+        String p2Token = E2eSupport.managementOk(fleet.daemon(), "POST", "/api/fleet/enrollment_api_keys",
+                "{\"policy_id\":\"p2\"}").at("/item/api_key").asText();
         ObjectNode body = AgentClient.enrollBody();
         body.put("id", "agent-z");
         body.put("replace_token", "token-z");
         assertThat(enroll(token(), Json.string(body)).status()).isEqualTo(200);
         assertError(enroll("ApiKey " + p2Token, Json.string(body)), 403, "AgentNotReplaceable", "existing agent cannot be replaced");
-        assertThat(agentDoc(fleet, "agent-z").get("policy_id").asText()).isEqualTo("default");
+        assertThat(agentDoc(fleet.daemon(), "agent-z").get("policy_id").asText()).isEqualTo("default");
     }
 
     @Test
@@ -318,15 +303,15 @@ class EnrollProtocolTest {
         assertThat(first.status()).isEqualTo(200);
         String ghost = first.json().at("/item/id").asText();
         String ghostKey = first.json().at("/item/access_api_key").asText();
-        assertThat(agentDoc(fleet, ghost).get("enrollment_id").asText()).isEqualTo("host-42");
+        assertThat(agentDoc(fleet.daemon(), ghost).get("enrollment_id").asText()).isEqualTo("host-42");
 
         AgentClient.Reply second = enroll(token(), Json.string(body));
         assertThat(second.status()).as(second.body()).isEqualTo(200);
         String fresh = second.json().at("/item/id").asText();
         assertThat(fresh).isNotEqualTo(ghost);
-        assertThat(E2eSupport.doc(fleet, FleetIndex.AGENTS, ghost)).isEmpty();
-        assertThat(agent.checkin(ghost, ghostKey, AgentClient.checkinBody("online")).status()).isIn(401, 403);
-        assertThat(agentDoc(fleet, fresh).get("enrollment_id").asText()).isEqualTo("host-42");
+        assertThat(E2eSupport.doc(fleet.daemon(), FleetIndex.AGENTS, ghost)).isEmpty();
+        assertThat(fleet.agent().checkin(ghost, ghostKey, AgentClient.checkinBody("online")).status()).isIn(401, 403);
+        assertThat(agentDoc(fleet.daemon(), fresh).get("enrollment_id").asText()).isEqualTo("host-42");
     }
 
     @Test
@@ -334,14 +319,14 @@ class EnrollProtocolTest {
         AgentClient.Reply with = enroll(token(), body());
         String id = with.json().at("/item/id").asText();
         assertThat(with.json().at("/item/local_metadata/elastic/agent/id").asText()).isEqualTo(id);
-        assertThat(agentDoc(fleet, id).at("/local_metadata/elastic/agent/id").asText()).isEqualTo(id);
+        assertThat(agentDoc(fleet.daemon(), id).at("/local_metadata/elastic/agent/id").asText()).isEqualTo(id);
 
         ObjectNode b = AgentClient.enrollBody();
         JsonNode local = Json.MAPPER.readTree("{\"elastic\":{\"agent\":{\"version\":\"9.6.0\"}},\"host\":{\"hostname\":\"h\"}}");
         ((ObjectNode) b.get("metadata")).set("local", local);
         AgentClient.Reply without = enroll(token(), Json.string(b));
         assertThat(without.json().at("/item/local_metadata")).isEqualTo(local);
-        assertThat(agentDoc(fleet, without.json().at("/item/id").asText()).get("local_metadata")).isEqualTo(local);
+        assertThat(agentDoc(fleet.daemon(), without.json().at("/item/id").asText()).get("local_metadata")).isEqualTo(local);
     }
 
     @Test
@@ -354,7 +339,7 @@ class EnrollProtocolTest {
     void aSnapshotBuildsUserAgentIsAcceptedAndItsVersionRecorded() {
         AgentClient.Reply r = enroll(token(), "Elastic Agent v9.6.0-SNAPSHOT", body());
         assertThat(r.status()).as(r.body()).isEqualTo(200);
-        assertThat(agentDoc(fleet, r.json().at("/item/id").asText()).at("/agent/version").asText()).isEqualTo("9.6.0");
+        assertThat(agentDoc(fleet.daemon(), r.json().at("/item/id").asText()).at("/agent/version").asText()).isEqualTo("9.6.0");
     }
 
     @Test

@@ -8,7 +8,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,10 +15,8 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The Kibana-shaped management API on its own listener: policies, enrollment keys, agents, and its token. */
 class ManagementApiTest {
@@ -27,21 +24,8 @@ class ManagementApiTest {
             + "\"outputs\":{\"default\":{\"type\":\"elasticsearch\",\"hosts\":[\"http://127.0.0.1:9200\"]}},"
             + "\"inputs\":[{\"id\":\"logs-1\",\"type\":\"logfile\",\"streams\":[]}]}";
 
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
-
-    @BeforeEach
-    void start() throws Exception {
-        fleet = TestFleet.start(dataDir);
-        agent = new AgentClient(fleet.port());
-    }
-
-    @AfterEach
-    void stop() {
-        fleet.stop();
-    }
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded();
 
     /** A Kibana-style error: status, and a body with {@code statusCode}, {@code error} and a message. */
     private static void assertManagementError(AgentClient.Reply r, int status) {
@@ -54,62 +38,69 @@ class ManagementApiTest {
 
     @Test
     void everyCallNeedsTheBearerToken() {
-        assertManagementError(managementAs(fleet, null, "GET", "/api/fleet/agents", null), 401);
-        assertManagementError(managementAs(fleet, "Bearer wrong", "GET", "/api/fleet/agents", null), 401);
-        assertManagementError(managementAs(fleet, "ApiKey " + fleet.enrollmentToken(), "GET", "/api/fleet/agents", null), 401);
-        assertManagementError(managementAs(fleet, "Bearer wrong", "POST", "/api/fleet/agent_policies", POLICY), 401);
-        assertThat(management(fleet, "GET", "/api/fleet/agent_policies/p1", null).status()).isEqualTo(404);
+        assertManagementError(managementAs(fleet.daemon(), null, "GET", "/api/fleet/agents", null), 401);
+        assertManagementError(managementAs(fleet.daemon(), "Bearer wrong", "GET", "/api/fleet/agents", null), 401);
+        assertManagementError(managementAs(fleet.daemon(), "ApiKey " + fleet.daemon().enrollmentToken(), "GET",
+                "/api/fleet/agents", null), 401);
+        assertManagementError(managementAs(fleet.daemon(), "Bearer wrong", "POST", "/api/fleet/agent_policies", POLICY), 401);
+        assertThat(management(fleet.daemon(), "GET", "/api/fleet/agent_policies/p1", null).status()).isEqualTo(404);
     }
 
     @Test
     void aPolicyIsCreatedReadAndUpdatedToANewRevision() {
-        JsonNode created = managementOk(fleet, "POST", "/api/fleet/agent_policies", POLICY).get("item");
+        JsonNode created = managementOk(fleet.daemon(), "POST", "/api/fleet/agent_policies", POLICY).get("item");
         assertThat(created.get("id").asText()).isEqualTo("p1");
         assertThat(created.get("name").asText()).isEqualTo("Policy one");
         assertThat(created.get("revision").asLong()).isEqualTo(1);
 
-        JsonNode read = managementOk(fleet, "GET", "/api/fleet/agent_policies/p1", null).get("item");
+        JsonNode read = managementOk(fleet.daemon(), "GET", "/api/fleet/agent_policies/p1", null).get("item");
         assertThat(read.get("revision").asLong()).isEqualTo(1);
         assertThat(read.at("/outputs/default/type").asText()).isEqualTo("elasticsearch");
         assertThat(read.at("/inputs/0/id").asText()).isEqualTo("logs-1");
 
-        JsonNode updated = managementOk(fleet, "PUT", "/api/fleet/agent_policies/p1",
+        JsonNode updated = managementOk(fleet.daemon(), "PUT", "/api/fleet/agent_policies/p1",
                 "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}").get("item");
         assertThat(updated.get("revision").asLong()).isEqualTo(2);
         assertThat(updated.at("/agent/logging/level").asText()).isEqualTo("debug");
         assertThat(updated.at("/inputs/0/id").asText()).isEqualTo("logs-1");
-        assertThat(managementOk(fleet, "GET", "/api/fleet/agent_policies/p1", null).at("/item/revision").asLong()).isEqualTo(2);
+        assertThat(managementOk(fleet.daemon(), "GET", "/api/fleet/agent_policies/p1", null).at("/item/revision").asLong())
+                .isEqualTo(2);
     }
 
     @Test
     void updatingAnUnknownPolicyIs404AndCreatingAnExistingOneIs409() {
-        assertManagementError(management(fleet, "PUT", "/api/fleet/agent_policies/nope", "{\"agent\":{}}"), 404);
-        managementOk(fleet, "POST", "/api/fleet/agent_policies", POLICY);
-        assertManagementError(management(fleet, "POST", "/api/fleet/agent_policies", POLICY), 409);
-        assertManagementError(management(fleet, "POST", "/api/fleet/agent_policies", "{\"id\":\"default\",\"name\":\"again\"}"), 409);
+        assertManagementError(management(fleet.daemon(), "PUT", "/api/fleet/agent_policies/nope", "{\"agent\":{}}"), 404);
+        managementOk(fleet.daemon(), "POST", "/api/fleet/agent_policies", POLICY);
+        assertManagementError(management(fleet.daemon(), "POST", "/api/fleet/agent_policies", POLICY), 409);
+        assertManagementError(management(fleet.daemon(), "POST", "/api/fleet/agent_policies",
+                "{\"id\":\"default\",\"name\":\"again\"}"), 409);
     }
 
     @Test
     void malformedPolicyBodiesAreBadRequests() {
-        assertManagementError(management(fleet, "POST", "/api/fleet/agent_policies", "{\"name\":\"x\",\"bogus_key\":1}"), 400);
-        assertManagementError(management(fleet, "POST", "/api/fleet/agent_policies", "{\"name\":\"x\",\"outputs\":[1,2]}"), 400);
-        assertManagementError(management(fleet, "POST", "/api/fleet/agent_policies", "{\"name\":"), 400);
-        assertManagementError(management(fleet, "POST", "/api/fleet/agent_policies", "[]"), 400);
-        assertManagementError(management(fleet, "POST", "/api/fleet/agent_policies", "{\"outputs\":{}}"), 400);
-        assertManagementError(management(fleet, "PUT", "/api/fleet/agent_policies/default", "{\"inputs\":{}}"), 400);
-        assertThat(managementOk(fleet, "GET", "/api/fleet/agent_policies/default", null).at("/item/revision").asLong()).isEqualTo(1);
+        assertManagementError(management(fleet.daemon(), "POST", "/api/fleet/agent_policies", "{\"name\":\"x\",\"bogus_key\":1}"),
+                400);
+        assertManagementError(management(fleet.daemon(), "POST", "/api/fleet/agent_policies",
+                "{\"name\":\"x\",\"outputs\":[1,2]}"), 400);
+        assertManagementError(management(fleet.daemon(), "POST", "/api/fleet/agent_policies", "{\"name\":"), 400);
+        assertManagementError(management(fleet.daemon(), "POST", "/api/fleet/agent_policies", "[]"), 400);
+        assertManagementError(management(fleet.daemon(), "POST", "/api/fleet/agent_policies", "{\"outputs\":{}}"), 400);
+        assertManagementError(management(fleet.daemon(), "PUT", "/api/fleet/agent_policies/default", "{\"inputs\":{}}"), 400);
+        assertThat(managementOk(fleet.daemon(), "GET", "/api/fleet/agent_policies/default", null).at("/item/revision").asLong())
+                .isEqualTo(1);
     }
 
     @Test
     void anEnrollmentKeyEnrollsAgentsIntoItsPolicy() {
-        managementOk(fleet, "POST", "/api/fleet/agent_policies", POLICY);
-        JsonNode key = managementOk(fleet, "POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"p1\"}").get("item");
+        managementOk(fleet.daemon(), "POST", "/api/fleet/agent_policies", POLICY);
+        JsonNode key = managementOk(fleet.daemon(), "POST", "/api/fleet/enrollment_api_keys",
+                "{\"policy_id\":\"p1\"}").get("item");
         assertThat(key.get("policy_id").asText()).isEqualTo("p1");
         assertThat(key.get("active").asBoolean()).isTrue();
 
-        JsonNode item = agent.enroll(key.get("api_key").asText());
+        JsonNode item = fleet.agent().enroll(key.get("api_key").asText());
         assertThat(item.get("policy_id").asText()).isEqualTo("p1");
-        AgentClient.Reply r = agent.checkin(item.get("id").asText(), item.get("access_api_key").asText(),
+        AgentClient.Reply r = fleet.agent().checkin(item.get("id").asText(), item.get("access_api_key").asText(),
                 AgentClient.checkinBody("starting"));
         JsonNode action = r.json().at("/actions/0");
         assertThat(action.get("type").asText()).isEqualTo("POLICY_CHANGE");
@@ -119,8 +110,9 @@ class ManagementApiTest {
 
     @Test
     void anEnrollmentKeyForAnUnknownPolicyIsABadRequest() {
-        assertManagementError(management(fleet, "POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"nope\"}"), 400);
-        assertManagementError(management(fleet, "POST", "/api/fleet/enrollment_api_keys", "{}"), 400);
+        assertManagementError(management(fleet.daemon(), "POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"nope\"}"),
+                400);
+        assertManagementError(management(fleet.daemon(), "POST", "/api/fleet/enrollment_api_keys", "{}"), 400);
     }
 
     @Test
@@ -129,13 +121,13 @@ class ManagementApiTest {
         withToken.put("replace_token", "secret-token");
         List<String> ids = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            AgentClient.Reply r = agent.enroll(fleet.enrollmentToken(), withToken);
+            AgentClient.Reply r = fleet.agent().enroll(fleet.daemon().enrollmentToken(), withToken);
             assertThat(r.status()).isEqualTo(200);
             ids.add(r.json().at("/item/id").asText());
         }
         String firstId = ids.get(0);
 
-        JsonNode all = managementOk(fleet, "GET", "/api/fleet/agents", null);
+        JsonNode all = managementOk(fleet.daemon(), "GET", "/api/fleet/agents", null);
         assertThat(all.get("total").asLong()).isEqualTo(3);
         assertThat(all.get("items")).hasSize(3);
         List<String> listed = new ArrayList<>();
@@ -147,33 +139,34 @@ class ManagementApiTest {
         }
         assertThat(listed).containsExactlyInAnyOrderElementsOf(ids);
 
-        JsonNode page2 = managementOk(fleet, "GET", "/api/fleet/agents?perPage=1&page=2", null);
+        JsonNode page2 = managementOk(fleet.daemon(), "GET", "/api/fleet/agents?perPage=1&page=2", null);
         assertThat(page2.get("total").asLong()).isEqualTo(3);
         assertThat(page2.get("items")).hasSize(1);
         assertThat(page2.get("page").asInt()).isEqualTo(2);
         assertThat(page2.get("perPage").asInt()).isEqualTo(1);
         assertThat(page2.at("/items/0/id").asText()).isEqualTo(listed.get(1));
 
-        JsonNode one = managementOk(fleet, "GET", "/api/fleet/agents/" + firstId, null).get("item");
+        JsonNode one = managementOk(fleet.daemon(), "GET", "/api/fleet/agents/" + firstId, null).get("item");
         assertThat(one.get("id").asText()).isEqualTo(firstId);
         assertThat(one.has("replace_token")).isFalse();
         assertThat(Json.string(one)).doesNotContain("secret-token");
-        assertManagementError(management(fleet, "GET", "/api/fleet/agents/no-such-agent", null), 404);
+        assertManagementError(management(fleet.daemon(), "GET", "/api/fleet/agents/no-such-agent", null), 404);
     }
 
     @Test
     void anAgentThatCheckedInIsListedOnline() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enroll(fleet, agent);
-        agent.checkin(a.id(), a.key(), AgentClient.checkinBody("online"));
-        fleet.core().checkin().flushPending().get(5, TimeUnit.SECONDS);
-        assertThat(managementOk(fleet, "GET", "/api/fleet/agents/" + a.id(), null).at("/item/status").asText()).isEqualTo("online");
+        E2eSupport.Enrolled a = fleet.enroll();
+        fleet.agent().checkin(a.id(), a.key(), AgentClient.checkinBody("online"));
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        assertThat(managementOk(fleet.daemon(), "GET", "/api/fleet/agents/" + a.id(), null).at("/item/status").asText())
+                .isEqualTo("online");
     }
 
     @Test
     void theGeneratedManagementTokenIsStoredReadableOnlyByTheOwner() throws Exception {
-        Path file = dataDir.resolve("management-token");
+        Path file = fleet.dataDir().resolve("management-token");
         assertThat(file).exists();
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
-        assertThat(Files.readString(file, StandardCharsets.UTF_8).trim()).isEqualTo(fleet.managementToken());
+        assertThat(Files.readString(file, StandardCharsets.UTF_8).trim()).isEqualTo(fleet.daemon().managementToken());
     }
 }

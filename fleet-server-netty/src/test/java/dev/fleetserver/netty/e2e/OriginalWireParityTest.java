@@ -7,46 +7,29 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.e2e.E2eSupport.Enrolled;
 import dev.fleetserver.netty.e2e.E2eSupport.RawConnection;
 import dev.fleetserver.netty.e2e.E2eSupport.RawResponse;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Details of the wire found to differ from the original side by side, answered as the original answers them. */
 class OriginalWireParityTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
-
-    @BeforeEach
-    void start() throws Exception {
-        fleet = TestFleet.start(dataDir);
-        agent = new AgentClient(fleet.port());
-    }
-
-    @AfterEach
-    void stop() {
-        fleet.stop();
-    }
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded();
 
     @Test
     void aCheckinWithNothingNewAnswersAnEmptyAckTokenNotTheOneItSent() throws Exception {
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        Enrolled a = fleet.enrollUpToDate();
         ObjectNode body = E2eSupport.runningPolicy("default", 1);
         body.put("ack_token", "token-the-agent-holds");
 
-        AgentClient.Reply r = agent.checkin(a.id(), a.key(), body);
+        AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), body);
 
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.json()).isEqualTo(Json.MAPPER.readTree("{\"ack_token\":\"\",\"action\":\"checkin\"}"));
@@ -54,17 +37,19 @@ class OriginalWireParityTest {
 
     @Test
     void aPolicyWithoutInputsIsSentWithoutAnInputsMember() throws Exception {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
 
-        JsonNode policy = agent.checkin(a.id(), a.key(), AgentClient.checkinBody("starting")).json().at("/actions/0/data/policy");
+        JsonNode policy = fleet.agent().checkin(a.id(), a.key(), AgentClient.checkinBody("starting")).json()
+                .at("/actions/0/data/policy");
 
         assertThat(policy.get("id").asText()).isEqualTo("default");
         assertThat(policy.has("inputs")).as(policy.toString()).isFalse();
         assertThat(policy.has("outputs")).isTrue();
 
-        E2eSupport.managementOk(fleet, "PUT", "/api/fleet/agent_policies/default",
+        E2eSupport.managementOk(fleet.daemon(), "PUT", "/api/fleet/agent_policies/default",
                 "{\"inputs\":[{\"id\":\"logs-1\",\"type\":\"logfile\"}]}");
-        JsonNode next = agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json().at("/actions/0/data/policy");
+        JsonNode next = fleet.agent().checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json()
+                .at("/actions/0/data/policy");
         assertThat(next.at("/inputs/0/id").asText()).isEqualTo("logs-1");
     }
 
@@ -72,11 +57,11 @@ class OriginalWireParityTest {
     void enrollAnswersAndStoresTheTypeAsked() {
         ObjectNode body = AgentClient.enrollBody().put("type", "EPHEMERAL");
 
-        AgentClient.Reply r = agent.enroll(fleet.enrollmentToken(), body);
+        AgentClient.Reply r = fleet.agent().enroll(fleet.daemon().enrollmentToken(), body);
 
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(r.json().at("/item/type").asText()).isEqualTo("EPHEMERAL");
-        assertThat(agentDoc(fleet, r.json().at("/item/id").asText()).get("type").asText()).isEqualTo("EPHEMERAL");
+        assertThat(agentDoc(fleet.daemon(), r.json().at("/item/id").asText()).get("type").asText()).isEqualTo("EPHEMERAL");
     }
 
     /** Header names of an answer that are not about its own body or connection. */
@@ -99,10 +84,10 @@ class OriginalWireParityTest {
 
     @Test
     void badRequestsAnsweredBeforeTheRouteRunsCarryTheHeadersOfEveryOtherAnswer() throws Exception {
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         // An ordinary error answer from a route, for comparison.
-        AgentClient.Reply unauthorized = agent.send(agent.request("/api/fleet/agents/enroll").setHeader("X-Request-ID", "ordinary")
-                .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+        AgentClient.Reply unauthorized = fleet.agent().send(fleet.agent().request("/api/fleet/agents/enroll")
+                .setHeader("X-Request-ID", "ordinary").POST(HttpRequest.BodyPublishers.ofString("{}")).build());
         assertThat(unauthorized.status()).isEqualTo(401);
         Set<String> expected = standardHeaders(headers(unauthorized));
         assertThat(expected).contains("content-type", "x-content-type-options", "x-request-id", "elastic-api-version");
@@ -121,7 +106,7 @@ class OriginalWireParityTest {
         }
 
         // A body that is not gzip although it says so.
-        AgentClient.Reply badGzip = agent.send(agent.request("/api/fleet/agents/" + a.id() + "/checkin")
+        AgentClient.Reply badGzip = fleet.agent().send(fleet.agent().request("/api/fleet/agents/" + a.id() + "/checkin")
                 .setHeader("X-Request-ID", "bad-gzip")
                 .header("Authorization", "ApiKey " + a.key()).header("Content-Encoding", "gzip")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"status\":\"online\"}")).build());

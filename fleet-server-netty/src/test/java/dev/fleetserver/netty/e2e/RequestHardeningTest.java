@@ -9,7 +9,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.e2e.E2eSupport.Enrolled;
 import dev.fleetserver.netty.e2e.E2eSupport.RawConnection;
 import dev.fleetserver.netty.e2e.E2eSupport.RawResponse;
@@ -17,7 +16,6 @@ import dev.fleetserver.netty.limit.BodyBudget;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -25,10 +23,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPOutputStream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * On the wire against the running server: a client without a key cannot make the server read, inflate or hold its
@@ -36,18 +33,15 @@ import org.junit.jupiter.api.io.TempDir;
  * refused with the connection closed, so nothing can be smuggled behind them.
  */
 class RequestHardeningTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded()
+            .server(server -> server.with("timeouts").put("checkin_long_poll", "60s"));
 
     /** About 20 KiB of gzip that inflates to just under the checkin's 20 MiB decompressed limit. */
     private static byte[] bomb;
 
     @BeforeEach
-    void start() throws Exception {
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", "60s"));
-        agent = new AgentClient(fleet.port());
+    void makeBomb() throws Exception {
         if (bomb == null) {
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
@@ -59,13 +53,6 @@ class RequestHardeningTest {
                 gz.write("{\"status\":\"online\"}".getBytes(StandardCharsets.US_ASCII));
             }
             bomb = out.toByteArray();
-        }
-    }
-
-    @AfterEach
-    void stop() {
-        if (fleet != null) {
-            fleet.stop();
         }
     }
 
@@ -91,9 +78,9 @@ class RequestHardeningTest {
 
     @Test
     void manyGzipBombsWithoutAValidKeyAreRefusedWithoutHoldingMemory() throws Exception {
-        Enrolled parked = E2eSupport.enrollUpToDate(fleet, agent);
-        var parkedReply = agent.checkinAsync(parked.id(), parked.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 1);
+        Enrolled parked = fleet.enrollUpToDate();
+        var parkedReply = fleet.agent().checkinAsync(parked.id(), parked.key(), runningPolicy("default", 1));
+        awaitParked(fleet.daemon(), 1);
 
         List<RawConnection> attackers = new ArrayList<>();
         try {
@@ -114,13 +101,13 @@ class RequestHardeningTest {
                 c.close();
             }
         }
-        assertThat(fleet.core().checkin().registry().size()).as("the parked agent is still parked").isEqualTo(1);
+        assertThat(fleet.daemon().core().checkin().registry().size()).as("the parked agent is still parked").isEqualTo(1);
         assertThat(parkedReply).isNotDone();
     }
 
     @Test
     void anAgentsLargeGzippedCheckinIsStreamedAndAccepted() throws Exception {
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        Enrolled a = fleet.enrollUpToDate();
         ObjectNode body = runningPolicy("default", 1);
         ArrayNode components = body.putArray("components");
         for (int i = 0; i < 20_000; i++) {
@@ -128,11 +115,11 @@ class RequestHardeningTest {
                     .put("message", "Healthy: communicating with pid '" + i + "'");
             c.putArray("units").addObject().put("id", "log-" + i + "-unit").put("type", "input").put("status", "HEALTHY");
         }
-        var reply = agent.checkinAsync(a.id(), a.key(), body);
-        awaitParked(fleet, 1);
+        var reply = fleet.agent().checkinAsync(a.id(), a.key(), body);
+        awaitParked(fleet.daemon(), 1);
         await("components written", () -> {
-            fleet.core().checkin().flushPending().join();
-            return E2eSupport.agentDoc(fleet, a.id()).path("components").size() == 20_000;
+            fleet.daemon().core().checkin().flushPending().join();
+            return E2eSupport.agentDoc(fleet.daemon(), a.id()).path("components").size() == 20_000;
         });
         assertThat(reply).isNotDone();
         await("no request body held", () -> BodyBudget.PROCESS.held() == 0);
@@ -146,16 +133,14 @@ class RequestHardeningTest {
      */
     @Test
     void aClientThatPipelinesWithoutReadingHoldsNoMemoryAndIsCutOffByTheWriteTimeout() throws Exception {
-        fleet.stop();
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", "60s").put("write", "2s"));
-        agent = new AgentClient(fleet.port());
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        fleet.restart(server -> server.with("timeouts").put("checkin_long_poll", "60s").put("write", "2s"));
+        Enrolled a = fleet.enrollUpToDate();
         try (RawConnection c = new RawConnection(fleet.port())) {
             byte[] checkin = Json.bytes(runningPolicy("default", 1));
             Map<String, String> h = new LinkedHashMap<>(agentHeaders("ApiKey " + a.key()));
             h.put("Content-Length", Integer.toString(checkin.length));
             c.send("POST", "/api/fleet/agents/" + a.id() + "/checkin?", h, checkin);
-            awaitParked(fleet, 1);
+            awaitParked(fleet.daemon(), 1);
 
             byte[] one = RawConnection.request("GET", "/api/status?", Map.of(), null);
             ByteArrayOutputStream many = new ByteArrayOutputStream();
@@ -178,17 +163,18 @@ class RequestHardeningTest {
             writer.join(1000);
             assertThat(writer.isAlive()).as("the server stopped reading the pipelined requests").isTrue();
             assertThat(BodyBudget.PROCESS.peak()).isLessThan(256 * 1024);
-            assertThat(fleet.core().checkin().registry().size()).isEqualTo(1);
+            assertThat(fleet.daemon().core().checkin().registry().size()).isEqualTo(1);
 
             // A new revision answers the parked checkin; then the pipelined requests are served until the client's
             // unread answers fill the socket, and the write timeout closes the connection.
-            E2eSupport.managementOk(fleet, "PUT", "/api/fleet/agent_policies/default", "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}");
-            awaitParked(fleet, 0);
+            E2eSupport.managementOk(fleet.daemon(), "PUT", "/api/fleet/agent_policies/default",
+                    "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}");
+            awaitParked(fleet.daemon(), 0);
             writer.join(30_000);
             assertThat(cutOff).as("the server closed the connection under the writer").isTrue();
         }
         await("no request body held", () -> BodyBudget.PROCESS.held() == 0);
-        assertThat(agent.status(null).status()).isEqualTo(200);
+        assertThat(fleet.agent().status(null).status()).isEqualTo(200);
     }
 
     @Test

@@ -5,39 +5,22 @@ import static dev.fleetserver.netty.e2e.E2eSupport.assertErrorKind;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.e2e.E2eSupport.RawConnection;
 import dev.fleetserver.netty.e2e.E2eSupport.RawResponse;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** HTTP-level details of the agent listener: request ids, API versions, routing, status and pipelining. */
 class WireDetailsTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
-
-    @BeforeEach
-    void start() throws Exception {
-        fleet = TestFleet.start(dataDir);
-        agent = new AgentClient(fleet.port());
-    }
-
-    @AfterEach
-    void stop() {
-        fleet.stop();
-    }
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded();
 
     /** A bare request: no agent headers at all. */
     private HttpRequest.Builder bare(String target) {
@@ -45,20 +28,22 @@ class WireDetailsTest {
     }
 
     private AgentClient.Reply statusWithApiVersion(String version) {
-        return agent.send(agent.request("/api/status").setHeader("Elastic-Api-Version", version).GET().build());
+        return fleet.agent().send(fleet.agent().request("/api/status").setHeader("Elastic-Api-Version", version).GET().build());
     }
 
     @Test
     void theRequestIdIsEchoedWhenSentAndGeneratedOtherwise() {
-        AgentClient.Reply echoed = agent.send(agent.request("/api/status").setHeader("X-Request-ID", "my-request-42").GET().build());
+        AgentClient.Reply echoed = fleet.agent().send(fleet.agent().request("/api/status")
+                .setHeader("X-Request-ID", "my-request-42").GET().build());
         assertThat(echoed.header("X-Request-Id")).isEqualTo("my-request-42");
 
-        AgentClient.Reply generated = agent.send(bare("/api/status").GET().build());
+        AgentClient.Reply generated = fleet.agent().send(bare("/api/status").GET().build());
         assertThat(generated.header("X-Request-Id")).isNotBlank();
         assertThat(UUID.fromString(generated.header("X-Request-Id")).version()).isEqualTo(4);
 
         // Error answers carry it too.
-        AgentClient.Reply error = agent.send(agent.request("/api/fleet/agents/enroll").setHeader("X-Request-ID", "err-1")
+        AgentClient.Reply error = fleet.agent().send(fleet.agent().request("/api/fleet/agents/enroll")
+                .setHeader("X-Request-ID", "err-1")
                 .POST(HttpRequest.BodyPublishers.ofString("{}")).build());
         assertThat(error.status()).isEqualTo(401);
         assertThat(error.header("X-Request-Id")).isEqualTo("err-1");
@@ -66,7 +51,7 @@ class WireDetailsTest {
 
     @Test
     void withoutAnApiVersionTheAnswerNamesTheDefault() {
-        AgentClient.Reply r = agent.send(bare("/api/status").GET().build());
+        AgentClient.Reply r = fleet.agent().send(bare("/api/status").GET().build());
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.header("Elastic-Api-Version")).isEqualTo("2023-06-01");
         assertThat(statusWithApiVersion("2023-06-01").header("Elastic-Api-Version")).isEqualTo("2023-06-01");
@@ -89,32 +74,32 @@ class WireDetailsTest {
 
     @Test
     void anUnknownPathIs404AndAKnownPathWithTheWrongMethodIs405() {
-        assertThat(agent.send(agent.request("/api/fleet/nothing-here").GET().build()).status()).isEqualTo(404);
-        assertThat(agent.send(agent.request("/api/fleet/agents/x/unknown").POST(HttpRequest.BodyPublishers.noBody()).build())
-                .status()).isEqualTo(404);
-        assertThat(agent.send(agent.request("/api/fleet/agents/enroll").GET().build()).status()).isEqualTo(405);
-        assertThat(agent.send(agent.request("/api/fleet/agents/enroll").PUT(HttpRequest.BodyPublishers.noBody()).build())
-                .status()).isEqualTo(405);
+        assertThat(fleet.agent().send(fleet.agent().request("/api/fleet/nothing-here").GET().build()).status()).isEqualTo(404);
+        assertThat(fleet.agent().send(fleet.agent().request("/api/fleet/agents/x/unknown")
+                .POST(HttpRequest.BodyPublishers.noBody()).build()).status()).isEqualTo(404);
+        assertThat(fleet.agent().send(fleet.agent().request("/api/fleet/agents/enroll").GET().build()).status()).isEqualTo(405);
+        assertThat(fleet.agent().send(fleet.agent().request("/api/fleet/agents/enroll")
+                .PUT(HttpRequest.BodyPublishers.noBody()).build()).status()).isEqualTo(405);
     }
 
     @Test
     void statusWithoutAKeyIsExactlyNameAndStatus() throws Exception {
-        AgentClient.Reply r = agent.status(null);
+        AgentClient.Reply r = fleet.agent().status(null);
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.json()).isEqualTo(Json.MAPPER.readTree("{\"name\":\"fleet-server\",\"status\":\"HEALTHY\"}"));
     }
 
     @Test
     void statusWithAValidKeyAddsTheVersionAndABogusKeyIsStillTheShort200() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enroll(fleet, agent);
-        AgentClient.Reply withKey = agent.status("ApiKey " + a.key());
+        E2eSupport.Enrolled a = fleet.enroll();
+        AgentClient.Reply withKey = fleet.agent().status("ApiKey " + a.key());
         assertThat(withKey.status()).isEqualTo(200);
         assertThat(withKey.json().get("status").asText()).isEqualTo("HEALTHY");
         assertThat(withKey.json().at("/version/number").asText()).isEqualTo("9.6.0");
 
         String shortForm = "{\"name\":\"fleet-server\",\"status\":\"HEALTHY\"}";
         for (String bogus : new String[] {E2eSupport.apiKeyHeader("nope", "nope"), "ApiKey !!!", "Bearer x"}) {
-            AgentClient.Reply r = agent.status(bogus);
+            AgentClient.Reply r = fleet.agent().status(bogus);
             assertThat(r.status()).as(bogus).isEqualTo(200);
             assertThat(r.json()).as(bogus).isEqualTo(Json.MAPPER.readTree(shortForm));
         }
@@ -123,7 +108,7 @@ class WireDetailsTest {
     @Test
     void pipelinedRequestsOnOneConnectionAreAnsweredInOrder() throws Exception {
         byte[] enrollBody = Json.bytes(AgentClient.enrollBody());
-        Map<String, String> enrollHeaders = E2eSupport.agentHeaders("ApiKey " + fleet.enrollmentToken());
+        Map<String, String> enrollHeaders = E2eSupport.agentHeaders("ApiKey " + fleet.daemon().enrollmentToken());
         enrollHeaders.put("X-Request-Id", "first");
         enrollHeaders.put("Content-Length", String.valueOf(enrollBody.length));
         Map<String, String> statusHeaders = E2eSupport.agentHeaders(null);
@@ -154,11 +139,11 @@ class WireDetailsTest {
 
     @Test
     void aTargetEndingInAQuestionMarkOrASlashIsTheSamePath() {
-        assertThat(agent.send(bare("/api/status?").GET().build()).status()).isEqualTo(200);
-        assertThat(agent.send(bare("/api/status/").GET().build()).status()).isEqualTo(200);
-        assertThat(agent.send(bare("/api/status/?").GET().build()).status()).isEqualTo(200);
-        AgentClient.Reply enroll = agent.send(agent.request("/api/fleet/agents/enroll/")
-                .header("Authorization", "ApiKey " + fleet.enrollmentToken())
+        assertThat(fleet.agent().send(bare("/api/status?").GET().build()).status()).isEqualTo(200);
+        assertThat(fleet.agent().send(bare("/api/status/").GET().build()).status()).isEqualTo(200);
+        assertThat(fleet.agent().send(bare("/api/status/?").GET().build()).status()).isEqualTo(200);
+        AgentClient.Reply enroll = fleet.agent().send(fleet.agent().request("/api/fleet/agents/enroll/")
+                .header("Authorization", "ApiKey " + fleet.daemon().enrollmentToken())
                 .POST(HttpRequest.BodyPublishers.ofString(Json.string(AgentClient.enrollBody()))).build());
         assertThat(enroll.status()).as(enroll.body()).isEqualTo(200);
     }
@@ -170,32 +155,32 @@ class WireDetailsTest {
             RawResponse r = c.read();
             assertThat(r.status()).isEqualTo(400);
         }
-        assertThat(agent.status(null).status()).isEqualTo(200);
+        assertThat(fleet.agent().status(null).status()).isEqualTo(200);
     }
 
     @Test
     void statusIs503WithTheSameShapeWhenNotHealthy() throws Exception {
-        fleet.core().status().state(dev.fleetserver.core.StatusService.State.DEGRADED);
-        AgentClient.Reply r = agent.status(null);
+        fleet.daemon().core().status().state(dev.fleetserver.core.StatusService.State.DEGRADED);
+        AgentClient.Reply r = fleet.agent().status(null);
         assertThat(r.status()).isEqualTo(503);
         assertThat(r.json()).isEqualTo(Json.MAPPER.readTree("{\"name\":\"fleet-server\",\"status\":\"DEGRADED\"}"));
-        fleet.core().status().state(dev.fleetserver.core.StatusService.State.HEALTHY);
-        assertThat(agent.status(null).status()).isEqualTo(200);
+        fleet.daemon().core().status().state(dev.fleetserver.core.StatusService.State.HEALTHY);
+        assertThat(fleet.agent().status(null).status()).isEqualTo(200);
     }
 
     @Test
     void theCheckinAndAckPathsTakeOnlyPost() {
-        assertThat(agent.send(agent.request("/api/fleet/agents/x/checkin").GET().build()).status()).isEqualTo(405);
-        assertThat(agent.send(agent.request("/api/fleet/agents/x/acks").PUT(HttpRequest.BodyPublishers.noBody()).build())
-                .status()).isEqualTo(405);
-        assertThat(agent.send(agent.request("/api/status").POST(HttpRequest.BodyPublishers.noBody()).build()).status())
+        assertThat(fleet.agent().send(fleet.agent().request("/api/fleet/agents/x/checkin").GET().build()).status())
                 .isEqualTo(405);
+        assertThat(fleet.agent().send(fleet.agent().request("/api/fleet/agents/x/acks")
+                .PUT(HttpRequest.BodyPublishers.noBody()).build()).status()).isEqualTo(405);
+        assertThat(fleet.agent().send(fleet.agent().request("/api/status")
+                .POST(HttpRequest.BodyPublishers.noBody()).build()).status()).isEqualTo(405);
     }
 
     @Test
     void aConnectionIdleBetweenRequestsIsClosedAfterTheIdleTimeout() throws Exception {
-        fleet.stop();
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("idle", "500ms"));
+        fleet.restart(server -> server.with("timeouts").put("idle", "500ms"));
         try (RawConnection c = new RawConnection(fleet.port())) {
             RawResponse r = c.send("GET", "/api/status?", E2eSupport.agentHeaders(null), null).read();
             assertThat(r.status()).isEqualTo(200);
@@ -207,8 +192,7 @@ class WireDetailsTest {
 
     @Test
     void aClientThatNeverFinishesItsHeadersIsDisconnectedAfterTheReadHeaderTimeout() throws Exception {
-        fleet.stop();
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("read_header", "1s").put("idle", "30s"));
+        fleet.restart(server -> server.with("timeouts").put("read_header", "1s").put("idle", "30s"));
         try (RawConnection c = new RawConnection(fleet.port())) {
             c.sendBytes("POST /api/fleet/agents/enroll? HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: Elastic"
                     .getBytes(StandardCharsets.ISO_8859_1));
@@ -218,9 +202,8 @@ class WireDetailsTest {
 
     @Test
     void aRequestWhoseBodyNeverArrivesIsEndedAfterTheReadTimeout() throws Exception {
-        fleet.stop();
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("read", "1s").put("idle", "30s"));
-        java.util.Map<String, String> h = E2eSupport.agentHeaders("ApiKey " + fleet.enrollmentToken());
+        fleet.restart(server -> server.with("timeouts").put("read", "1s").put("idle", "30s"));
+        java.util.Map<String, String> h = E2eSupport.agentHeaders("ApiKey " + fleet.daemon().enrollmentToken());
         h.put("Content-Length", "100");
         try (RawConnection c = new RawConnection(fleet.port())) {
             c.send("POST", "/api/fleet/agents/enroll?", h, "{\"type\":".getBytes(StandardCharsets.UTF_8));
