@@ -9,7 +9,6 @@ import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.store.EsDocumentStore;
 import dev.fleetserver.es.store.FileChunkCbor;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
-import dev.fleetserver.netty.FleetDaemon;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -29,11 +28,16 @@ class ArtifactsAndFilesOnElasticsearchTest extends ArtifactsAndFilesTest {
     private final HttpClient http = HttpClient.newHttpClient();
 
     @Override
-    protected FleetDaemon startFleet() throws Exception {
+    protected TestFleetExtension newFleet() {
+        return TestFleetExtension.onElasticsearch(this::clusterWithFileTemplates);
+    }
+
+    /** The cluster, with the templates of the file data streams installed first, as Elasticsearch's Fleet plugin does. */
+    private ElasticsearchTestCluster clusterWithFileTemplates() {
         for (String name : EsDocumentStore.FILE_TEMPLATES) {
             cluster.request("PUT", "/_index_template/" + name, Json.string(EsDocumentStore.templateFor(name)));
         }
-        return TestFleet.startOnElasticsearch(dataDir, cluster, server -> { });
+        return cluster;
     }
 
     @Override
@@ -85,7 +89,7 @@ class ArtifactsAndFilesOnElasticsearchTest extends ArtifactsAndFilesTest {
     @Test
     @Override
     void aFileIsUploadedOnceAndAnUnknownOneIsNotFound() {
-        AgentClient.Reply r = management(fleet, "POST", "/api/fleet/files", "{\"name\":\"x\",\"agents\":[\"a\"]}");
+        AgentClient.Reply r = management(fleet.daemon(), "POST", "/api/fleet/files", "{\"name\":\"x\",\"agents\":[\"a\"]}");
         assertThat(r.status()).isEqualTo(400);
         assertThat(r.body()).contains("published by Kibana");
     }

@@ -6,16 +6,13 @@ import static dev.fleetserver.netty.e2e.E2eSupport.managementOk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.artifact.ArtifactFixtures;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -24,10 +21,8 @@ import java.util.Random;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Elastic Defend's artifacts and files delivered to agents, end to end through the agent's HTTP client: here on the
@@ -35,44 +30,34 @@ import org.junit.jupiter.api.io.TempDir;
  * as Kibana writes them).
  */
 class ArtifactsAndFilesTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
+    @RegisterExtension
+    final TestFleetExtension fleet = newFleet();
     String policy;
 
-    @BeforeEach
-    void start() throws Exception {
-        fleet = startFleet();
-        agent = new AgentClient(fleet.port());
-    }
-
-    @AfterEach
-    void stop() {
-        if (fleet != null) {
-            fleet.stop();
-        }
-    }
-
-    protected FleetDaemon startFleet() throws Exception {
-        return TestFleet.start(dataDir);
+    /**
+     * The server under test, before its settings: on the embedded store here, on Elasticsearch in a subclass. Called
+     * while the test instance is made, before a subclass's own fields are set.
+     */
+    protected TestFleetExtension newFleet() {
+        return TestFleetExtension.embedded();
     }
 
     /** Stores an artifact document ({@code .fleet-artifacts}). */
     protected void storeArtifact(ObjectNode doc) {
-        managementOk(fleet, "PUT", "/api/fleet/artifacts/" + doc.get("identifier").asText(), Json.string(doc));
+        managementOk(fleet.daemon(), "PUT", "/api/fleet/artifacts/" + doc.get("identifier").asText(), Json.string(doc));
     }
 
     /** Publishes {@code content} for {@code agents}; returns the file's id. */
     protected String publishFile(List<String> agents, byte[] content, String mimeType) {
         ObjectNode body = Json.object().put("name", "file.bin").put("mime_type", mimeType);
         agents.forEach(body.putArray("agents")::add);
-        String id = managementOk(fleet, "POST", "/api/fleet/files", Json.string(body)).at("/item/id").asText();
-        HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.managementPort() + "/api/fleet/files/" + id + "/blob"))
-                .header("Authorization", "Bearer " + fleet.managementToken())
+        String id = managementOk(fleet.daemon(), "POST", "/api/fleet/files", Json.string(body)).at("/item/id").asText();
+        HttpRequest put = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.daemon().managementPort()
+                        + "/api/fleet/files/" + id + "/blob"))
+                .header("Authorization", "Bearer " + fleet.daemon().managementToken())
                 .header("Content-Type", "application/octet-stream")
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(content)).build();
-        AgentClient.Reply r = new AgentClient(fleet.managementPort()).send(put);
+        AgentClient.Reply r = new AgentClient(fleet.daemon().managementPort()).send(put);
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         assertThat(r.json().at("/item/status").asText()).isEqualTo("READY");
         assertThat(r.json().at("/item/sha256").asText()).isEqualTo(ArtifactFixtures.sha256(content));
@@ -96,20 +81,20 @@ class ArtifactsAndFilesTest {
             }
             entry.put("relative_url", "/api/fleet/artifacts/" + a.get("identifier").asText() + "/" + a.get("decoded_sha256").asText());
         }
-        managementOk(fleet, "POST", "/api/fleet/agent_policies", Json.string(body));
+        managementOk(fleet.daemon(), "POST", "/api/fleet/agent_policies", Json.string(body));
         return id;
     }
 
     /** Enrolls an agent into {@code policyId}. */
     E2eSupport.Enrolled enrollInto(String policyId) {
-        String token = managementOk(fleet, "POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"" + policyId + "\"}")
-                .at("/item/api_key").asText();
-        JsonNode item = agent.enroll(token);
+        String token = managementOk(fleet.daemon(), "POST", "/api/fleet/enrollment_api_keys",
+                "{\"policy_id\":\"" + policyId + "\"}").at("/item/api_key").asText();
+        JsonNode item = fleet.agent().enroll(token);
         return new E2eSupport.Enrolled(item.get("id").asText(), item.get("access_api_key").asText());
     }
 
     AgentClient.Reply getArtifact(String key, String identifier, String sha) {
-        return agent.send(agent.request("/api/fleet/artifacts/" + identifier + "/" + sha)
+        return fleet.agent().send(fleet.agent().request("/api/fleet/artifacts/" + identifier + "/" + sha)
                 .header("Authorization", "ApiKey " + key).GET().build());
     }
 
@@ -125,7 +110,7 @@ class ArtifactsAndFilesTest {
         if (origin != null) {
             b.header("X-elastic-product-origin", origin);
         }
-        return agent.send(b.build());
+        return fleet.agent().send(b.build());
     }
 
     static byte[] randomBytes(int n, long seed) {
@@ -185,7 +170,7 @@ class ArtifactsAndFilesTest {
         assertError(getArtifact(a.key(), "endpoint-exceptionlist-linux-v1", "abc"), 400, "BadRequest", "malformed sha256");
         assertError(getArtifact(a.key(), "endpoint-exceptionlist-linux-v1", "g".repeat(64)), 400, "BadRequest", "malformed sha256");
         // A valid API key that is no agent's access key (an enrollment key).
-        String enrollmentKey = managementOk(fleet, "POST", "/api/fleet/enrollment_api_keys",
+        String enrollmentKey = managementOk(fleet.daemon(), "POST", "/api/fleet/enrollment_api_keys",
                 "{\"policy_id\":\"" + policyListing(doc) + "\"}").at("/item/api_key").asText();
         assertError(getArtifact(enrollmentKey, "endpoint-exceptionlist-linux-v1", doc.get("decoded_sha256").asText()),
                 404, "AgentNotFound", "agent could not be found");
@@ -201,12 +186,12 @@ class ArtifactsAndFilesTest {
             agents.add(enrollInto(p));
         }
         byte[] expected = Base64.getDecoder().decode(doc.get("body").asText());
-        long readsBefore = fleet.core().artifacts().storeReads();
+        long readsBefore = fleet.daemon().core().artifacts().storeReads();
 
         List<CompletableFuture<AgentClient.Reply>> replies = new ArrayList<>();
         for (int i = 0; i < 20; i++) {
             HttpClient own = HttpClient.newHttpClient();
-            HttpRequest req = agent.request("/api/fleet/artifacts/endpoint-hostisolationexceptionlist-windows-v1/"
+            HttpRequest req = fleet.agent().request("/api/fleet/artifacts/endpoint-hostisolationexceptionlist-windows-v1/"
                     + doc.get("decoded_sha256").asText()).header("Authorization", "ApiKey " + agents.get(i % 4).key()).GET().build();
             replies.add(own.sendAsync(req, HttpResponse.BodyHandlers.ofByteArray())
                     .thenApply(r -> new AgentClient.Reply(r.statusCode(), r.headers().map(), r.body(), "")));
@@ -216,7 +201,7 @@ class ArtifactsAndFilesTest {
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.raw()).isEqualTo(expected);
         }
-        assertThat(fleet.core().artifacts().storeReads() - readsBefore).isEqualTo(1);
+        assertThat(fleet.daemon().core().artifacts().storeReads() - readsBefore).isEqualTo(1);
     }
 
     // --- file delivery ---
@@ -292,13 +277,14 @@ class ArtifactsAndFilesTest {
     void aFileIsUploadedOnceAndAnUnknownOneIsNotFound() {
         E2eSupport.Enrolled a = enrollInto(policyListing());
         String id = publishFile(List.of(a.id()), randomBytes(10, 11), "text/plain");
-        HttpRequest again = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.managementPort() + "/api/fleet/files/" + id + "/blob"))
-                .header("Authorization", "Bearer " + fleet.managementToken())
+        HttpRequest again = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.daemon().managementPort()
+                        + "/api/fleet/files/" + id + "/blob"))
+                .header("Authorization", "Bearer " + fleet.daemon().managementToken())
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(new byte[] {1})).build();
-        assertThat(new AgentClient(fleet.managementPort()).send(again).status()).isEqualTo(409);
-        assertThat(management(fleet, "GET", "/api/fleet/files/" + UUID.randomUUID(), null).status()).isEqualTo(404);
-        assertThat(management(fleet, "POST", "/api/fleet/files", "{\"name\":\"x\"}").status()).isEqualTo(400);
-        assertThat(managementOk(fleet, "DELETE", "/api/fleet/files/" + id, null).get("deleted").asBoolean()).isTrue();
+        assertThat(new AgentClient(fleet.daemon().managementPort()).send(again).status()).isEqualTo(409);
+        assertThat(management(fleet.daemon(), "GET", "/api/fleet/files/" + UUID.randomUUID(), null).status()).isEqualTo(404);
+        assertThat(management(fleet.daemon(), "POST", "/api/fleet/files", "{\"name\":\"x\"}").status()).isEqualTo(400);
+        assertThat(managementOk(fleet.daemon(), "DELETE", "/api/fleet/files/" + id, null).get("deleted").asBoolean()).isTrue();
         assertError(getFile(a.key(), id, null, null, null), 404, "ErrNoFile", "file not found");
     }
 }

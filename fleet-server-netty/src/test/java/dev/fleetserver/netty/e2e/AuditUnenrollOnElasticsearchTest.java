@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.e2e.E2eSupport.Enrolled;
 import java.time.Instant;
 import java.time.OffsetDateTime;
@@ -44,8 +43,8 @@ class AuditUnenrollOnElasticsearchTest extends AuditUnenrollTest {
             Map.entry("data", "raw"));
 
     @Override
-    protected FleetDaemon startFleet(java.util.function.Consumer<ObjectNode> server) throws Exception {
-        return TestFleet.startOnElasticsearch(dataDir, cluster, server);
+    protected TestFleetExtension newFleet() {
+        return TestFleetExtension.onElasticsearch(() -> cluster);
     }
 
     private JsonNode source(String index, String id) throws Exception {
@@ -78,7 +77,8 @@ class AuditUnenrollOnElasticsearchTest extends AuditUnenrollTest {
     @Test
     void theAuditMarksAreTheOriginalsFieldsIndexedAsTheMappingSaysAndTheNextCheckinRemovesThemFromTheSource() throws Exception {
         Enrolled a = enrolledAndOnline();
-        assertThat(agent.auditUnenroll(a.id(), a.key(), "uninstall", "2024-01-01T13:00:00.250+01:00").status()).isEqualTo(200);
+        assertThat(fleet.agent().auditUnenroll(a.id(), a.key(), "uninstall", "2024-01-01T13:00:00.250+01:00").status())
+                .isEqualTo(200);
 
         JsonNode doc = source(".fleet-agents", a.id());
         AGENT_AUDIT_FIELDS.forEach((field, type) -> assertType(field, doc.path(field), type));
@@ -108,10 +108,10 @@ class AuditUnenrollOnElasticsearchTest extends AuditUnenrollTest {
         ObjectNode input = E2eSupport.action("input-" + a.id(), "INPUT_ACTION", a.id(), expiry, Json.object().put("query", "select 1"));
         input.put("input_type", "osquery");
         input.putArray("namespaces").add("default").add("space-b");
-        E2eSupport.indexAction(fleet, "input-doc-" + a.id(), input);
+        E2eSupport.indexAction(fleet.daemon(), "input-doc-" + a.id(), input);
         ObjectNode diag = E2eSupport.action("diag-" + a.id(), "REQUEST_DIAGNOSTICS", a.id(), expiry, null);
         diag.putArray("namespaces").add("space-b");
-        E2eSupport.indexAction(fleet, "diag-doc-" + a.id(), diag);
+        E2eSupport.indexAction(fleet.daemon(), "diag-doc-" + a.id(), diag);
 
         ObjectNode body = AgentClient.ackEvents(a.id(), "input-" + a.id(), "diag-" + a.id());
         ObjectNode inputEvent = (ObjectNode) body.get("events").get(0);
@@ -123,7 +123,7 @@ class AuditUnenrollOnElasticsearchTest extends AuditUnenrollTest {
         ObjectNode diagEvent = (ObjectNode) body.get("events").get(1);
         diagEvent.putObject("data").put("upload_id", "upload-1");
         diagEvent.put("error", "disk full");
-        AgentClient.Reply r = agent.acks(a.id(), a.key(), body);
+        AgentClient.Reply r = fleet.agent().acks(a.id(), a.key(), body);
         assertThat(r.status()).as(r.body()).isEqualTo(200);
 
         JsonNode in = source(".fleet-actions-results", "input-" + a.id() + ":" + a.id());

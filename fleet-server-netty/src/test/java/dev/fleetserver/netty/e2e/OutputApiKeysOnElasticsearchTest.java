@@ -6,40 +6,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
-import dev.fleetserver.netty.FleetDaemon;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Each agent's own output API keys, on a real Elasticsearch: what the key may do is checked by asking Elasticsearch
  * with the key itself ({@code _security/user/_has_privileges}), and retirement by reading the key's state.
  */
 class OutputApiKeysOnElasticsearchTest {
-    @TempDir
-    Path dataDir;
     private final ElasticsearchTestCluster cluster = ElasticsearchTestCluster.shared();
     private final String tag = UUID.randomUUID().toString().substring(0, 8);
-    private FleetDaemon fleet;
-    private AgentClient client;
-
-    @BeforeEach
-    void start() throws Exception {
-        fleet = TestFleet.startOnElasticsearch(dataDir, cluster, server -> { });
-        client = new AgentClient(fleet.port());
-    }
-
-    @AfterEach
-    void stop() {
-        fleet.stop();
-    }
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.onElasticsearch(cluster);
 
     /** One enrolled agent: its id, access key and the policy revision it has. */
     private final class Agent {
@@ -50,7 +33,7 @@ class OutputApiKeysOnElasticsearchTest {
 
         Agent(String policy) {
             this.policy = policy;
-            JsonNode item = client.enroll(enrollmentToken(policy));
+            JsonNode item = fleet.agent().enroll(enrollmentToken(policy));
             this.id = item.get("id").asText();
             this.key = item.get("access_api_key").asText();
         }
@@ -63,7 +46,7 @@ class OutputApiKeysOnElasticsearchTest {
                 ObjectNode body = AgentClient.checkinBody("online");
                 body.put("agent_policy_id", policy);
                 body.put("policy_revision_idx", revision);
-                AgentClient.Reply r = client.checkin(id, key, body);
+                AgentClient.Reply r = fleet.agent().checkin(id, key, body);
                 assertThat(r.status()).as(r.body()).isEqualTo(200);
                 JsonNode action = r.json().at("/actions/0");
                 if (expected.equals(action.path("id").asText())) {
@@ -76,7 +59,7 @@ class OutputApiKeysOnElasticsearchTest {
         }
 
         void ack(long rev) {
-            AgentClient.Reply r = client.acks(id, key, AgentClient.ackEvents(id, "policy:" + policy + ":" + rev));
+            AgentClient.Reply r = fleet.agent().acks(id, key, AgentClient.ackEvents(id, "policy:" + policy + ":" + rev));
             assertThat(r.status()).as(r.body()).isEqualTo(200);
             revision = rev;
         }
@@ -91,12 +74,12 @@ class OutputApiKeysOnElasticsearchTest {
     }
 
     private String enrollmentToken(String policy) {
-        return E2eSupport.management(fleet, "POST", "/api/fleet/enrollment_api_keys", "{\"policy_id\":\"" + policy + "\"}")
-                .json().at("/item/api_key").asText();
+        return E2eSupport.management(fleet.daemon(), "POST", "/api/fleet/enrollment_api_keys",
+                "{\"policy_id\":\"" + policy + "\"}").json().at("/item/api_key").asText();
     }
 
     private void putPolicy(String method, String path, String body) {
-        AgentClient.Reply r = E2eSupport.management(fleet, method, path, body);
+        AgentClient.Reply r = E2eSupport.management(fleet.daemon(), method, path, body);
         assertThat(r.status()).as(r.body()).isEqualTo(200);
     }
 
@@ -259,7 +242,8 @@ class OutputApiKeysOnElasticsearchTest {
         body.put("agent_policy_id", policy);
         body.put("policy_revision_idx", 1);
         var parked = new AgentClient(fleet.port()).checkinAsync(a.id, a.key, body);
-        E2eSupport.await(Duration.ofSeconds(15), "checkin parked", () -> fleet.core().checkin().registry().forAgent(a.id) != null);
+        E2eSupport.await(Duration.ofSeconds(15), "checkin parked",
+                () -> fleet.daemon().core().checkin().registry().forAgent(a.id) != null);
 
         putPolicy("PUT", "/api/fleet/agent_policies/" + policy,
                 "{\"output_permissions\":{\"default\":" + permission("metrics-" + tag + "-*") + "}}");

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.store.embedded.EmbeddedUploadStore;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,10 +14,9 @@ import java.time.Instant;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Diagnostics uploads end to end, as Elastic Agent and Kibana do them: the management API asks for diagnostics, the
@@ -27,30 +25,21 @@ import org.junit.jupiter.api.io.TempDir;
  * store here; a subclass runs the same on Elasticsearch.
  */
 class UploadProtocolTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
+    @RegisterExtension
+    final TestFleetExtension fleet = newFleet().server(UploadProtocolTest::relaxUploadLimits).cleanUp(this::afterStop);
     UploadClient uploads;
 
     @BeforeEach
-    void start() throws Exception {
-        fleet = startFleet(UploadProtocolTest::relaxUploadLimits);
-        agent = new AgentClient(fleet.port());
-        uploads = new UploadClient(agent);
+    void uploadClient() {
+        uploads = new UploadClient(fleet.agent());
     }
 
-    @AfterEach
-    void stop() throws Exception {
-        if (fleet != null) {
-            fleet.stop();
-        }
-        afterStop();
-    }
-
-    /** The server under test, {@code tweak} applied to {@code inputs[0].server}. */
-    protected FleetDaemon startFleet(Consumer<ObjectNode> tweak) throws Exception {
-        return TestFleet.start(dataDir, tweak);
+    /**
+     * The server under test, before its settings: on the embedded store here, on Elasticsearch in a subclass. Called
+     * while the test instance is made, before a subclass's own fields are set.
+     */
+    protected TestFleetExtension newFleet() {
+        return TestFleetExtension.embedded();
     }
 
     protected void afterStop() throws Exception {
@@ -58,12 +47,12 @@ class UploadProtocolTest {
 
     /** The stored metadata document of an upload. */
     protected JsonNode metaDoc(String fileId) throws Exception {
-        return E2eSupport.doc(fleet, EmbeddedUploadStore.INDEX, fileId).orElseThrow();
+        return E2eSupport.doc(fleet.daemon(), EmbeddedUploadStore.INDEX, fileId).orElseThrow();
     }
 
     /** How many chunks of an upload the store holds. */
     protected long storedChunks(String uploadId, String fileId) throws Exception {
-        Path dir = dataDir.resolve("uploads").resolve(uploadId);
+        Path dir = fleet.dataDir().resolve("uploads").resolve(uploadId);
         if (!java.nio.file.Files.isDirectory(dir)) {
             return 0;
         }
@@ -76,7 +65,7 @@ class UploadProtocolTest {
     protected void backdate(String fileId, Instant start) throws Exception {
         ObjectNode partial = Json.object();
         partial.put("upload_start", start.toEpochMilli());
-        fleet.store().update(EmbeddedUploadStore.INDEX, fileId, partial).get(5, TimeUnit.SECONDS);
+        fleet.daemon().store().update(EmbeddedUploadStore.INDEX, fileId, partial).get(5, TimeUnit.SECONDS);
     }
 
     /**
@@ -93,12 +82,11 @@ class UploadProtocolTest {
     private void restart(Consumer<ObjectNode> tweak) throws Exception {
         fleet.stop();
         afterStop();
-        fleet = startFleet(server -> {
+        fleet.start(server -> {
             relaxUploadLimits(server);
             tweak.accept(server);
         });
-        agent = new AgentClient(fleet.port());
-        uploads = new UploadClient(agent);
+        uploads = new UploadClient(fleet.agent());
     }
 
     /** The answer to a request head announcing {@code length} body bytes (none sent: the head is enough). */
@@ -119,9 +107,9 @@ class UploadProtocolTest {
 
     @Test
     void aTenMegabyteDiagnosticsBundleGoesUpInThreeChunksAndComesBackByteIdenticalThroughTheManagementApi() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.managementOk(fleet, "POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{}");
-        JsonNode delivered = agent.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json();
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
+        E2eSupport.managementOk(fleet.daemon(), "POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{}");
+        JsonNode delivered = fleet.agent().checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json();
         JsonNode action = delivered.get("actions").get(0);
         assertThat(action.get("type").asText()).isEqualTo("REQUEST_DIAGNOSTICS");
         String actionId = action.get("id").asText();
@@ -138,14 +126,15 @@ class UploadProtocolTest {
         assertThat(done.body()).isEqualTo("{\"status\":\"ok\"}");
         ObjectNode ack = AgentClient.ackEvents(a.id(), actionId);
         ((ObjectNode) ack.get("events").get(0)).putObject("data").put("upload_id", uploadId);
-        assertThat(agent.acks(a.id(), a.key(), ack).status()).isEqualTo(200);
+        assertThat(fleet.agent().acks(a.id(), a.key(), ack).status()).isEqualTo(200);
 
         String fileId = actionId + "." + a.id();
         JsonNode meta = metaDoc(fileId);
         assertThat(meta.at("/file/Status").asText()).isEqualTo("READY");
         assertThat(meta.at("/transithash/sha256").asText()).isEqualTo(UploadClient.transitHash(bundle));
 
-        JsonNode items = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null).get("items");
+        JsonNode items = E2eSupport.managementOk(fleet.daemon(), "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+                .get("items");
         assertThat(items).hasSize(1);
         JsonNode item = items.get(0);
         assertThat(item.get("id").asText()).isEqualTo(fileId);
@@ -155,7 +144,7 @@ class UploadProtocolTest {
         assertThat(item.get("createTime").asText()).isNotEmpty();
         assertThat(item.get("filePath").asText()).isEqualTo("/api/fleet/agents/files/" + fileId + "/" + item.get("name").asText());
 
-        AgentClient.Reply file = E2eSupport.management(fleet, "GET", item.get("filePath").asText(), null);
+        AgentClient.Reply file = E2eSupport.management(fleet.daemon(), "GET", item.get("filePath").asText(), null);
         assertThat(file.status()).isEqualTo(200);
         assertThat(file.header("Content-Type")).isEqualTo("application/octet-stream");
         assertThat(file.header("Content-Disposition")).isEqualTo("attachment; filename=\"" + item.get("name").asText() + "\"");
@@ -164,9 +153,9 @@ class UploadProtocolTest {
 
     @Test
     void theListingShowsADiagnosticsRequestInProgressAndAFileIsServedOnlyOnceReady() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.managementOk(fleet, "POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{}");
-        JsonNode listed = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
+        E2eSupport.managementOk(fleet.daemon(), "POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{}");
+        JsonNode listed = E2eSupport.managementOk(fleet.daemon(), "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
                 .at("/items/0");
         String actionId = listed.get("actionId").asText();
         assertThat(listed.get("id").asText()).isEqualTo(actionId);
@@ -176,27 +165,28 @@ class UploadProtocolTest {
 
         byte[] file = bytes(10, 6);
         String uploadId = uploads.beginOk(a.key(), UploadClient.beginBody(actionId, a.id(), file.length));
-        JsonNode awaiting = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+        JsonNode awaiting = E2eSupport.managementOk(fleet.daemon(), "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
                 .at("/items/0");
         assertThat(awaiting.get("status").asText()).isEqualTo("AWAITING_UPLOAD");
-        AgentClient.Reply early = E2eSupport.management(fleet, "GET", awaiting.get("filePath").asText(), null);
+        AgentClient.Reply early = E2eSupport.management(fleet.daemon(), "GET", awaiting.get("filePath").asText(), null);
         assertThat(early.status()).as(early.body()).isEqualTo(400);
-        assertThat(E2eSupport.management(fleet, "GET", "/api/fleet/agents/files/nothing." + a.id() + "/x.zip", null).status())
-                .isEqualTo(404);
+        assertThat(E2eSupport.management(fleet.daemon(), "GET", "/api/fleet/agents/files/nothing." + a.id() + "/x.zip", null)
+                .status()).isEqualTo(404);
         assertThat(uploads.chunk(a.key(), uploadId, 0, file).status()).isEqualTo(200);
         assertThat(uploads.complete(a.key(), uploadId, UploadClient.transitHash(file)).status()).isEqualTo(200);
-        assertThat(E2eSupport.management(fleet, "GET", awaiting.get("filePath").asText(), null).raw()).isEqualTo(file);
+        assertThat(E2eSupport.management(fleet.daemon(), "GET", awaiting.get("filePath").asText(), null).raw()).isEqualTo(file);
         // The management token is required, as everywhere on that API.
-        assertThat(E2eSupport.managementAs(fleet, null, "GET", awaiting.get("filePath").asText(), null).status()).isEqualTo(401);
-        assertThat(E2eSupport.managementAs(fleet, null, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null).status())
+        assertThat(E2eSupport.managementAs(fleet.daemon(), null, "GET", awaiting.get("filePath").asText(), null).status())
                 .isEqualTo(401);
+        assertThat(E2eSupport.managementAs(fleet.daemon(), null, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+                .status()).isEqualTo(401);
     }
 
     @Test
     void aDeletedFileIsGoneFromTheListingAndTheDownloadAndItsChunksAreRemoved() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.managementOk(fleet, "POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{}");
-        String actionId = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
+        E2eSupport.managementOk(fleet.daemon(), "POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{}");
+        String actionId = E2eSupport.managementOk(fleet.daemon(), "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
                 .at("/items/0/actionId").asText();
         byte[] file = bytes(UploadClient.CHUNK + 100, 7);
         String uploadId = uploads.beginOk(a.key(), UploadClient.beginBody(actionId, a.id(), file.length));
@@ -205,30 +195,31 @@ class UploadProtocolTest {
         }
         assertThat(uploads.complete(a.key(), uploadId, UploadClient.transitHash(file)).status()).isEqualTo(200);
         String fileId = actionId + "." + a.id();
-        String filePath = E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
+        String filePath = E2eSupport.managementOk(fleet.daemon(), "GET", "/api/fleet/agents/" + a.id() + "/uploads", null)
                 .at("/items/0/filePath").asText();
         assertThat(storedChunks(uploadId, fileId)).isEqualTo(2);
 
-        assertThat(E2eSupport.managementAs(fleet, null, "DELETE", "/api/fleet/agents/files/" + fileId, null).status())
+        assertThat(E2eSupport.managementAs(fleet.daemon(), null, "DELETE", "/api/fleet/agents/files/" + fileId, null).status())
                 .isEqualTo(401);
-        JsonNode deleted = E2eSupport.managementOk(fleet, "DELETE", "/api/fleet/agents/files/" + fileId, null);
+        JsonNode deleted = E2eSupport.managementOk(fleet.daemon(), "DELETE", "/api/fleet/agents/files/" + fileId, null);
         assertThat(deleted.get("id").asText()).isEqualTo(fileId);
         assertThat(deleted.get("deleted").asBoolean()).isTrue();
 
         assertThat(metaDoc(fileId).at("/file/Status").asText()).isEqualTo("DELETED");
         assertThat(storedChunks(uploadId, fileId)).isZero();
-        assertThat(E2eSupport.managementOk(fleet, "GET", "/api/fleet/agents/" + a.id() + "/uploads", null).get("items"))
+        assertThat(E2eSupport.managementOk(fleet.daemon(), "GET", "/api/fleet/agents/" + a.id() + "/uploads", null).get("items"))
                 .isEmpty();
-        assertThat(E2eSupport.management(fleet, "GET", filePath, null).status()).isEqualTo(404);
+        assertThat(E2eSupport.management(fleet.daemon(), "GET", filePath, null).status()).isEqualTo(404);
         // Deleting again, or a file that never was, is 404.
-        assertThat(E2eSupport.management(fleet, "DELETE", "/api/fleet/agents/files/" + fileId, null).status()).isEqualTo(404);
-        assertThat(E2eSupport.management(fleet, "DELETE", "/api/fleet/agents/files/nothing." + a.id(), null).status())
+        assertThat(E2eSupport.management(fleet.daemon(), "DELETE", "/api/fleet/agents/files/" + fileId, null).status())
+                .isEqualTo(404);
+        assertThat(E2eSupport.management(fleet.daemon(), "DELETE", "/api/fleet/agents/files/nothing." + a.id(), null).status())
                 .isEqualTo(404);
     }
 
     @Test
     void aChunkWhoseHashDoesNotMatchIsRefusedAndNotKept() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         byte[] file = bytes(1000, 1);
         String uploadId = uploads.beginOk(a.key(), UploadClient.beginBody("act-hash", a.id(), file.length));
         String wrong = UploadClient.sha256(new byte[] {1}, 0, 1);
@@ -244,7 +235,7 @@ class UploadProtocolTest {
 
     @Test
     void completingWithAChunkMissingIsErrMissingChunks() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         byte[] file = bytes(UploadClient.CHUNK + 10, 2);
         String uploadId = uploads.beginOk(a.key(), UploadClient.beginBody("act-missing", a.id(), file.length));
         assertThat(uploads.chunk(a.key(), uploadId, 1, file).status()).isEqualTo(200);
@@ -255,7 +246,7 @@ class UploadProtocolTest {
 
     @Test
     void aWrongTransitHashFailsTheUploadAndDropsItsChunks() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         byte[] file = bytes(3000, 3);
         String uploadId = uploads.beginOk(a.key(), UploadClient.beginBody("act-transit", a.id(), file.length));
         assertThat(uploads.chunk(a.key(), uploadId, 0, file).status()).isEqualTo(200);
@@ -270,7 +261,7 @@ class UploadProtocolTest {
 
     @Test
     void anUploadBegunMoreThanADayAgoTakesNoMoreChunks() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         byte[] file = bytes(100, 4);
         String uploadId = uploads.beginOk(a.key(), UploadClient.beginBody("act-old", a.id(), file.length));
         backdate("act-old." + a.id(), Instant.now().minus(Duration.ofHours(23)));
@@ -281,8 +272,8 @@ class UploadProtocolTest {
 
     @Test
     void chunkRequestsThatCannotBeForThisUploadGetTheOriginalsErrors() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.Enrolled other = E2eSupport.enroll(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
+        E2eSupport.Enrolled other = fleet.enroll();
         byte[] file = bytes(100, 5);
         String uploadId = uploads.beginOk(a.key(), UploadClient.beginBody("act-chunks", a.id(), file.length));
         String sha = UploadClient.sha256(file, 0, file.length);
@@ -315,8 +306,8 @@ class UploadProtocolTest {
 
     @Test
     void beginBodiesThatAreNotAValidUploadGetTheOriginalsErrors() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        E2eSupport.Enrolled other = E2eSupport.enroll(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
+        E2eSupport.Enrolled other = fleet.enroll();
 
         assertError(uploads.begin(a.key(), new byte[0]), 400, "ErrFileInfoBodyRequired", "file info body is required");
         assertThat(E2eSupport.assertErrorKind(uploads.begin(a.key(), "{".getBytes(StandardCharsets.UTF_8)), 400, "BadRequest"))
@@ -347,12 +338,12 @@ class UploadProtocolTest {
     @Test
     void maxFileStorageSizeZeroTurnsUploadsOffAndAnyOtherValueBoundsTheFileSize() throws Exception {
         restart(server -> server.with("limits").put("max_file_storage_size", 0));
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         assertError(uploads.begin(a.key(), UploadClient.beginBody("act-1", a.id(), 10)), 403, "ErrFileFeatureDisable",
                 "File Transfer is disabled in Fleet Server configuration");
 
         restart(server -> server.with("limits").put("max_file_storage_size", 100));
-        E2eSupport.Enrolled b = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled b = fleet.enrollUpToDate();
         assertError(uploads.begin(b.key(), UploadClient.beginBody("act-2", b.id(), 101)), 400, "ErrFileSizeTooLarge",
                 "this file exceeds the maximum allowed file size");
         uploads.beginOk(b.key(), UploadClient.beginBody("act-2", b.id(), 100));

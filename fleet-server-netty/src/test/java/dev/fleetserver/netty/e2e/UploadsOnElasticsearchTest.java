@@ -4,16 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
-import dev.fleetserver.netty.FleetDaemon;
 import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -38,8 +35,8 @@ class UploadsOnElasticsearchTest extends UploadProtocolTest {
     }
 
     @Override
-    protected FleetDaemon startFleet(Consumer<ObjectNode> tweak) throws Exception {
-        return TestFleet.startOnElasticsearch(dataDir, cluster, tweak);
+    protected TestFleetExtension newFleet() {
+        return TestFleetExtension.onElasticsearch(() -> cluster);
     }
 
     @Override
@@ -104,7 +101,7 @@ class UploadsOnElasticsearchTest extends UploadProtocolTest {
 
     @Test
     void theMetadataAndChunkDocumentsHaveTheOriginalsFieldsAndTypes() throws Exception {
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         byte[] file = new byte[UploadClient.CHUNK + 100];
         new Random(7).nextBytes(file);
         long before = System.currentTimeMillis();
