@@ -4,17 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A scheduled action is spread over its rollout window, agent i of n starting {@code window * i / n} later, on both
@@ -23,29 +20,22 @@ import org.junit.jupiter.api.io.TempDir;
 class ActionRolloutTest {
     private static final Instant START = Instant.parse("2030-01-01T00:00:00Z");
 
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-
-    @AfterEach
-    void stop() {
-        fleet.stop();
-    }
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded().startedByTest();
 
     @Test
     void aThreeAgentUpgradeWithARolloutWindowGivesThreeStartTimesToParkedAgents() throws Exception {
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", "30s"));
-        AgentClient client = new AgentClient(fleet.port());
+        fleet.start(server -> server.with("timeouts").put("checkin_long_poll", "30s"));
         List<E2eSupport.Enrolled> agents = new ArrayList<>();
         List<CompletableFuture<AgentClient.Reply>> parked = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, client);
+            E2eSupport.Enrolled a = fleet.enrollUpToDate();
             agents.add(a);
-            parked.add(client.checkinAsync(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)));
+            parked.add(fleet.agent().checkinAsync(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)));
         }
-        E2eSupport.awaitParked(fleet, 3);
+        E2eSupport.awaitParked(fleet.daemon(), 3);
 
-        E2eSupport.indexAction(fleet, "upgrade-doc", upgrade(agents));
+        E2eSupport.indexAction(fleet.daemon(), "upgrade-doc", upgrade(agents));
 
         List<String> starts = new ArrayList<>();
         for (CompletableFuture<AgentClient.Reply> p : parked) {
@@ -55,18 +45,17 @@ class ActionRolloutTest {
     }
 
     @Test
-    void agentsThatWereAwayGetTheSameSpreadOnTheirNextCheckin() {
-        fleet = TestFleet.start0(dataDir);
-        AgentClient client = new AgentClient(fleet.port());
+    void agentsThatWereAwayGetTheSameSpreadOnTheirNextCheckin() throws Exception {
+        fleet.start();
         List<E2eSupport.Enrolled> agents = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            agents.add(E2eSupport.enrollUpToDate(fleet, client));
+            agents.add(fleet.enrollUpToDate());
         }
-        E2eSupport.indexAction(fleet, "upgrade-doc", upgrade(agents));
+        E2eSupport.indexAction(fleet.daemon(), "upgrade-doc", upgrade(agents));
 
         List<String> starts = new ArrayList<>();
         for (E2eSupport.Enrolled a : agents) {
-            starts.add(client.checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json()
+            starts.add(fleet.agent().checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json()
                     .at("/actions/0/start_time").asText());
         }
         assertThat(starts).containsExactly("2030-01-01T00:00:00Z", "2030-01-01T00:20:00Z", "2030-01-01T00:40:00Z");

@@ -19,23 +19,19 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Graceful shutdown: the listener stops accepting, requests in flight are still answered within the drain time,
  * and SIGTERM ends the process with status 0. (Parked checkins answered on stop: {@code AgentLifecycleTest}.)
  */
 class GracefulShutdownTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded().startedByTest();
     Process process;
 
     @AfterEach
     void cleanUp() {
-        if (fleet != null) {
-            fleet.stop();
-        }
         if (process != null) {
             process.destroyForcibly();
         }
@@ -51,17 +47,16 @@ class GracefulShutdownTest {
 
     @Test
     void aRequestInFlightWhenTheServerStopsIsStillAnswered() throws Exception {
-        fleet = TestFleet.start(dataDir);
+        fleet.start();
         int port = fleet.port();
         byte[] body = Json.bytes(AgentClient.enrollBody());
-        Map<String, String> headers = E2eSupport.agentHeaders("ApiKey " + fleet.enrollmentToken());
+        Map<String, String> headers = E2eSupport.agentHeaders("ApiKey " + fleet.daemon().enrollmentToken());
         headers.put("Content-Length", String.valueOf(body.length));
         try (RawConnection c = new RawConnection(port)) {
             c.send("POST", "/api/fleet/agents/enroll?", headers, Arrays.copyOf(body, 10));
-            E2eSupport.await("the enroll admitted", () -> fleet.server().admission().inFlight() == 1);
+            E2eSupport.await("the enroll admitted", () -> fleet.daemon().server().admission().inFlight() == 1);
 
-            FleetDaemon stopping = fleet;
-            fleet = null;
+            FleetDaemon stopping = fleet.daemon();
             CompletableFuture<Void> stopped = CompletableFuture.runAsync(stopping::stop);
             E2eSupport.await("the listener closed", () -> !accepts(port));
             assertThat(stopped).isNotDone();
@@ -76,18 +71,17 @@ class GracefulShutdownTest {
 
     @Test
     void aParkedCheckinIsAnsweredOnStopAndItsConnectionClosedSoTheAgentCannotCheckInAgainOnIt() throws Exception {
-        fleet = TestFleet.start(dataDir, server -> server.with("timeouts").put("checkin_long_poll", "60s"));
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, new AgentClient(fleet.port()));
+        fleet.start(server -> server.with("timeouts").put("checkin_long_poll", "60s"));
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
         String id = a.id();
         byte[] body = Json.bytes(E2eSupport.runningPolicy("default", 1));
         Map<String, String> headers = E2eSupport.agentHeaders("ApiKey " + a.key());
         headers.put("Content-Length", String.valueOf(body.length));
         try (RawConnection c = new RawConnection(fleet.port())) {
             c.send("POST", "/api/fleet/agents/" + id + "/checkin", headers, body);
-            E2eSupport.await("the checkin parked", () -> fleet.core().checkin().registry().forAgent(id) != null);
+            E2eSupport.await("the checkin parked", () -> fleet.daemon().core().checkin().registry().forAgent(id) != null);
 
-            FleetDaemon stopping = fleet;
-            fleet = null;
+            FleetDaemon stopping = fleet.daemon();
             CompletableFuture<Void> stopped = CompletableFuture.runAsync(stopping::stop);
             RawResponse r = c.read();
 
@@ -100,14 +94,13 @@ class GracefulShutdownTest {
 
     @Test
     void aRequestSentOnAnIdleKeptAliveConnectionAsTheServerStopsIsAnsweredNotReset() throws Exception {
-        fleet = TestFleet.start(dataDir);
+        fleet.start();
         int port = fleet.port();
         try (RawConnection c = new RawConnection(port)) {
             c.send("GET", "/api/status", Map.of(), null);
             assertThat(c.read().status()).isEqualTo(200);
 
-            FleetDaemon stopping = fleet;
-            fleet = null;
+            FleetDaemon stopping = fleet.daemon();
             CompletableFuture<Void> stopped = CompletableFuture.runAsync(stopping::stop);
             E2eSupport.await("the listener closed", () -> !accepts(port));
             // The client's next request, on the connection it was answered on a moment ago.
@@ -125,7 +118,7 @@ class GracefulShutdownTest {
     void sigtermStopsTheDaemonWithExitStatusZero() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         process = new ProcessBuilder(List.of(java, "-cp", System.getProperty("java.class.path"),
-                "dev.fleetserver.netty.FleetServerMain", "--data-dir", dataDir.toString(), "--host", "127.0.0.1",
+                "dev.fleetserver.netty.FleetServerMain", "--data-dir", fleet.dataDir().toString(), "--host", "127.0.0.1",
                 "--port", "0", "--management-port", "0"))
                 .redirectError(ProcessBuilder.Redirect.DISCARD)
                 .start();

@@ -6,34 +6,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.e2e.E2eSupport.Enrolled;
-import java.nio.file.Path;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Admission control of protocol section 1.0: the in-flight request cap and the per-route limiter. */
 class LimitsProtocolTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-    AgentClient agent;
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded().startedByTest();
 
     private void start(Consumer<ObjectNode> limits) throws Exception {
-        fleet = TestFleet.start(dataDir, server -> {
+        fleet.start(server -> {
             server.with("timeouts").put("checkin_long_poll", "30s");
             limits.accept(server.with("limits"));
         });
-        agent = new AgentClient(fleet.port());
-    }
-
-    @AfterEach
-    void stop() {
-        if (fleet != null) {
-            fleet.stop();
-        }
     }
 
     /**
@@ -45,12 +32,12 @@ class LimitsProtocolTest {
     void requestsBeyondMaxConnectionsInFlightAre429() throws Exception {
         start(limits -> limits.put("max_connections", 10));
         for (int i = 0; i < 10; i++) {
-            Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-            agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+            Enrolled a = fleet.enrollUpToDate();
+            fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
         }
-        awaitParked(fleet, 10);
+        awaitParked(fleet.daemon(), 10);
 
-        AgentClient.Reply r = agent.status(null);
+        AgentClient.Reply r = fleet.agent().status(null);
         assertThat(r.status()).isEqualTo(429);
         assertThat(r.body().trim()).isEqualTo("Server capacity exceeded.");
         assertThat(r.header("Content-Type")).isEqualTo("text/plain; charset=utf-8");
@@ -60,18 +47,18 @@ class LimitsProtocolTest {
         try (E2eSupport.RawConnection c = new E2eSupport.RawConnection(fleet.port())) {
             assertThat(c.awaitServerClose(java.time.Duration.ofSeconds(10))).isEmpty();
         }
-        assertThat(fleet.server().connectionLimit().refused()).isEqualTo(1);
+        assertThat(fleet.daemon().server().connectionLimit().refused()).isEqualTo(1);
     }
 
     @Test
     void checkinsBeyondTheRoutesMaxAre429MaxLimit() throws Exception {
         start(limits -> limits.putObject("checkin_limit").put("max", 1));
-        Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        Enrolled b = E2eSupport.enrollUpToDate(fleet, agent);
-        agent.checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
-        awaitParked(fleet, 1);
+        Enrolled a = fleet.enrollUpToDate();
+        Enrolled b = fleet.enrollUpToDate();
+        fleet.agent().checkinAsync(a.id(), a.key(), runningPolicy("default", 1));
+        awaitParked(fleet.daemon(), 1);
 
-        AgentClient.Reply r = agent.checkinAsync(b.id(), b.key(), runningPolicy("default", 1))
+        AgentClient.Reply r = fleet.agent().checkinAsync(b.id(), b.key(), runningPolicy("default", 1))
                 .get(10, java.util.concurrent.TimeUnit.SECONDS);
         assertThat(r.status()).isEqualTo(429);
         assertThat(r.json()).isEqualTo(Json.object().put("statusCode", 429).put("error", "MaxLimit")
@@ -82,8 +69,8 @@ class LimitsProtocolTest {
     @Test
     void enrollsBeyondTheRoutesRateAre429RateLimit() throws Exception {
         start(limits -> limits.putObject("enroll_limit").put("interval", "1m").put("burst", 1));
-        assertThat(agent.enroll(fleet.enrollmentToken(), AgentClient.enrollBody()).status()).isEqualTo(200);
-        AgentClient.Reply r = agent.enroll(fleet.enrollmentToken(), AgentClient.enrollBody());
+        assertThat(fleet.agent().enroll(fleet.daemon().enrollmentToken(), AgentClient.enrollBody()).status()).isEqualTo(200);
+        AgentClient.Reply r = fleet.agent().enroll(fleet.daemon().enrollmentToken(), AgentClient.enrollBody());
         assertThat(r.status()).isEqualTo(429);
         assertThat(r.json()).isEqualTo(Json.object().put("statusCode", 429).put("error", "RateLimit")
                 .put("message", "exceeded the rate limit"));
@@ -94,10 +81,10 @@ class LimitsProtocolTest {
     @Test
     void aConfiguredCheckinBodyLimitIsApplied() throws Exception {
         start(limits -> limits.putObject("checkin_limit").put("max_body_byte_size", 1024));
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = fleet.enroll();
         ObjectNode body = AgentClient.checkinBody("online");
         body.put("message", "x".repeat(4096));
-        AgentClient.Reply r = agent.send(agent.request("/api/fleet/agents/" + a.id() + "/checkin")
+        AgentClient.Reply r = fleet.agent().send(fleet.agent().request("/api/fleet/agents/" + a.id() + "/checkin")
                 .header("Authorization", "ApiKey " + a.key())
                 .POST(java.net.http.HttpRequest.BodyPublishers.ofString(Json.string(body))).build());
         assertThat(r.status()).isEqualTo(400);

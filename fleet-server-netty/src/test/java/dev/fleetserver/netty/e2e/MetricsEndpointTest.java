@@ -5,42 +5,31 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The metrics listener ({@code http.*}): Prometheus text on {@code /metrics}, the original's {@code /stats}. */
 class MetricsEndpointTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-
-    @AfterEach
-    void stop() {
-        if (fleet != null) {
-            fleet.stop();
-        }
-    }
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded().startedByTest();
 
     private void startWithMetrics() throws Exception {
-        fleet = TestFleet.startWithRoot(dataDir, root -> root.putObject("http")
+        fleet.startWithRoot(root -> root.putObject("http")
                 .put("enabled", true).put("host", "127.0.0.1").put("port", 0));
     }
 
     private HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.metricsPort() + path))
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.daemon().metricsPort() + path))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -71,8 +60,8 @@ class MetricsEndpointTest {
 
     @Test
     void theMetricsListenerIsOffUnlessEnabled() throws Exception {
-        fleet = TestFleet.start(dataDir);
-        assertThat(fleet.metricsPort()).isEqualTo(-1);
+        fleet.start();
+        assertThat(fleet.daemon().metricsPort()).isEqualTo(-1);
     }
 
     @Test
@@ -90,24 +79,23 @@ class MetricsEndpointTest {
         assertThat(sample(before, "fleet_http_body_memory_bytes")).isNotNegative();
         assertThat(sample(before, "fleet_http_body_memory_refusals_total")).isNotNegative();
 
-        AgentClient agent = new AgentClient(fleet.port());
-        JsonNode item = agent.enroll(fleet.enrollmentToken());
+        JsonNode item = fleet.agent().enroll(fleet.daemon().enrollmentToken());
         String id = item.get("id").asText();
         String key = item.get("access_api_key").asText();
-        assertThat(agent.checkin(id, key, AgentClient.checkinBody("starting")).status()).isEqualTo(200);
-        assertThat(agent.acks(id, key, AgentClient.ackEvents(id, "policy:default:1")).status()).isEqualTo(200);
-        assertThat(agent.checkin(id, "bm90OmEta2V5", AgentClient.checkinBody("online")).status()).isEqualTo(401);
+        assertThat(fleet.agent().checkin(id, key, AgentClient.checkinBody("starting")).status()).isEqualTo(200);
+        assertThat(fleet.agent().acks(id, key, AgentClient.ackEvents(id, "policy:default:1")).status()).isEqualTo(200);
+        assertThat(fleet.agent().checkin(id, "bm90OmEta2V5", AgentClient.checkinBody("online")).status()).isEqualTo(401);
 
         ObjectNode upToDate = AgentClient.checkinBody("online");
         upToDate.put("agent_policy_id", "default");
         upToDate.put("policy_revision_idx", 1);
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(id, key, upToDate);
-        E2eSupport.awaitParked(fleet, 1);
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(id, key, upToDate);
+        E2eSupport.awaitParked(fleet.daemon(), 1);
         String during = scrape();
         assertThat(sample(during, "fleet_checkins_parked")).isEqualTo(1);
         assertThat(sample(during, "fleet_http_requests_active", "route=\"checkin\"")).isEqualTo(1);
 
-        E2eSupport.management(fleet, "PUT", "/api/fleet/agent_policies/default",
+        E2eSupport.management(fleet.daemon(), "PUT", "/api/fleet/agent_policies/default",
                 "{\"agent\":{\"logging\":{\"level\":\"debug\"}}}");
         assertThat(parked.get(10, TimeUnit.SECONDS).json().at("/actions/0/id").asText()).isEqualTo("policy:default:2");
 
@@ -128,11 +116,11 @@ class MetricsEndpointTest {
     @Test
     void anActionWakingAParkedAgentIsTimedAsActionFanOut() throws Exception {
         startWithMetrics();
-        AgentClient agent = new AgentClient(fleet.port());
-        E2eSupport.Enrolled a = E2eSupport.enrollUpToDate(fleet, agent);
-        CompletableFuture<AgentClient.Reply> parked = agent.checkinAsync(a.id(), a.key(), E2eSupport.runningPolicy("default", 1));
-        E2eSupport.awaitParked(fleet, 1);
-        E2eSupport.indexAction(fleet, "doc-1", E2eSupport.settingsAction("action-1", a.id()));
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
+        CompletableFuture<AgentClient.Reply> parked = fleet.agent().checkinAsync(a.id(), a.key(),
+                E2eSupport.runningPolicy("default", 1));
+        E2eSupport.awaitParked(fleet.daemon(), 1);
+        E2eSupport.indexAction(fleet.daemon(), "doc-1", E2eSupport.settingsAction("action-1", a.id()));
         assertThat(parked.get(10, TimeUnit.SECONDS).json().at("/actions/0/id").asText()).isEqualTo("action-1");
 
         String after = scrape();
@@ -144,8 +132,7 @@ class MetricsEndpointTest {
     @Test
     void statsHasTheOriginalsShape() throws Exception {
         startWithMetrics();
-        AgentClient agent = new AgentClient(fleet.port());
-        agent.enroll(fleet.enrollmentToken());
+        fleet.agent().enroll(fleet.daemon().enrollmentToken());
 
         HttpResponse<String> r = get("/stats");
         assertThat(r.statusCode()).isEqualTo(200);
@@ -180,7 +167,8 @@ class MetricsEndpointTest {
     void otherPathsAreNotFoundAndOnlyReadsAreAllowed() throws Exception {
         startWithMetrics();
         assertThat(get("/nope").statusCode()).isEqualTo(404);
-        HttpResponse<String> post = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.metricsPort() + "/metrics"))
+        HttpResponse<String> post = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.daemon().metricsPort()
+                        + "/metrics"))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(post.statusCode()).isEqualTo(405);
     }

@@ -11,11 +11,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.config.LoggingConfig;
 import dev.fleetserver.netty.logging.LogSetup;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -25,7 +23,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -37,9 +35,8 @@ class NoSecretsInLogsTest {
     private static final String INLINE_SECRET = "inline-policy-secret-" + UUID.randomUUID();
     private static final String WRONG_SECRET = "wrong-key-secret-" + UUID.randomUUID();
 
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded().startedByTest();
     private final LoggerContext context = (LoggerContext) LoggerFactory.getILoggerFactory();
     private final Capture capture = new Capture();
     private final List<String> secrets = new ArrayList<>(List.of(SECRET_VALUE, INLINE_SECRET, WRONG_SECRET));
@@ -66,25 +63,22 @@ class NoSecretsInLogsTest {
     }
 
     @AfterEach
-    void stop() {
-        if (fleet != null) {
-            fleet.stop();
-        }
+    void detachCapture() {
         context.getLogger(Logger.ROOT_LOGGER_NAME).detachAppender(capture);
         LogSetup.apply(LoggingConfig.defaults());
     }
 
     @Test
     void noSecretIsLoggedOnTheEmbeddedStore() throws Exception {
-        fleet = TestFleet.start(dataDir);
-        agentLifeWithSecrets((id, value) -> fleet.store().create(FleetIndex.SECRETS, id, Json.object().put("value", value))
-                .get(10, TimeUnit.SECONDS));
+        fleet.start();
+        agentLifeWithSecrets((id, value) -> fleet.daemon().store()
+                .create(FleetIndex.SECRETS, id, Json.object().put("value", value)).get(10, TimeUnit.SECONDS));
     }
 
     @Test
     void noSecretIsLoggedOnElasticsearch() throws Exception {
         ElasticsearchTestCluster cluster = ElasticsearchTestCluster.shared();
-        fleet = TestFleet.startOnElasticsearch(dataDir, cluster, server -> { });
+        fleet.startOnElasticsearch(cluster);
         secrets.add(cluster.serviceToken());
         // As Kibana writes them: the service account may only read .fleet-secrets.
         agentLifeWithSecrets((id, value) -> cluster.request("PUT", "/.fleet-secrets/_doc/" + id + "?refresh=true",
@@ -98,36 +92,35 @@ class NoSecretsInLogsTest {
     }
 
     private void agentLifeWithSecrets(SecretWriter secretWriter) throws Exception {
-        secrets.add(fleet.managementToken());
+        secrets.add(fleet.daemon().managementToken());
         String policy = "policy-" + UUID.randomUUID();
         secretWriter.write("secret-" + policy, SECRET_VALUE);
-        E2eSupport.managementOk(fleet, "POST", "/api/fleet/agent_policies", """
+        E2eSupport.managementOk(fleet.daemon(), "POST", "/api/fleet/agent_policies", """
                 {"id":"%s","name":"%s","secret_references":[{"id":"secret-%s"}],
                  "outputs":{"default":{"type":"elasticsearch","hosts":["http://127.0.0.1:9200"],
                                         "password":"$co.elastic.secret{secret-%s}",
                                         "headers":{"X-Token":"%s"}}}}""".formatted(policy, policy, policy, policy, INLINE_SECRET));
-        String token = E2eSupport.managementOk(fleet, "POST", "/api/fleet/enrollment_api_keys",
+        String token = E2eSupport.managementOk(fleet.daemon(), "POST", "/api/fleet/enrollment_api_keys",
                 "{\"policy_id\":\"" + policy + "\"}").at("/item/api_key").asText();
         addKey(token);
 
-        AgentClient agent = new AgentClient(fleet.port());
-        assertThat(agent.enroll(E2eSupport.apiKeyHeader("no-such-key", WRONG_SECRET).substring("ApiKey ".length()),
+        assertThat(fleet.agent().enroll(E2eSupport.apiKeyHeader("no-such-key", WRONG_SECRET).substring("ApiKey ".length()),
                 AgentClient.enrollBody()).status()).isEqualTo(401);
-        JsonNode item = agent.enroll(token);
+        JsonNode item = fleet.agent().enroll(token);
         String id = item.get("id").asText();
         String key = item.get("access_api_key").asText();
         addKey(key);
 
-        AgentClient.Reply first = agent.checkin(id, key, AgentClient.checkinBody("starting"));
+        AgentClient.Reply first = fleet.agent().checkin(id, key, AgentClient.checkinBody("starting"));
         assertThat(first.status()).isEqualTo(200);
         assertThat(first.body()).contains(SECRET_VALUE).contains(INLINE_SECRET);
-        assertThat(agent.acks(id, key, AgentClient.ackEvents(id, "policy:" + policy + ":1")).status()).isEqualTo(200);
+        assertThat(fleet.agent().acks(id, key, AgentClient.ackEvents(id, "policy:" + policy + ":1")).status()).isEqualTo(200);
         String keyId = new String(Base64.getDecoder().decode(key), StandardCharsets.UTF_8).split(":", 2)[0];
         String wrongKey = Base64.getEncoder().encodeToString((keyId + ":" + WRONG_SECRET).getBytes(StandardCharsets.UTF_8));
-        assertThat(agent.checkin(id, wrongKey, AgentClient.checkinBody("online")).status()).isEqualTo(401);
-        assertThat(E2eSupport.managementAs(fleet, "Bearer " + WRONG_SECRET, "GET", "/api/fleet/agents", null).status())
+        assertThat(fleet.agent().checkin(id, wrongKey, AgentClient.checkinBody("online")).status()).isEqualTo(401);
+        assertThat(E2eSupport.managementAs(fleet.daemon(), "Bearer " + WRONG_SECRET, "GET", "/api/fleet/agents", null).status())
                 .isEqualTo(401);
-        assertThat(E2eSupport.management(fleet, "GET", "/api/fleet/agents/" + id, null).status()).isEqualTo(200);
+        assertThat(E2eSupport.management(fleet.daemon(), "GET", "/api/fleet/agents/" + id, null).status()).isEqualTo(200);
         fleet.stop();
 
         String all = String.join("", capture.lines);

@@ -4,7 +4,6 @@ import static dev.fleetserver.netty.e2e.E2eSupport.assertError;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
-import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.tls.TestCertificates;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +14,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -25,6 +25,8 @@ class PgpKeyEndpointTest {
     static final String KEY = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQINBF test key\n-----END PGP PUBLIC KEY BLOCK-----\n";
     static final String PATH = "/api/agents/upgrades/9.6.0/pgp-public-key";
 
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded().startedByTest();
     @TempDir
     Path dir;
     TestCertificates.Issued ca;
@@ -32,7 +34,6 @@ class PgpKeyEndpointTest {
     HttpServer upstream;
     final AtomicInteger upstreamStatus = new AtomicInteger(200);
     final AtomicInteger upstreamCalls = new AtomicInteger();
-    FleetDaemon fleet;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -53,16 +54,12 @@ class PgpKeyEndpointTest {
     }
 
     @AfterEach
-    void stop() {
-        if (fleet != null) {
-            fleet.stop();
-        }
+    void stopUpstream() {
         upstream.stop(0);
     }
 
     private AgentClient start(boolean tls) throws Exception {
-        Files.createDirectories(dir.resolve("data"));
-        fleet = TestFleet.start(dir.resolve("data"), server -> {
+        fleet.start(server -> {
             if (tls) {
                 server.putObject("ssl").put("certificate", dir.resolve("fleet.crt").toString())
                         .put("key", dir.resolve("fleet.key").toString());

@@ -5,30 +5,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.util.Json;
-import dev.fleetserver.netty.FleetDaemon;
-import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** The POLICY_CHANGE an agent receives is prepared: secrets resolved, references dropped, remote outputs made plain. */
 class PolicyPreparationTest {
-    @TempDir
-    Path dataDir;
-    FleetDaemon fleet;
-
-    @AfterEach
-    void stop() {
-        fleet.stop();
-    }
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded();
 
     @Test
     void anAgentReceivesItsPolicyWithSecretsResolvedAndTheirPathsListed() throws Exception {
-        fleet = TestFleet.start(dataDir);
-        fleet.store().create(FleetIndex.SECRETS, "es-pass", Json.object().put("value", "s3cret")).get(5, TimeUnit.SECONDS);
-        fleet.store().create(FleetIndex.SECRETS, "remote-token", Json.object().put("value", "AAEAAW")).get(5, TimeUnit.SECONDS);
-        AgentClient.Reply put = E2eSupport.management(fleet, "PUT", "/api/fleet/agent_policies/default", """
+        fleet.daemon().store().create(FleetIndex.SECRETS, "es-pass", Json.object().put("value", "s3cret"))
+                .get(5, TimeUnit.SECONDS);
+        fleet.daemon().store().create(FleetIndex.SECRETS, "remote-token", Json.object().put("value", "AAEAAW"))
+                .get(5, TimeUnit.SECONDS);
+        AgentClient.Reply put = E2eSupport.management(fleet.daemon(), "PUT", "/api/fleet/agent_policies/default", """
                 {"secret_references":[{"id":"es-pass"},{"id":"remote-token"}],
                  "outputs":{"default":{"type":"elasticsearch","hosts":["http://127.0.0.1:9200"],
                                         "password":"$co.elastic.secret{es-pass}"},
@@ -37,9 +29,8 @@ class PolicyPreparationTest {
                  "inputs":[{"id":"logs","type":"logfile","streams":[{"id":"s","secrets":{"api.key":{"id":"es-pass"}}}]}]}""");
         assertThat(put.status()).as(put.body()).isEqualTo(200);
 
-        AgentClient agent = new AgentClient(fleet.port());
-        JsonNode item = agent.enroll(fleet.enrollmentToken());
-        JsonNode policy = agent.checkin(item.get("id").asText(), item.get("access_api_key").asText(),
+        JsonNode item = fleet.agent().enroll(fleet.daemon().enrollmentToken());
+        JsonNode policy = fleet.agent().checkin(item.get("id").asText(), item.get("access_api_key").asText(),
                 AgentClient.checkinBody("starting")).json().at("/actions/0/data/policy");
 
         assertThat(policy.get("revision").asLong()).isEqualTo(2);

@@ -36,15 +36,6 @@ public final class TestFleet {
         };
     }
 
-    /** {@link #start(Path)} for tests that would rather not declare the checked exception. */
-    public static FleetDaemon start0(Path dataDir) {
-        try {
-            return start(dataDir);
-        } catch (Exception e) {
-            throw new AssertionError("server did not start", e);
-        }
-    }
-
     public static FleetDaemon start(Path dataDir) throws Exception {
         return start(dataDir, server -> { });
     }

@@ -10,17 +10,18 @@ import dev.fleetserver.netty.tls.TestCertificates;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Consumer;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The daemon with {@code inputs[0].server.ssl}: agents enroll, check in and ask for status over HTTPS. */
 class TlsListenerTest {
+    @RegisterExtension
+    final TestFleetExtension fleet = TestFleetExtension.embedded().startedByTest();
     @TempDir
     Path dir;
     TestCertificates.Issued ca;
-    FleetDaemon fleet;
 
     @BeforeEach
     void pki() throws Exception {
@@ -31,22 +32,13 @@ class TlsListenerTest {
         Files.writeString(dir.resolve("ca.crt"), TestCertificates.pem(ca.certificate()));
     }
 
-    @AfterEach
-    void stop() {
-        if (fleet != null) {
-            fleet.stop();
-        }
-    }
-
     private FleetDaemon start(Consumer<ObjectNode> ssl) throws Exception {
-        Files.createDirectories(dir.resolve("data"));
-        fleet = TestFleet.start(dir.resolve("data"), server -> {
+        return fleet.start(server -> {
             ObjectNode s = server.putObject("ssl");
             s.put("certificate", dir.resolve("fleet.crt").toString());
             s.put("key", dir.resolve("fleet.key").toString());
             ssl.accept(s);
         });
-        return fleet;
     }
 
     @Test
@@ -55,7 +47,7 @@ class TlsListenerTest {
         AgentClient agent = new AgentClient(fleet.port(), TestCertificates.clientContext(ca, null));
 
         assertThat(agent.status(null).status()).isEqualTo(200);
-        Enrolled a = E2eSupport.enroll(fleet, agent);
+        Enrolled a = E2eSupport.enroll(fleet.daemon(), agent);
         AgentClient.Reply checkin = agent.checkin(a.id(), a.key(), AgentClient.checkinBody("starting"));
         assertThat(checkin.status()).as(checkin.body()).isEqualTo(200);
         assertThat(checkin.json().at("/actions/0/type").asText()).isEqualTo("POLICY_CHANGE");
@@ -81,7 +73,7 @@ class TlsListenerTest {
         AgentClient withCertificate = new AgentClient(fleet.port(),
                 TestCertificates.clientContext(ca, TestCertificates.client(ca, "agent-7")));
         assertThat(withCertificate.status(null).status()).isEqualTo(200);
-        Enrolled a = E2eSupport.enroll(fleet, withCertificate);
+        Enrolled a = E2eSupport.enroll(fleet.daemon(), withCertificate);
         assertThat(withCertificate.checkin(a.id(), a.key(), AgentClient.checkinBody("starting")).status()).isEqualTo(200);
     }
 
@@ -89,6 +81,5 @@ class TlsListenerTest {
     void aMissingCertificateFileStopsTheStart() throws Exception {
         Files.delete(dir.resolve("fleet.crt"));
         assertThatThrownBy(() -> start(ssl -> { })).hasMessageContaining("ssl.certificate: cannot read");
-        fleet = null;
     }
 }
