@@ -19,10 +19,9 @@ import java.util.concurrent.TimeUnit;
  * <p>Checks: every start succeeded; agents got only 200 or 429/503 with {@code Retry-After} (transport errors are
  * the kills'); nothing answered 200 is missing from the store (enrolls, policy acks, action acks).
  */
-final class EmbeddedKillPhase implements ChaosPhase {
-    @Override
-    public String name() {
-        return "embedded-kill";
+final class EmbeddedKillPhase extends ChaosPhase {
+    EmbeddedKillPhase() {
+        super("embedded-kill");
     }
 
     @Override

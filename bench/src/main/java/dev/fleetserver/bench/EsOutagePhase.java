@@ -17,10 +17,9 @@ import java.util.concurrent.TimeUnit;
  * within {@code --fanout-seconds}; the flowing agents all end parked; acks lost: 0 and enrolls lost: 0 against the
  * indices at the end.
  */
-final class EsOutagePhase implements ChaosPhase {
-    @Override
-    public String name() {
-        return "es-outage";
+final class EsOutagePhase extends ChaosPhase {
+    EsOutagePhase() {
+        super("es-outage");
     }
 
     @Override

@@ -16,13 +16,12 @@ import java.util.concurrent.TimeUnit;
  * agents get only 200 or 429/503 with {@code Retry-After}; no agent document's {@code policy_revision_idx} goes
  * backwards (documents read before the update and at the end); acks lost: 0, enrolls lost: 0.
  */
-final class Kill9Phase implements ChaosPhase {
+final class Kill9Phase extends ChaosPhase {
     /** Which server is killed: not the first, whose management API the phase uses. */
     private static final int VICTIM = 1;
 
-    @Override
-    public String name() {
-        return "kill9";
+    Kill9Phase() {
+        super("kill9");
     }
 
     @Override

@@ -31,7 +31,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * reconnect, no answer but 200); heap used stays below {@code --heap-limit-mb} (900). After all attacks: the server
  * was never restarted, and a policy update reaches every agent within {@code --fanout-seconds}.
  */
-final class MemoryAttackPhase implements ChaosPhase {
+final class MemoryAttackPhase extends ChaosPhase {
     /** One attack: its client mode and connection count. */
     private record Attack(String mode, int connections) {
         String label() {
@@ -39,9 +39,8 @@ final class MemoryAttackPhase implements ChaosPhase {
         }
     }
 
-    @Override
-    public String name() {
-        return "memory-attack";
+    MemoryAttackPhase() {
+        super("memory-attack");
     }
 
     @Override

@@ -38,14 +38,8 @@ public record EnrollmentKey(Doc doc) {
 
     /** The document of a new, active enrollment key for {@code policyId} holding the API key {@code apiKeyId}. */
     public static ObjectNode newSource(String apiKeyId, String token, String name, String policyId, Instant createdAt) {
-        ObjectNode doc = Json.object();
-        doc.put("active", true);
-        doc.put("api_key_id", apiKeyId);
-        doc.put("api_key", token);
-        doc.put("name", name);
-        doc.put("policy_id", policyId);
-        doc.put("created_at", Times.millis(createdAt));
-        return doc;
+        return Json.object().put("active", true).put("api_key_id", apiKeyId).put("api_key", token).put("name", name)
+                .put("policy_id", policyId).put("created_at", Times.millis(createdAt));
     }
 
     /** The partial update that deactivates a key at {@code now}. */

@@ -56,19 +56,12 @@ public record PolicyRevision(Doc doc) {
      * Kibana's flags, which replace the defaults (not managed, not the default Fleet Server policy).
      */
     public static ObjectNode newSource(String policyId, long revision, Instant timestamp, ObjectNode meta, ObjectNode data) {
-        ObjectNode doc = Json.object();
-        doc.put("@timestamp", Times.millis(timestamp));
-        doc.put("policy_id", policyId);
-        doc.put("revision_idx", revision);
-        doc.put("coordinator_idx", 0);
-        ObjectNode d = Json.object();
-        d.put("id", policyId);
-        d.put("revision", revision);
-        d.setAll(data);
-        doc.set("data", d);
-        doc.put("default_fleet_server", false);
-        doc.put("is_managed", false);
-        doc.setAll(meta);
+        ObjectNode content = Json.object().put("id", policyId).put("revision", revision);
+        content.setAll(data);
+        ObjectNode doc = Json.object().put("@timestamp", Times.millis(timestamp)).put("policy_id", policyId)
+                .put("revision_idx", revision).put("coordinator_idx", 0);
+        doc.set("data", content);
+        doc.put("default_fleet_server", false).put("is_managed", false).setAll(meta);
         return doc;
     }
 
