@@ -4,6 +4,8 @@ import dev.fleetserver.core.FleetCore;
 import dev.fleetserver.netty.config.LimitsConfig;
 import dev.fleetserver.netty.config.ManagementConfig;
 import dev.fleetserver.netty.config.ServerConfig;
+import dev.fleetserver.netty.console.ConsoleSessions;
+import dev.fleetserver.netty.console.SignInThrottle;
 import dev.fleetserver.netty.http.ConnectionTimeoutsHandler;
 import dev.fleetserver.netty.http.Draining;
 import dev.fleetserver.netty.limit.Admission;
@@ -92,7 +94,8 @@ public final class FleetServer implements AutoCloseable {
             }
             if (management.enabled()) {
                 fleet.bind("management", management.host(), management.port(), new FleetChannelInitializer(
-                        StartingGate.guard(ManagementRoutes.table(core, managementToken), core.status()),
+                        StartingGate.guard(ManagementRoutes.table(core, managementToken,
+                                new ConsoleSessions(ConsoleSessions.DEFAULT_LIFETIME), new SignInThrottle()), core.status()),
                         ListenerSettings.management(server)));
             }
             return fleet;

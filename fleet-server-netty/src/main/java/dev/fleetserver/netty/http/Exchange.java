@@ -215,6 +215,13 @@ public final class Exchange implements CheckinSink {
 
     // --- answers ---
 
+    /** As {@link #respondJson(HttpResponseStatus, ObjectNode)}, the answer also carrying {@code header} (a {@code Set-Cookie}). */
+    public void respondJson(HttpResponseStatus status, ObjectNode body, CharSequence header, Object value) {
+        extraHeaderName = header;
+        extraHeaderValue = value;
+        respondJson(status, body);
+    }
+
     public void respondJson(HttpResponseStatus status, ObjectNode body) {
         respond(status, JSON, Json.bytes(body));
     }

@@ -27,7 +27,7 @@ public final class FixedAnswers {
     }
 
     /** A template: its body can never be freed, however many duplicates are written and released. */
-    static FullHttpResponse template(HttpResponseStatus status, CharSequence contentType, byte[] body) {
+    public static FullHttpResponse template(HttpResponseStatus status, CharSequence contentType, byte[] body) {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(body)));
         if (contentType != null) {

@@ -14,7 +14,8 @@ public final class Routes {
     private final List<Entry> entries = new ArrayList<>();
 
     public Routes add(HttpMethod method, String pattern, BodyLimits limits, RouteHandler handler) {
-        entries.add(new Entry(method, pattern.substring(1).split("/"), limits, handler));
+        // "/" is the path of no segments, as match() splits a request's path.
+        entries.add(new Entry(method, pattern.equals("/") ? new String[0] : pattern.substring(1).split("/"), limits, handler));
         return this;
     }
 

@@ -7,6 +7,9 @@ import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.file.LocalFileStore;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.netty.console.ConsoleRoutes;
+import dev.fleetserver.netty.console.ConsoleSessions;
+import dev.fleetserver.netty.console.SignInThrottle;
 import dev.fleetserver.netty.http.BodyConsumer;
 import dev.fleetserver.netty.http.BodyLimits;
 import dev.fleetserver.netty.http.Exchange;
@@ -29,14 +32,29 @@ import java.util.function.Function;
 public final class ManagementRoutes {
     private final FleetCore core;
     private final byte[] token;
+    private final ConsoleSessions sessions;
 
-    private ManagementRoutes(FleetCore core, String token) {
+    private ManagementRoutes(FleetCore core, String token, ConsoleSessions sessions) {
         this.core = core;
         this.token = token.getBytes(StandardCharsets.UTF_8);
+        this.sessions = sessions;
     }
 
+    /** The management API without the browser console: only the bearer token authenticates. */
     public static Routes table(FleetCore core, String token) {
-        ManagementRoutes r = new ManagementRoutes(core, token);
+        return api(new ManagementRoutes(core, token, null));
+    }
+
+    /**
+     * The management API and the browser console, whose session cookie authenticates API calls as the bearer token
+     * does; wrong tokens tried at the console's sign-in are slowed down by {@code throttle}.
+     */
+    public static Routes table(FleetCore core, String token, ConsoleSessions sessions, SignInThrottle throttle) {
+        return ConsoleRoutes.addTo(api(new ManagementRoutes(core, token, sessions)), token, sessions, throttle);
+    }
+
+    private static Routes api(ManagementRoutes r) {
+        FleetCore core = r.core;
         var policies = core.policyAdmin();
         var keys = core.enrollmentKeyAdmin();
         var admin = core.agentAdmin();
@@ -204,11 +222,14 @@ public final class ManagementRoutes {
         };
     }
 
-    /** False, with the 401 answered, when the request lacks the management token. */
+    /** False, with the 401 answered, when the request has neither the management token nor a console session. */
     private boolean authorized(Exchange ex) {
         String header = ex.header(HttpHeaderNames.AUTHORIZATION);
         if (header != null && header.startsWith("Bearer ")
                 && MessageDigest.isEqual(token, header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8))) {
+            return true;
+        }
+        if (header == null && sessions != null && ConsoleRoutes.signedIn(ex, sessions)) {
             return true;
         }
         ex.releaseRequest();

@@ -3,6 +3,7 @@ package dev.fleetserver.netty.route;
 import dev.fleetserver.core.StatusService;
 import dev.fleetserver.core.error.FleetError;
 import dev.fleetserver.core.error.FleetException;
+import dev.fleetserver.netty.console.ConsoleRoutes;
 import dev.fleetserver.netty.http.ErrorMapper;
 import dev.fleetserver.netty.http.RouteHandler;
 import dev.fleetserver.netty.http.Routes;
@@ -17,12 +18,19 @@ import java.util.Set;
  * reports {@code STARTING} itself) and the upgrade-key route (which needs no store) stay open.
  */
 public final class StartingGate {
-    private static final Set<String> OPEN = Set.of("/api/status", "/api/agents/upgrades/{version}/pgp-public-key");
+    private static final Set<String> OPEN = union(Set.of("/api/status", "/api/agents/upgrades/{version}/pgp-public-key"),
+            ConsoleRoutes.OPEN);
     static final String MESSAGE = "Fleet Server is starting: waiting for Elasticsearch";
     /** Written to every request held back while starting: built once. */
     private static final FullHttpResponse STARTING = ErrorMapper.template(new FleetException(FleetError.SERVICE_UNAVAILABLE, MESSAGE));
 
     private StartingGate() {
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> all = new java.util.HashSet<>(a);
+        all.addAll(b);
+        return Set.copyOf(all);
     }
 
     /** {@code routes} with every route but the open ones guarded by {@code status}. */
