@@ -131,10 +131,6 @@ public final class Exchange implements CheckinSink {
         return requestIdText != null || !uuidId ? requestIdText : new UUID(idHigh, idLow).toString();
     }
 
-    ChannelHandlerContext context() {
-        return ctx;
-    }
-
     void params(Map<String, String> params) {
         this.params = params;
     }
@@ -608,7 +604,10 @@ public final class Exchange implements CheckinSink {
         timeout = ctx.executor().schedule(checkin::expire, wait.toNanos(), TimeUnit.NANOSECONDS);
     }
 
-    /** The connection closed before the answer: forget the parked checkin, write nothing. Event loop only. */
+    /**
+     * The exchange will never answer (the connection closed first, or a handler in front answered for it): forget
+     * the parked checkin, give back the body, write nothing. Event loop only.
+     */
     void clientGone() {
         answered = true;
         if (streaming != null) {

@@ -166,8 +166,14 @@ public final class FleetHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt == ResponseComplete.INSTANCE && current != null) {
-            // The open exchange's answer is out: the connection reads again, for the next request.
+            Exchange done = current;
             current = null;
+            if (!done.answered()) {
+                // A handler in front answered for it (a read timeout's 408): it never will, so it gives back now what
+                // it holds (its body's share of the budget, a parked checkin).
+                done.clientGone();
+            }
+            // The open exchange's answer is out: the connection reads again, for the next request.
             if (!closing) {
                 ctx.channel().config().setAutoRead(true);
                 ctx.read();

@@ -89,6 +89,20 @@ class TimeoutsPipelineTest {
     }
 
     @Test
+    void aBodyCutShortByTheReadTimeoutGivesBackWhatItHeld() throws Exception {
+        Connection c = fe.connect();
+        c.send("POST /api/fleet/agents/a1/acks? HTTP/1.1\r\nHost: fleet\r\nContent-Length: 100000\r\n\r\n{\"events\":\""
+                + "x".repeat(20_000));
+        assertThat(fe.budget.held()).isPositive();
+
+        c.advance(Duration.ofSeconds(61));
+
+        assertThat(c.responses().get(0).status().code()).isEqualTo(408);
+        assertThat(c.open()).isFalse();
+        assertThat(fe.budget.held()).isZero();
+    }
+
+    @Test
     void aParkedCheckinOutlivesEveryTimeout() throws Exception {
         Connection c = fe.connect();
         c.send(checkin("a"));
