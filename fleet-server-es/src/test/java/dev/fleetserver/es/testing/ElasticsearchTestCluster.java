@@ -15,15 +15,11 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.GroupPrincipal;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -237,7 +233,7 @@ public final class ElasticsearchTestCluster {
         } finally {
             LIVE.remove(this);
             try {
-                deleteRecursively(instanceDir);
+                TestFiles.deleteRecursively(instanceDir);
             } catch (IOException e) {
                 System.err.println("could not delete " + instanceDir + ": " + e);
             }
@@ -528,7 +524,7 @@ public final class ElasticsearchTestCluster {
                     owner = age > Duration.ofHours(1).toMillis() ? Optional.empty() : Optional.of(ProcessHandle.current());
                 }
                 if (owner.isEmpty()) {
-                    deleteRecursively(dir);
+                    TestFiles.deleteRecursively(dir);
                 }
             }
         } catch (IOException e) {
@@ -628,8 +624,8 @@ public final class ElasticsearchTestCluster {
 
     private static void prepare(Path zip, String version, Path home, Path credentials, Path javaHome)
         throws IOException {
-        deleteRecursively(home);
-        deleteRecursively(credentials);
+        TestFiles.deleteRecursively(home);
+        TestFiles.deleteRecursively(credentials);
         Path staging = ROOT.resolve("staging-" + UUID.randomUUID());
         try {
             unzip(zip, staging);
@@ -651,7 +647,7 @@ public final class ElasticsearchTestCluster {
                 Files.move(unpacked, home);
             }
         } finally {
-            deleteRecursively(staging);
+            TestFiles.deleteRecursively(staging);
         }
     }
 
@@ -809,7 +805,7 @@ public final class ElasticsearchTestCluster {
             "has.native.controller=false",
             "");
         Files.writeString(pluginDir.resolve("plugin-descriptor.properties"), descriptor, StandardCharsets.ISO_8859_1);
-        deleteRecursively(work);
+        TestFiles.deleteRecursively(work);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -843,8 +839,8 @@ public final class ElasticsearchTestCluster {
         } catch (java.util.concurrent.CompletionException e) {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         } finally {
-            deleteRecursively(usersConf);
-            deleteRecursively(tokensConf);
+            TestFiles.deleteRecursively(usersConf);
+            TestFiles.deleteRecursively(tokensConf);
         }
     }
 
@@ -971,35 +967,5 @@ public final class ElasticsearchTestCluster {
                 }
             }
         }
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.deleteIfExists(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) throws IOException {
-                if (e instanceof NoSuchFileException) {
-                    return FileVisitResult.CONTINUE;
-                }
-                throw e;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null && !(e instanceof NoSuchFileException)) {
-                    throw e;
-                }
-                Files.deleteIfExists(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }

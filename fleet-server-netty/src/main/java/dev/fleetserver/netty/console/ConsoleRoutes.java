@@ -22,6 +22,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 
@@ -54,7 +55,9 @@ public final class ConsoleRoutes {
         this.token = token.getBytes(StandardCharsets.UTF_8);
         this.sessions = sessions;
         this.throttle = throttle;
-        this.files = Map.of("index.html", file("index.html"), "console.js", file("console.js"), "console.css", file("console.css"));
+        Map<String, FullHttpResponse> loaded = new HashMap<>();
+        FILES.forEach((name, type) -> loaded.put(name, file(name, type)));
+        this.files = Map.copyOf(loaded);
         this.toConsole = FixedAnswers.template(HttpResponseStatus.FOUND, null, new byte[0]);
         toConsole.headers().set(HttpHeaderNames.LOCATION, "/ui/");
     }
@@ -151,7 +154,7 @@ public final class ConsoleRoutes {
         return null;
     }
 
-    private static FullHttpResponse file(String name) {
+    private static FullHttpResponse file(String name, String contentType) {
         byte[] body;
         try (InputStream in = ConsoleRoutes.class.getResourceAsStream("/console/" + name)) {
             if (in == null) {
@@ -161,7 +164,7 @@ public final class ConsoleRoutes {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        FullHttpResponse r = FixedAnswers.template(HttpResponseStatus.OK, FILES.get(name), body);
+        FullHttpResponse r = FixedAnswers.template(HttpResponseStatus.OK, contentType, body);
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         r.headers().set("X-Content-Type-Options", "nosniff");
         r.headers().set("Content-Security-Policy", CONTENT_SECURITY_POLICY);

@@ -2,13 +2,10 @@ package dev.fleetserver.netty.e2e;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.es.testing.ElasticsearchTestCluster;
+import dev.fleetserver.es.testing.TestFiles;
 import dev.fleetserver.netty.FleetDaemon;
-import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -149,7 +146,7 @@ final class TestFleetExtension implements BeforeEachCallback, AfterEachCallback 
                 cleanUp.run();
             }
         } finally {
-            deleteRecursively(dataDir);
+            TestFiles.deleteRecursively(dataDir);
         }
     }
 
@@ -258,27 +255,5 @@ final class TestFleetExtension implements BeforeEachCallback, AfterEachCallback 
         running = true;
         agent = new AgentClient(daemon.port());
         return daemon;
-    }
-
-    private static void deleteRecursively(Path dir) throws IOException {
-        if (dir == null || !Files.exists(dir)) {
-            return;
-        }
-        Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(d);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }
