@@ -318,8 +318,11 @@ public final class EsDocumentStore implements DocumentStore {
                 result.complete(cps.isArray() && !cps.isEmpty() ? cps.get(0).asLong(known) : known);
             } else if (r.status() == 504 || "timeout_exception".equals(r.errorType())) {
                 result.complete(known);
-            } else if (fleetPlugin == null && (r.status() == 400 || r.status() == 404 || r.status() == 405)) {
-                LOG.info("no Fleet plugin in this cluster ({}): following checkpoints by polling _stats", r.describe());
+            } else if (!Boolean.TRUE.equals(fleetPlugin) && (r.status() == 400 || r.status() == 404 || r.status() == 405)) {
+                // Every feed asks at its start, so several such answers may arrive: each falls back, one logs.
+                if (fleetPlugin == null) {
+                    LOG.info("no Fleet plugin in this cluster ({}): following checkpoints by polling _stats", r.describe());
+                }
                 fleetPlugin = Boolean.FALSE;
                 pollCheckpoint(index, known, deadline, result);
             } else {

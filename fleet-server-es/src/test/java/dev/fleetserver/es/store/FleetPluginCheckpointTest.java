@@ -13,6 +13,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -55,19 +57,46 @@ class FleetPluginCheckpointTest {
         assertThat(requests).as("the missing plugin is remembered").noneMatch(r -> r.contains("_fleet/global_checkpoints"));
     }
 
+    @Test
+    void feedsThatAskAtOnceAllFallBackToPollingWhenThePluginIsMissing() throws Exception {
+        pluginAnswersHeldUntil = new CountDownLatch(2);
+        start(false);
+
+        var actions = store.awaitCheckpointAfter(".fleet-actions", 4, Duration.ofSeconds(30));
+        var policies = store.awaitCheckpointAfter(".fleet-policies", 4, Duration.ofSeconds(30));
+
+        // Both asked the plugin before either answer came back; neither is an outage.
+        assertThat(actions.get(10, TimeUnit.SECONDS)).isEqualTo(7);
+        assertThat(policies.get(10, TimeUnit.SECONDS)).isEqualTo(7);
+    }
+
+    /** When set, the stand-in holds its plugin answers until this many plugin requests have arrived. */
+    private CountDownLatch pluginAnswersHeldUntil;
+
     private void start(boolean plugin) throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.setExecutor(Executors.newCachedThreadPool());
         server.createContext("/", ex -> {
             String line = ex.getRequestMethod() + " " + ex.getRequestURI();
             requests.add(line);
             if (line.contains("_fleet/global_checkpoints")) {
+                CountDownLatch held = pluginAnswersHeldUntil;
+                if (held != null) {
+                    held.countDown();
+                    try {
+                        held.await(5, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
                 if (plugin) {
                     reply(ex, 200, "{\"global_checkpoints\":[7],\"timed_out\":false}");
                 } else {
                     reply(ex, 400, "{\"error\":\"no handler found for uri [/.fleet-actions/_fleet/global_checkpoints] and method [GET]\"}");
                 }
             } else if (line.contains("_stats")) {
-                reply(ex, 200, "{\"indices\":{\".fleet-actions-7\":{\"shards\":{\"0\":[{\"routing\":{\"primary\":true},"
+                String index = line.contains(".fleet-policies") ? ".fleet-policies-7" : ".fleet-actions-7";
+                reply(ex, 200, "{\"indices\":{\"" + index + "\":{\"shards\":{\"0\":[{\"routing\":{\"primary\":true},"
                         + "\"seq_no\":{\"global_checkpoint\":7}}]}}}}");
             } else {
                 reply(ex, 200, "{}");
