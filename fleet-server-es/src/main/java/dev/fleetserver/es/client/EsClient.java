@@ -170,13 +170,19 @@ public final class EsClient implements AutoCloseable {
         }
 
         void complete(EsResponse response) {
-            record(response.status());
-            future.complete(response);
+            try {
+                record(response.status());
+            } finally {
+                future.complete(response);
+            }
         }
 
         void fail(Throwable error) {
-            record(-1);
-            future.completeExceptionally(error);
+            try {
+                record(-1);
+            } finally {
+                future.completeExceptionally(error);
+            }
         }
 
         private void record(int status) {
