@@ -1,6 +1,10 @@
 package dev.fleetserver.netty;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.FleetCore;
+import dev.fleetserver.core.FleetVersion;
+import dev.fleetserver.core.util.Json;
+import dev.fleetserver.netty.config.ConsoleConfig;
 import dev.fleetserver.netty.config.LimitsConfig;
 import dev.fleetserver.netty.config.ManagementConfig;
 import dev.fleetserver.netty.config.ServerConfig;
@@ -8,6 +12,7 @@ import dev.fleetserver.netty.console.ConsoleSessions;
 import dev.fleetserver.netty.console.SignInThrottle;
 import dev.fleetserver.netty.http.ConnectionTimeoutsHandler;
 import dev.fleetserver.netty.http.Draining;
+import dev.fleetserver.netty.http.Routes;
 import dev.fleetserver.netty.limit.Admission;
 import dev.fleetserver.netty.limit.ConnectionLimit;
 import dev.fleetserver.netty.limit.ResolvedLimits;
@@ -94,8 +99,7 @@ public final class FleetServer implements AutoCloseable {
             }
             if (management.enabled()) {
                 fleet.bind("management", management.host(), management.port(), new FleetChannelInitializer(
-                        StartingGate.guard(ManagementRoutes.table(core, managementToken,
-                                new ConsoleSessions(ConsoleSessions.DEFAULT_LIFETIME), new SignInThrottle()), core.status()),
+                        StartingGate.guard(managementRoutes(management.console(), managementToken, core, metrics), core.status()),
                         ListenerSettings.management(server)));
             }
             return fleet;
@@ -103,6 +107,29 @@ public final class FleetServer implements AutoCloseable {
             fleet.close();
             throw e;
         }
+    }
+
+    /** The management API, with the browser console unless it is turned off. */
+    private static Routes managementRoutes(ConsoleConfig console, String token, FleetCore core, DaemonMetrics metrics) {
+        if (!console.enabled()) {
+            return ManagementRoutes.table(core, token);
+        }
+        return ManagementRoutes.table(core, token, new ConsoleSessions(console.sessionLifetime()),
+                new SignInThrottle(console.signInMaxPause()), () -> serverHealth(core, metrics));
+    }
+
+    /** What the console shows of the server itself: its state and, when it keeps them, its measurements. */
+    private static ObjectNode serverHealth(FleetCore core, DaemonMetrics metrics) {
+        ObjectNode out = Json.object();
+        out.put("status", core.status().state().name());
+        out.put("version", FleetVersion.VERSION);
+        if (metrics != null) {
+            ObjectNode stats = metrics.stats();
+            out.set("fleet", stats.get("fleet"));
+            out.set("jvm", stats.get("jvm"));
+            out.set("uptime_ms", stats.path("beat").path("info").path("uptime").path("ms"));
+        }
+        return out;
     }
 
     /** @param listener which listener, for the message when the address cannot be bound */

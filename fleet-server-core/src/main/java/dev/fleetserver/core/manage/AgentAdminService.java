@@ -361,6 +361,110 @@ public final class AgentAdminService {
         });
     }
 
+    /** Every status {@link AgentStatus#of} gives, in the order the summary lists them. */
+    static final List<String> STATUSES = List.of("online", "degraded", "error", "updating", "offline", "enrolling",
+            "unenrolling", "unenrolled", "uninstalled", "orphaned", "inactive");
+    /** The actions an agent's page lists. */
+    static final int AGENT_ACTIONS_LISTED = 50;
+
+    /**
+     * {@code GET /api/fleet/agents/summary}: the fleet at a glance — every agent by its status (each status apart,
+     * none folded), and the active ones by policy (with how many run an older revision than the latest) and by agent
+     * version, largest first.
+     */
+    public CompletableFuture<ObjectNode> summary() {
+        return repo.latestPolicies().thenCompose(policies -> repo.everyAgent(q -> q).thenApply(agents -> {
+            Instant now = clock.instant();
+            Map<String, Integer> byStatus = new LinkedHashMap<>();
+            STATUSES.forEach(st -> byStatus.put(st, 0));
+            Map<String, int[]> byPolicy = new LinkedHashMap<>();
+            Map<String, Integer> byVersion = new LinkedHashMap<>();
+            int active = 0;
+            for (Agent a : agents) {
+                byStatus.merge(AgentStatus.of(a, now), 1, Integer::sum);
+                if (!a.active()) {
+                    continue;
+                }
+                active++;
+                String policyId = a.policyId() == null ? "" : a.policyId();
+                int[] counts = byPolicy.computeIfAbsent(policyId, k -> new int[2]);
+                counts[0]++;
+                var latest = policies.get(policyId);
+                if (latest != null && a.policyRevisionIdx() < latest.revisionIdx()) {
+                    counts[1]++;
+                }
+                byVersion.merge(a.agentVersion() == null ? "" : a.agentVersion(), 1, Integer::sum);
+            }
+            ObjectNode out = Json.object();
+            out.put("total", agents.size());
+            out.put("active", active);
+            ObjectNode statuses = out.putObject("by_status");
+            byStatus.forEach(statuses::put);
+            ArrayNode perPolicy = out.putArray("by_policy");
+            byPolicy.entrySet().stream().sorted((x, y) -> Integer.compare(y.getValue()[0], x.getValue()[0])).forEach(e -> {
+                ObjectNode p = perPolicy.addObject();
+                var latest = policies.get(e.getKey());
+                p.put("policy_id", e.getKey());
+                p.put("name", latest != null && latest.name() != null ? latest.name() : e.getKey());
+                p.put("revision", latest != null ? latest.revisionIdx() : 0);
+                p.put("agents", e.getValue()[0]);
+                p.put("outdated", e.getValue()[1]);
+            });
+            ArrayNode perVersion = out.putArray("by_version");
+            byVersion.entrySet().stream().sorted((x, y) -> Integer.compare(y.getValue(), x.getValue()))
+                    .forEach(e -> perVersion.addObject().put("version", e.getKey()).put("agents", e.getValue()));
+            return out;
+        }));
+    }
+
+    /**
+     * {@code GET /api/fleet/agents/{id}/actions}: the actions addressed to the agent, newest first (at most 50), each
+     * with the agent's own result: {@code status} ACKED, FAILED (with {@code error}), EXPIRED or PENDING.
+     */
+    public CompletableFuture<ObjectNode> agentActions(String agentId) {
+        return agent(agentId).thenCompose(a -> repo.actionsAddressedTo(agentId, AGENT_ACTIONS_LISTED)).thenCompose(actions -> {
+            List<String> ids = actions.stream().map(Action::actionId).filter(java.util.Objects::nonNull).distinct().toList();
+            CompletableFuture<List<ObjectNode>> results = ids.isEmpty()
+                    ? CompletableFuture.completedFuture(List.of()) : repo.actionResultsOf(agentId, ids);
+            return results.thenApply(found -> {
+                Map<String, ObjectNode> resultOf = new LinkedHashMap<>();
+                found.forEach(r -> resultOf.put(Json.text(r, "action_id"), r));
+                Instant now = clock.instant();
+                ObjectNode out = Json.object();
+                ArrayNode items = out.putArray("items");
+                Set<String> seen = new java.util.HashSet<>();
+                for (Action action : actions) {
+                    if (action.actionId() == null || !seen.add(action.actionId())) {
+                        continue;
+                    }
+                    ObjectNode item = items.addObject();
+                    ObjectNode src = action.doc().source();
+                    item.put("actionId", action.actionId());
+                    item.put("type", action.type());
+                    item.put("creationTime", Json.text(src, "@timestamp"));
+                    item.put("expiration", Json.text(src, "expiration"));
+                    if (src.has("data")) {
+                        item.set("data", src.get("data"));
+                    }
+                    ObjectNode result = resultOf.get(action.actionId());
+                    String error = result == null ? null : Json.text(result, "error");
+                    item.put("status", result == null ? (action.expiredAt(now) ? "EXPIRED" : "PENDING")
+                            : error != null && !error.isEmpty() ? "FAILED" : "ACKED");
+                    if (result != null) {
+                        item.put("completedAt", Json.text(result, "@timestamp"));
+                        if (error != null && !error.isEmpty()) {
+                            item.put("error", error);
+                        }
+                        if (result.has("data")) {
+                            item.set("result", result.get("data"));
+                        }
+                    }
+                }
+                return out;
+            });
+        });
+    }
+
     /** {@code GET /api/fleet/agents/action_status}: per action, agents targeted, acked and failed (newest first). */
     public CompletableFuture<ObjectNode> actionStatus(int perPage) {
         return repo.actionsNewestFirst().thenCompose(actions -> {
@@ -428,37 +532,16 @@ public final class AgentAdminService {
         if (agents != null && agents.isTextual()) {
             Kuery kuery = Kuery.parse(agents.textValue());
             Instant now = clock.instant();
-            return selectAll(kuery, now, -1, new java.util.LinkedHashMap<>(), 0);
+            return selectAll(kuery, now);
         }
         throw Bodies.bad("[request body.agents]: expected agent ids or a kuery string");
     }
 
-    /**
-     * Every active agent the kuery matches, however many: pages of {@value #PAGE} in {@code _seq_no} order (a
-     * search window cannot go past 10 000). An agent written meanwhile moves to a higher sequence number, so it is
-     * met again rather than missed; it is counted once.
-     */
-    private CompletableFuture<List<Agent>> selectAll(Kuery kuery, Instant now, long afterSeqNo,
-                                                     java.util.Map<String, Agent> found, int pages) {
-        Query page = kuery.apply(Query.where().term("active", true)).seqNoAfter(afterSeqNo).sortAsc(Query.SEQ_NO).size(PAGE);
-        return repo.agents(page).thenCompose(list -> {
-            long last = afterSeqNo;
-            for (Agent a : list) {
-                last = Math.max(last, a.doc().seqNo());
-                if (kuery.matchesComputed(a, now)) {
-                    found.putIfAbsent(a.id(), a);
-                }
-            }
-            if (list.size() < PAGE || pages + 1 >= MAX_PAGES) {
-                return CompletableFuture.completedFuture(List.copyOf(found.values()));
-            }
-            return selectAll(kuery, now, last, found, pages + 1);
-        });
+    /** Every active agent the kuery matches, however many. */
+    private CompletableFuture<List<Agent>> selectAll(Kuery kuery, Instant now) {
+        return repo.everyAgent(q -> kuery.apply(q.term("active", true)))
+                .thenApply(all -> all.stream().filter(a -> kuery.matchesComputed(a, now)).toList());
     }
-
-    private static final int PAGE = 10_000;
-    /** A bound on the walk, should agents keep changing under it: a million agent documents read. */
-    private static final int MAX_PAGES = 100;
 
     private static List<String> ids(List<Agent> agents) {
         return agents.stream().map(Agent::id).toList();

@@ -151,6 +151,73 @@ public final class PolicyAdminService {
         return repo.latestPolicy(id).thenApply(found -> policyItem(found.orElseThrow(() -> policyNotFound(id))));
     }
 
+    /** The revisions kept per listing: a policy of 500 KB makes each one that large. */
+    static final int MAX_REVISIONS_LISTED = 100;
+
+    /**
+     * {@code GET /api/fleet/agent_policies/{id}/revisions}: the policy's revisions, highest first (at most 100), each
+     * its number, time and name without its content. 404 for an unknown policy.
+     */
+    public CompletableFuture<ObjectNode> listRevisions(String id) {
+        return repo.policyRevisions(id, MAX_REVISIONS_LISTED).thenApply(revisions -> {
+            if (revisions.isEmpty()) {
+                throw policyNotFound(id);
+            }
+            ObjectNode out = Json.object();
+            ArrayNode items = out.putArray("items");
+            for (PolicyRevision r : revisions) {
+                ObjectNode item = items.addObject();
+                item.put("revision", r.revisionIdx());
+                item.put("updated_at", r.timestamp() != null ? r.timestamp() : "");
+                item.put("name", r.name() != null ? r.name() : id);
+            }
+            out.put("total", revisions.size());
+            return out;
+        });
+    }
+
+    /** {@code GET /api/fleet/agent_policies/{id}/revisions/{revision}}: that revision as {@link #getPolicy} shows the latest. */
+    public CompletableFuture<ObjectNode> getRevision(String id, String revision) {
+        long n;
+        try {
+            n = Long.parseLong(revision);
+        } catch (NumberFormatException e) {
+            throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request params.revision]: expected a number");
+        }
+        return repo.policyRevision(id, n).thenApply(found -> policyItem(found.orElseThrow(
+                () -> new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Agent policy " + id + " has no revision " + n))));
+    }
+
+    /**
+     * {@code GET /api/fleet/agent_policies/{id}/rollout}: how far the latest revision has reached — the enrolled agents
+     * on the policy, how many run the latest revision (they acked it) and how many run each older one.
+     */
+    public CompletableFuture<ObjectNode> rollout(String id) {
+        return repo.latestPolicy(id).thenCompose(found -> {
+            PolicyRevision latest = found.orElseThrow(() -> policyNotFound(id));
+            return repo.everyAgent(q -> q.term("policy_id", id).term("active", true)).thenApply(agents -> {
+                java.util.TreeMap<Long, Integer> byRevision = new java.util.TreeMap<>(java.util.Comparator.reverseOrder());
+                int acked = 0;
+                for (Agent a : agents) {
+                    long rev = a.policyRevisionIdx();
+                    byRevision.merge(rev, 1, Integer::sum);
+                    if (rev >= latest.revisionIdx()) {
+                        acked++;
+                    }
+                }
+                ObjectNode out = Json.object();
+                out.put("policy_id", id);
+                out.put("revision", latest.revisionIdx());
+                out.put("updated_at", latest.timestamp() != null ? latest.timestamp() : "");
+                out.put("agents", agents.size());
+                out.put("acked", acked);
+                ObjectNode revs = out.putObject("by_revision");
+                byRevision.forEach((rev, count) -> revs.put(String.valueOf(rev), count));
+                return out;
+            });
+        });
+    }
+
     /**
      * The document id of a revision is {@code <policy id>:<revision>} and written with create, so two servers (or two
      * requests) can never both write the same revision.

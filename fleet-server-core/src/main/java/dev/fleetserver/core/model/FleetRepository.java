@@ -85,6 +85,36 @@ public final class FleetRepository {
         return store.search(FleetIndex.AGENTS, query).thenApply(ds -> ds.stream().map(Agent::new).toList());
     }
 
+    /** Agents read per page of {@link #everyAgent}: a search window cannot go past 10 000. */
+    static final int AGENT_PAGE = 10_000;
+    /** A bound on {@link #everyAgent}'s walk, should agents keep changing under it: a million agent documents read. */
+    static final int MAX_AGENT_PAGES = 100;
+
+    /**
+     * Every agent {@code filter} matches (it adds terms to an empty query), however many: pages of 10 000 in
+     * {@code _seq_no} order. An agent written meanwhile moves to a higher sequence number, so it is met again rather
+     * than missed; it is listed once, as first met.
+     */
+    public CompletableFuture<List<Agent>> everyAgent(java.util.function.UnaryOperator<Query> filter) {
+        return everyAgent(filter, -1, new java.util.LinkedHashMap<>(), 0);
+    }
+
+    private CompletableFuture<List<Agent>> everyAgent(java.util.function.UnaryOperator<Query> filter, long afterSeqNo,
+                                                      Map<String, Agent> found, int pages) {
+        Query page = filter.apply(Query.where()).seqNoAfter(afterSeqNo).sortAsc(Query.SEQ_NO).size(AGENT_PAGE);
+        return agents(page).thenCompose(list -> {
+            long last = afterSeqNo;
+            for (Agent a : list) {
+                last = Math.max(last, a.doc().seqNo());
+                found.putIfAbsent(a.id(), a);
+            }
+            if (list.size() < AGENT_PAGE || pages + 1 >= MAX_AGENT_PAGES) {
+                return CompletableFuture.completedFuture(List.copyOf(found.values()));
+            }
+            return everyAgent(filter, last, found, pages + 1);
+        });
+    }
+
     public CompletableFuture<Long> countAgents(Query query) {
         return store.count(FleetIndex.AGENTS, query);
     }
@@ -174,6 +204,19 @@ public final class FleetRepository {
                     .forEach(p -> latest.merge(p.policyId(), p, (a, b) -> b.revisionIdx() > a.revisionIdx() ? b : a));
             return latest;
         });
+    }
+
+    /** A policy's revisions, highest first, at most {@code size}. */
+    public CompletableFuture<List<PolicyRevision>> policyRevisions(String policyId, int size) {
+        Query q = Query.where().term("policy_id", policyId).sortDesc("revision_idx").size(size);
+        return store.search(FleetIndex.POLICIES, q).thenApply(ds -> ds.stream().map(PolicyRevision::new).toList());
+    }
+
+    /** One revision of a policy, or empty; found by its fields, as revisions Kibana wrote have ids of their own. */
+    public CompletableFuture<Optional<PolicyRevision>> policyRevision(String policyId, long revision) {
+        Query q = Query.where().term("policy_id", policyId).term("revision_idx", revision).size(1);
+        return store.search(FleetIndex.POLICIES, q)
+                .thenApply(ds -> ds.isEmpty() ? Optional.<PolicyRevision>empty() : Optional.of(new PolicyRevision(ds.get(0))));
     }
 
     public CompletableFuture<Long> createPolicyRevision(String docId, ObjectNode source) {
@@ -280,6 +323,12 @@ public final class FleetRepository {
     /** The {@code REQUEST_DIAGNOSTICS} actions sent to an agent, newest first (at most 10 000). */
     public CompletableFuture<List<Action>> diagnosticsRequestsOf(String agentId) {
         Query q = Query.where().term("type", "REQUEST_DIAGNOSTICS").term("agents", agentId).sortDesc("@timestamp").size(10_000);
+        return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
+    }
+
+    /** The actions addressed to an agent, newest {@code @timestamp} first, at most {@code size}. */
+    public CompletableFuture<List<Action>> actionsAddressedTo(String agentId, int size) {
+        Query q = Query.where().term("agents", agentId).sortDesc("@timestamp").size(size);
         return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
     }
 

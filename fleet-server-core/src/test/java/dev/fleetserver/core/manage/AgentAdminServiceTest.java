@@ -108,6 +108,71 @@ class AgentAdminServiceTest {
     }
 
     @Test
+    void theSummaryCountsEveryAgentByStatusAndTheActiveOnesByPolicyRevisionAndVersion() throws Exception {
+        FleetRepository repo = new FleetRepository(store);
+        repo.createPolicyRevision("p1:1", Json.object().put("policy_id", "p1").put("revision_idx", 1).put("name", "Linux"))
+                .get(5, TimeUnit.SECONDS);
+        repo.createPolicyRevision("p1:2", Json.object().put("policy_id", "p1").put("revision_idx", 2).put("name", "Linux"))
+                .get(5, TimeUnit.SECONDS);
+        String now = CLOCK.instant().toString();
+        List<WriteOp> agents = new ArrayList<>();
+        agents.add(new WriteOp.Create(FleetIndex.AGENTS, "current", agent("p1", true).put("policy_revision_idx", 2)
+                .put("last_checkin", now)));
+        agents.add(new WriteOp.Create(FleetIndex.AGENTS, "behind", agent("p1", true).put("policy_revision_idx", 1)
+                .put("last_checkin", now).put("last_checkin_status", "degraded")));
+        ObjectNode newer = agent("p2", true).put("last_checkin", now);
+        newer.putObject("agent").put("version", "9.1.0");
+        agents.add(new WriteOp.Create(FleetIndex.AGENTS, "other", newer));
+        agents.add(new WriteOp.Create(FleetIndex.AGENTS, "gone", agent("p1", false).put("unenrolled_at", now)));
+        store.bulk(agents).get(10, TimeUnit.SECONDS);
+
+        JsonNode summary = admin.summary().get(10, TimeUnit.SECONDS);
+
+        assertThat(summary.get("total").asInt()).isEqualTo(4);
+        assertThat(summary.get("active").asInt()).isEqualTo(3);
+        assertThat(summary.at("/by_status/online").asInt()).isEqualTo(2);
+        assertThat(summary.at("/by_status/degraded").asInt()).isEqualTo(1);
+        assertThat(summary.at("/by_status/unenrolled").asInt()).isEqualTo(1);
+        JsonNode p1 = summary.at("/by_policy/0");
+        assertThat(p1.get("policy_id").asText()).isEqualTo("p1");
+        assertThat(p1.get("name").asText()).isEqualTo("Linux");
+        assertThat(p1.get("revision").asInt()).isEqualTo(2);
+        assertThat(p1.get("agents").asInt()).as("active agents only").isEqualTo(2);
+        assertThat(p1.get("outdated").asInt()).isEqualTo(1);
+        assertThat(summary.at("/by_policy/1/policy_id").asText()).isEqualTo("p2");
+        assertThat(summary.at("/by_version/0/version").asText()).isEqualTo("9.0.0");
+        assertThat(summary.at("/by_version/0/agents").asInt()).isEqualTo(2);
+        assertThat(summary.at("/by_version/1/version").asText()).isEqualTo("9.1.0");
+    }
+
+    @Test
+    void anAgentsActionsCarryItsOwnResultNewestFirst() throws Exception {
+        store.bulk(List.of(new WriteOp.Create(FleetIndex.AGENTS, "a1", agent("p1", true)),
+                new WriteOp.Create(FleetIndex.AGENTS, "a2", agent("p1", true)))).get(10, TimeUnit.SECONDS);
+        String diagnostics = admin.requestDiagnostics("a1", Json.object()).get(10, TimeUnit.SECONDS).get("actionId").asText();
+        String upgrade = admin.bulkUpgrade(Json.MAPPER.readTree("{\"agents\":[\"a1\",\"a2\"],\"version\":\"9.6.0\"}"))
+                .get(10, TimeUnit.SECONDS).get("actionId").asText();
+        FleetRepository repo = new FleetRepository(store);
+        repo.createActionResult(diagnostics, "a1", Json.object().put("action_id", diagnostics).put("agent_id", "a1")
+                .put("@timestamp", "2024-05-01T12:00:05Z")).get(5, TimeUnit.SECONDS);
+        repo.createActionResult(upgrade, "a2", Json.object().put("action_id", upgrade).put("agent_id", "a2")
+                .put("error", "download failed")).get(5, TimeUnit.SECONDS);
+
+        JsonNode items = admin.agentActions("a1").get(10, TimeUnit.SECONDS).get("items");
+
+        assertThat(items).hasSize(2);
+        JsonNode byId0 = items.get(0).get("actionId").asText().equals(upgrade) ? items.get(0) : items.get(1);
+        JsonNode byId1 = byId0 == items.get(0) ? items.get(1) : items.get(0);
+        assertThat(byId0.get("type").asText()).isEqualTo("UPGRADE");
+        assertThat(byId0.get("status").asText()).as("another agent's failure is not this agent's").isEqualTo("PENDING");
+        assertThat(byId1.get("type").asText()).isEqualTo("REQUEST_DIAGNOSTICS");
+        assertThat(byId1.get("status").asText()).isEqualTo("ACKED");
+        assertThat(admin.agentActions("a2").get(10, TimeUnit.SECONDS).at("/items/0/error").asText()).isEqualTo("download failed");
+        assertThatThrownBy(() -> admin.agentActions("nobody").get(10, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(FleetException.class);
+    }
+
+    @Test
     void getAgentAddsStatusAndHidesSecrets() throws Exception {
         new FleetRepository(store).createAgent("a1", (ObjectNode) Json.MAPPER.readTree("{\"active\":true,\"last_checkin\":\""
                 + CLOCK.instant() + "\",\"policy_revision_idx\":4,"

@@ -175,6 +175,47 @@ class PolicyAdminServiceTest {
     }
 
     @Test
+    void revisionsAreListedHighestFirstAndEachCanBeRead() throws Exception {
+        await(service.createPolicy(json("{\"id\":\"p1\",\"name\":\"One\"}")));
+        await(service.updatePolicy("p1", json("{\"name\":\"Two\",\"agent\":{\"logging\":{\"level\":\"debug\"}}}")));
+
+        JsonNode listed = await(service.listRevisions("p1"));
+        assertThat(listed.get("total").asInt()).isEqualTo(2);
+        assertThat(listed.at("/items/0/revision").asInt()).isEqualTo(2);
+        assertThat(listed.at("/items/0/name").asText()).isEqualTo("Two");
+        assertThat(listed.at("/items/1/revision").asInt()).isEqualTo(1);
+        assertThat(listed.at("/items/0/inputs").isMissingNode()).as("no content in the listing").isTrue();
+
+        JsonNode first = await(service.getRevision("p1", "1")).get("item");
+        assertThat(first.get("name").asText()).isEqualTo("One");
+        assertThat(first.has("agent")).isFalse();
+        assertThat(await(service.getRevision("p1", "2")).at("/item/agent/logging/level").asText()).isEqualTo("debug");
+
+        assertThat(failure(() -> service.getRevision("p1", "3")).error()).isEqualTo(FleetError.MANAGEMENT_NOT_FOUND);
+        assertThat(failure(() -> service.getRevision("p1", "two")).error()).isEqualTo(FleetError.MANAGEMENT_BAD_REQUEST);
+        assertThat(failure(() -> service.listRevisions("nope")).error()).isEqualTo(FleetError.MANAGEMENT_NOT_FOUND);
+    }
+
+    @Test
+    void theRolloutCountsTheActiveAgentsOnEachRevision() throws Exception {
+        await(service.createPolicy(json("{\"id\":\"p1\",\"name\":\"One\"}")));
+        await(service.updatePolicy("p1", json("{\"description\":\"second\"}")));
+        await(repo.createAgent("on-latest", Json.object().put("active", true).put("policy_id", "p1").put("policy_revision_idx", 2)));
+        await(repo.createAgent("behind", Json.object().put("active", true).put("policy_id", "p1").put("policy_revision_idx", 1)));
+        await(repo.createAgent("new", Json.object().put("active", true).put("policy_id", "p1")));
+        await(repo.createAgent("gone", Json.object().put("active", false).put("policy_id", "p1").put("policy_revision_idx", 2)));
+        await(repo.createAgent("elsewhere", Json.object().put("active", true).put("policy_id", "p2").put("policy_revision_idx", 2)));
+
+        JsonNode rollout = await(service.rollout("p1"));
+
+        assertThat(rollout.get("revision").asInt()).isEqualTo(2);
+        assertThat(rollout.get("agents").asInt()).isEqualTo(3);
+        assertThat(rollout.get("acked").asInt()).isEqualTo(1);
+        assertThat(rollout.get("by_revision").toString()).isEqualTo("{\"2\":1,\"1\":1,\"0\":1}");
+        assertThat(failure(() -> service.rollout("nope")).error()).isEqualTo(FleetError.MANAGEMENT_NOT_FOUND);
+    }
+
+    @Test
     void unknownPoliciesAreNotFound() throws Exception {
         assertThat(failure(() -> service.getPolicy("nope")).error()).isEqualTo(FleetError.MANAGEMENT_NOT_FOUND);
         assertThat(failure(() -> service.updatePolicy("nope", Json.object().put("name", "x"))).error())

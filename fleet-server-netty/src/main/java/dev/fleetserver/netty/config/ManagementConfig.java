@@ -10,17 +10,24 @@ import java.util.Objects;
  * @param host    default {@code 127.0.0.1}
  * @param port    default 8221
  * @param token   bearer token the management API requires, or null
+ * @param console the browser console it serves
  */
-public record ManagementConfig(boolean enabled, String host, int port, String token) {
+public record ManagementConfig(boolean enabled, String host, int port, String token, ConsoleConfig console) {
 
     public static final String DEFAULT_HOST = "127.0.0.1";
     public static final int DEFAULT_PORT = 8221;
 
     public ManagementConfig {
         Objects.requireNonNull(host, "host");
+        Objects.requireNonNull(console, "console");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be between 0 and 65535: " + port);
         }
+    }
+
+    /** With the console's defaults. */
+    public ManagementConfig(boolean enabled, String host, int port, String token) {
+        this(enabled, host, port, token, ConsoleConfig.defaults());
     }
 
     public static ManagementConfig defaults() {
@@ -29,19 +36,19 @@ public record ManagementConfig(boolean enabled, String host, int port, String to
 
     /** A copy listening on another host and port. */
     public ManagementConfig withAddress(String host, int port) {
-        return new ManagementConfig(enabled, host, port, token);
+        return new ManagementConfig(enabled, host, port, token, console);
     }
 
     /** Never prints the token. */
     @Override
     public String toString() {
         return "ManagementConfig[enabled=" + enabled + ", host=" + host + ", port=" + port
-                + ", token=" + (token == null ? null : "[redacted]") + "]";
+                + ", token=" + (token == null ? null : "[redacted]") + ", console=" + console + "]";
     }
 
     static ManagementConfig read(Section s) {
         ManagementConfig config = new ManagementConfig(s.bool("enabled", true), s.string("host", DEFAULT_HOST),
-                s.port("port", DEFAULT_PORT), s.optionalString("token"));
+                s.port("port", DEFAULT_PORT), s.optionalString("token"), ConsoleConfig.read(s.section("console")));
         s.finish();
         return config;
     }

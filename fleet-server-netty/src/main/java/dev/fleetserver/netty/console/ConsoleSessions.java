@@ -17,8 +17,6 @@ import java.util.function.LongSupplier;
 public final class ConsoleSessions {
     /** The cookie that carries the session id. */
     public static final String COOKIE = "fleet_console_session";
-    /** How long a sign-in lasts unless configured otherwise. */
-    public static final Duration DEFAULT_LIFETIME = Duration.ofHours(8);
     static final int MAX_SESSIONS = 1_000;
 
     private static final SecureRandom RANDOM = new SecureRandom();

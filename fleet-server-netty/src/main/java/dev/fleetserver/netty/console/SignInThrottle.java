@@ -5,25 +5,27 @@ import java.util.function.LongSupplier;
 
 /**
  * Slows down guessing the management token through the console's sign-in: after {@link #FREE_FAILURES} wrong tokens
- * in a row, sign-ins are refused for a pause that doubles with each further failure, up to {@link #MAX_PAUSE}; a
+ * in a row, sign-ins are refused for a pause that doubles with each further failure, up to a longest pause; a
  * right token resets it. One per listener (sign-ins come over the management listener, usually from one place);
  * requests with the token as a bearer header are not affected. Thread-safe.
  */
 public final class SignInThrottle {
     static final int FREE_FAILURES = 5;
     static final Duration FIRST_PAUSE = Duration.ofSeconds(1);
-    static final Duration MAX_PAUSE = Duration.ofMinutes(5);
 
+    private final Duration maxPause;
     private final LongSupplier nanoTime;
     private int failures;
     private long refusedUntil;
     private boolean refusing;
 
-    public SignInThrottle() {
-        this(System::nanoTime);
+    /** @param maxPause the longest pause, however many wrong tokens are tried */
+    public SignInThrottle(Duration maxPause) {
+        this(maxPause, System::nanoTime);
     }
 
-    SignInThrottle(LongSupplier nanoTime) {
+    SignInThrottle(Duration maxPause, LongSupplier nanoTime) {
+        this.maxPause = maxPause;
         this.nanoTime = nanoTime;
     }
 
@@ -46,8 +48,8 @@ public final class SignInThrottle {
         if (failures >= FREE_FAILURES) {
             int doublings = Math.min(failures - FREE_FAILURES, 20);
             Duration pause = FIRST_PAUSE.multipliedBy(1L << doublings);
-            if (pause.compareTo(MAX_PAUSE) > 0) {
-                pause = MAX_PAUSE;
+            if (pause.compareTo(maxPause) > 0) {
+                pause = maxPause;
             }
             refusedUntil = nanoTime.getAsLong() + pause.toNanos();
             refusing = true;

@@ -1,5 +1,6 @@
 package dev.fleetserver.netty.route;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.core.FleetCore;
@@ -13,8 +14,10 @@ import dev.fleetserver.netty.console.SignInThrottle;
 import dev.fleetserver.netty.http.BodyConsumer;
 import dev.fleetserver.netty.http.BodyLimits;
 import dev.fleetserver.netty.http.Exchange;
+import dev.fleetserver.netty.http.JsonBody;
 import dev.fleetserver.netty.http.RouteHandler;
 import dev.fleetserver.netty.http.Routes;
+import dev.fleetserver.netty.http.YamlBody;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -24,6 +27,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The management API on its own listener, Kibana Fleet API paths and shapes, every call authenticated with
@@ -47,10 +51,15 @@ public final class ManagementRoutes {
 
     /**
      * The management API and the browser console, whose session cookie authenticates API calls as the bearer token
-     * does; wrong tokens tried at the console's sign-in are slowed down by {@code throttle}.
+     * does; wrong tokens tried at the console's sign-in are slowed down by {@code throttle}. The console's
+     * {@code GET /ui/api/server} answers {@code server}: the server's own state and measurements.
      */
-    public static Routes table(FleetCore core, String token, ConsoleSessions sessions, SignInThrottle throttle) {
-        return ConsoleRoutes.addTo(api(new ManagementRoutes(core, token, sessions)), token, sessions, throttle);
+    public static Routes table(FleetCore core, String token, ConsoleSessions sessions, SignInThrottle throttle,
+                               Supplier<ObjectNode> server) {
+        ManagementRoutes r = new ManagementRoutes(core, token, sessions);
+        Routes api = api(r).add(HttpMethod.GET, "/ui/api/server", BodyLimits.DEFAULT,
+                r.json(ex -> CompletableFuture.completedFuture(server.get())));
+        return ConsoleRoutes.addTo(api, token, sessions, throttle);
     }
 
     private static Routes api(ManagementRoutes r) {
@@ -69,6 +78,8 @@ public final class ManagementRoutes {
                         r.json(ex -> keys.revokeEnrollmentKey(ex.param("id"))))
                 .add(HttpMethod.GET, "/api/fleet/agent_status", BodyLimits.DEFAULT,
                         r.json(ex -> admin.agentStatus(Routes.query(ex.uri()).get("policyId"))))
+                .add(HttpMethod.GET, "/api/fleet/agents/summary", BodyLimits.DEFAULT, r.json(ex -> admin.summary()))
+                .add(HttpMethod.GET, "/api/fleet/agents/{id}/actions", BodyLimits.DEFAULT, r.json(ex -> admin.agentActions(ex.param("id"))))
                 .add(HttpMethod.GET, "/api/fleet/agents/action_status", BodyLimits.DEFAULT,
                         r.json(ex -> admin.actionStatus(intParam(Routes.query(ex.uri()), "perPage", 20))))
                 .add(HttpMethod.POST, "/api/fleet/agents/bulk_unenroll", BodyLimits.MANAGEMENT, r.withBody((ex, body) -> admin.bulkUnenroll(body)))
@@ -85,6 +96,12 @@ public final class ManagementRoutes {
                         r.withOptionalBody((ex, body) -> admin.requestDiagnostics(ex.param("id"), body)))
                 .add(HttpMethod.POST, "/api/fleet/agent_policies", BodyLimits.MANAGEMENT, r.withBody((ex, body) -> policies.createPolicy(body)))
                 .add(HttpMethod.GET, "/api/fleet/agent_policies/{id}", BodyLimits.DEFAULT, r.json(ex -> policies.getPolicy(ex.param("id"))))
+                .add(HttpMethod.GET, "/api/fleet/agent_policies/{id}/revisions", BodyLimits.DEFAULT,
+                        r.json(ex -> policies.listRevisions(ex.param("id"))))
+                .add(HttpMethod.GET, "/api/fleet/agent_policies/{id}/revisions/{revision}", BodyLimits.DEFAULT,
+                        r.json(ex -> policies.getRevision(ex.param("id"), ex.param("revision"))))
+                .add(HttpMethod.GET, "/api/fleet/agent_policies/{id}/rollout", BodyLimits.DEFAULT,
+                        r.json(ex -> policies.rollout(ex.param("id"))))
                 .add(HttpMethod.PUT, "/api/fleet/agent_policies/{id}", BodyLimits.MANAGEMENT,
                         r.withBody((ex, body) -> policies.updatePolicy(ex.param("id"), body)))
                 .add(HttpMethod.POST, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.withBody((ex, body) -> keys.createEnrollmentKey(body)))
@@ -204,7 +221,8 @@ public final class ManagementRoutes {
             if (!authorized(ex)) {
                 return;
             }
-            answer(ex, ex.readJson(e -> new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "invalid JSON: " + Json.reason(e)))
+            boolean yaml = YamlBody.isYaml(ex.header(HttpHeaderNames.CONTENT_TYPE));
+            answer(ex, ex.readBody(yaml ? new YamlBody() : new JsonBody(), e -> syntaxError(yaml ? "YAML" : "JSON", e))
                     .thenCompose(body -> {
                         JsonNode b = body;
                         if (b == null) {
@@ -237,14 +255,31 @@ public final class ManagementRoutes {
         return false;
     }
 
+    /** A body that does not parse, with where it fails so an editor can point at the line. */
+    private static FleetException syntaxError(String format, java.io.IOException e) {
+        String where = "";
+        if (e instanceof JsonProcessingException j && j.getLocation() != null && j.getLocation().getLineNr() > 0) {
+            where = " at line " + j.getLocation().getLineNr() + ", column " + j.getLocation().getColumnNr();
+        }
+        return new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "invalid " + format + where + ": " + Json.reason(e));
+    }
+
+    /** 200 with the answer as JSON, or as YAML when the request's {@code Accept} asks for YAML and not JSON. */
     private static void answer(Exchange ex, CompletableFuture<ObjectNode> result) {
+        boolean yaml = wantsYaml(ex.header(HttpHeaderNames.ACCEPT));
         result.whenComplete((body, t) -> {
             if (t != null) {
                 ex.fail(t);
+            } else if (yaml) {
+                ex.respond(HttpResponseStatus.OK, "application/yaml; charset=utf-8", YamlBody.write(body));
             } else {
                 ex.respondJson(HttpResponseStatus.OK, body);
             }
         });
+    }
+
+    private static boolean wantsYaml(String accept) {
+        return accept != null && accept.contains("yaml") && !accept.contains("json");
     }
 
     private static int intParam(Map<String, String> q, String name, int dflt) {

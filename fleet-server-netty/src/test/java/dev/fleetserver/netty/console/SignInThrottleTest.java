@@ -8,8 +8,9 @@ import org.junit.jupiter.api.Test;
 
 /** The sign-in throttle on a clock the test moves. */
 class SignInThrottleTest {
+    private static final Duration MAX_PAUSE = Duration.ofMinutes(5);
     private final AtomicLong now = new AtomicLong(0);
-    private final SignInThrottle throttle = new SignInThrottle(now::get);
+    private final SignInThrottle throttle = new SignInThrottle(MAX_PAUSE, now::get);
 
     private void fail(int times) {
         for (int i = 0; i < times; i++) {
@@ -39,7 +40,7 @@ class SignInThrottleTest {
     @Test
     void thePauseIsCappedAndTheRightTokenEndsIt() {
         fail(100);
-        assertThat(throttle.retryAfterSeconds()).isEqualTo(SignInThrottle.MAX_PAUSE.toSeconds());
+        assertThat(throttle.retryAfterSeconds()).isEqualTo(MAX_PAUSE.toSeconds());
 
         throttle.succeeded();
         assertThat(throttle.retryAfterSeconds()).isZero();

@@ -2,6 +2,7 @@ package dev.fleetserver.netty.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.fleetserver.netty.config.ConsoleConfig;
 import dev.fleetserver.netty.console.ConsoleSessions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -86,7 +87,7 @@ class ManagementConsoleTest {
         String setCookie = signedIn.headers().firstValue("Set-Cookie").orElseThrow();
         assertThat(setCookie).startsWith(ConsoleSessions.COOKIE + "=");
         assertThat(setCookie.toLowerCase(Locale.ROOT)).contains("httponly").contains("samesite=strict").contains("path=/")
-                .contains("max-age=" + ConsoleSessions.DEFAULT_LIFETIME.toSeconds());
+                .contains("max-age=" + ConsoleConfig.DEFAULT_SESSION_LIFETIME.toSeconds());
         assertThat(signedIn.body()).doesNotContain(fleet.daemon().managementToken());
         String cookie = sessionCookie(signedIn);
         assertThat(call("GET", "/ui/api/session", null, "Cookie", cookie).body()).contains("\"signedIn\":true");

@@ -1,0 +1,57 @@
+package dev.fleetserver.netty.http;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.netty.buffer.ByteBuf;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+
+/**
+ * A YAML request body ({@code Content-Type: application/yaml}), read whole and parsed into the same tree a JSON body
+ * gives, duplicate keys refused. YAML cannot be tokenized as it streams in, so the raw body is held until its end;
+ * the route's body limit bounds it. An empty (or blank) body gives {@code null}.
+ */
+public final class YamlBody implements BodyConsumer<JsonNode> {
+    /** Heap the tree costs over the raw bytes: names, values and nodes, generously. */
+    private static final int TREE_FACTOR = 4;
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+
+    /** True when a request's {@code Content-Type} names YAML. */
+    public static boolean isYaml(String contentType) {
+        if (contentType == null) {
+            return false;
+        }
+        String type = contentType.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
+        return type.equals("application/yaml") || type.equals("application/x-yaml") || type.equals("text/yaml");
+    }
+
+    /** The tree as YAML text, for answers asked for with {@code Accept: application/yaml}. */
+    public static byte[] write(JsonNode tree) {
+        try {
+            return YAML.writeValueAsBytes(tree);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public void accept(ByteBuf piece) throws IOException {
+        piece.readBytes(bytes, piece.readableBytes());
+    }
+
+    @Override
+    public JsonNode finish() throws IOException {
+        JsonNode tree = YAML.readTree(bytes.toByteArray());
+        return tree == null || tree.isMissingNode() || tree.isNull() ? null : tree;
+    }
+
+    @Override
+    public long retainedBytes() {
+        return (long) bytes.size() * TREE_FACTOR;
+    }
+}
