@@ -99,7 +99,8 @@ public final class FleetServer implements AutoCloseable {
             }
             if (management.enabled()) {
                 fleet.bind("management", management.host(), management.port(), new FleetChannelInitializer(
-                        StartingGate.guard(managementRoutes(management.console(), managementToken, core, metrics), core.status()),
+                        StartingGate.guard(fleet.managementRoutes(management.console(), managementToken, server, metrics),
+                                core.status()),
                         ListenerSettings.management(server)));
             }
             return fleet;
@@ -110,19 +111,26 @@ public final class FleetServer implements AutoCloseable {
     }
 
     /** The management API, with the browser console unless it is turned off. */
-    private static Routes managementRoutes(ConsoleConfig console, String token, FleetCore core, DaemonMetrics metrics) {
+    private Routes managementRoutes(ConsoleConfig console, String token, ServerConfig server, DaemonMetrics metrics) {
         if (!console.enabled()) {
             return ManagementRoutes.table(core, token);
         }
         return ManagementRoutes.table(core, token, new ConsoleSessions(console.sessionLifetime()),
-                new SignInThrottle(console.signInMaxPause()), () -> serverHealth(core, metrics));
+                new SignInThrottle(console.signInMaxPause()), () -> serverHealth(server, metrics));
     }
 
-    /** What the console shows of the server itself: its state and, when it keeps them, its measurements. */
-    private static ObjectNode serverHealth(FleetCore core, DaemonMetrics metrics) {
+    /**
+     * What the console shows of the server itself: its state, the agent listener's address (host empty when it listens
+     * on every address) and, when it keeps them, its measurements.
+     */
+    private ObjectNode serverHealth(ServerConfig server, DaemonMetrics metrics) {
         ObjectNode out = Json.object();
         out.put("status", core.status().state().name());
         out.put("version", FleetVersion.VERSION);
+        ObjectNode agents = out.putObject("agent_listener");
+        agents.put("scheme", tls != null ? "https" : "http");
+        agents.put("host", server.host().equals("0.0.0.0") || server.host().equals("::") ? "" : server.host());
+        agents.put("port", port());
         if (metrics != null) {
             ObjectNode stats = metrics.stats();
             out.set("fleet", stats.get("fleet"));

@@ -465,6 +465,54 @@ public final class AgentAdminService {
         });
     }
 
+    /** The agents an action's results list at most; the counts cover every agent. */
+    static final int RESULTS_LISTED = 1_000;
+
+    /**
+     * {@code GET /api/fleet/actions/{actionId}/results}: the action's agents, each with its result — ACKED, FAILED
+     * (with {@code error}), or PENDING (EXPIRED once the action has) — failures first; counts over all agents, at most
+     * 1 000 agents listed. 404 for an unknown action.
+     */
+    public CompletableFuture<ObjectNode> actionResults(String actionId) {
+        return repo.actionParts(actionId).thenCompose(parts -> {
+            if (parts.isEmpty()) {
+                throw new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Action " + actionId + " not found");
+            }
+            return repo.actionResults(actionId).thenApply(results -> {
+                Map<String, ObjectNode> byAgent = new LinkedHashMap<>();
+                results.forEach(r -> byAgent.putIfAbsent(Json.text(r, "agent_id"), r));
+                boolean expired = parts.get(0).expiredAt(clock.instant());
+                List<ObjectNode> failed = new ArrayList<>();
+                List<ObjectNode> pending = new ArrayList<>();
+                List<ObjectNode> acked = new ArrayList<>();
+                Set<String> targeted = new java.util.LinkedHashSet<>();
+                parts.forEach(p -> targeted.addAll(p.agents()));
+                for (String agentId : targeted) {
+                    ObjectNode item = Json.object().put("agent_id", agentId);
+                    ObjectNode r = byAgent.get(agentId);
+                    String error = r == null ? null : Json.text(r, "error");
+                    if (r == null) {
+                        pending.add(item.put("status", expired ? "EXPIRED" : "PENDING"));
+                    } else if (error != null && !error.isEmpty()) {
+                        failed.add(item.put("status", "FAILED").put("error", error).put("completed_at", Json.text(r, "@timestamp")));
+                    } else {
+                        acked.add(item.put("status", "ACKED").put("completed_at", Json.text(r, "@timestamp")));
+                    }
+                }
+                ObjectNode out = Json.object();
+                out.put("actionId", actionId);
+                out.put("type", parts.get(0).type());
+                out.put("total", targeted.size());
+                out.put("acked", acked.size());
+                out.put("failed", failed.size());
+                out.put("pending", pending.size());
+                ArrayNode items = out.putArray("items");
+                java.util.stream.Stream.of(failed, pending, acked).flatMap(List::stream).limit(RESULTS_LISTED).forEach(items::add);
+                return out;
+            });
+        });
+    }
+
     /** {@code GET /api/fleet/agents/action_status}: per action, agents targeted, acked and failed (newest first). */
     public CompletableFuture<ObjectNode> actionStatus(int perPage) {
         return repo.actionsNewestFirst().thenCompose(actions -> {

@@ -326,6 +326,12 @@ public final class FleetRepository {
         return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
     }
 
+    /** Every document of one action (Kibana splits an action's agents over several), at most 10 000. */
+    public CompletableFuture<List<Action>> actionParts(String actionId) {
+        Query q = Query.where().term("action_id", actionId).size(10_000);
+        return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
+    }
+
     /** The actions addressed to an agent, newest {@code @timestamp} first, at most {@code size}. */
     public CompletableFuture<List<Action>> actionsAddressedTo(String agentId, int size) {
         Query q = Query.where().term("agents", agentId).sortDesc("@timestamp").size(size);

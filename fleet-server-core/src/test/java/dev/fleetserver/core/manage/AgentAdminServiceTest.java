@@ -170,6 +170,17 @@ class AgentAdminServiceTest {
         assertThat(admin.agentActions("a2").get(10, TimeUnit.SECONDS).at("/items/0/error").asText()).isEqualTo("download failed");
         assertThatThrownBy(() -> admin.agentActions("nobody").get(10, TimeUnit.SECONDS))
                 .hasCauseInstanceOf(FleetException.class);
+
+        JsonNode results = admin.actionResults(upgrade).get(10, TimeUnit.SECONDS);
+        assertThat(results.get("total").asInt()).isEqualTo(2);
+        assertThat(results.get("failed").asInt()).isEqualTo(1);
+        assertThat(results.get("pending").asInt()).isEqualTo(1);
+        assertThat(results.at("/items/0/agent_id").asText()).as("failures first").isEqualTo("a2");
+        assertThat(results.at("/items/0/error").asText()).isEqualTo("download failed");
+        assertThat(results.at("/items/1/status").asText()).isEqualTo("PENDING");
+        assertThat(admin.actionResults(diagnostics).get(10, TimeUnit.SECONDS).at("/items/0/status").asText()).isEqualTo("ACKED");
+        assertThatThrownBy(() -> admin.actionResults("no-such-action").get(10, TimeUnit.SECONDS))
+                .hasCauseInstanceOf(FleetException.class);
     }
 
     @Test

@@ -7,7 +7,7 @@ import java.util.Objects;
  * The browser console on the management listener, from {@code management.console.*}.
  *
  * @param enabled         default true; when false the listener serves the API only
- * @param sessionLifetime how long a sign-in lasts, from the sign-in (default {@code 8h}, at least a minute)
+ * @param sessionLifetime how long a sign-in lasts, from the sign-in (default {@code 8h}, at least a second)
  * @param signInMaxPause  the longest pause forced on sign-ins after repeated wrong tokens (default {@code 5m})
  */
 public record ConsoleConfig(boolean enabled, Duration sessionLifetime, Duration signInMaxPause) {
@@ -27,8 +27,8 @@ public record ConsoleConfig(boolean enabled, Duration sessionLifetime, Duration 
         ConsoleConfig config = new ConsoleConfig(s.bool("enabled", true),
                 s.duration("session_lifetime", DEFAULT_SESSION_LIFETIME),
                 s.duration("sign_in_max_pause", DEFAULT_SIGN_IN_MAX_PAUSE));
-        if (config.sessionLifetime.compareTo(Duration.ofMinutes(1)) < 0) {
-            throw ConfigException.at("management.console.session_lifetime", "expected at least 1m, got " + config.sessionLifetime);
+        if (config.sessionLifetime.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw ConfigException.at("management.console.session_lifetime", "expected at least 1s, got " + config.sessionLifetime);
         }
         s.finish();
         return config;

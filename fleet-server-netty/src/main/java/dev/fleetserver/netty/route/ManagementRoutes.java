@@ -80,6 +80,8 @@ public final class ManagementRoutes {
                         r.json(ex -> admin.agentStatus(Routes.query(ex.uri()).get("policyId"))))
                 .add(HttpMethod.GET, "/api/fleet/agents/summary", BodyLimits.DEFAULT, r.json(ex -> admin.summary()))
                 .add(HttpMethod.GET, "/api/fleet/agents/{id}/actions", BodyLimits.DEFAULT, r.json(ex -> admin.agentActions(ex.param("id"))))
+                .add(HttpMethod.GET, "/api/fleet/actions/{actionId}/results", BodyLimits.DEFAULT,
+                        r.json(ex -> admin.actionResults(ex.param("actionId"))))
                 .add(HttpMethod.GET, "/api/fleet/agents/action_status", BodyLimits.DEFAULT,
                         r.json(ex -> admin.actionStatus(intParam(Routes.query(ex.uri()), "perPage", 20))))
                 .add(HttpMethod.POST, "/api/fleet/agents/bulk_unenroll", BodyLimits.MANAGEMENT, r.withBody((ex, body) -> admin.bulkUnenroll(body)))
@@ -156,9 +158,10 @@ public final class ManagementRoutes {
             return;
         }
         String id = ex.param("id");
+        boolean yaml = wantsYaml(ex);
         ex.releaseRequest();
         LocalFileStore files = localFiles();
-        answer(ex, files.upload(id).thenCompose(upload -> ex.readBody(new UploadBody(upload),
+        answer(ex, yaml, files.upload(id).thenCompose(upload -> ex.readBody(new UploadBody(upload),
                         e -> new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "cannot store the content: " + e.getMessage()))
                 .handle((u, t) -> {
                     if (t != null) {
@@ -196,13 +199,14 @@ public final class ManagementRoutes {
             if (!authorized(ex)) {
                 return;
             }
+            boolean yaml = wantsYaml(ex);
             CompletableFuture<ObjectNode> result;
             try {
                 result = op.apply(ex);
             } finally {
                 ex.releaseRequest();
             }
-            answer(ex, result);
+            answer(ex, yaml, result);
         };
     }
 
@@ -221,8 +225,9 @@ public final class ManagementRoutes {
             if (!authorized(ex)) {
                 return;
             }
-            boolean yaml = YamlBody.isYaml(ex.header(HttpHeaderNames.CONTENT_TYPE));
-            answer(ex, ex.readBody(yaml ? new YamlBody() : new JsonBody(), e -> syntaxError(yaml ? "YAML" : "JSON", e))
+            boolean yamlBody = YamlBody.isYaml(ex.header(HttpHeaderNames.CONTENT_TYPE));
+            answer(ex, wantsYaml(ex), ex.readBody(yamlBody ? new YamlBody() : new JsonBody(),
+                            e -> syntaxError(yamlBody ? "YAML" : "JSON", e))
                     .thenCompose(body -> {
                         JsonNode b = body;
                         if (b == null) {
@@ -264,9 +269,8 @@ public final class ManagementRoutes {
         return new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "invalid " + format + where + ": " + Json.reason(e));
     }
 
-    /** 200 with the answer as JSON, or as YAML when the request's {@code Accept} asks for YAML and not JSON. */
-    private static void answer(Exchange ex, CompletableFuture<ObjectNode> result) {
-        boolean yaml = wantsYaml(ex.header(HttpHeaderNames.ACCEPT));
+    /** 200 with the answer as JSON, or as YAML (see {@link #wantsYaml}) when the request's {@code Accept} asks for YAML and not JSON. */
+    private static void answer(Exchange ex, boolean yaml, CompletableFuture<ObjectNode> result) {
         result.whenComplete((body, t) -> {
             if (t != null) {
                 ex.fail(t);
@@ -278,7 +282,9 @@ public final class ManagementRoutes {
         });
     }
 
-    private static boolean wantsYaml(String accept) {
+    /** Read before the request head is released. */
+    private static boolean wantsYaml(Exchange ex) {
+        String accept = ex.header(HttpHeaderNames.ACCEPT);
         return accept != null && accept.contains("yaml") && !accept.contains("json");
     }
 

@@ -76,7 +76,7 @@ public final class TestFleet {
         timeouts.put("drain", "5s");
         server.putObject("pdkdf2").put("iterations", 1000);
         tweak.accept(server);
-        ObjectNode management = root.putObject("management");
+        ObjectNode management = root.has("management") ? (ObjectNode) root.get("management") : root.putObject("management");
         management.put("host", "127.0.0.1");
         management.put("port", 0);
         return ConfigLoader.load(root, Map.of("data-dir", dataDir.toString()), Map.of());
