@@ -42,6 +42,33 @@ function td(...children) {
   return h('td', {}, ...children);
 }
 
+/**
+ * Puts the rows in the table's body unless they are what it shows already, so a refresh neither flickers nor takes
+ * the keyboard focus away: a focused control in a row keeps the focus in that row's new copy.
+ */
+function renderRows(table, ...rows) {
+  const body = table.tBodies[0];
+  if (body.innerHTML === rows.map((r) => r.outerHTML).join('')) {
+    return;
+  }
+  const focused = body.contains(document.activeElement) ? document.activeElement : null;
+  let key = null;
+  let index = -1;
+  if (focused) {
+    const tr = focused.closest('tr');
+    key = tr ? JSON.stringify(tr.dataset) : null;
+    index = tr ? [...tr.querySelectorAll('a, button, input, select')].indexOf(focused) : -1;
+  }
+  body.replaceChildren(...rows);
+  if (key !== null && index >= 0) {
+    const tr = [...body.rows].find((r) => JSON.stringify(r.dataset) === key);
+    const again = tr ? tr.querySelectorAll('a, button, input, select')[index] : null;
+    if (again) {
+      again.focus();
+    }
+  }
+}
+
 function badge(status) {
   return h('span', { className: `badge ${status}` }, status);
 }
@@ -184,11 +211,11 @@ async function loadOverview() {
       h('div', {}, h('dt', {}, 'agents'), h('dd', { id: 'count-total' }, String(summary.active))),
       ...statuses.map((s) => h('div', {}, h('dt', {}, s), h('dd', { id: `count-${s}` }, String(summary.by_status[s] ?? 0)))));
     const most = Math.max(1, ...Object.values(summary.by_status));
-    $('by-status').tBodies[0].replaceChildren(...statuses.map((s) => barRow(s, summary.by_status[s] ?? 0, most)));
-    $('by-policy').tBodies[0].replaceChildren(...summary.by_policy.map((p) => barRow(
+    renderRows($('by-status'), ...statuses.map((s) => barRow(s, summary.by_status[s] ?? 0, most)));
+    renderRows($('by-policy'), ...summary.by_policy.map((p) => barRow(
       h('a', { href: `#policy/${encodeURIComponent(p.policy_id)}` }, p.name), p.agents, summary.active,
       p.outdated ? h('span', { className: 'badge outdated' }, `${p.outdated} outdated`) : '')));
-    $('by-version').tBodies[0].replaceChildren(...summary.by_version.map((v) => barRow(v.version || 'unknown', v.agents,
+    renderRows($('by-version'), ...summary.by_version.map((v) => barRow(v.version || 'unknown', v.agents,
       summary.active)));
     renderServer(server);
     $('overview-error').textContent = '';
@@ -257,7 +284,7 @@ async function loadAgents() {
   try {
     await policies();
     const list = await api('GET', `/api/fleet/agents?${query}`);
-    $('agents-table').tBodies[0].replaceChildren(...list.items.map((a) => {
+    renderRows($('agents-table'), ...list.items.map((a) => {
       const box = h('input', { type: 'checkbox', 'aria-label': `Select ${agentName(a)}`, checked: state.selected.has(a.id) });
       box.addEventListener('change', () => (box.checked ? state.selected.add(a.id) : state.selected.delete(a.id)));
       const policy = policyById(a.policy_id);
@@ -368,12 +395,12 @@ async function loadAgent(id) {
           td(badge((u.status ?? '').toLowerCase())), td(u.message ?? '')));
       }
     }
-    $('agent-components').tBodies[0].replaceChildren(...(rows.length ? rows : [h('tr', {}, td('No components reported yet.'))]));
-    $('agent-uploads').tBodies[0].replaceChildren(...(uploads.items.length ? uploads.items.map((u) => h('tr', {},
+    renderRows($('agent-components'), ...(rows.length ? rows : [h('tr', {}, td('No components reported yet.'))]));
+    renderRows($('agent-uploads'), ...(uploads.items.length ? uploads.items.map((u) => h('tr', {},
       td(u.name), td(when(u.createTime)), td(badge((u.status || '').toLowerCase())),
       td(u.filePath && u.status === 'READY' ? h('a', { href: u.filePath, download: u.name, className: 'download' }, 'Download') : u.error ?? '')))
       : [h('tr', {}, td('No diagnostics requested.'))]));
-    $('agent-actions').tBodies[0].replaceChildren(...(actions.items.length ? actions.items.map((x) => h('tr', {},
+    renderRows($('agent-actions'), ...(actions.items.length ? actions.items.map((x) => h('tr', {},
       td(x.type), td(when(x.creationTime)), td(badge(x.status.toLowerCase())),
       td(x.error ?? (x.data?.version ? `version ${x.data.version}` : x.data?.policy_id ? `to ${x.data.policy_id}` : ''))))
       : [h('tr', {}, td('No actions sent to this agent.'))]));
@@ -416,7 +443,7 @@ async function loadPolicies() {
   try {
     const [list, summary] = await Promise.all([policies(true), api('GET', '/api/fleet/agents/summary')]);
     const counts = new Map(summary.by_policy.map((p) => [p.policy_id, p]));
-    $('policies-table').tBodies[0].replaceChildren(...list.map((p) => {
+    renderRows($('policies-table'), ...list.map((p) => {
       const c = counts.get(p.id) || { agents: 0, outdated: 0 };
       const current = c.agents - c.outdated;
       return h('tr', { dataset: { policyId: p.id } }, td(h('a', { href: `#policy/${encodeURIComponent(p.id)}` }, p.name)),
@@ -449,7 +476,7 @@ async function loadPolicy(id, withEditor) {
       api('GET', `/api/fleet/agent_policies/${encodeURIComponent(id)}/rollout`),
       api('GET', `/api/fleet/agent_policies/${encodeURIComponent(id)}/revisions`)]);
     renderRollout(rollout);
-    $('policy-revisions').tBodies[0].replaceChildren(...revisions.items.map((r) => h('tr', {},
+    renderRows($('policy-revisions'), ...revisions.items.map((r) => h('tr', {},
       td(String(r.revision)), td(r.name), td(when(r.updated_at)),
       td(h('button', { type: 'button', onclick: () => showRevision(id, r.revision) }, `View revision ${r.revision}`)))));
     if (withEditor || state.editorLoaded !== id) {
@@ -638,7 +665,7 @@ async function loadTokens() {
   try {
     await policies();
     const keys = await api('GET', '/api/fleet/enrollment_api_keys?perPage=100');
-    $('tokens-table').tBodies[0].replaceChildren(...keys.items.map((k) => {
+    renderRows($('tokens-table'), ...keys.items.map((k) => {
       const shown = h('code', { className: 'secret' }, '••••••••');
       const policy = policyById(k.policy_id);
       return h('tr', { dataset: { keyId: k.id } }, td(k.name ?? k.id), td(policy ? policy.name : k.policy_id), td(when(k.created_at)),
@@ -715,7 +742,7 @@ async function createToken(event) {
 async function loadActions() {
   try {
     const list = await api('GET', '/api/fleet/agents/action_status?perPage=50');
-    $('actions-table').tBodies[0].replaceChildren(...list.items.map((a) => {
+    renderRows($('actions-table'), ...list.items.map((a) => {
       const done = a.nbAgentsAck + a.nbAgentsFailed;
       return h('tr', { dataset: { actionId: a.actionId } }, td(h('a', { href: `#action/${encodeURIComponent(a.actionId)}` }, a.type)),
         td(badge(a.status.toLowerCase())), td(when(a.creationTime)),
@@ -733,7 +760,7 @@ async function loadAction(id) {
     const r = await api('GET', `/api/fleet/actions/${encodeURIComponent(id)}/results`);
     $('action-title').textContent = `Action ${r.type}`;
     $('action-summary').textContent = `${r.acked} acked, ${r.failed} failed, ${r.pending} pending of ${r.total} agents`;
-    $('action-results').tBodies[0].replaceChildren(...r.items.map((i) => h('tr', {},
+    renderRows($('action-results'), ...r.items.map((i) => h('tr', {},
       td(h('a', { href: `#agent/${encodeURIComponent(i.agent_id)}` }, i.agent_id)), td(badge(i.status.toLowerCase())),
       td(when(i.completed_at)), td(i.error ?? ''))));
     $('action-error').textContent = '';

@@ -39,18 +39,23 @@ final class ConsoleBrowser implements AutoCloseable {
     private final Path downloads;
     private final Path profile;
     private final String base;
+    private final Path screenshots;
 
-    /** A browser for the console at {@code http://127.0.0.1:<managementPort>}; skips the test when none is installed. */
-    static ConsoleBrowser open(int managementPort, Path workDir) throws IOException {
+    /**
+     * A browser for the console at {@code http://127.0.0.1:<managementPort>}, its screenshots in
+     * {@code target/console-screenshots/<screenshotsDir>}; skips the test when no browser is installed.
+     */
+    static ConsoleBrowser open(int managementPort, Path workDir, String screenshotsDir) throws IOException {
         boolean present = Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER);
         if (!present && System.getenv("FLEET_REQUIRE_BROWSER") != null) {
             throw new AssertionError("FLEET_REQUIRE_BROWSER is set but " + CHROMIUM + " or " + CHROMEDRIVER + " is missing");
         }
         Assumptions.assumeTrue(present, "browser tests need Debian's chromium and chromium-driver");
-        return new ConsoleBrowser(managementPort, workDir);
+        return new ConsoleBrowser(managementPort, workDir, SCREENSHOTS.resolve(screenshotsDir));
     }
 
-    private ConsoleBrowser(int managementPort, Path workDir) throws IOException {
+    private ConsoleBrowser(int managementPort, Path workDir, Path screenshots) throws IOException {
+        this.screenshots = Files.createDirectories(screenshots);
         this.base = "http://127.0.0.1:" + managementPort;
         this.downloads = Files.createDirectories(workDir.resolve("downloads"));
         this.profile = Files.createDirectories(workDir.resolve("chromium-profile"));
@@ -66,7 +71,6 @@ final class ConsoleBrowser implements AutoCloseable {
                 "download.prompt_for_download", false,
                 "safebrowsing.enabled", false));
         options.setCapability("goog:loggingPrefs", Map.of("browser", "ALL"));
-        Files.createDirectories(SCREENSHOTS);
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(CHROMEDRIVER.toFile())
                 .usingAnyFreePort()
@@ -121,6 +125,20 @@ final class ConsoleBrowser implements AutoCloseable {
         }
     }
 
+    /** Clicks the element {@code css} finds, finding it again should the page re-render it meanwhile. */
+    void click(String css) {
+        await("a click on " + css, d -> {
+            d.findElement(By.cssSelector(css)).click();
+            return true;
+        });
+    }
+
+    /** The first element {@code css} finds whose text contains {@code text}, once there is one. */
+    WebElement withText(String css, String text) {
+        return await(css + " with \"" + text + "\"", d -> d.findElements(By.cssSelector(css)).stream()
+                .filter(e -> e.getText().contains(text)).findFirst().orElse(null));
+    }
+
     /** Waits until the element's text contains {@code text}. */
     void awaitText(String css, String text) {
         await(css + " to contain \"" + text + "\"", d -> d.findElement(By.cssSelector(css)).getText().contains(text));
@@ -143,7 +161,7 @@ final class ConsoleBrowser implements AutoCloseable {
         return ((JavascriptExecutor) driver).executeScript(js, args);
     }
 
-    /** Saves the page as {@code target/console-screenshots/<name>.png}. */
+    /** Saves the whole page as {@code <name>.png} in this browser's screenshot directory. */
     void screenshot(String name) {
         // The whole page, not only what the window shows: the window grows to the page's height for the shot.
         Dimension window = driver.manage().window().getSize();
@@ -152,7 +170,7 @@ final class ConsoleBrowser implements AutoCloseable {
         Path shot = driver.getScreenshotAs(OutputType.FILE).toPath();
         driver.manage().window().setSize(window);
         try {
-            Files.copy(shot, SCREENSHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(shot, screenshots.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

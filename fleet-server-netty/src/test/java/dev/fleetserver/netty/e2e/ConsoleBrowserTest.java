@@ -13,16 +13,23 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.WebElement;
 
 /**
  * The console in a real browser (headless Chromium) against a server on its embedded store, with an agent that checks
  * in, acks and uploads diagnostics as Elastic Agent does. Screenshots of each page land in
- * {@code target/console-screenshots}.
+ * {@code target/console-screenshots/<class>}.
  */
 class ConsoleBrowserTest {
+    /** Names this test's policy and agent apart from anything else in a shared back end. */
+    final String suffix = java.util.UUID.randomUUID().toString().substring(0, 8);
+
     @RegisterExtension
-    final TestFleetExtension fleet = TestFleetExtension.embedded();
+    final TestFleetExtension fleet = newFleet();
+
+    /** The fleet under test; on its embedded store here. */
+    protected TestFleetExtension newFleet() {
+        return TestFleetExtension.embedded();
+    }
 
     @TempDir
     Path work;
@@ -48,7 +55,7 @@ class ConsoleBrowserTest {
 
     @Test
     void aWrongTokenIsRefusedWithAClearMessageAndTheRightOneOpensTheOverview() throws Exception {
-        browser = ConsoleBrowser.open(fleet.daemon().managementPort(), work);
+        browser = ConsoleBrowser.open(fleet.daemon().managementPort(), work, getClass().getSimpleName());
         browser.openRoot();
         signIn("not-the-token");
         browser.awaitText("#sign-in-error", "wrong management token");
@@ -62,38 +69,69 @@ class ConsoleBrowserTest {
     }
 
     @Test
-    void anAgentEnrolledByTheTestIsManagedFromTheConsoleFromPolicyRolloutToDiagnosticsAndTokens() throws Exception {
-        agent = SimulatedAgent.start(fleet.agent(), fleet.daemon().enrollmentToken(), "lab-host-1");
-        browser = ConsoleBrowser.open(fleet.daemon().managementPort(), work);
-        browser.go("#overview");
+    void aPolicyAndTokenMadeInTheConsoleEnrollAnAgentWhoseEditRollsOutAndWhoseDiagnosticsDownload() throws Exception {
+        String policyId = "lab-" + suffix;
+        String host = "lab-host-" + suffix;
+        browser = ConsoleBrowser.open(fleet.daemon().managementPort(), work, getClass().getSimpleName());
+        browser.go("#policies");
         signIn(fleet.daemon().managementToken());
 
-        // Overview: the agent is counted online, by policy and by version; the server's health is shown.
+        // A policy made in the browser: a field error is shown at its line, then it is created.
+        browser.awaitView("policies");
+        browser.byId("new-policy").click();
+        browser.awaitView("policy-new");
+        browser.type("policy-new-editor", "id: " + policyId + "\nname: Lab " + suffix + "\nagent: [1]\n");
+        browser.find("#policy-new-form button[type=submit]").click();
+        browser.awaitText("#policy-new-error", "agent: expected an object");
+        browser.type("policy-new-editor", "id: " + policyId + "\nname: Lab " + suffix + "\nnamespace: default\n"
+                + "description: made in the browser\n");
+        browser.find("#policy-new-form button[type=submit]").click();
+        browser.awaitView("policy");
+        browser.awaitText("#rollout-text", "Revision 1: 0 of 0 agents (100 %)");
+
+        // An enrollment token for it, with the command that installs an agent.
+        browser.go("#tokens");
+        browser.awaitView("tokens");
+        browser.await("the new policy to choose", d -> browser.findAll("#token-policy option[value='" + policyId + "']").size() == 1);
+        browser.script("document.getElementById('token-policy').value = arguments[0]", policyId);
+        browser.type("token-name", "lab-token");
+        browser.find("#token-form button[type=submit]").click();
+        browser.awaitText("#install-command", "--enrollment-token=");
+        String command = browser.byId("install-command").getText();
+        String scheme = "sudo elastic-agent install --url=http://127.0.0.1:" + fleet.daemon().port() + " --enrollment-token=";
+        assertThat(command).startsWith(scheme).endsWith(" --insecure");
+        String token = command.substring(scheme.length(), command.length() - " --insecure".length());
+        browser.screenshot("tokens");
+
+        // An agent enrolled with that token appears online on the overview and in the agents table.
+        agent = SimulatedAgent.start(fleet.agent(), token, host);
+        browser.go("#overview");
         browser.awaitView("overview");
-        browser.awaitText("#count-online", "1");
+        browser.awaitText("#by-policy", "Lab " + suffix);
         browser.awaitText("#by-version", "9.6.0");
         browser.awaitText("#server-health", "Parked checkins");
         browser.screenshot("overview");
 
-        // Agents: the agent's row, online, on the default policy.
         browser.go("#agents");
-        browser.awaitText("#agents-table tbody", "lab-host-1");
-        WebElement row = browser.find("#agents-table tbody tr[data-agent-id='" + agent.id() + "']");
-        assertThat(row.getText()).contains("online");
+        browser.type("kuery", "policy_id:" + policyId);
+        browser.find("#agents-search button[type=submit]").click();
+        String row = "#agents-table tbody tr[data-agent-id='" + agent.id() + "']";
+        browser.awaitText(row, host);
+        browser.awaitText(row, "online");
         browser.screenshot("agents");
 
         // Its page: metadata and the components it reports.
-        row.findElement(By.linkText("lab-host-1")).click();
+        browser.click(row + " td:nth-child(2) a");
         browser.awaitView("agent");
         browser.awaitText("#agent-components", "system/metrics-default");
-        assertThat(browser.byId("agent-meta").getText()).contains(agent.id()).contains("lab-host-1");
+        assertThat(browser.byId("agent-meta").getText()).contains(agent.id()).contains(host);
 
         // The policy: a field error and a syntax error are shown at the editor, then a real edit rolls out to 100 %.
-        browser.go("#policy/default");
+        browser.go("#policy/" + policyId);
         browser.awaitView("policy");
+        browser.awaitText("#rollout-text", "Revision 1: 1 of 1 agents (100 %)");
         browser.await("the policy in the editor", d -> browser.byId("policy-editor").getAttribute("value").contains("name:"));
         String original = browser.byId("policy-editor").getAttribute("value");
-        browser.awaitText("#rollout-text", "Revision 1: 1 of 1 agents (100 %)");
 
         browser.type("policy-editor", withTopLevel(original, "inputs", "inputs: {}"));
         browser.byId("policy-save").click();
@@ -111,9 +149,8 @@ class ConsoleBrowserTest {
         browser.awaitText("#notice", "Saved revision 2");
         browser.awaitText("#rollout-text", "Revision 2: 1 of 1 agents (100 %)");
         assertThat(agent.revision()).isEqualTo(2);
-        browser.awaitText("#policy-revisions tbody", "2");
-        assertThat(browser.findAll("#policy-revisions tbody tr")).hasSize(2);
-        browser.find("#policy-revisions button[type=button]").click();
+        browser.await("two revisions listed", d -> browser.findAll("#policy-revisions tbody tr").size() == 2);
+        browser.click("#policy-revisions button[type=button]");
         browser.awaitText("#revision-view", "description: Edited in the browser");
         browser.screenshot("policy-rollout");
 
@@ -122,9 +159,9 @@ class ConsoleBrowserTest {
         browser.awaitView("agent");
         browser.byId("agent-diagnostics").click();
         browser.awaitText("#agent-result", "Sent");
-        WebElement download = browser.await("the bundle's download link", d -> d.findElement(By.cssSelector("#agent-uploads a.download")));
+        browser.await("the bundle's download link", d -> d.findElement(By.cssSelector("#agent-uploads a.download")));
         browser.screenshot("agent");
-        download.click();
+        browser.click("#agent-uploads a.download");
         Path bundle = browser.await("the bundle downloaded", d -> {
             try (var files = Files.list(browser.downloads())) {
                 return files.filter(f -> f.getFileName().toString().endsWith(".zip")).findFirst().orElse(null);
@@ -144,7 +181,8 @@ class ConsoleBrowserTest {
         // Actions: the diagnostics request complete, with the agent's own result.
         browser.go("#actions");
         browser.awaitText("#actions-table tbody", "REQUEST_DIAGNOSTICS");
-        browser.find("#actions-table tbody a").click();
+        String actionId = browser.withText("#actions-table tbody tr", "REQUEST_DIAGNOSTICS").getAttribute("data-action-id");
+        browser.click("#actions-table tbody tr[data-action-id='" + actionId + "'] a");
         browser.awaitView("action");
         browser.awaitText("#action-results", agent.id());
         browser.awaitText("#action-summary", "1 acked, 0 failed, 0 pending of 1 agents");
@@ -152,41 +190,30 @@ class ConsoleBrowserTest {
 
         // An upgrade sent to the selected agent from the agents page.
         browser.go("#agents");
-        browser.awaitText("#agents-table tbody", "lab-host-1");
-        browser.find("#agents-table tbody input[type=checkbox]").click();
+        browser.awaitText("#agents-table tbody", host);
+        browser.click(row + " input[type=checkbox]");
         browser.type("bulk-version", "9.7.0");
         browser.byId("bulk-apply").click();
         browser.awaitText("#bulk-result", "Sent to 1 selected agent(s)");
 
-        // Enrollment tokens: create one, see its install command, revoke it.
+        // The token revoked: agents can no longer enroll with it.
         browser.go("#tokens");
-        browser.awaitView("tokens");
-        browser.await("the policies to choose from", d -> !browser.findAll("#token-policy option").isEmpty());
-        browser.type("token-name", "browser-made");
-        browser.find("#token-form button[type=submit]").click();
-        browser.awaitText("#install-command", "--enrollment-token=");
-        String command = browser.byId("install-command").getText();
-        assertThat(command).startsWith("sudo elastic-agent install --url=http://127.0.0.1:" + fleet.daemon().port());
-        browser.awaitText("#tokens-table tbody", "browser-made");
-        browser.screenshot("tokens");
-        WebElement tokenRow = browser.await("the new token's row", d -> browser.findAll("#tokens-table tbody tr").stream()
-                .filter(r -> r.getText().contains("browser-made")).findFirst().orElse(null));
-        String keyId = tokenRow.getAttribute("data-key-id");
-        tokenRow.findElement(By.cssSelector("button.danger")).click();
+        String keyId = browser.withText("#tokens-table tbody tr", "lab-token").getAttribute("data-key-id");
+        browser.click("#tokens-table tbody tr[data-key-id='" + keyId + "'] button.danger");
         browser.await("the confirmation", d -> browser.byId("confirm").isDisplayed());
         browser.byId("confirm-ok").click();
-        browser.await("the token revoked", d -> browser.find("#tokens-table tbody tr[data-key-id='" + keyId + "']").getText()
-                .contains("revoked"));
+        browser.awaitText("#tokens-table tbody tr[data-key-id='" + keyId + "']", "revoked");
         JsonNode keys = E2eSupport.managementOk(fleet.daemon(), "GET", "/api/fleet/enrollment_api_keys?perPage=100", null);
-        String revokedToken = null;
+        boolean found = false;
         for (JsonNode k : keys.get("items")) {
             if (k.get("id").asText().equals(keyId)) {
                 assertThat(k.get("active").asBoolean()).isFalse();
-                revokedToken = k.get("api_key").asText();
+                assertThat(k.get("api_key").asText()).isEqualTo(token);
+                found = true;
             }
         }
-        assertThat(command).contains("--enrollment-token=" + revokedToken);
-        assertThat(fleet.agent().enroll(revokedToken, AgentClient.enrollBody()).status()).isEqualTo(401);
+        assertThat(found).isTrue();
+        E2eSupport.await("the revoked token refused", () -> fleet.agent().enroll(token, AgentClient.enrollBody()).status() == 401);
 
         assertThat(browser.scriptErrors()).isEmpty();
         browser.byId("sign-out").click();

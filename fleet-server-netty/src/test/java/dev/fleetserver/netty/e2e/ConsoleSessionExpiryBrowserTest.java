@@ -28,7 +28,7 @@ class ConsoleSessionExpiryBrowserTest {
 
     @Test
     void anExpiredSessionSendsTheUserBackToSignInWithAMessage() throws Exception {
-        browser = ConsoleBrowser.open(fleet.daemon().managementPort(), work);
+        browser = ConsoleBrowser.open(fleet.daemon().managementPort(), work, getClass().getSimpleName());
         browser.go("#agents");
         browser.awaitView("sign-in");
         browser.type("token", fleet.daemon().managementToken());
