@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 
 import static dev.fleetserver.netty.config.ConfigLoaderTest.resource;
@@ -24,7 +25,8 @@ class ConfigLoaderFlagsTest {
         assertThat(config.server().host()).isEqualTo("127.0.0.2");
         assertThat(config.server().port()).isEqualTo(9220);
         assertThat(config.server().internalPort()).isEqualTo(8221);
-        assertThat(config.management()).isEqualTo(new ManagementConfig(true, "0.0.0.0", 0, null));
+        assertThat(config.management()).isEqualTo(new ManagementConfig(true, "0.0.0.0", 0, null,
+                new ConsoleConfig(true, Duration.ofHours(4), Duration.ofMinutes(2))));
         assertThat(config.embedded().dataDir()).isEqualTo(Path.of("/tmp/fleet-data"));
     }
 

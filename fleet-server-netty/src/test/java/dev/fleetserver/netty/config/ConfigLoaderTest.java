@@ -113,7 +113,8 @@ class ConfigLoaderTest {
         assertThat(config.server().limits().maxFileStorageSize()).isEqualTo(104_857_600L);
         assertThat(config.output().headers()).containsExactly(Map.entry("X-Custom.Header", "value"));
         assertThat(config.output().serviceTokenPath()).isEqualTo(Path.of("/path/to/service-token"));
-        assertThat(config.management()).isEqualTo(new ManagementConfig(true, "127.0.0.1", 8321, null));
+        assertThat(config.management()).isEqualTo(new ManagementConfig(true, "127.0.0.1", 8321, null,
+                new ConsoleConfig(true, Duration.ofHours(4), Duration.ofMinutes(2))));
         assertThat(config.embedded().dataDir()).isEqualTo(Path.of("/var/lib/fleet-server"));
         assertThat(config.ignoredSettings()).contains(
                 "inputs[0].server.static_policy_tokens.enabled",
@@ -310,6 +311,20 @@ class ConfigLoaderTest {
         assertThat(config.management()).isEqualTo(new ManagementConfig(false, "0.0.0.0", 9001, "s3cret"));
         assertThat(config.embedded().dataDir()).isEqualTo(Path.of("/srv/fleet"));
         assertThat(config.ignoredSettings()).isEmpty();
+    }
+
+    @Test
+    void theConsoleIsOnByDefaultAndItsSessionsAndSignInPauseAreSettings() {
+        assertThat(load("{}").management().console()).isEqualTo(ConsoleConfig.defaults());
+        ConsoleConfig console = load("""
+                management.console: {session_lifetime: 30m, sign_in_max_pause: 1m}
+                """).management().console();
+        assertThat(console).isEqualTo(new ConsoleConfig(true, Duration.ofMinutes(30), Duration.ofMinutes(1)));
+        assertThat(load("management.console.enabled: false").management().console().enabled()).isFalse();
+        assertThatThrownBy(() -> load("management.console.session_lifetime: 0s"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("management.console.session_lifetime");
+        assertThatThrownBy(() -> load("management.console.lifetime: 1h"))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("management.console.lifetime");
     }
 
     @Test

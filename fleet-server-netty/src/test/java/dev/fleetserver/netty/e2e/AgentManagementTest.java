@@ -54,6 +54,44 @@ class AgentManagementTest {
     }
 
     @Test
+    void theSummaryAPolicysRevisionsAndRolloutAndAnAgentsActionsFollowTheFleet() throws Exception {
+        E2eSupport.Enrolled a = fleet.enrollUpToDate();
+        fleet.daemon().core().checkin().flushPending().get(5, TimeUnit.SECONDS);
+        ok("PUT", "/api/fleet/agent_policies/default", "{\"description\":\"second revision\"}");
+
+        JsonNode rollout = ok("GET", "/api/fleet/agent_policies/default/rollout", null);
+        assertThat(rollout.get("revision").asInt()).isEqualTo(2);
+        assertThat(rollout.get("agents").asInt()).isEqualTo(1);
+        assertThat(rollout.get("acked").asInt()).isZero();
+        assertThat(rollout.at("/by_revision/1").asInt()).isEqualTo(1);
+        JsonNode summary = ok("GET", "/api/fleet/agents/summary", null);
+        assertThat(summary.at("/by_policy/0/policy_id").asText()).isEqualTo("default");
+        assertThat(summary.at("/by_policy/0/outdated").asInt()).isEqualTo(1);
+        assertThat(summary.at("/by_version/0/version").asText()).isEqualTo("9.6.0");
+
+        JsonNode revisions = ok("GET", "/api/fleet/agent_policies/default/revisions", null);
+        assertThat(revisions.at("/items/0/revision").asInt()).isEqualTo(2);
+        assertThat(revisions.at("/items/1/revision").asInt()).isEqualTo(1);
+        assertThat(ok("GET", "/api/fleet/agent_policies/default/revisions/1", null).at("/item/description").isMissingNode()).isTrue();
+        ok("GET", "/api/fleet/agent_policies/default/revisions/9", null, 404);
+
+        JsonNode change = fleet.agent().checkin(a.id(), a.key(), E2eSupport.runningPolicy("default", 1)).json();
+        assertThat(change.at("/actions/0/id").asText()).isEqualTo("policy:default:2");
+        fleet.agent().acks(a.id(), a.key(), AgentClient.ackEvents(a.id(), "policy:default:2"));
+        E2eSupport.await("the rollout at 100 %", () ->
+                ok("GET", "/api/fleet/agent_policies/default/rollout", null).get("acked").asInt() == 1);
+
+        String actionId = ok("POST", "/api/fleet/agents/" + a.id() + "/request_diagnostics", "{}").get("actionId").asText();
+        JsonNode actions = ok("GET", "/api/fleet/agents/" + a.id() + "/actions", null);
+        assertThat(actions.at("/items/0/actionId").asText()).isEqualTo(actionId);
+        assertThat(actions.at("/items/0/status").asText()).isEqualTo("PENDING");
+        JsonNode results = ok("GET", "/api/fleet/actions/" + actionId + "/results", null);
+        assertThat(results.get("pending").asInt()).isEqualTo(1);
+        assertThat(results.at("/items/0/agent_id").asText()).isEqualTo(a.id());
+        ok("GET", "/api/fleet/actions/no-such-action/results", null, 404);
+    }
+
+    @Test
     void aRevokingUnenrollRefusesTheAgentAtOnce() throws Exception {
         E2eSupport.Enrolled a = fleet.enrollUpToDate();
         ok("POST", "/api/fleet/agents/" + a.id() + "/unenroll", "{\"revoke\":true}");

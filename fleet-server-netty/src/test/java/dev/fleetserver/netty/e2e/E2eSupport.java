@@ -95,8 +95,18 @@ final class E2eSupport {
 
     /** A management call with the given {@code Authorization} value (none when null). */
     static AgentClient.Reply managementAs(FleetDaemon fleet, String authorization, String method, String path, String body) {
+        return call(fleet, authorization, method, path, body, "Content-Type", "application/json");
+    }
+
+    /** A management call with the management token and these headers (name, value, name, value…). */
+    static AgentClient.Reply managementWith(FleetDaemon fleet, String method, String path, String body, String... headers) {
+        return call(fleet, "Bearer " + fleet.managementToken(), method, path, body, headers);
+    }
+
+    private static AgentClient.Reply call(FleetDaemon fleet, String authorization, String method, String path,
+                                          String body, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + fleet.managementPort() + path))
-                .header("Content-Type", "application/json")
+                .headers(headers)
                 .timeout(Duration.ofSeconds(30))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (authorization != null) {

@@ -68,6 +68,34 @@ class ManagementApiTest {
     }
 
     @Test
+    void policiesTravelAsYamlBothWaysAndAYamlErrorSaysItsLine() {
+        AgentClient.Reply created = E2eSupport.managementWith(fleet.daemon(), "POST", "/api/fleet/agent_policies",
+                "id: py\nname: From YAML\nagent:\n  logging:\n    level: debug\n", "Content-Type", "application/yaml");
+        assertThat(created.status()).as(created.body()).isEqualTo(200);
+        assertThat(created.json().at("/item/agent/logging/level").asText()).isEqualTo("debug");
+
+        AgentClient.Reply yaml = E2eSupport.managementWith(fleet.daemon(), "GET", "/api/fleet/agent_policies/py", null,
+                "Accept", "application/yaml");
+        assertThat(yaml.status()).isEqualTo(200);
+        assertThat(yaml.header("content-type")).startsWith("application/yaml");
+        assertThat(yaml.body()).contains("name: \"From YAML\"").contains("level: \"debug\"");
+
+        AgentClient.Reply broken = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
+                "name: ok\nagent: [unclosed\n", "Content-Type", "application/yaml; charset=utf-8");
+        assertManagementError(broken, 400);
+        assertThat(broken.json().get("message").asText()).startsWith("invalid YAML at line 2");
+        AgentClient.Reply duplicate = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
+                "name: a\nname: b\n", "Content-Type", "application/yaml");
+        assertManagementError(duplicate, 400);
+        assertThat(duplicate.json().get("message").asText()).contains("Duplicate field 'name'");
+        AgentClient.Reply badJson = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
+                "{\n  \"name\": }", "Content-Type", "application/json");
+        assertThat(badJson.json().get("message").asText()).startsWith("invalid JSON at line 2");
+        assertThat(managementOk(fleet.daemon(), "GET", "/api/fleet/agent_policies/py", null).at("/item/revision").asInt())
+                .as("nothing written by a refused body").isEqualTo(1);
+    }
+
+    @Test
     void updatingAnUnknownPolicyIs404AndCreatingAnExistingOneIs409() {
         assertManagementError(management(fleet.daemon(), "PUT", "/api/fleet/agent_policies/nope", "{\"agent\":{}}"), 404);
         managementOk(fleet.daemon(), "POST", "/api/fleet/agent_policies", POLICY);
