@@ -4,12 +4,15 @@
 // step: each view is a section of index.html, filled by its load function and refreshed while it is shown.
 
 const PAGE_SIZE = 50;
-const REFRESH_MS = 3000;
+/** How often each view is read again while shown: views over every agent less often than one agent's or policy's. */
+const REFRESH_MS = { overview: 10000, agents: 10000, policies: 10000, tokens: 10000, actions: 5000, agent: 3000,
+  policy: 3000, action: 3000 };
 const STATUS_ORDER = ['online', 'degraded', 'error', 'updating', 'offline', 'enrolling', 'unenrolling', 'unenrolled',
   'uninstalled', 'orphaned', 'inactive'];
 const VIEWS = ['sign-in', 'overview', 'agents', 'agent', 'policies', 'policy', 'policy-new', 'tokens', 'actions', 'action'];
 
-const state = { view: null, arg: null, page: 1, selected: new Set(), policies: null, policiesAt: 0, editorLoaded: null };
+const state = { view: null, arg: null, page: 1, selected: new Set(), policies: null, policiesAt: 0, editorLoaded: null,
+  loadedAt: 0 };
 
 const $ = (id) => document.getElementById(id);
 
@@ -808,13 +811,16 @@ async function route() {
   if (view === 'policy-new' && !$('policy-new-editor').value) {
     $('policy-new-editor').value = 'name: My policy\nnamespace: default\ndescription: ""\n';
   }
+  state.loadedAt = Date.now();
   await LOADERS[view](arg);
 }
 
 function refresh() {
-  if (document.hidden || !state.view || state.view === 'sign-in' || state.view === 'policy-new' || $('confirm').open) {
+  const every = REFRESH_MS[state.view];
+  if (!every || document.hidden || $('confirm').open || Date.now() - state.loadedAt < every) {
     return;
   }
+  state.loadedAt = Date.now();
   LOADERS[state.view](state.arg);
 }
 
@@ -856,5 +862,5 @@ document.addEventListener('DOMContentLoaded', () => {
   window.addEventListener('hashchange', route);
   route();
   // Live: the view shown follows the fleet without a reload (the editor's text is never overwritten).
-  setInterval(refresh, REFRESH_MS);
+  setInterval(refresh, 1000);
 });

@@ -364,15 +364,35 @@ public final class AgentAdminService {
     /** Every status {@link AgentStatus#of} gives, in the order the summary lists them. */
     static final List<String> STATUSES = List.of("online", "degraded", "error", "updating", "offline", "enrolling",
             "unenrolling", "unenrolled", "uninstalled", "orphaned", "inactive");
+    /**
+     * How long one summary answers every caller: it reads every agent, and each console open on the overview asks for
+     * it every few seconds.
+     */
+    static final Duration SUMMARY_MAX_AGE = Duration.ofSeconds(2);
+    private final java.util.concurrent.atomic.AtomicReference<Memo> summary = new java.util.concurrent.atomic.AtomicReference<>();
     /** The actions an agent's page lists. */
     static final int AGENT_ACTIONS_LISTED = 50;
 
     /**
      * {@code GET /api/fleet/agents/summary}: the fleet at a glance — every agent by its status (each status apart,
      * none folded), and the active ones by policy (with how many run an older revision than the latest) and by agent
-     * version, largest first.
+     * version, largest first. Callers within {@link #SUMMARY_MAX_AGE} of each other share one reading.
      */
     public CompletableFuture<ObjectNode> summary() {
+        Instant now = clock.instant();
+        Memo last = summary.get();
+        if (last == null || !last.at().plus(SUMMARY_MAX_AGE).isAfter(now) || last.value().isCompletedExceptionally()) {
+            last = new Memo(now, computeSummary());
+            summary.set(last);
+        }
+        return last.value().thenApply(ObjectNode::deepCopy);
+    }
+
+    /** A summary and when it was asked for. */
+    private record Memo(Instant at, CompletableFuture<ObjectNode> value) {
+    }
+
+    private CompletableFuture<ObjectNode> computeSummary() {
         return repo.latestPolicies().thenCompose(policies -> repo.everyAgent(q -> q).thenApply(agents -> {
             Instant now = clock.instant();
             Map<String, Integer> byStatus = new LinkedHashMap<>();

@@ -16,6 +16,7 @@ import dev.fleetserver.core.store.WriteOp;
 import dev.fleetserver.core.store.embedded.EmbeddedApiKeys;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
 import dev.fleetserver.core.util.Json;
+import dev.fleetserver.core.util.MutableClock;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -143,6 +144,25 @@ class AgentAdminServiceTest {
         assertThat(summary.at("/by_version/0/version").asText()).isEqualTo("9.0.0");
         assertThat(summary.at("/by_version/0/agents").asInt()).isEqualTo(2);
         assertThat(summary.at("/by_version/1/version").asText()).isEqualTo("9.1.0");
+    }
+
+    @Test
+    void callersWithinTwoSecondsShareOneSummaryAndLaterOnesSeeNewAgents() throws Exception {
+        MutableClock clock = new MutableClock(CLOCK.instant());
+        FleetRepository repo = new FleetRepository(store);
+        AgentAdminService shared = new AgentAdminService(repo, new AgentKeyRevoker(repo, new EmbeddedApiKeys(store, clock), null, clock), clock);
+        repo.createAgent("a1", agent("p1", true)).get(5, TimeUnit.SECONDS);
+        assertThat(shared.summary().get(10, TimeUnit.SECONDS).get("total").asInt()).isEqualTo(1);
+
+        repo.createAgent("a2", agent("p1", true)).get(5, TimeUnit.SECONDS);
+        clock.advance(java.time.Duration.ofMillis(1_500));
+        ObjectNode cached = shared.summary().get(10, TimeUnit.SECONDS);
+        assertThat(cached.get("total").asInt()).isEqualTo(1);
+        cached.put("total", 99);
+        assertThat(shared.summary().get(10, TimeUnit.SECONDS).get("total").asInt()).as("each caller gets its own copy").isEqualTo(1);
+
+        clock.advance(java.time.Duration.ofMillis(600));
+        assertThat(shared.summary().get(10, TimeUnit.SECONDS).get("total").asInt()).isEqualTo(2);
     }
 
     @Test

@@ -82,6 +82,24 @@ public final class ConsoleRoutes {
         return sessions.valid(sessionId(ex));
     }
 
+    /**
+     * Whether a request made with the session cookie may act: reads always; a change only when it names no origin or
+     * the console's own ({@code Origin} matching {@code Host}). The cookie is SameSite=Strict already; this refuses a
+     * cross-site change even from a browser that ignored that.
+     */
+    public static boolean sameOrigin(Exchange ex) {
+        HttpMethod method = ex.method();
+        if (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD)) {
+            return true;
+        }
+        String origin = ex.header(HttpHeaderNames.ORIGIN);
+        if (origin == null) {
+            return true;
+        }
+        String host = ex.header(HttpHeaderNames.HOST);
+        return host != null && (origin.equalsIgnoreCase("http://" + host) || origin.equalsIgnoreCase("https://" + host));
+    }
+
     private void fixed(Exchange ex, FullHttpResponse answer) {
         ex.releaseRequest();
         ex.respondFixed(answer);

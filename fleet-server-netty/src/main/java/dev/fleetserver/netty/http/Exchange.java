@@ -143,6 +143,11 @@ public final class Exchange implements CheckinSink {
         return request.uri();
     }
 
+    /** The request's method; until the request head is released. */
+    public io.netty.handler.codec.http.HttpMethod method() {
+        return request.method();
+    }
+
     /** Whether the request came over TLS. */
     public boolean secure() {
         return ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;

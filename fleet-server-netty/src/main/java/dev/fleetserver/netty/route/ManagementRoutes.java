@@ -245,14 +245,17 @@ public final class ManagementRoutes {
         };
     }
 
-    /** False, with the 401 answered, when the request has neither the management token nor a console session. */
+    /**
+     * False, with the 401 answered, when the request has neither the management token nor a console session (whose
+     * changes must come from the console's own origin).
+     */
     private boolean authorized(Exchange ex) {
         String header = ex.header(HttpHeaderNames.AUTHORIZATION);
         if (header != null && header.startsWith("Bearer ")
                 && MessageDigest.isEqual(token, header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8))) {
             return true;
         }
-        if (header == null && sessions != null && ConsoleRoutes.signedIn(ex, sessions)) {
+        if (header == null && sessions != null && ConsoleRoutes.signedIn(ex, sessions) && ConsoleRoutes.sameOrigin(ex)) {
             return true;
         }
         ex.releaseRequest();

@@ -126,6 +126,20 @@ class ManagementConsoleTest {
     }
 
     @Test
+    void aChangeMadeWithTheCookieMustComeFromTheConsolesOwnOrigin() {
+        String cookie = sessionCookie(signIn(fleet.daemon().managementToken()));
+        String body = "{\"policy_id\":\"default\",\"name\":\"from-the-console\"}";
+        String own = "http://127.0.0.1:" + fleet.daemon().managementPort();
+
+        assertThat(call("POST", "/api/fleet/enrollment_api_keys", body, "Cookie", cookie, "Origin", "http://elsewhere.example")
+                .statusCode()).isEqualTo(401);
+        assertThat(call("POST", "/api/fleet/enrollment_api_keys", body, "Cookie", cookie, "Origin", own).statusCode())
+                .isEqualTo(200);
+        assertThat(call("GET", "/api/fleet/agents", null, "Cookie", cookie, "Origin", "http://elsewhere.example").statusCode())
+                .as("reads change nothing").isEqualTo(200);
+    }
+
+    @Test
     void aSignedOutOrMadeUpSessionNoLongerAuthenticates() {
         String cookie = sessionCookie(signIn(fleet.daemon().managementToken()));
 
