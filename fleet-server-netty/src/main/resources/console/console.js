@@ -134,6 +134,9 @@ function showSignIn(message) {
 function show(view) {
   const changed = state.view !== view;
   state.view = view;
+  if (changed) {
+    notice('');
+  }
   $('nav').hidden = false;
   for (const id of VIEWS) {
     $(id).hidden = id !== view;

@@ -27,16 +27,27 @@ public final class AgentClient {
     public static final String USER_AGENT = "Elastic Agent v9.6.0";
     private final HttpClient http;
     private final String base;
+    private final String userAgent;
 
     public AgentClient(int port) {
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-        this.base = "http://127.0.0.1:" + port;
+        this(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build(), "http://127.0.0.1:" + port, USER_AGENT);
     }
 
     /** A client speaking HTTPS with {@code tls} (trusted CAs, client certificate). */
     public AgentClient(int port, javax.net.ssl.SSLContext tls) {
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(tls).build();
-        this.base = "https://127.0.0.1:" + port;
+        this(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).sslContext(tls).build(), "https://127.0.0.1:" + port,
+                USER_AGENT);
+    }
+
+    private AgentClient(HttpClient http, String base, String userAgent) {
+        this.http = http;
+        this.base = base;
+        this.userAgent = userAgent;
+    }
+
+    /** The same server, as an agent of another version ({@code Elastic Agent v<version>}). */
+    public AgentClient asVersion(String version) {
+        return new AgentClient(http, base, "Elastic Agent v" + version);
     }
 
     /** A decoded answer. */
@@ -158,7 +169,7 @@ public final class AgentClient {
                 .header("kbn-xsrf", "1")
                 .header("X-Request-ID", java.util.UUID.randomUUID().toString())
                 .header("Elastic-Api-Version", "2023-06-01")
-                .header("User-Agent", USER_AGENT)
+                .header("User-Agent", userAgent)
                 .header("Accept-Encoding", "gzip")
                 .timeout(Duration.ofSeconds(30));
     }

@@ -36,11 +36,15 @@ class ConsoleBrowserTest {
 
     private ConsoleBrowser browser;
     private SimulatedAgent agent;
+    private final List<SimulatedAgent> others = new java.util.ArrayList<>();
 
     @AfterEach
     void closeBrowserAndAgent() throws Exception {
         if (agent != null) {
             agent.close();
+        }
+        for (SimulatedAgent other : others) {
+            other.close();
         }
         if (browser != null) {
             browser.close();
@@ -103,12 +107,15 @@ class ConsoleBrowserTest {
         String token = command.substring(scheme.length(), command.length() - " --insecure".length());
         browser.screenshot("tokens");
 
-        // An agent enrolled with that token appears online on the overview and in the agents table.
+        // Agents enrolled with that token appear on the overview and in the agents table, by status and version.
         agent = SimulatedAgent.start(fleet.agent(), token, host);
+        others.add(SimulatedAgent.start(fleet.agent(), token, "lab-db-" + suffix, "9.6.0", "degraded"));
+        others.add(SimulatedAgent.start(fleet.agent(), token, "lab-web-" + suffix, "9.5.2", "online"));
         browser.go("#overview");
         browser.awaitView("overview");
         browser.awaitText("#by-policy", "Lab " + suffix);
         browser.awaitText("#by-version", "9.6.0");
+        browser.awaitText("#by-version", "9.5.2");
         browser.awaitText("#server-health", "Parked checkins");
         browser.screenshot("overview");
 
@@ -118,6 +125,8 @@ class ConsoleBrowserTest {
         String row = "#agents-table tbody tr[data-agent-id='" + agent.id() + "']";
         browser.awaitText(row, host);
         browser.awaitText(row, "online");
+        browser.awaitText("#agents-table tbody", "degraded");
+        assertThat(browser.findAll("#agents-table tbody tr")).hasSize(3);
         browser.screenshot("agents");
 
         // Its page: metadata and the components it reports.
@@ -129,7 +138,7 @@ class ConsoleBrowserTest {
         // The policy: a field error and a syntax error are shown at the editor, then a real edit rolls out to 100 %.
         browser.go("#policy/" + policyId);
         browser.awaitView("policy");
-        browser.awaitText("#rollout-text", "Revision 1: 1 of 1 agents (100 %)");
+        browser.awaitText("#rollout-text", "Revision 1: 3 of 3 agents (100 %)");
         browser.await("the policy in the editor", d -> browser.byId("policy-editor").getAttribute("value").contains("name:"));
         String original = browser.byId("policy-editor").getAttribute("value");
 
@@ -147,7 +156,7 @@ class ConsoleBrowserTest {
         browser.type("policy-editor", withTopLevel(original, "description", "description: Edited in the browser"));
         browser.byId("policy-save").click();
         browser.awaitText("#notice", "Saved revision 2");
-        browser.awaitText("#rollout-text", "Revision 2: 1 of 1 agents (100 %)");
+        browser.awaitText("#rollout-text", "Revision 2: 3 of 3 agents (100 %)");
         assertThat(agent.revision()).isEqualTo(2);
         browser.await("two revisions listed", d -> browser.findAll("#policy-revisions tbody tr").size() == 2);
         browser.click("#policy-revisions button[type=button]");

@@ -21,6 +21,7 @@ final class SimulatedAgent implements AutoCloseable {
     private final AgentClient client;
     private final E2eSupport.Enrolled enrolled;
     private final String hostname;
+    private final String status;
     private final byte[] bundle;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final Thread thread;
@@ -28,22 +29,34 @@ final class SimulatedAgent implements AutoCloseable {
     private volatile long revision;
     private String ackToken;
 
-    private SimulatedAgent(AgentClient client, E2eSupport.Enrolled enrolled, String hostname) {
+    private SimulatedAgent(AgentClient client, E2eSupport.Enrolled enrolled, String hostname, String status) {
         this.client = client;
         this.enrolled = enrolled;
         this.hostname = hostname;
+        this.status = status;
         this.bundle = zip(hostname);
         this.thread = new Thread(this::run, "simulated-agent-" + hostname);
         thread.setDaemon(true);
     }
 
-    /** Enrolls with {@code enrollmentToken} and starts checking in. */
+    /** A healthy agent of version 9.6.0: enrolls with {@code enrollmentToken} and starts checking in. */
     static SimulatedAgent start(AgentClient client, String enrollmentToken, String hostname) {
+        return start(client, enrollmentToken, hostname, "9.6.0", "online");
+    }
+
+    /** An agent of {@code version} that reports {@code status} ({@code online}, {@code degraded}, {@code error}). */
+    static SimulatedAgent start(AgentClient server, String enrollmentToken, String hostname, String version, String status) {
+        AgentClient client = server.asVersion(version);
         ObjectNode body = AgentClient.enrollBody();
         ((ObjectNode) body.at("/metadata/local/host")).put("hostname", hostname);
-        JsonNode item = client.enroll(enrollmentToken, body).json().get("item");
+        ((ObjectNode) body.at("/metadata/local/elastic/agent")).put("version", version);
+        AgentClient.Reply enrolled = client.enroll(enrollmentToken, body);
+        if (enrolled.status() != 200) {
+            throw new AssertionError("enroll failed: " + enrolled.status() + " " + enrolled.body());
+        }
+        JsonNode item = enrolled.json().get("item");
         SimulatedAgent agent = new SimulatedAgent(client, new E2eSupport.Enrolled(item.get("id").asText(),
-                item.get("access_api_key").asText()), hostname);
+                item.get("access_api_key").asText()), hostname, status);
         agent.thread.start();
         return agent;
     }
@@ -72,7 +85,7 @@ final class SimulatedAgent implements AutoCloseable {
     }
 
     private void checkinOnce() {
-        ObjectNode body = AgentClient.checkinBody("online");
+        ObjectNode body = AgentClient.checkinBody(status);
         ((ObjectNode) body.get("local_metadata")).putObject("host").put("hostname", hostname);
         if (policyId != null) {
             body.put("agent_policy_id", policyId);
