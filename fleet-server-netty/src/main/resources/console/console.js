@@ -381,6 +381,11 @@ async function loadAgent(id) {
       api('GET', `/api/fleet/agents/${encodeURIComponent(id)}/uploads`)]);
     const a = agent.item;
     $('agent-title').textContent = `Agent ${agentName(a)}`;
+    if (state.tagsOf !== a.id) {
+      // Filled once per agent: a refresh must not overwrite what is being typed.
+      $('agent-tags').value = (a.tags ?? []).join(', ');
+      state.tagsOf = a.id;
+    }
     const policy = policyById(a.policy_id);
     const os = a.local_metadata?.os;
     const facts = [['Id', a.id], ['Status', badge(a.status)], ['Policy', policy ? h('a', { href: `#policy/${encodeURIComponent(a.policy_id)}` }, policy.name) : a.policy_id],
@@ -440,6 +445,19 @@ async function agentAction(kind) {
     loadAgent(id);
   } catch (e) {
     result.textContent = e.message;
+  }
+}
+
+async function saveTags(event) {
+  event.preventDefault();
+  const tags = $('agent-tags').value.split(',').map((t) => t.trim()).filter((t) => t);
+  try {
+    await api('PUT', `/api/fleet/agents/${encodeURIComponent(state.arg)}`, { tags });
+    $('agent-result').textContent = 'Tags saved.';
+    state.tagsOf = null;
+    loadAgent(state.arg);
+  } catch (e) {
+    $('agent-result').textContent = e.message;
   }
 }
 
@@ -751,7 +769,7 @@ async function loadActions() {
     renderRows($('actions-table'), ...list.items.map((a) => {
       const done = a.nbAgentsAck + a.nbAgentsFailed;
       return h('tr', { dataset: { actionId: a.actionId } }, td(h('a', { href: `#action/${encodeURIComponent(a.actionId)}` }, a.type)),
-        td(badge(a.status.toLowerCase())), td(when(a.creationTime)),
+        td(badge(a.status.toLowerCase())), td(when(a.creationTime)), td(String(a.nbAgentsActioned)),
         td(h('progress', { max: String(Math.max(1, a.nbAgentsActioned)), value: String(done), 'aria-label': `${done} of ${a.nbAgentsActioned}` })),
         td(String(a.nbAgentsAck)), td(String(a.nbAgentsFailed)));
     }));
@@ -804,6 +822,10 @@ async function route() {
   const [name, ...rest] = location.hash.replace(/^#/, '').split('/');
   const view = LOADERS[name] ? name : 'overview';
   const arg = rest.length ? decodeURIComponent(rest.join('/')) : null;
+  if (view === 'agent' && state.arg !== arg) {
+    state.tagsOf = null;
+    $('agent-result').textContent = '';
+  }
   if (view === 'policy' && state.arg !== arg) {
     state.editorLoaded = null;
     $('revision-view').hidden = true;
@@ -855,6 +877,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('agent-diagnostics').addEventListener('click', () => agentAction('diagnostics'));
   $('agent-unenroll').addEventListener('click', () => agentAction('unenroll'));
   $('agent-force-unenroll').addEventListener('click', () => agentAction('force-unenroll'));
+  $('agent-tags-form').addEventListener('submit', saveTags);
   $('policy-form').addEventListener('submit', savePolicy);
   for (const radio of document.querySelectorAll('input[name=format]')) {
     radio.addEventListener('change', switchFormat);

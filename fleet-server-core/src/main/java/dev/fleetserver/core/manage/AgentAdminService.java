@@ -65,16 +65,25 @@ public final class AgentAdminService {
             throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "page must be >= 1 and perPage between 1 and 10000");
         }
         Kuery filter = Kuery.parse(kuery);
-        Query q = filter.apply(Query.where().sortDesc("enrolled_at").size(10_000));
-        if (!showInactive) {
-            q.term("active", true);
-        }
+        java.util.function.UnaryOperator<Query> terms = q -> showInactive ? filter.apply(q) : filter.apply(q).term("active", true);
         Instant now = clock.instant();
-        return repo.agents(q).thenApply(all -> {
+        return repo.agents(terms.apply(Query.where().sortDesc("enrolled_at").size(LIST_WINDOW))).thenCompose(window -> {
+            if (window.size() < LIST_WINDOW) {
+                return CompletableFuture.completedFuture(window);
+            }
+            // More agents than one search window: read them all and sort here, so every page can be reached.
+            return repo.everyAgent(terms).thenApply(all -> all.stream()
+                    .sorted(java.util.Comparator.comparing((Agent a) -> Json.text(a.source(), "enrolled_at"),
+                            java.util.Comparator.nullsLast(java.util.Comparator.reverseOrder())))
+                    .toList());
+        }).thenApply(all -> {
             List<Agent> matching = all.stream().filter(a -> filter.matchesComputed(a, now)).toList();
             return Pages.page(matching, page, perPage, a -> agentItem(a, now));
         });
     }
+
+    /** The agents one search returns: a listing of more reads them all. */
+    static final int LIST_WINDOW = 10_000;
 
     public CompletableFuture<ObjectNode> getAgent(String id) {
         return repo.agent(id).thenApply(found -> {
@@ -328,11 +337,8 @@ public final class AgentAdminService {
 
     /** {@code GET /api/fleet/agent_status?policyId=}: counts by Kibana's agent statuses. */
     public CompletableFuture<ObjectNode> agentStatus(String policyId) {
-        Query q = Query.where().size(10_000);
-        if (policyId != null && !policyId.isEmpty()) {
-            q.term("policy_id", policyId);
-        }
-        return repo.agents(q).thenApply(agents -> {
+        boolean onePolicy = policyId != null && !policyId.isEmpty();
+        return repo.everyAgent(q -> onePolicy ? q.term("policy_id", policyId) : q).thenApply(agents -> {
             Map<String, Integer> counts = new LinkedHashMap<>();
             for (String s : List.of("online", "error", "offline", "uninstalled", "orphaned", "updating", "inactive", "unenrolled",
                     "enrolling")) {

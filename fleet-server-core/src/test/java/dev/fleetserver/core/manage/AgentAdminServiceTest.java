@@ -109,6 +109,28 @@ class AgentAdminServiceTest {
     }
 
     @Test
+    void aFleetLargerThanOneSearchWindowIsListedToItsLastPageAndCountedWhole() throws Exception {
+        int agents = AgentAdminService.LIST_WINDOW + 25;
+        List<WriteOp> ops = new ArrayList<>();
+        for (int i = 0; i < agents; i++) {
+            ops.add(new WriteOp.Create(FleetIndex.AGENTS, "a" + i, agent("p1", true)
+                    .put("enrolled_at", Instant.parse("2024-01-01T00:00:00Z").plusSeconds(i).toString())));
+        }
+        store.bulk(ops).get(60, TimeUnit.SECONDS);
+
+        JsonNode first = admin.listAgents(1, 100, null, false).get(60, TimeUnit.SECONDS);
+        JsonNode last = admin.listAgents(101, 100, "policy_id:p1", false).get(60, TimeUnit.SECONDS);
+
+        assertThat(first.get("total").asInt()).isEqualTo(agents);
+        assertThat(first.at("/items/0/id").asText()).isEqualTo("a" + (agents - 1));
+        assertThat(last.get("total").asInt()).isEqualTo(agents);
+        assertThat(last.get("items")).hasSize(25);
+        assertThat(last.at("/items/24/id").asText()).isEqualTo("a0");
+        assertThat(admin.agentStatus(null).get(60, TimeUnit.SECONDS).at("/results/total").asInt()).isEqualTo(agents);
+        assertThat(admin.agentStatus("p1").get(60, TimeUnit.SECONDS).at("/results/total").asInt()).isEqualTo(agents);
+    }
+
+    @Test
     void theSummaryCountsEveryAgentByStatusAndTheActiveOnesByPolicyRevisionAndVersion() throws Exception {
         FleetRepository repo = new FleetRepository(store);
         repo.createPolicyRevision("p1:1", Json.object().put("policy_id", "p1").put("revision_idx", 1).put("name", "Linux"))

@@ -92,6 +92,9 @@ class ConsoleBrowserTest {
         browser.find("#policy-new-form button[type=submit]").click();
         browser.awaitView("policy");
         browser.awaitText("#rollout-text", "Revision 1: 0 of 0 agents (100 %)");
+        browser.go("#policies");
+        browser.awaitText("#policies-table tbody", "Lab " + suffix);
+        browser.screenshot("policies");
 
         // An enrollment token for it, with the command that installs an agent.
         browser.go("#tokens");
@@ -134,6 +137,10 @@ class ConsoleBrowserTest {
         browser.awaitView("agent");
         browser.awaitText("#agent-components", "system/metrics-default");
         assertThat(browser.byId("agent-meta").getText()).contains(agent.id()).contains(host);
+        browser.type("agent-tags", "lab, rack-4");
+        browser.find("#agent-tags-form button[type=submit]").click();
+        browser.awaitText("#agent-result", "Tags saved.");
+        browser.awaitText("#agent-meta", "lab, rack-4");
 
         // The policy: a field error and a syntax error are shown at the editor, then a real edit rolls out to 100 %.
         browser.go("#policy/" + policyId);
@@ -190,6 +197,7 @@ class ConsoleBrowserTest {
         // Actions: the diagnostics request complete, with the agent's own result.
         browser.go("#actions");
         browser.awaitText("#actions-table tbody", "REQUEST_DIAGNOSTICS");
+        browser.screenshot("actions");
         String actionId = browser.withText("#actions-table tbody tr", "REQUEST_DIAGNOSTICS").getAttribute("data-action-id");
         browser.click("#actions-table tbody tr[data-action-id='" + actionId + "'] a");
         browser.awaitView("action");
