@@ -40,6 +40,7 @@ final class ConsoleBrowser implements AutoCloseable {
     private final Path profile;
     private final String base;
     private final Path screenshots;
+    private final List<String> violations = new java.util.ArrayList<>();
 
     /**
      * A browser for the console at {@code http://127.0.0.1:<managementPort>}, its screenshots in
@@ -161,8 +162,12 @@ final class ConsoleBrowser implements AutoCloseable {
         return ((JavascriptExecutor) driver).executeScript(js, args);
     }
 
-    /** Saves the whole page as {@code <name>.png} in this browser's screenshot directory. */
+    /**
+     * Saves the whole page as {@code <name>.png} in this browser's screenshot directory, and checks it for
+     * accessibility ({@link #checkAccessibility}).
+     */
     void screenshot(String name) {
+        checkAccessibility(name);
         // The whole page, not only what the window shows: the window grows to the page's height for the shot.
         Dimension window = driver.manage().window().getSize();
         long height = ((Number) script("return document.documentElement.scrollHeight")).longValue();
@@ -171,6 +176,40 @@ final class ConsoleBrowser implements AutoCloseable {
         driver.manage().window().setSize(window);
         try {
             Files.copy(shot, screenshots.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Checks the page as shown with axe-core (WCAG 2 A and AA rules) and keeps what it finds, each as
+     * {@code <page>: <rule> (<impact>) at <elements>}; {@link #accessibilityViolations()} lists them all.
+     */
+    void checkAccessibility(String page) {
+        String found = (String) ((JavascriptExecutor) driver).executeAsyncScript(axeScript() + """
+                ;const done = arguments[arguments.length - 1];
+                axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                  .then((r) => done(r.violations.map((v) => `${v.id} (${v.impact}) at ${v.nodes.slice(0, 3)
+                    .map((n) => n.target.join(' ')).join(', ')}`).join('\\n')))
+                  .catch((e) => done(`axe failed: ${e}`));
+                """);
+        if (found != null && !found.isEmpty()) {
+            for (String v : found.split("\n")) {
+                violations.add(page + ": " + v);
+            }
+        }
+    }
+
+    List<String> accessibilityViolations() {
+        return List.copyOf(violations);
+    }
+
+    private static String axeScript() {
+        try (var in = ConsoleBrowser.class.getResourceAsStream("/axe.min.js")) {
+            if (in == null) {
+                throw new IllegalStateException("axe.min.js is not on the test class path");
+            }
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -69,6 +69,8 @@ class ConsoleBrowserTest {
         browser.awaitView("overview");
         browser.awaitText("#server-health", "HEALTHY");
         assertThat(browser.byId("nav").isDisplayed()).isTrue();
+        browser.checkAccessibility("overview-just-signed-in");
+        assertThat(browser.accessibilityViolations()).as("axe-core on the sign-in page and the overview").isEmpty();
         assertThat(browser.scriptErrors()).isEmpty();
     }
 
@@ -233,6 +235,7 @@ class ConsoleBrowserTest {
         E2eSupport.await("the revoked token refused", () -> fleet.agent().enroll(token, AgentClient.enrollBody()).status() == 401);
 
         assertThat(browser.scriptErrors()).isEmpty();
+        assertThat(browser.accessibilityViolations()).as("axe-core on every page shown").isEmpty();
         browser.byId("sign-out").click();
         browser.awaitView("sign-in");
     }

@@ -40,6 +40,7 @@ class ConsoleSessionExpiryBrowserTest {
         browser.awaitText("#sign-in-error", "Your session has ended: sign in again.");
         assertThat(browser.byId("nav").isDisplayed()).isFalse();
         browser.screenshot("session-expired");
+        assertThat(browser.accessibilityViolations()).isEmpty();
 
         browser.type("token", fleet.daemon().managementToken());
         browser.find("#sign-in-form button[type=submit]").click();
