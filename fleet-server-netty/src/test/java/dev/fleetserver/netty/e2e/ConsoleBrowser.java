@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.By;
 import org.openqa.selenium.Dimension;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TimeoutException;
 import org.openqa.selenium.WebDriver;
@@ -156,6 +157,30 @@ final class ConsoleBrowser implements AutoCloseable {
         field.clear();
         ((JavascriptExecutor) driver).executeScript(
                 "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'));", field, text);
+    }
+
+    /** Sends keys to whatever has the focus, as a person typing would. */
+    void keys(CharSequence... keys) {
+        new org.openqa.selenium.interactions.Actions(driver).sendKeys(keys).perform();
+    }
+
+    /** Shift+Tab, {@code times} times: the focus moves back. */
+    void back(int times) {
+        var actions = new org.openqa.selenium.interactions.Actions(driver).keyDown(Keys.SHIFT);
+        for (int i = 0; i < times; i++) {
+            actions = actions.sendKeys(Keys.TAB);
+        }
+        actions.keyUp(Keys.SHIFT).perform();
+    }
+
+    /** The id of the focused element, or null. */
+    String activeId() {
+        return driver.switchTo().activeElement().getAttribute("id");
+    }
+
+    /** The text of the focused element. */
+    String activeText() {
+        return driver.switchTo().activeElement().getText();
     }
 
     Object script(String js, Object... args) {

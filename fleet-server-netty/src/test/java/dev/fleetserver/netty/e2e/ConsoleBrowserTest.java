@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
+import org.openqa.selenium.Keys;
 
 /**
  * The console in a real browser (headless Chromium) against a server on its embedded store, with an agent that checks
@@ -72,6 +73,35 @@ class ConsoleBrowserTest {
         browser.checkAccessibility("overview-just-signed-in");
         assertThat(browser.accessibilityViolations()).as("axe-core on the sign-in page and the overview").isEmpty();
         assertThat(browser.scriptErrors()).isEmpty();
+    }
+
+    @Test
+    void theConsoleIsUsedFromTheKeyboardAlone() throws Exception {
+        browser = ConsoleBrowser.open(fleet.daemon().managementPort(), work, getClass().getSimpleName());
+        browser.openRoot();
+        browser.awaitView("sign-in");
+        browser.await("the token field focused", d -> "token".equals(browser.activeId()));
+        browser.keys(fleet.daemon().managementToken(), Keys.ENTER);
+        browser.awaitView("overview");
+        browser.await("the overview's title focused", d -> "overview-title".equals(browser.activeId()));
+
+        // Back from the view's title: the navigation, then the skip link at the top; forward again to Agents.
+        browser.back(1);
+        assertThat(browser.activeText()).isEqualTo("Sign out");
+        browser.back(4);
+        assertThat(browser.activeText()).isEqualTo("Agents");
+        browser.back(2);
+        assertThat(browser.activeText()).isEqualTo("Skip to content");
+        browser.keys(Keys.TAB, Keys.TAB);
+        assertThat(browser.activeText()).isEqualTo("Agents");
+        browser.keys(Keys.ENTER);
+        browser.awaitView("agents");
+        browser.await("the agents' title focused", d -> "agents-title".equals(browser.activeId()));
+
+        browser.keys(Keys.TAB);
+        assertThat(browser.activeId()).isEqualTo("kuery");
+        browser.keys("status:nothing-like-this", Keys.ENTER);
+        browser.awaitText("#page-label", "(0 agents)");
     }
 
     @Test
