@@ -135,7 +135,8 @@ function show(view) {
   const changed = state.view !== view;
   state.view = view;
   if (changed) {
-    notice('');
+    notice(state.nextNotice || '');
+    state.nextNotice = null;
   }
   $('nav').hidden = false;
   for (const id of VIEWS) {
@@ -610,6 +611,22 @@ async function switchFormat() {
   await loadPolicy(state.arg, true);
 }
 
+async function deletePolicy() {
+  const id = state.arg;
+  $('policy-delete-result').textContent = '';
+  if (!(await confirmed(`Delete the policy ${id} and revoke its enrollment tokens? Only a policy no agent is assigned to can be deleted.`))) {
+    return;
+  }
+  try {
+    await api('POST', '/api/fleet/agent_policies/delete', { agentPolicyId: id });
+    state.policies = null;
+    state.nextNotice = `Policy ${id} deleted.`;
+    location.hash = '#policies';
+  } catch (e) {
+    $('policy-delete-result').textContent = e.message;
+  }
+}
+
 async function createPolicy(event) {
   event.preventDefault();
   const textarea = $('policy-new-editor');
@@ -830,6 +847,7 @@ async function route() {
     state.editorLoaded = null;
     $('revision-view').hidden = true;
     $('policy-editor-error').textContent = '';
+    $('policy-delete-result').textContent = '';
   }
   state.arg = arg;
   show(view);
@@ -879,6 +897,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('agent-force-unenroll').addEventListener('click', () => agentAction('force-unenroll'));
   $('agent-tags-form').addEventListener('submit', saveTags);
   $('policy-form').addEventListener('submit', savePolicy);
+  $('policy-delete').addEventListener('click', deletePolicy);
   for (const radio of document.querySelectorAll('input[name=format]')) {
     radio.addEventListener('change', switchFormat);
   }

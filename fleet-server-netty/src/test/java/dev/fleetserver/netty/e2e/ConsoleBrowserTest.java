@@ -264,6 +264,23 @@ class ConsoleBrowserTest {
         assertThat(found).isTrue();
         E2eSupport.await("the revoked token refused", () -> fleet.agent().enroll(token, AgentClient.enrollBody()).status() == 401);
 
+        // A policy with agents cannot be deleted; one without can.
+        browser.go("#policy/" + policyId);
+        browser.awaitView("policy");
+        browser.byId("policy-delete").click();
+        browser.byId("confirm-ok").click();
+        browser.awaitText("#policy-delete-result", "Cannot delete an agent policy that is assigned to any active or inactive agents");
+        E2eSupport.managementOk(fleet.daemon(), "POST", "/api/fleet/agent_policies",
+                "{\"id\":\"spare-" + suffix + "\",\"name\":\"Spare " + suffix + "\"}");
+        browser.go("#policy/spare-" + suffix);
+        browser.awaitText("#policy-title", "Spare " + suffix);
+        browser.byId("policy-delete").click();
+        browser.byId("confirm-ok").click();
+        browser.awaitView("policies");
+        browser.awaitText("#notice", "Policy spare-" + suffix + " deleted.");
+        assertThat(E2eSupport.management(fleet.daemon(), "GET", "/api/fleet/agent_policies/spare-" + suffix, null).status())
+                .isEqualTo(404);
+
         assertThat(browser.scriptErrors()).isEmpty();
         assertThat(browser.accessibilityViolations()).as("axe-core on every page shown").isEmpty();
         browser.byId("sign-out").click();
