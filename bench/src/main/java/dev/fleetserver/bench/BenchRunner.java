@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -54,12 +55,13 @@ public final class BenchRunner {
                 [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
                 [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
                                                               is marked noisy and run again)
-                [--scenario park-fanout|action-fanout|storm|enroll|artifact-storm|steady|chaos|upload]  (default park-fanout; chaos: see
+                [--scenario park-fanout|action-fanout|storm|enroll|artifact-storm|steady|console|chaos|upload]  (default park-fanout; chaos: see
                                                                    --scenario chaos --help)
                 [--store embedded|es] [--servers 1]   (es: starts the real test Elasticsearch via EsNode;
                                                        servers > 1: agents round-robin over them, ours only)
                 [--es-classpath bench/target/test-classes:fleet-server-es/target/test-classes] [--es-heap 1g]
                 [--storms 2 --storm-signal term|kill]  (storm: restarts of the server per run)
+                [--console-rounds 5]  (console: each browser-console call timed this many times, agents parked)
                 [--steady-seconds 330]  (steady, --store es: what parked agents cost Elasticsearch over this window,
                                          then the policy fan-outs; es fan-outs record their cost too)
                 [--idle-below-cores 0.3]  (before each measurement: wait, at most 180 s, until the servers' CPU is
@@ -105,7 +107,7 @@ public final class BenchRunner {
                 "quiet-wait-seconds", "apply-millis", "noisy-above-cores", "noisy-retries", "server-jvm-args",
                 "scenario", "store", "servers", "es-classpath", "es-heap", "storms", "storm-signal", "seed-es", "idle-below-cores",
                 "artifact-bytes", "policy-kb", "gzip", "tls", "tls-engine", "tls-resume",
-                "enroll-per-second", "steady-seconds", "api-key-ttl-seconds"));
+                "enroll-per-second", "steady-seconds", "api-key-ttl-seconds", "console-rounds"));
         BenchRunner r = new BenchRunner(a);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             r.children.forEach(Child::close);
@@ -460,7 +462,9 @@ public final class BenchRunner {
             if (scenario.equals("steady")) {
                 run.set("steady", steady(srvs, agents));
             }
-            if (scenario.equals("storm")) {
+            if (scenario.equals("console")) {
+                run.set("console", console(first, agents));
+            } else if (scenario.equals("storm")) {
                 run.set("storms", storms(srvs, gens, agents, pids, cpu, deadline));
             } else {
                 List<String> ids = scenario.equals("action-fanout") ? gens.ids(deadline) : List.of();
@@ -750,6 +754,61 @@ public final class BenchRunner {
         if (res.statusCode() != 200) {
             throw new IllegalStateException(method + " " + path + " answered " + res.statusCode() + ": " + res.body());
         }
+    }
+
+    /**
+     * What an open browser console costs the server with every agent parked: each management call a console view
+     * makes, timed and its server CPU counted, {@code --console-rounds} times (default 5), 2.1 s apart so that the
+     * summary is read afresh each time (callers within 2 s share one); medians per call.
+     */
+    private ObjectNode console(ServerProcess srv, int agents) throws Exception {
+        int lastPage = Math.max(1, (agents + 49) / 50);
+        Map<String, String> calls = new java.util.LinkedHashMap<>();
+        calls.put("summary (overview, policies)", "/api/fleet/agents/summary");
+        calls.put("agents, first page", "/api/fleet/agents?page=1&perPage=50");
+        calls.put("agents, last page", "/api/fleet/agents?page=" + lastPage + "&perPage=50");
+        calls.put("agents, KQL status:online", "/api/fleet/agents?page=1&perPage=50&kuery=status%3Aonline");
+        calls.put("agent_status", "/api/fleet/agent_status");
+        calls.put("rollout of the agents' policy", "/api/fleet/agent_policies/default/rollout");
+        calls.put("policies", "/api/fleet/agent_policies");
+        Map<String, List<double[]>> measured = new java.util.LinkedHashMap<>();
+        calls.keySet().forEach(k -> measured.put(k, new ArrayList<>()));
+        int rounds = args.integer("console-rounds", 5);
+        for (int r = 0; r < rounds; r++) {
+            Thread.sleep(2_100);
+            for (Map.Entry<String, String> call : calls.entrySet()) {
+                long ticks = CpuMeter.ticks(srv.pid());
+                long start = System.nanoTime();
+                HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + srv.mport + call.getValue()))
+                        .header("Authorization", "Bearer " + srv.managementToken).timeout(Duration.ofSeconds(120)).GET().build();
+                HttpResponse<byte[]> res = http.send(req, HttpResponse.BodyHandlers.ofByteArray());
+                double millis = (System.nanoTime() - start) / 1e6;
+                double cpuMillis = (CpuMeter.ticks(srv.pid()) - ticks) * 10.0;
+                if (res.statusCode() != 200) {
+                    throw new IllegalStateException(call.getValue() + " answered " + res.statusCode());
+                }
+                measured.get(call.getKey()).add(new double[] {millis, cpuMillis, res.body().length});
+            }
+        }
+        ObjectNode out = JSON.createObjectNode();
+        out.put("agents", agents);
+        out.put("rounds", rounds);
+        ObjectNode per = out.putObject("calls");
+        measured.forEach((name, xs) -> {
+            ObjectNode n = per.putObject(name);
+            n.put("path", calls.get(name));
+            n.put("medianMillis", medianOf(xs, 0));
+            n.put("maxMillis", xs.stream().mapToDouble(x -> x[0]).max().orElse(0));
+            n.put("medianServerCpuMillis", medianOf(xs, 1));
+            n.put("answerBytes", medianOf(xs, 2));
+        });
+        log("console " + out);
+        return out;
+    }
+
+    private static double medianOf(List<double[]> xs, int i) {
+        double[] v = xs.stream().mapToDouble(x -> x[i]).sorted().toArray();
+        return v.length == 0 ? 0 : v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
 
     /** {@code fleet_artifacts_store_reads_total} of the first server's metrics. */

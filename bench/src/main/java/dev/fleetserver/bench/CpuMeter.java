@@ -90,7 +90,8 @@ final class CpuMeter {
         return sum;
     }
 
-    private static long ticks(long pid) {
+    /** The CPU ticks (1/100 s) one process has used, user and system. */
+    static long ticks(long pid) {
         try {
             String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
             String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");

@@ -67,6 +67,13 @@ public final class AgentAdminService {
         Kuery filter = Kuery.parse(kuery);
         java.util.function.UnaryOperator<Query> terms = q -> showInactive ? filter.apply(q) : filter.apply(q).term("active", true);
         Instant now = clock.instant();
+        long from = (long) (page - 1) * perPage;
+        if (!filter.computed() && from + perPage <= LIST_WINDOW) {
+            // The store can filter on every clause: it counts them and reads this page alone.
+            Query one = terms.apply(Query.where().sortDesc("enrolled_at").from((int) from).size(perPage));
+            return repo.countAgents(terms.apply(Query.where())).thenCombine(repo.agents(one),
+                    (total, agents) -> Pages.of(agents, total, page, perPage, a -> agentItem(a, now)));
+        }
         return repo.agents(terms.apply(Query.where().sortDesc("enrolled_at").size(LIST_WINDOW))).thenCompose(window -> {
             if (window.size() < LIST_WINDOW) {
                 return CompletableFuture.completedFuture(window);

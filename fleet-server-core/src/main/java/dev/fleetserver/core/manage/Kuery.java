@@ -62,6 +62,11 @@ final class Kuery {
         return q;
     }
 
+    /** Whether a clause is on a computed field ({@code status}), which the store cannot filter on. */
+    boolean computed() {
+        return clauses.stream().anyMatch(c -> c[0].equals("status"));
+    }
+
     /** The computed-field part ({@code status}), checked on each agent. */
     boolean matchesComputed(Agent agent, Instant now) {
         for (String[] c : clauses) {

@@ -109,6 +109,34 @@ class AgentAdminServiceTest {
     }
 
     @Test
+    void everyPageHoldsTheRightAgentsNewestFirstWhetherTheStoreOrTheServiceCutsIt() throws Exception {
+        List<WriteOp> ops = new ArrayList<>();
+        String now = CLOCK.instant().toString();
+        for (int i = 0; i < 130; i++) {
+            ObjectNode a = agent(i % 2 == 0 ? "even" : "odd", i != 7)
+                    .put("enrolled_at", Instant.parse("2024-01-01T00:00:00Z").plusSeconds(i).toString());
+            if (i % 3 == 0) {
+                a.put("last_checkin", now);
+            }
+            ops.add(new WriteOp.Create(FleetIndex.AGENTS, "a" + i, a));
+        }
+        store.bulk(ops).get(30, TimeUnit.SECONDS);
+
+        JsonNode third = admin.listAgents(3, 50, null, false).get(10, TimeUnit.SECONDS);
+        assertThat(third.get("total").asInt()).as("the inactive one left out").isEqualTo(129);
+        assertThat(third.get("items")).hasSize(29);
+        assertThat(third.at("/items/0/id").asText()).isEqualTo("a29");
+        assertThat(third.at("/items/28/id").asText()).isEqualTo("a0");
+        assertThat(admin.listAgents(1, 50, null, true).get(10, TimeUnit.SECONDS).get("total").asInt()).isEqualTo(130);
+        JsonNode even = admin.listAgents(2, 10, "policy_id:even", false).get(10, TimeUnit.SECONDS);
+        assertThat(even.get("total").asInt()).isEqualTo(65);
+        assertThat(even.at("/items/0/id").asText()).isEqualTo("a108");
+        JsonNode online = admin.listAgents(1, 100, "status:online and policy_id:even", false).get(10, TimeUnit.SECONDS);
+        assertThat(online.get("total").asInt()).as("every sixth agent").isEqualTo(22);
+        assertThat(online.at("/items/0/id").asText()).isEqualTo("a126");
+    }
+
+    @Test
     void aFleetLargerThanOneSearchWindowIsListedToItsLastPageAndCountedWhole() throws Exception {
         int agents = AgentAdminService.LIST_WINDOW + 25;
         List<WriteOp> ops = new ArrayList<>();

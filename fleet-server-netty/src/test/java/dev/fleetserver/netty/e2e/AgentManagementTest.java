@@ -198,6 +198,9 @@ class AgentManagementTest {
         assertThat(tagged.get("total").asInt()).isEqualTo(1);
         assertThat(tagged.at("/items/0/id").asText()).isEqualTo(a.id());
         assertThat(ok("GET", "/api/fleet/agents?kuery=policy_id:default", null).get("total").asInt()).isEqualTo(2);
+        JsonNode second = ok("GET", "/api/fleet/agents?page=2&perPage=1", null);
+        assertThat(second.get("total").asInt()).isEqualTo(2);
+        assertThat(second.at("/items/0/id").asText()).as("the older of the two").isEqualTo(a.id());
         assertThat(ok("GET", "/api/fleet/agents?kuery=" + java.net.URLEncoder.encode("tags:(a or b)",
                 java.nio.charset.StandardCharsets.UTF_8), null, 400)).isNotNull();
 
