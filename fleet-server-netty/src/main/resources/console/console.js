@@ -12,7 +12,7 @@ const STATUS_ORDER = ['online', 'degraded', 'error', 'updating', 'offline', 'enr
 const VIEWS = ['sign-in', 'overview', 'agents', 'agent', 'policies', 'policy', 'policy-new', 'tokens', 'actions', 'action'];
 
 const state = { view: null, arg: null, page: 1, selected: new Set(), policies: null, policiesAt: 0, editorLoaded: null,
-  loadedAt: 0 };
+  loadedAt: 0, loadMillis: 0, loading: false };
 
 const $ = (id) => document.getElementById(id);
 
@@ -854,17 +854,29 @@ async function route() {
   if (view === 'policy-new' && !$('policy-new-editor').value) {
     $('policy-new-editor').value = 'name: My policy\nnamespace: default\ndescription: ""\n';
   }
-  state.loadedAt = Date.now();
-  await LOADERS[view](arg);
+  await load(view, arg);
 }
 
-function refresh() {
+/** Reads the view shown again when due: never more often than 20 times the time its last reading took. */
+async function refresh() {
   const every = REFRESH_MS[state.view];
-  if (!every || document.hidden || $('confirm').open || Date.now() - state.loadedAt < every) {
+  if (!every || state.loading || document.hidden || $('confirm').open
+      || Date.now() - state.loadedAt < Math.max(every, 20 * state.loadMillis)) {
     return;
   }
-  state.loadedAt = Date.now();
-  LOADERS[state.view](state.arg);
+  await load(state.view, state.arg);
+}
+
+async function load(view, arg) {
+  state.loading = true;
+  const started = Date.now();
+  state.loadedAt = started;
+  try {
+    await LOADERS[view](arg);
+  } finally {
+    state.loadMillis = Date.now() - started;
+    state.loading = false;
+  }
 }
 
 document.addEventListener('DOMContentLoaded', () => {
