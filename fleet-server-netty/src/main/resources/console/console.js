@@ -12,7 +12,15 @@ const STATUS_ORDER = ['online', 'degraded', 'error', 'updating', 'offline', 'enr
 const VIEWS = ['sign-in', 'overview', 'agents', 'agent', 'policies', 'policy', 'policy-new', 'tokens', 'actions', 'action'];
 
 const state = { view: null, arg: null, page: 1, selected: new Set(), policies: null, policiesAt: 0, editorLoaded: null,
-  loadedAt: 0, loadMillis: 0, loading: false };
+  loadedAt: 0, loadMillis: 0, loading: false, gen: 0, kuery: '' };
+
+/**
+ * Whether what a loader read is still wanted: navigating, searching or paging starts a new generation, and a reading
+ * begun before it (a refresh answering late) must not fill the view now shown.
+ */
+function stale(gen) {
+  return gen !== state.gen;
+}
 
 const $ = (id) => document.getElementById(id);
 
@@ -283,14 +291,18 @@ function revisionCell(a) {
 }
 
 async function loadAgents() {
-  const kuery = $('kuery').value.trim();
-  const query = new URLSearchParams({ page: String(state.page), perPage: String(PAGE_SIZE) });
+  const gen = state.gen;
+  const { kuery, page } = state;
+  const query = new URLSearchParams({ page: String(page), perPage: String(PAGE_SIZE) });
   if (kuery) {
     query.set('kuery', kuery);
   }
   try {
     await policies();
     const list = await api('GET', `/api/fleet/agents?${query}`);
+    if (stale(gen)) {
+      return;
+    }
     renderRows($('agents-table'), ...list.items.map((a) => {
       const box = h('input', { type: 'checkbox', 'aria-label': `Select ${agentName(a)}`, checked: state.selected.has(a.id) });
       box.addEventListener('change', () => (box.checked ? state.selected.add(a.id) : state.selected.delete(a.id)));
@@ -301,9 +313,9 @@ async function loadAgents() {
         revisionCell(a), td(a.agent?.version ?? ''), td(when(a.last_checkin)), td((a.tags ?? []).join(', ')));
     }));
     const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
-    $('page-label').textContent = `Page ${state.page} of ${pages} (${list.total} agents)`;
-    $('previous-page').disabled = state.page <= 1;
-    $('next-page').disabled = state.page >= pages;
+    $('page-label').textContent = `Page ${page} of ${pages} (${list.total} agents)`;
+    $('previous-page').disabled = page <= 1;
+    $('next-page').disabled = page >= pages;
     $('agents-error').textContent = '';
   } catch (e) {
     $('agents-error').textContent = e.message;
@@ -334,7 +346,7 @@ async function bulkApply(event) {
   const result = $('bulk-result');
   result.textContent = '';
   const scope = new FormData($('bulk-form')).get('scope');
-  const kuery = $('kuery').value.trim();
+  const kuery = state.kuery;
   let agents;
   if (scope === 'selected') {
     agents = [...state.selected];
@@ -348,6 +360,11 @@ async function bulkApply(event) {
   const who = Array.isArray(agents) ? `${agents.length} selected agent(s)`
     : agents ? `every agent matching "${agents}"` : 'every agent';
   const action = $('bulk-action').value;
+  const acting = { upgrade: 'Upgrade', reassign: 'Assign to another policy', unenroll: 'Unenroll',
+    'force-unenroll': 'Force unenroll' }[action];
+  if (!Array.isArray(agents) && !(await confirmed(`${acting} ${who}?`))) {
+    return;
+  }
   try {
     let answer;
     if (action === 'upgrade') {
@@ -357,12 +374,15 @@ async function bulkApply(event) {
       answer = await api('POST', '/api/fleet/agents/bulk_reassign', { agents, policy_id: $('bulk-policy').value });
     } else {
       const force = action === 'force-unenroll';
-      if (!(await confirmed(`${force ? 'Force unenroll' : 'Unenroll'} ${who}?`))) {
+      if (Array.isArray(agents) && !(await confirmed(`${acting} ${who}?`))) {
         return;
       }
       answer = await api('POST', '/api/fleet/agents/bulk_unenroll', { agents, revoke: force });
     }
     state.selected.clear();
+    for (const box of $('agents-table').querySelectorAll('input[type=checkbox]')) {
+      box.checked = false;
+    }
     result.replaceChildren(`Sent to ${who}. `, answer.actionId
       ? h('a', { href: `#action/${encodeURIComponent(answer.actionId)}` }, 'Follow its progress') : '');
     loadAgents();
@@ -374,12 +394,16 @@ async function bulkApply(event) {
 // --- one agent ---
 
 async function loadAgent(id) {
+  const gen = state.gen;
   try {
     await policies();
     const [agent, actions, uploads] = await Promise.all([
       api('GET', `/api/fleet/agents/${encodeURIComponent(id)}`),
       api('GET', `/api/fleet/agents/${encodeURIComponent(id)}/actions`),
       api('GET', `/api/fleet/agents/${encodeURIComponent(id)}/uploads`)]);
+    if (stale(gen)) {
+      return;
+    }
     const a = agent.item;
     $('agent-title').textContent = `Agent ${agentName(a)}`;
     if (state.tagsOf !== a.id) {
@@ -496,16 +520,23 @@ function format() {
 }
 
 async function loadPolicy(id, withEditor) {
+  const gen = state.gen;
   try {
     const [rollout, revisions] = await Promise.all([
       api('GET', `/api/fleet/agent_policies/${encodeURIComponent(id)}/rollout`),
       api('GET', `/api/fleet/agent_policies/${encodeURIComponent(id)}/revisions`)]);
+    if (stale(gen)) {
+      return;
+    }
     renderRollout(rollout);
     renderRows($('policy-revisions'), ...revisions.items.map((r) => h('tr', {},
       td(String(r.revision)), td(r.name), td(when(r.updated_at)),
       td(h('button', { type: 'button', onclick: () => showRevision(id, r.revision) }, `View revision ${r.revision}`)))));
     if (withEditor || state.editorLoaded !== id) {
       const policy = (await api('GET', `/api/fleet/agent_policies/${encodeURIComponent(id)}`)).item;
+      if (stale(gen)) {
+        return;
+      }
       $('policy-title').textContent = `Policy ${policy.name}`;
       $('policy-editor').value = dump(editable(policy), format());
       state.editorText = $('policy-editor').value;
@@ -593,8 +624,11 @@ async function switchFormat() {
   const back = (f) => { document.querySelector(`input[name=format][value=${f}]`).checked = true; };
   if (to === 'yaml') {
     try {
+      const unchanged = textarea.value === state.editorText;
       textarea.value = dump(JSON.parse(textarea.value), 'yaml');
-      state.editorText = textarea.value;
+      if (unchanged) {
+        state.editorText = textarea.value;
+      }
     } catch (e) {
       back('json');
       editorError(textarea, $('policy-editor-error'), `invalid JSON: ${e.message}`);
@@ -647,9 +681,15 @@ async function createPolicy(event) {
 const PLAIN = /^[A-Za-z_/][A-Za-z0-9_./-]*( [A-Za-z0-9_./-]+)*$/;
 const RESERVED = /^(true|false|yes|no|on|off|null|y|n|~)$/i;
 
+/** JSON-quoted, with the characters YAML does not take raw (C1 controls, line separators, non-characters) escaped. */
+function quoted(v) {
+  return JSON.stringify(v).replace(/[\u007f-\u009f\u2028\u2029\ufffe\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function scalar(v) {
   if (typeof v === 'string') {
-    return PLAIN.test(v) && !RESERVED.test(v) ? v : JSON.stringify(v);
+    return PLAIN.test(v) && !RESERVED.test(v) ? v : quoted(v);
   }
   return v === null ? 'null' : String(v);
 }
@@ -797,8 +837,12 @@ async function loadActions() {
 }
 
 async function loadAction(id) {
+  const gen = state.gen;
   try {
     const r = await api('GET', `/api/fleet/actions/${encodeURIComponent(id)}/results`);
+    if (stale(gen)) {
+      return;
+    }
     $('action-title').textContent = `Action ${r.type}`;
     $('action-summary').textContent = `${r.acked} acked, ${r.failed} failed, ${r.pending} pending of ${r.total} agents`;
     renderRows($('action-results'), ...r.items.map((i) => h('tr', {},
@@ -850,6 +894,7 @@ async function route() {
     $('policy-delete-result').textContent = '';
   }
   state.arg = arg;
+  state.gen += 1;
   show(view);
   if (view === 'policy-new' && !$('policy-new-editor').value) {
     $('policy-new-editor').value = 'name: My policy\nnamespace: default\ndescription: ""\n';
@@ -882,9 +927,15 @@ async function load(view, arg) {
 document.addEventListener('DOMContentLoaded', () => {
   $('sign-in-form').addEventListener('submit', signIn);
   $('sign-out').addEventListener('click', signOut);
-  $('agents-search').addEventListener('submit', (e) => { e.preventDefault(); state.page = 1; loadAgents(); });
-  $('previous-page').addEventListener('click', () => { state.page = Math.max(1, state.page - 1); loadAgents(); });
-  $('next-page').addEventListener('click', () => { state.page += 1; loadAgents(); });
+  $('agents-search').addEventListener('submit', (e) => {
+    e.preventDefault();
+    state.kuery = $('kuery').value.trim();
+    state.page = 1;
+    state.gen += 1;
+    loadAgents();
+  });
+  $('previous-page').addEventListener('click', () => { state.page = Math.max(1, state.page - 1); state.gen += 1; loadAgents(); });
+  $('next-page').addEventListener('click', () => { state.page += 1; state.gen += 1; loadAgents(); });
   $('select-page').addEventListener('change', (e) => {
     for (const box of $('agents-table').tBodies[0].querySelectorAll('input[type=checkbox]')) {
       box.checked = e.target.checked;

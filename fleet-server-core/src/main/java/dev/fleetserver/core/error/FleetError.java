@@ -96,6 +96,8 @@ public enum FleetError {
     MULTI_RANGE_NOT_SATISFIABLE("ErrRangeNotSatisfiable", "Multipart ranges not satisfiable"),
     // Management API (Kibana-style errors)
     MANAGEMENT_UNAUTHORIZED("Unauthorized", "missing or invalid bearer token"),
+    /** A console session's change sent from another origin than the console's. */
+    MANAGEMENT_FORBIDDEN("Forbidden", "forbidden"),
     MANAGEMENT_NOT_FOUND("Not Found", "not found"),
     MANAGEMENT_BAD_REQUEST("Bad Request", "bad request"),
     MANAGEMENT_CONFLICT("Conflict", "conflict");

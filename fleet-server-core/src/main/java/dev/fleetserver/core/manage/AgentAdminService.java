@@ -394,7 +394,9 @@ public final class AgentAdminService {
     public CompletableFuture<ObjectNode> summary() {
         Instant now = clock.instant();
         Memo last = summary.get();
-        if (last == null || !last.at().plus(SUMMARY_MAX_AGE).isAfter(now) || last.value().isCompletedExceptionally()) {
+        // A reading under way is shared however long it takes: a slow fleet is exactly where sharing matters.
+        boolean fresh = last != null && !now.isBefore(last.at()) && last.at().plus(SUMMARY_MAX_AGE).isAfter(now);
+        if (last == null || last.value().isCompletedExceptionally() || (last.value().isDone() && !fresh)) {
             last = new Memo(now, computeSummary());
             summary.set(last);
         }
@@ -511,7 +513,7 @@ public final class AgentAdminService {
             if (parts.isEmpty()) {
                 throw new FleetException(FleetError.MANAGEMENT_NOT_FOUND, "Action " + actionId + " not found");
             }
-            return repo.actionResults(actionId).thenApply(results -> {
+            return repo.everyActionResult(actionId).thenApply(results -> {
                 Map<String, ObjectNode> byAgent = new LinkedHashMap<>();
                 results.forEach(r -> byAgent.putIfAbsent(Json.text(r, "agent_id"), r));
                 boolean expired = parts.get(0).expiredAt(clock.instant());
@@ -568,7 +570,7 @@ public final class AgentAdminService {
     }
 
     private CompletableFuture<ObjectNode> statusOf(String actionId, List<Action> parts) {
-        return repo.actionResults(actionId).thenApply(results -> {
+        return repo.everyActionResult(actionId).thenApply(results -> {
             int targeted = parts.stream().mapToInt(p -> p.agents().size()).sum();
             long failed = results.stream().filter(r -> r.hasNonNull("error") && !r.get("error").asText().isEmpty()).count();
             long acked = results.size() - failed;

@@ -300,6 +300,30 @@ public final class FleetRepository {
         return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
     }
 
+    /**
+     * Every result document of an action, however many: pages of 10 000 in {@code _seq_no} order (results are
+     * written once, under ids of their own, so none is met twice).
+     */
+    public CompletableFuture<List<ObjectNode>> everyActionResult(String actionId) {
+        return everyActionResult(actionId, -1, new java.util.ArrayList<>(), 0);
+    }
+
+    private CompletableFuture<List<ObjectNode>> everyActionResult(String actionId, long afterSeqNo, List<ObjectNode> found,
+                                                                  int pages) {
+        Query page = Query.where().term("action_id", actionId).seqNoAfter(afterSeqNo).sortAsc(Query.SEQ_NO).size(AGENT_PAGE);
+        return store.search(FleetIndex.ACTION_RESULTS, page).thenCompose(docs -> {
+            long last = afterSeqNo;
+            for (Doc d : docs) {
+                last = Math.max(last, d.seqNo());
+                found.add(d.source());
+            }
+            if (docs.size() < AGENT_PAGE || pages + 1 >= MAX_AGENT_PAGES) {
+                return CompletableFuture.completedFuture(found);
+            }
+            return everyActionResult(actionId, last, found, pages + 1);
+        });
+    }
+
     /** The result documents of an action (at most 10 000), as stored. */
     public CompletableFuture<List<ObjectNode>> actionResults(String actionId) {
         Query q = Query.where().term("action_id", actionId).size(10_000);

@@ -79,6 +79,19 @@ class AgentAdminServiceTest {
         }
         assertThat(listed).as("each agent once").isEqualTo(matching);
         assertThat(targeted).hasSize(matching).contains("a0", "a" + (matching - 1)).doesNotContain("other-policy", "inactive");
+
+        // Every agent answers: the action's results and status count all of them, past one search window too.
+        List<WriteOp> results = new ArrayList<>();
+        for (String agentId : targeted) {
+            results.add(new WriteOp.Create(FleetIndex.ACTION_RESULTS, actionId + ":" + agentId,
+                    Json.object().put("action_id", actionId).put("agent_id", agentId)));
+        }
+        store.bulk(results).get(60, TimeUnit.SECONDS);
+        JsonNode counted = admin.actionResults(actionId).get(60, TimeUnit.SECONDS);
+        assertThat(counted.get("acked").asInt()).isEqualTo(matching);
+        assertThat(counted.get("pending").asInt()).isZero();
+        assertThat(counted.get("items")).hasSize(AgentAdminService.RESULTS_LISTED);
+        assertThat(admin.actionStatus(20).get(60, TimeUnit.SECONDS).at("/items/0/nbAgentsAck").asInt()).isEqualTo(matching);
     }
 
     @Test

@@ -95,6 +95,7 @@ public final class ErrorMapper {
         STATUS.put(FleetError.RANGE_NOT_SATISFIABLE, 416);
         STATUS.put(FleetError.MULTI_RANGE_NOT_SATISFIABLE, 416);
         STATUS.put(FleetError.MANAGEMENT_UNAUTHORIZED, 401);
+        STATUS.put(FleetError.MANAGEMENT_FORBIDDEN, 403);
         STATUS.put(FleetError.MANAGEMENT_NOT_FOUND, 404);
         STATUS.put(FleetError.MANAGEMENT_BAD_REQUEST, 400);
         STATUS.put(FleetError.MANAGEMENT_CONFLICT, 409);

@@ -10,14 +10,19 @@ import java.io.IOException;
 
 /**
  * A YAML request body ({@code Content-Type: application/yaml}), read whole and parsed into the same tree a JSON body
- * gives, duplicate keys refused. YAML cannot be tokenized as it streams in, so the raw body is held until its end;
- * the route's body limit bounds it. An empty (or blank) body gives {@code null}.
+ * gives: duplicate keys, aliases ({@code *name}, which the parser would turn into the anchor's name) and more than one
+ * document are refused. YAML cannot be tokenized as it streams in, so the raw body is held until its end; the route's
+ * body limit bounds it. An empty (or blank) body gives {@code null}.
  */
 public final class YamlBody implements BodyConsumer<JsonNode> {
-    /** Heap the tree costs over the raw bytes: names, values and nodes, generously. */
-    private static final int TREE_FACTOR = 4;
+    /**
+     * Heap the tree may cost per raw byte: a flow sequence of one-letter scalars ({@code [a,a,…]}) makes a node of about
+     * 64 bytes for every 2 bytes of text, as {@link JsonBody} counts per token.
+     */
+    private static final int TREE_FACTOR = 33;
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
@@ -46,7 +51,15 @@ public final class YamlBody implements BodyConsumer<JsonNode> {
 
     @Override
     public JsonNode finish() throws IOException {
-        JsonNode tree = YAML.readTree(bytes.toByteArray());
+        byte[] text = bytes.toByteArray();
+        try (JsonParser p = YAML.createParser(text)) {
+            while (p.nextToken() != null) {
+                if (((com.fasterxml.jackson.dataformat.yaml.YAMLParser) p).isCurrentAlias()) {
+                    throw new com.fasterxml.jackson.core.JsonParseException(p, "aliases (*" + p.getText() + ") are not accepted");
+                }
+            }
+        }
+        JsonNode tree = YAML.readTree(text);
         return tree == null || tree.isMissingNode() || tree.isNull() ? null : tree;
     }
 

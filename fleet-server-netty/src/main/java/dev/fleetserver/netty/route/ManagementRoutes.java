@@ -246,8 +246,8 @@ public final class ManagementRoutes {
     }
 
     /**
-     * False, with the 401 answered, when the request has neither the management token nor a console session (whose
-     * changes must come from the console's own origin).
+     * False, with the answer sent, when the request has neither the management token nor a console session (401), or
+     * makes a change with a session from another origin than the console's (403).
      */
     private boolean authorized(Exchange ex) {
         String header = ex.header(HttpHeaderNames.AUTHORIZATION);
@@ -255,8 +255,15 @@ public final class ManagementRoutes {
                 && MessageDigest.isEqual(token, header.substring("Bearer ".length()).trim().getBytes(StandardCharsets.UTF_8))) {
             return true;
         }
-        if (header == null && sessions != null && ConsoleRoutes.signedIn(ex, sessions) && ConsoleRoutes.sameOrigin(ex)) {
-            return true;
+        if (header == null && sessions != null && ConsoleRoutes.signedIn(ex, sessions)) {
+            if (ConsoleRoutes.sameOrigin(ex)) {
+                return true;
+            }
+            // A live session, so not "signed out": say why, for a proxy that rewrites Host shows up here.
+            ex.releaseRequest();
+            ex.fail(new FleetException(FleetError.MANAGEMENT_FORBIDDEN,
+                    "a change made with the console's session must come from the console's own origin (Origin must match Host)"));
+            return false;
         }
         ex.releaseRequest();
         ex.fail(new FleetException(FleetError.MANAGEMENT_UNAUTHORIZED));

@@ -88,6 +88,13 @@ class ManagementApiTest {
                 "name: a\nname: b\n", "Content-Type", "application/yaml");
         assertManagementError(duplicate, 400);
         assertThat(duplicate.json().get("message").asText()).contains("Duplicate field 'name'");
+        AgentClient.Reply alias = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
+                "agent: &a {logging: {level: info}}\nfleet: *a\n", "Content-Type", "application/yaml");
+        assertManagementError(alias, 400);
+        assertThat(alias.json().get("message").asText()).contains("aliases (*a) are not accepted");
+        AgentClient.Reply twoDocuments = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
+                "name: one\n---\nname: two\n", "Content-Type", "application/yaml");
+        assertManagementError(twoDocuments, 400);
         AgentClient.Reply badJson = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
                 "{\n  \"name\": }", "Content-Type", "application/json");
         assertThat(badJson.json().get("message").asText()).startsWith("invalid JSON at line 2");

@@ -131,8 +131,10 @@ class ManagementConsoleTest {
         String body = "{\"policy_id\":\"default\",\"name\":\"from-the-console\"}";
         String own = "http://127.0.0.1:" + fleet.daemon().managementPort();
 
-        assertThat(call("POST", "/api/fleet/enrollment_api_keys", body, "Cookie", cookie, "Origin", "http://elsewhere.example")
-                .statusCode()).isEqualTo(401);
+        HttpResponse<String> elsewhere = call("POST", "/api/fleet/enrollment_api_keys", body, "Cookie", cookie,
+                "Origin", "http://elsewhere.example");
+        assertThat(elsewhere.statusCode()).isEqualTo(403);
+        assertThat(elsewhere.body()).contains("must come from the console's own origin");
         assertThat(call("POST", "/api/fleet/enrollment_api_keys", body, "Cookie", cookie, "Origin", own).statusCode())
                 .isEqualTo(200);
         assertThat(call("GET", "/api/fleet/agents", null, "Cookie", cookie, "Origin", "http://elsewhere.example").statusCode())
