@@ -7,8 +7,8 @@ const PAGE_SIZE = 50;
 /** How often each view is read again while shown: views over every agent less often than one agent's or policy's. */
 const REFRESH_MS = { overview: 10000, agents: 10000, policies: 10000, tokens: 10000, actions: 5000, agent: 3000,
   policy: 3000, action: 3000 };
-const STATUS_ORDER = ['online', 'degraded', 'error', 'updating', 'offline', 'enrolling', 'unenrolling', 'unenrolled',
-  'uninstalled', 'orphaned', 'inactive'];
+/** Statuses the overview always shows, even at zero; the others only when some agent has them. */
+const ALWAYS_SHOWN = ['online', 'offline', 'updating', 'degraded', 'error', 'unenrolled', 'uninstalled'];
 const VIEWS = ['sign-in', 'overview', 'agents', 'agent', 'policies', 'policy', 'policy-new', 'tokens', 'actions', 'action'];
 
 const state = { view: null, arg: null, page: 1, selected: new Set(), policies: null, policiesAt: 0, editorLoaded: null,
@@ -105,9 +105,6 @@ async function api(method, path, body, options = {}) {
   if (body !== undefined) {
     headers['Content-Type'] = options.contentType || 'application/json';
     payload = typeof body === 'string' ? body : JSON.stringify(body);
-  }
-  if (options.accept) {
-    headers.Accept = options.accept;
   }
   const res = await fetch(path, { method, credentials: 'same-origin', headers, body: payload });
   const text = await res.text();
@@ -220,8 +217,8 @@ function barRow(label, count, max, extra) {
 async function loadOverview() {
   try {
     const [summary, server] = await Promise.all([api('GET', '/api/fleet/agents/summary'), api('GET', '/ui/api/server')]);
-    const statuses = STATUS_ORDER.filter((s) => summary.by_status[s] > 0 || ['online', 'offline', 'updating', 'degraded',
-      'error', 'unenrolled', 'uninstalled'].includes(s));
+    // The server lists every status, in its order.
+    const statuses = Object.keys(summary.by_status).filter((s) => summary.by_status[s] > 0 || ALWAYS_SHOWN.includes(s));
     $('status-counts').replaceChildren(
       h('div', {}, h('dt', {}, 'agents'), h('dd', { id: 'count-total' }, String(summary.active))),
       ...statuses.map((s) => h('div', {}, h('dt', {}, s), h('dd', { id: `count-${s}` }, String(summary.by_status[s] ?? 0)))));

@@ -10,6 +10,7 @@ import dev.fleetserver.core.error.FleetException;
 import dev.fleetserver.core.model.Action;
 import dev.fleetserver.core.model.Agent;
 import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.model.PolicyRevision;
 import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.util.Json;
 import dev.fleetserver.core.util.Times;
@@ -408,48 +409,54 @@ public final class AgentAdminService {
     }
 
     private CompletableFuture<ObjectNode> computeSummary() {
-        return repo.latestPolicies().thenCompose(policies -> repo.everyAgent(q -> q).thenApply(agents -> {
-            Instant now = clock.instant();
-            Map<String, Integer> byStatus = new LinkedHashMap<>();
-            STATUSES.forEach(st -> byStatus.put(st, 0));
-            Map<String, int[]> byPolicy = new LinkedHashMap<>();
-            Map<String, Integer> byVersion = new LinkedHashMap<>();
-            int active = 0;
-            for (Agent a : agents) {
-                byStatus.merge(AgentStatus.of(a, now), 1, Integer::sum);
-                if (!a.active()) {
-                    continue;
-                }
-                active++;
-                String policyId = a.policyId() == null ? "" : a.policyId();
-                int[] counts = byPolicy.computeIfAbsent(policyId, k -> new int[2]);
-                counts[0]++;
-                var latest = policies.get(policyId);
-                if (latest != null && a.policyRevisionIdx() < latest.revisionIdx()) {
-                    counts[1]++;
-                }
-                byVersion.merge(a.agentVersion() == null ? "" : a.agentVersion(), 1, Integer::sum);
+        // The latest revisions of the agents' policies only: reading every revision of every policy (hundreds of
+        // KiB each) would cost more than the agents.
+        return repo.everyAgent(q -> q).thenCompose(agents -> repo.latestPolicies(agents.stream().filter(Agent::active)
+                        .map(Agent::policyId).filter(java.util.Objects::nonNull).collect(java.util.stream.Collectors.toSet()))
+                .thenApply(policies -> summarize(agents, policies)));
+    }
+
+    private ObjectNode summarize(List<Agent> agents, Map<String, PolicyRevision> policies) {
+        Instant now = clock.instant();
+        Map<String, Integer> byStatus = new LinkedHashMap<>();
+        STATUSES.forEach(st -> byStatus.put(st, 0));
+        Map<String, int[]> byPolicy = new LinkedHashMap<>();
+        Map<String, Integer> byVersion = new LinkedHashMap<>();
+        int active = 0;
+        for (Agent a : agents) {
+            byStatus.merge(AgentStatus.of(a, now), 1, Integer::sum);
+            if (!a.active()) {
+                continue;
             }
-            ObjectNode out = Json.object();
-            out.put("total", agents.size());
-            out.put("active", active);
-            ObjectNode statuses = out.putObject("by_status");
-            byStatus.forEach(statuses::put);
-            ArrayNode perPolicy = out.putArray("by_policy");
-            byPolicy.entrySet().stream().sorted((x, y) -> Integer.compare(y.getValue()[0], x.getValue()[0])).forEach(e -> {
-                ObjectNode p = perPolicy.addObject();
-                var latest = policies.get(e.getKey());
-                p.put("policy_id", e.getKey());
-                p.put("name", latest != null && latest.name() != null ? latest.name() : e.getKey());
-                p.put("revision", latest != null ? latest.revisionIdx() : 0);
-                p.put("agents", e.getValue()[0]);
-                p.put("outdated", e.getValue()[1]);
-            });
-            ArrayNode perVersion = out.putArray("by_version");
-            byVersion.entrySet().stream().sorted((x, y) -> Integer.compare(y.getValue(), x.getValue()))
-                    .forEach(e -> perVersion.addObject().put("version", e.getKey()).put("agents", e.getValue()));
-            return out;
-        }));
+            active++;
+            String policyId = a.policyId() == null ? "" : a.policyId();
+            int[] counts = byPolicy.computeIfAbsent(policyId, k -> new int[2]);
+            counts[0]++;
+            var latest = policies.get(policyId);
+            if (latest != null && a.policyRevisionIdx() < latest.revisionIdx()) {
+                counts[1]++;
+            }
+            byVersion.merge(a.agentVersion() == null ? "" : a.agentVersion(), 1, Integer::sum);
+        }
+        ObjectNode out = Json.object();
+        out.put("total", agents.size());
+        out.put("active", active);
+        ObjectNode statuses = out.putObject("by_status");
+        byStatus.forEach(statuses::put);
+        ArrayNode perPolicy = out.putArray("by_policy");
+        byPolicy.entrySet().stream().sorted((x, y) -> Integer.compare(y.getValue()[0], x.getValue()[0])).forEach(e -> {
+            ObjectNode p = perPolicy.addObject();
+            var latest = policies.get(e.getKey());
+            p.put("policy_id", e.getKey());
+            p.put("name", latest != null && latest.name() != null ? latest.name() : e.getKey());
+            p.put("revision", latest != null ? latest.revisionIdx() : 0);
+            p.put("agents", e.getValue()[0]);
+            p.put("outdated", e.getValue()[1]);
+        });
+        ArrayNode perVersion = out.putArray("by_version");
+        byVersion.entrySet().stream().sorted((x, y) -> Integer.compare(y.getValue(), x.getValue()))
+                .forEach(e -> perVersion.addObject().put("version", e.getKey()).put("agents", e.getValue()));
+        return out;
     }
 
     /**
@@ -482,12 +489,11 @@ public final class AgentAdminService {
                         item.set("data", src.get("data"));
                     }
                     ObjectNode result = resultOf.get(action.actionId());
-                    String error = result == null ? null : Json.text(result, "error");
-                    item.put("status", result == null ? (action.expiredAt(now) ? "EXPIRED" : "PENDING")
-                            : error != null && !error.isEmpty() ? "FAILED" : "ACKED");
+                    String error = errorOf(result);
+                    item.put("status", resultStatus(result, action.expiredAt(now)));
                     if (result != null) {
                         item.put("completedAt", Json.text(result, "@timestamp"));
-                        if (error != null && !error.isEmpty()) {
+                        if (error != null) {
                             item.put("error", error);
                         }
                         if (result.has("data")) {
@@ -523,15 +529,15 @@ public final class AgentAdminService {
                 Set<String> targeted = new java.util.LinkedHashSet<>();
                 parts.forEach(p -> targeted.addAll(p.agents()));
                 for (String agentId : targeted) {
-                    ObjectNode item = Json.object().put("agent_id", agentId);
                     ObjectNode r = byAgent.get(agentId);
-                    String error = r == null ? null : Json.text(r, "error");
+                    String status = resultStatus(r, expired);
+                    ObjectNode item = Json.object().put("agent_id", agentId).put("status", status);
                     if (r == null) {
-                        pending.add(item.put("status", expired ? "EXPIRED" : "PENDING"));
-                    } else if (error != null && !error.isEmpty()) {
-                        failed.add(item.put("status", "FAILED").put("error", error).put("completed_at", Json.text(r, "@timestamp")));
+                        pending.add(item);
+                    } else if (status.equals("FAILED")) {
+                        failed.add(item.put("error", errorOf(r)).put("completed_at", Json.text(r, "@timestamp")));
                     } else {
-                        acked.add(item.put("status", "ACKED").put("completed_at", Json.text(r, "@timestamp")));
+                        acked.add(item.put("completed_at", Json.text(r, "@timestamp")));
                     }
                 }
                 ObjectNode out = Json.object();
@@ -546,6 +552,20 @@ public final class AgentAdminService {
                 return out;
             });
         });
+    }
+
+    /** An agent's result of an action: ACKED, FAILED (it has an error), else PENDING, or EXPIRED once the action has. */
+    private static String resultStatus(ObjectNode result, boolean expired) {
+        if (result == null) {
+            return expired ? "EXPIRED" : "PENDING";
+        }
+        return errorOf(result) != null ? "FAILED" : "ACKED";
+    }
+
+    /** The error a result reports, or null when it reports none. */
+    private static String errorOf(ObjectNode result) {
+        String error = result == null ? null : Json.text(result, "error");
+        return error == null || error.isEmpty() ? null : error;
     }
 
     /** {@code GET /api/fleet/agents/action_status}: per action, agents targeted, acked and failed (newest first). */

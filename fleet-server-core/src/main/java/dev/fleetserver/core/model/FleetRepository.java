@@ -85,33 +85,40 @@ public final class FleetRepository {
         return store.search(FleetIndex.AGENTS, query).thenApply(ds -> ds.stream().map(Agent::new).toList());
     }
 
-    /** Agents read per page of {@link #everyAgent}: a search window cannot go past 10 000. */
-    static final int AGENT_PAGE = 10_000;
-    /** A bound on {@link #everyAgent}'s walk, should agents keep changing under it: a million agent documents read. */
-    static final int MAX_AGENT_PAGES = 100;
+    /** Documents read per page of a walk ({@link #everyAgent}, {@link #everyActionResult}): a search window ends at 10 000. */
+    static final int WALK_PAGE = 10_000;
+    /** A bound on a walk, should documents keep changing under it: a million documents read. */
+    static final int MAX_WALK_PAGES = 100;
 
     /**
-     * Every agent {@code filter} matches (it adds terms to an empty query), however many: pages of 10 000 in
-     * {@code _seq_no} order. An agent written meanwhile moves to a higher sequence number, so it is met again rather
-     * than missed; it is listed once, as first met.
+     * Every agent {@code filter} matches (it adds terms to an empty query), however many: see {@link #walk}.
      */
     public CompletableFuture<List<Agent>> everyAgent(java.util.function.UnaryOperator<Query> filter) {
-        return everyAgent(filter, -1, new java.util.LinkedHashMap<>(), 0);
+        return walk(FleetIndex.AGENTS, filter).thenApply(docs -> docs.stream().map(Agent::new).toList());
     }
 
-    private CompletableFuture<List<Agent>> everyAgent(java.util.function.UnaryOperator<Query> filter, long afterSeqNo,
-                                                      Map<String, Agent> found, int pages) {
-        Query page = filter.apply(Query.where()).seqNoAfter(afterSeqNo).sortAsc(Query.SEQ_NO).size(AGENT_PAGE);
-        return agents(page).thenCompose(list -> {
+    /**
+     * Every document of {@code index} that {@code filter} matches, however many: pages of 10 000 in {@code _seq_no}
+     * order. A document written meanwhile moves to a higher sequence number, so it is met again rather than missed;
+     * it is listed once, as first met.
+     */
+    private CompletableFuture<List<Doc>> walk(String index, java.util.function.UnaryOperator<Query> filter) {
+        return walk(index, filter, -1, new java.util.LinkedHashMap<>(), 0);
+    }
+
+    private CompletableFuture<List<Doc>> walk(String index, java.util.function.UnaryOperator<Query> filter, long afterSeqNo,
+                                              Map<String, Doc> found, int pages) {
+        Query page = filter.apply(Query.where()).seqNoAfter(afterSeqNo).sortAsc(Query.SEQ_NO).size(WALK_PAGE);
+        return store.search(index, page).thenCompose(docs -> {
             long last = afterSeqNo;
-            for (Agent a : list) {
-                last = Math.max(last, a.doc().seqNo());
-                found.putIfAbsent(a.id(), a);
+            for (Doc d : docs) {
+                last = Math.max(last, d.seqNo());
+                found.putIfAbsent(d.id(), d);
             }
-            if (list.size() < AGENT_PAGE || pages + 1 >= MAX_AGENT_PAGES) {
+            if (docs.size() < WALK_PAGE || pages + 1 >= MAX_WALK_PAGES) {
                 return CompletableFuture.completedFuture(List.copyOf(found.values()));
             }
-            return everyAgent(filter, last, found, pages + 1);
+            return walk(index, filter, last, found, pages + 1);
         });
     }
 
@@ -194,6 +201,17 @@ public final class FleetRepository {
         Query q = Query.where().term("default_fleet_server", true).sortDesc("revision_idx").size(1);
         return store.search(FleetIndex.POLICIES, q)
                 .thenApply(ds -> ds.isEmpty() ? Optional.<PolicyRevision>empty() : Optional.of(new PolicyRevision(ds.get(0))));
+    }
+
+    /** The latest revision of each of these policies (one search each, so no older revision is read); absent ones left out. */
+    public CompletableFuture<Map<String, PolicyRevision>> latestPolicies(java.util.Collection<String> policyIds) {
+        Map<String, CompletableFuture<Optional<PolicyRevision>>> reads = new java.util.LinkedHashMap<>();
+        policyIds.forEach(id -> reads.put(id, latestPolicy(id)));
+        return CompletableFuture.allOf(reads.values().toArray(CompletableFuture[]::new)).thenApply(v -> {
+            Map<String, PolicyRevision> latest = new HashMap<>();
+            reads.forEach((id, read) -> read.join().ifPresent(p -> latest.put(id, p)));
+            return latest;
+        });
     }
 
     /** The latest revision of every policy. */
@@ -300,28 +318,10 @@ public final class FleetRepository {
         return store.search(FleetIndex.ACTIONS, q).thenApply(ds -> ds.stream().map(Action::new).toList());
     }
 
-    /**
-     * Every result document of an action, however many: pages of 10 000 in {@code _seq_no} order (results are
-     * written once, under ids of their own, so none is met twice).
-     */
+    /** Every result document of an action, however many (see {@link #walk}), as stored. */
     public CompletableFuture<List<ObjectNode>> everyActionResult(String actionId) {
-        return everyActionResult(actionId, -1, new java.util.ArrayList<>(), 0);
-    }
-
-    private CompletableFuture<List<ObjectNode>> everyActionResult(String actionId, long afterSeqNo, List<ObjectNode> found,
-                                                                  int pages) {
-        Query page = Query.where().term("action_id", actionId).seqNoAfter(afterSeqNo).sortAsc(Query.SEQ_NO).size(AGENT_PAGE);
-        return store.search(FleetIndex.ACTION_RESULTS, page).thenCompose(docs -> {
-            long last = afterSeqNo;
-            for (Doc d : docs) {
-                last = Math.max(last, d.seqNo());
-                found.add(d.source());
-            }
-            if (docs.size() < AGENT_PAGE || pages + 1 >= MAX_AGENT_PAGES) {
-                return CompletableFuture.completedFuture(found);
-            }
-            return everyActionResult(actionId, last, found, pages + 1);
-        });
+        return walk(FleetIndex.ACTION_RESULTS, q -> q.term("action_id", actionId))
+                .thenApply(docs -> docs.stream().map(Doc::source).toList());
     }
 
     /** The result documents of an action (at most 10 000), as stored. */

@@ -1,9 +1,14 @@
 package dev.fleetserver.netty.http;
 
+import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.util.TokenBuffer;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
+import dev.fleetserver.core.util.Json;
 import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -21,8 +26,7 @@ public final class YamlBody implements BodyConsumer<JsonNode> {
      */
     private static final int TREE_FACTOR = 33;
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory())
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
@@ -51,16 +55,31 @@ public final class YamlBody implements BodyConsumer<JsonNode> {
 
     @Override
     public JsonNode finish() throws IOException {
-        byte[] text = bytes.toByteArray();
-        try (JsonParser p = YAML.createParser(text)) {
-            while (p.nextToken() != null) {
-                if (((com.fasterxml.jackson.dataformat.yaml.YAMLParser) p).isCurrentAlias()) {
-                    throw new com.fasterxml.jackson.core.JsonParseException(p, "aliases (*" + p.getText() + ") are not accepted");
+        // One pass over the YAML's tokens, checked as they come and kept as JsonBody keeps a JSON body's; the tree is
+        // then built by the shared mapper, as a JSON body's is.
+        try (JsonParser p = YAML.createParser(bytes.toByteArray())) {
+            TokenBuffer tokens = new TokenBuffer(p);
+            int depth = 0;
+            boolean documentSeen = false;
+            for (JsonToken t = p.nextToken(); t != null; t = p.nextToken()) {
+                if (((YAMLParser) p).isCurrentAlias()) {
+                    throw new JsonParseException(p, "aliases (*" + p.getText() + ") are not accepted");
                 }
+                if (depth == 0 && documentSeen) {
+                    throw new JsonParseException(p, "one YAML document expected, found more");
+                }
+                depth += t.isStructStart() ? 1 : t.isStructEnd() ? -1 : 0;
+                documentSeen |= depth == 0;
+                tokens.copyCurrentEvent(p);
+            }
+            if (!documentSeen) {
+                return null;
+            }
+            try (JsonParser replay = tokens.asParser(Json.MAPPER)) {
+                JsonNode tree = Json.MAPPER.readTree(replay);
+                return tree == null || tree.isNull() ? null : tree;
             }
         }
-        JsonNode tree = YAML.readTree(text);
-        return tree == null || tree.isMissingNode() || tree.isNull() ? null : tree;
     }
 
     @Override
