@@ -1,6 +1,7 @@
 package dev.fleetserver.netty.e2e;
 
 import static dev.fleetserver.netty.e2e.E2eSupport.action;
+import static dev.fleetserver.netty.e2e.E2eSupport.awaitActionsSeen;
 import static dev.fleetserver.netty.e2e.E2eSupport.awaitParked;
 import static dev.fleetserver.netty.e2e.E2eSupport.indexAction;
 import static dev.fleetserver.netty.e2e.E2eSupport.runningPolicy;
@@ -70,7 +71,7 @@ class ActionDeliveryTest {
         indexAction(fleet.daemon(), "doc-1", settingsAction("action-1", a.id()));
         long last = indexAction(fleet.daemon(), "doc-2", settingsAction("action-2", a.id()));
         // "While away": the server has seen both before the agent comes back (it follows the index asynchronously).
-        E2eSupport.await("the server has seen both actions", () -> fleet.daemon().core().actions().checkpoint() >= last);
+        awaitActionsSeen(fleet.daemon(), last);
 
         long start = System.nanoTime();
         AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
@@ -193,9 +194,11 @@ class ActionDeliveryTest {
 
     @Test
     void atMostOneHundredActionsComeInOneAnswer() {
+        long last = 0;
         for (int i = 1; i <= 101; i++) {
-            indexAction(fleet.daemon(), String.format("doc-%03d", i), settingsAction(String.format("action-%03d", i), a.id()));
+            last = indexAction(fleet.daemon(), String.format("doc-%03d", i), settingsAction(String.format("action-%03d", i), a.id()));
         }
+        awaitActionsSeen(fleet.daemon(), last);
         AgentClient.Reply first = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
         assertThat(first.json().get("actions")).hasSize(100);
         assertThat(first.json().at("/actions/0/id").asText()).isEqualTo("action-001");
@@ -214,8 +217,9 @@ class ActionDeliveryTest {
         upgrade.put("timeout", 60);
         upgrade.put("traceparent", "00-abc-def-01");
         indexAction(fleet.daemon(), "upgrade-doc", upgrade);
-        indexAction(fleet.daemon(), "plain-doc",
+        long last = indexAction(fleet.daemon(), "plain-doc",
                 action("diag-1", "REQUEST_DIAGNOSTICS", a.id(), Instant.now().plus(Duration.ofHours(1)), null));
+        awaitActionsSeen(fleet.daemon(), last);
 
         AgentClient.Reply r = fleet.agent().checkin(a.id(), a.key(), runningPolicy("default", 1));
         JsonNode up = r.json().at("/actions/0");

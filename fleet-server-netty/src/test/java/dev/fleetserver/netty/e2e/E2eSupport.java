@@ -63,6 +63,14 @@ final class E2eSupport {
         await(count + " parked checkin(s)", () -> fleet.core().checkin().registry().size() == count);
     }
 
+    /**
+     * Waits until the server's action feed has read up to {@code seqNo}. The server follows the actions index
+     * asynchronously, so a checkin right after indexing may answer with only the actions it has seen so far.
+     */
+    static void awaitActionsSeen(FleetDaemon fleet, long seqNo) {
+        await("the server has seen actions up to _seq_no " + seqNo, () -> fleet.core().actions().checkpoint() >= seqNo);
+    }
+
     // --- assertions ---
 
     /** The original's error answer: status, exact {@code {"statusCode","error","message"}} body and its two headers. */
