@@ -15,13 +15,18 @@ import dev.fleetserver.core.util.Futures;
 import dev.fleetserver.core.util.Scheduler;
 import dev.fleetserver.core.util.Times;
 import java.time.Instant;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The typed layer over {@link DocumentStore}: every read and write of Fleet documents that core makes, with the
@@ -93,7 +98,7 @@ public final class FleetRepository {
     /**
      * Every agent {@code filter} matches (it adds terms to an empty query), however many: see {@link #walk}.
      */
-    public CompletableFuture<List<Agent>> everyAgent(java.util.function.UnaryOperator<Query> filter) {
+    public CompletableFuture<List<Agent>> everyAgent(UnaryOperator<Query> filter) {
         return walk(FleetIndex.AGENTS, filter).thenApply(docs -> docs.stream().map(Agent::new).toList());
     }
 
@@ -102,11 +107,11 @@ public final class FleetRepository {
      * order. A document written meanwhile moves to a higher sequence number, so it is met again rather than missed;
      * it is listed once, as first met.
      */
-    private CompletableFuture<List<Doc>> walk(String index, java.util.function.UnaryOperator<Query> filter) {
-        return walk(index, filter, -1, new java.util.LinkedHashMap<>(), 0);
+    private CompletableFuture<List<Doc>> walk(String index, UnaryOperator<Query> filter) {
+        return walk(index, filter, -1, new LinkedHashMap<>(), 0);
     }
 
-    private CompletableFuture<List<Doc>> walk(String index, java.util.function.UnaryOperator<Query> filter, long afterSeqNo,
+    private CompletableFuture<List<Doc>> walk(String index, UnaryOperator<Query> filter, long afterSeqNo,
                                               Map<String, Doc> found, int pages) {
         Query page = filter.apply(Query.where()).seqNoAfter(afterSeqNo).sortAsc(Query.SEQ_NO).size(WALK_PAGE);
         return store.search(index, page).thenCompose(docs -> {
@@ -204,8 +209,8 @@ public final class FleetRepository {
     }
 
     /** The latest revision of each of these policies (one search each, so no older revision is read); absent ones left out. */
-    public CompletableFuture<Map<String, PolicyRevision>> latestPolicies(java.util.Collection<String> policyIds) {
-        Map<String, CompletableFuture<Optional<PolicyRevision>>> reads = new java.util.LinkedHashMap<>();
+    public CompletableFuture<Map<String, PolicyRevision>> latestPolicies(Collection<String> policyIds) {
+        Map<String, CompletableFuture<Optional<PolicyRevision>>> reads = new LinkedHashMap<>();
         policyIds.forEach(id -> reads.put(id, latestPolicy(id)));
         return CompletableFuture.allOf(reads.values().toArray(CompletableFuture[]::new)).thenApply(v -> {
             Map<String, PolicyRevision> latest = new HashMap<>();
@@ -214,13 +219,16 @@ public final class FleetRepository {
         });
     }
 
-    /** The latest revision of every policy. */
+    /**
+     * The latest revision of every policy, however many revisions are stored: which policies exist is read from one
+     * small field of every revision, then each policy's latest revision whole (one search each), so older revisions'
+     * content — up to hundreds of KiB each — is never read.
+     */
     public CompletableFuture<Map<String, PolicyRevision>> latestPolicies() {
-        return store.search(FleetIndex.POLICIES, Query.where().sortAsc(Query.SEQ_NO)).thenApply(ds -> {
-            Map<String, PolicyRevision> latest = new HashMap<>();
-            ds.stream().map(PolicyRevision::new).filter(p -> p.policyId() != null)
-                    .forEach(p -> latest.merge(p.policyId(), p, (a, b) -> b.revisionIdx() > a.revisionIdx() ? b : a));
-            return latest;
+        return walk(FleetIndex.POLICIES, q -> q.exists("policy_id").fields("policy_id")).thenCompose(revisions -> {
+            Set<String> ids = new LinkedHashSet<>();
+            revisions.forEach(d -> ids.add(d.source().path("policy_id").asText()));
+            return latestPolicies(ids);
         });
     }
 

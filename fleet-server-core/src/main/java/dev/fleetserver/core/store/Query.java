@@ -20,6 +20,7 @@ public final class Query {
     private boolean ascending = true;
     private int size = 10_000;
     private int from;
+    private List<String> fields;
 
     private Query() {
     }
@@ -92,6 +93,21 @@ public final class Query {
         return this;
     }
 
+    /**
+     * Reads only these top-level fields of each hit's source (a hit's source then holds those it has, and nothing
+     * else): for searches that need a few small fields of large documents. Filters and sort still see the whole
+     * document.
+     */
+    public Query fields(String... names) {
+        this.fields = List.of(names);
+        return this;
+    }
+
+    /** The source fields to read, or null for the whole source. */
+    public List<String> fields() {
+        return fields;
+    }
+
     public List<Filter> filters() {
         return List.copyOf(filters);
     }
@@ -114,6 +130,7 @@ public final class Query {
 
     @Override
     public String toString() {
-        return "Query" + filters + " sort " + sortField + (ascending ? " asc" : " desc") + " from " + from + " size " + size;
+        return "Query" + filters + " sort " + sortField + (ascending ? " asc" : " desc") + " from " + from + " size " + size
+                + (fields == null ? "" : " fields " + fields);
     }
 }

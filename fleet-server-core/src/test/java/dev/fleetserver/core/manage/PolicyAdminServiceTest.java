@@ -12,6 +12,7 @@ import dev.fleetserver.core.store.Doc;
 import dev.fleetserver.core.store.DocumentStore;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
+import dev.fleetserver.core.store.WriteOp;
 import dev.fleetserver.core.store.embedded.EmbeddedApiKeys;
 import dev.fleetserver.core.store.embedded.SqliteDocumentStore;
 import dev.fleetserver.core.util.DelegatingStore;
@@ -172,6 +173,27 @@ class PolicyAdminServiceTest {
         assertThat(item.get("revision").asLong()).isEqualTo(2);
         assertThat(item.get("name").asText()).isEqualTo("renamed");
         assertThat(item.get("inputs").isArray()).isTrue();
+    }
+
+    @Test
+    void thePolicyListShowsEachPolicysLatestRevisionHoweverManyRevisionsAreStored() throws Exception {
+        await(service.createPolicy(json("{\"id\":\"p1\",\"name\":\"One\"}")));
+        ObjectNode first = revisionDoc("p1:1").source();
+        List<WriteOp> older = new ArrayList<>();
+        for (int revision = 2; revision <= 10_001; revision++) {
+            older.add(new WriteOp.Create(FleetIndex.POLICIES, "p1:" + revision, first.deepCopy().put("revision_idx", revision)));
+        }
+        store.bulk(older).get(60, TimeUnit.SECONDS);
+        await(service.createPolicy(json("{\"id\":\"p2\",\"name\":\"Two\"}")));
+        await(service.updatePolicy("p1", json("{\"name\":\"One, latest\"}")));
+
+        JsonNode listed = service.listPolicies().get(60, TimeUnit.SECONDS);
+
+        assertThat(listed.get("total").asInt()).isEqualTo(2);
+        assertThat(listed.at("/items/0/id").asText()).isEqualTo("p1");
+        assertThat(listed.at("/items/0/revision").asLong()).isEqualTo(10_002);
+        assertThat(listed.at("/items/0/name").asText()).isEqualTo("One, latest");
+        assertThat(listed.at("/items/1/id").asText()).isEqualTo("p2");
     }
 
     @Test

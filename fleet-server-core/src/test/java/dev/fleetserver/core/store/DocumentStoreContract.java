@@ -284,6 +284,23 @@ public abstract class DocumentStoreContract {
     }
 
     @Test
+    void aSearchNamingFieldsReadsOnlyThoseWhileFiltersAndSortSeeTheWholeDocument() throws Exception {
+        await(store().create(index, "r1", json("{policy_id: 'p1', revision_idx: 1, data: {inputs: ['big']}}")));
+        await(store().create(index, "r2", json("{policy_id: 'p1', revision_idx: 2, data: {inputs: ['bigger']}}")));
+        await(store().create(index, "r3", json("{policy_id: 'p2', revision_idx: 1}")));
+
+        List<Doc> hits = await(store().search(index,
+                Query.where().term("revision_idx", 1).sortDesc("revision_idx").fields("policy_id", "absent")));
+        assertThat(hits).extracting(Doc::id).containsExactly("r1", "r3");
+        assertThat(hits).extracting(Doc::source).containsExactly(json("{policy_id: 'p1'}"), json("{policy_id: 'p2'}"));
+        assertThat(hits).allSatisfy(d -> assertThat(d.seqNo()).isGreaterThanOrEqualTo(0));
+        assertThat(await(store().search(index,
+                Query.where().term("policy_id", "p1").sortDesc("revision_idx").size(1).fields("revision_idx"))))
+                .extracting(Doc::source).containsExactly(json("{revision_idx: 2}"));
+        assertThat(await(store().get(index, "r2"))).hasValueSatisfying(d -> assertThat(d.source().has("data")).isTrue());
+    }
+
+    @Test
     void countIgnoresPaging() throws Exception {
         for (int i = 0; i < 5; i++) {
             await(store().create(index, "d" + i, json("{even: " + (i % 2 == 0) + "}")));

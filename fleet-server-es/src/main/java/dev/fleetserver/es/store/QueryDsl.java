@@ -31,6 +31,9 @@ final class QueryDsl {
         if (q.from() > 0) {
             body.put("from", q.from());
         }
+        if (q.fields() != null) {
+            q.fields().forEach(body.putArray("_source")::add);
+        }
         body.put("seq_no_primary_term", true);
         body.put("track_total_hits", false);
         return body;

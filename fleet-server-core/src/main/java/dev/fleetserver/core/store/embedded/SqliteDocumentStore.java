@@ -264,8 +264,23 @@ public final class SqliteDocumentStore implements DocumentStore {
             hits.sort(FilterEvaluator.sortOrder(query));
             int from = Math.max(0, query.from());
             int to = (int) Math.min(hits.size(), (long) from + Math.max(0, query.size()));
-            return from >= to ? List.of() : List.copyOf(hits.subList(from, to));
+            if (from >= to) {
+                return List.of();
+            }
+            List<Doc> page = hits.subList(from, to);
+            return query.fields() == null ? List.copyOf(page) : page.stream().map(d -> projected(d, query.fields())).toList();
         });
+    }
+
+    private static Doc projected(Doc d, List<String> fields) {
+        ObjectNode source = d.source().objectNode();
+        for (String field : fields) {
+            JsonNode value = d.source().get(field);
+            if (value != null) {
+                source.set(field, value);
+            }
+        }
+        return new Doc(d.index(), d.id(), d.seqNo(), d.primaryTerm(), source);
     }
 
     @Override
