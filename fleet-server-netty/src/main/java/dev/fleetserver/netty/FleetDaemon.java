@@ -34,6 +34,7 @@ import dev.fleetserver.es.store.EsDocumentStore;
 import dev.fleetserver.es.store.EsUploadStore;
 import dev.fleetserver.netty.config.ConfigException;
 import dev.fleetserver.netty.config.FleetServerConfig;
+import dev.fleetserver.netty.config.ManagementConfig;
 import dev.fleetserver.netty.config.OutputConfig;
 import dev.fleetserver.netty.config.TimeoutsConfig;
 import dev.fleetserver.netty.datadir.DataDirLock;
@@ -222,8 +223,17 @@ public final class FleetDaemon implements AutoCloseable {
         if (tls != null) {
             metrics.tls(tls);
         }
-        // Closes tls itself when it fails.
-        server = FleetServer.start(s, m, managementToken, core, tls,
+        ServerTls managementTls;
+        try {
+            managementTls = managementTls(m);
+        } catch (IOException | RuntimeException e) {
+            if (tls != null) {
+                tls.close();
+            }
+            throw e;
+        }
+        // Closes both itself when it fails.
+        server = FleetServer.start(s, m, managementToken, core, tls, managementTls,
                 PgpKeyRoute.of(s.pgp(), dataDir), metrics);
         FleetServer listening = server;
         metrics.limits(() -> listening.admission() == null ? null : listening.admission().limits());
@@ -243,6 +253,21 @@ public final class FleetDaemon implements AutoCloseable {
         } else {
             LOG.info("waiting for Elasticsearch at {} (agents are answered 503 meanwhile)", config.output().hosts());
             attempt(1, FIRST_RETRY, config.output().timeout());
+        }
+    }
+
+    /**
+     * TLS for the management listener, or null. Its session tickets stay in memory: a few console and curl
+     * connections gain nothing from resuming across restarts.
+     */
+    private static ServerTls managementTls(ManagementConfig m) throws IOException {
+        if (!m.enabled() || !m.ssl().enabled()) {
+            return null;
+        }
+        try {
+            return ServerTls.start(m.ssl(), null);
+        } catch (IOException e) {
+            throw new IOException("management." + e.getMessage(), e);
         }
     }
 

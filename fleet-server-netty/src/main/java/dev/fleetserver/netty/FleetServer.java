@@ -41,7 +41,9 @@ import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,6 +66,7 @@ public final class FleetServer implements AutoCloseable {
     private final List<Channel> listeners = new ArrayList<>();
     private final FleetCore core;
     private ServerTls tls;
+    private ServerTls managementTls;
     private FleetChannelInitializer agentApi;
 
     private FleetServer(FleetCore core) {
@@ -80,13 +83,16 @@ public final class FleetServer implements AutoCloseable {
      * @param management      the management listener, not bound when disabled
      * @param managementToken the bearer token the management API requires
      * @param tls             TLS for the agent listener, or null for plain HTTP; the server closes it when it closes
+     * @param managementTls   TLS for the management listener, or null for plain HTTP; closed with the server too
      * @param pgp             the PGP key route, or null for its defaults
      * @param metrics         counts the agent API's connections and requests, or null
      */
     public static FleetServer start(ServerConfig server, ManagementConfig management, String managementToken, FleetCore core,
-                                    ServerTls tls, PgpKeyRoute pgp, DaemonMetrics metrics) throws InterruptedException {
+                                    ServerTls tls, ServerTls managementTls, PgpKeyRoute pgp, DaemonMetrics metrics)
+            throws InterruptedException {
         FleetServer fleet = new FleetServer(core);
         fleet.tls = tls;
+        fleet.managementTls = managementTls;
         try {
             ResolvedLimits limits = ResolvedLimits.resolve(server.limits(), ResolvedLimits.availableMemory());
             LOG.info("{}", limits.describe());
@@ -101,12 +107,25 @@ public final class FleetServer implements AutoCloseable {
                 fleet.bind("management", management.host(), management.port(), new FleetChannelInitializer(
                         StartingGate.guard(fleet.managementRoutes(management.console(), managementToken, server, metrics),
                                 core.status()),
-                        ListenerSettings.management(server)));
+                        ListenerSettings.management(server), managementTls));
+                if (managementTls == null && !loopback(management.host())) {
+                    LOG.warn("the management listener serves plain HTTP on {}: its token and console cookie cross the "
+                            + "network in clear; set management.ssl, or keep it on loopback and use an SSH tunnel",
+                            management.host());
+                }
             }
             return fleet;
         } catch (RuntimeException | InterruptedException e) {
             fleet.close();
             throw e;
+        }
+    }
+
+    private static boolean loopback(String host) {
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
         }
     }
 
@@ -294,6 +313,9 @@ public final class FleetServer implements AutoCloseable {
         listeners.forEach(Channel::close);
         if (tls != null) {
             tls.close();
+        }
+        if (managementTls != null) {
+            managementTls.close();
         }
         boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workers.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);

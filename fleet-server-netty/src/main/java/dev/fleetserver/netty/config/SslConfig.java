@@ -9,7 +9,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * TLS for the agent-facing listener, from {@code inputs[0].server.ssl.*} (elastic-agent-libs' server TLS layout).
+ * TLS for a listener, from {@code inputs[0].server.ssl.*} (the agent listener) or {@code management.ssl.*}, in
+ * elastic-agent-libs' server TLS layout.
  * Served by {@code dev.fleetserver.netty.tls.ServerTls}.
  *
  * <p>As in elastic-agent-libs, TLS is on as soon as an {@code ssl} mapping is present unless it says

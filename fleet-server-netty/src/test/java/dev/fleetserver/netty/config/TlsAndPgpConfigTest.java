@@ -9,7 +9,7 @@ import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** {@code inputs[0].server.ssl} beyond the basics, and {@code inputs[0].server.pgp}. */
+/** {@code inputs[0].server.ssl} beyond the basics, {@code management.ssl}, and {@code inputs[0].server.pgp}. */
 class TlsAndPgpConfigTest {
     private static FleetServerConfig load(String yaml) {
         return ConfigLoader.load(ConfigLoader.parseYaml(yaml), Map.of(), Map.of());
@@ -67,6 +67,33 @@ class TlsAndPgpConfigTest {
         assertThatThrownBy(() -> ssl("certificate: /c.pem\nkey: /k.pem\nkey_pasphrase: x\n"))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("unknown setting \"inputs[0].server.ssl.key_pasphrase\"");
+    }
+
+    @Test
+    void theManagementListenerTakesTlsInTheAgentListenersLayoutAndIsPlainWithoutIt() {
+        assertThat(load("management: {port: 8221}").management().ssl()).isEqualTo(SslConfig.DISABLED);
+        assertThat(load("management: {ssl: {enabled: false}}").management().ssl()).isEqualTo(SslConfig.DISABLED);
+
+        FleetServerConfig config = load("""
+                management:
+                  ssl:
+                    certificate: /etc/fleet-server/console.crt
+                    key: /etc/fleet-server/console.key
+                    supported_protocols: [TLSv1.3]
+                """);
+        SslConfig ssl = config.management().ssl();
+        assertThat(ssl.enabled()).isTrue();
+        assertThat(ssl.certificate()).isEqualTo("/etc/fleet-server/console.crt");
+        assertThat(ssl.supportedProtocols()).containsExactly("TLSv1.3");
+        assertThat(ssl.clientAuthentication()).isEqualTo(SslConfig.ClientAuthentication.NONE);
+        assertThat(config.server().ssl()).isEqualTo(SslConfig.DISABLED);
+        assertThat(config.management().toString()).contains("ssl=SslConfig[enabled=true");
+
+        assertThatThrownBy(() -> load("management: {ssl: {certificate: /c.pem, key: /k.pem, cipher_suites: [NOPE]}}"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("management.ssl.cipher_suites: unknown cipher suite");
+        assertThatThrownBy(() -> load("management: {ssl: {enabled: true}}"))
+                .hasMessageContaining("management.ssl").hasMessageContaining("certificate");
     }
 
     @Test

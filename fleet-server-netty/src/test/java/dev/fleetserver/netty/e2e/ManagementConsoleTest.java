@@ -87,7 +87,9 @@ class ManagementConsoleTest {
         String setCookie = signedIn.headers().firstValue("Set-Cookie").orElseThrow();
         assertThat(setCookie).startsWith(ConsoleSessions.COOKIE + "=");
         assertThat(setCookie.toLowerCase(Locale.ROOT)).contains("httponly").contains("samesite=strict").contains("path=/")
-                .contains("max-age=" + ConsoleConfig.DEFAULT_SESSION_LIFETIME.toSeconds());
+                .contains("max-age=" + ConsoleConfig.DEFAULT_SESSION_LIFETIME.toSeconds())
+                // A Secure cookie would never come back over the plain HTTP it was set on.
+                .doesNotContain("secure");
         assertThat(signedIn.body()).doesNotContain(fleet.daemon().managementToken());
         String cookie = sessionCookie(signedIn);
         assertThat(call("GET", "/ui/api/session", null, "Cookie", cookie).body()).contains("\"signedIn\":true");

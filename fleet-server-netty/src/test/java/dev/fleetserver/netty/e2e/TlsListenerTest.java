@@ -7,15 +7,25 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.fleetserver.netty.FleetDaemon;
 import dev.fleetserver.netty.e2e.E2eSupport.Enrolled;
 import dev.fleetserver.netty.tls.TestCertificates;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
 import java.util.function.Consumer;
+import javax.net.ssl.SSLHandshakeException;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The daemon with {@code inputs[0].server.ssl}: agents enroll, check in and ask for status over HTTPS. */
+/**
+ * The daemon with {@code inputs[0].server.ssl}: agents enroll, check in and ask for status over HTTPS; and with
+ * {@code management.ssl}: the management API and the console over HTTPS.
+ */
 class TlsListenerTest {
     @RegisterExtension
     final TestFleetExtension fleet = TestFleetExtension.embedded().startedByTest();
@@ -81,5 +91,70 @@ class TlsListenerTest {
     void aMissingCertificateFileStopsTheStart() throws Exception {
         Files.delete(dir.resolve("fleet.crt"));
         assertThatThrownBy(() -> start(ssl -> { })).hasMessageContaining("ssl.certificate: cannot read");
+    }
+
+    private FleetDaemon startWithManagementTls(String certificate) throws Exception {
+        return fleet.startWithRoot(root -> {
+            ObjectNode ssl = root.putObject("management").putObject("ssl");
+            ssl.put("certificate", dir.resolve(certificate).toString());
+            ssl.put("key", dir.resolve("fleet.key").toString());
+        });
+    }
+
+    private HttpResponse<String> management(HttpClient client, String scheme, String method, String path, String body,
+                                            String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(
+                        URI.create(scheme + "://127.0.0.1:" + fleet.daemon().managementPort() + path))
+                .timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            b.header("Content-Type", "application/json");
+        }
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void withManagementSslTheManagementApiAndTheConsoleAreServedOverHttpsWithASecureSessionCookie() throws Exception {
+        startWithManagementTls("fleet.crt");
+        HttpClient trusting = HttpClient.newBuilder().sslContext(TestCertificates.clientContext(ca, null)).build();
+        String token = fleet.daemon().managementToken();
+
+        HttpResponse<String> agents = management(trusting, "https", "GET", "/api/fleet/agents", null,
+                "Authorization", "Bearer " + token);
+        assertThat(agents.statusCode()).as(agents.body()).isEqualTo(200);
+        assertThat(management(trusting, "https", "GET", "/ui/", null).body()).contains("<title>Fleet Server console</title>");
+
+        HttpResponse<String> signedIn = management(trusting, "https", "POST", "/ui/api/session",
+                "{\"token\":\"" + token + "\"}");
+        assertThat(signedIn.statusCode()).isEqualTo(200);
+        String cookie = signedIn.headers().firstValue("Set-Cookie").orElseThrow();
+        assertThat(cookie.toLowerCase(Locale.ROOT)).contains("; secure").contains("; httponly").contains("samesite=strict");
+        // A change made with the cookie from the console's own https origin is accepted.
+        HttpResponse<String> policy = management(trusting, "https", "POST", "/api/fleet/agent_policies",
+                "{\"name\":\"Over TLS\",\"namespace\":\"default\"}", "Cookie", cookie.substring(0, cookie.indexOf(';')),
+                "Origin", "https://127.0.0.1:" + fleet.daemon().managementPort());
+        assertThat(policy.statusCode()).as(policy.body()).isEqualTo(200);
+
+        // The agent listener is untouched: plain HTTP, as configured.
+        assertThat(fleet.agent().status(null).status()).isEqualTo(200);
+    }
+
+    @Test
+    void withManagementSslPlainHttpAndUntrustingClientsAreRefused() throws Exception {
+        startWithManagementTls("fleet.crt");
+        HttpResponse<String> plain = management(HttpClient.newHttpClient(), "http", "GET", "/api/fleet/agents", null);
+        assertThat(plain.statusCode()).isEqualTo(400);
+        assertThat(plain.body()).isEqualTo("Client sent an HTTP request to an HTTPS server.\n");
+        assertThatThrownBy(() -> management(HttpClient.newHttpClient(), "https", "GET", "/api/status", null))
+                .isInstanceOf(SSLHandshakeException.class);
+    }
+
+    @Test
+    void aMissingManagementCertificateStopsTheStartNamingTheManagementSetting() {
+        assertThatThrownBy(() -> startWithManagementTls("missing.crt"))
+                .hasMessageContaining("management.ssl.certificate: cannot read");
     }
 }
