@@ -7,9 +7,11 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -768,6 +770,8 @@ public final class BenchRunner {
         calls.put("agents, first page", "/api/fleet/agents?page=1&perPage=50");
         calls.put("agents, last page", "/api/fleet/agents?page=" + lastPage + "&perPage=50");
         calls.put("agents, KQL status:online", "/api/fleet/agents?page=1&perPage=50&kuery=status%3Aonline");
+        calls.put("agents, KQL one host name", "/api/fleet/agents?page=1&perPage=50&kuery="
+                + URLEncoder.encode("local_metadata.host.hostname:\"" + someHostName(srv) + "\"", StandardCharsets.UTF_8));
         calls.put("agent_status", "/api/fleet/agent_status");
         calls.put("rollout of the agents' policy", "/api/fleet/agent_policies/default/rollout");
         calls.put("policies", "/api/fleet/agent_policies");
@@ -804,6 +808,18 @@ public final class BenchRunner {
         });
         log("console " + out);
         return out;
+    }
+
+    /** The host name of one enrolled agent, for a search a user types to find one machine. */
+    private String someHostName(ServerProcess srv) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + srv.mport + "/api/fleet/agents?perPage=1"))
+                .header("Authorization", "Bearer " + srv.managementToken).timeout(Duration.ofSeconds(120)).GET().build();
+        String name = JSON.readTree(http.send(req, HttpResponse.BodyHandlers.ofString()).body())
+                .at("/items/0/local_metadata/host/hostname").asText("");
+        if (name.isEmpty()) {
+            throw new IllegalStateException("no agent with a host name to search for");
+        }
+        return name;
     }
 
     private static double medianOf(List<double[]> xs, int i) {
