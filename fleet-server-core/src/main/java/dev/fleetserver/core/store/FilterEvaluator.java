@@ -154,6 +154,14 @@ public final class FilterEvaluator {
         return value.equals(term);
     }
 
+    /**
+     * Whether a term of this value can only match a string of the very same text: true for strings that read as
+     * neither a number nor a boolean. A store may then narrow a search to documents whose text holds that string.
+     */
+    public static boolean matchesOnlyEqualText(JsonNode term) {
+        return term != null && term.isTextual() && asNumber(term) == null && asBoolean(term) == null;
+    }
+
     private static boolean inRange(JsonNode value, Filter.Range range) {
         if (value.isNull()) {
             return false;

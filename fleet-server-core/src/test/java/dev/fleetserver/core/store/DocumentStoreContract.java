@@ -215,6 +215,36 @@ public abstract class DocumentStoreContract {
     }
 
     @Test
+    void termMatchesStringsWithQuotesEscapesAndAnyUnicodeExactly() throws Exception {
+        List<String> values = List.of("he said \"hi\"", "back\\slash", "tab\tand\nline", "\u0001control", "ünïcødé ✓",
+                "clef \uD834\uDD1E", "line\u2028separator", "</script>", "");
+        for (int i = 0; i < values.size(); i++) {
+            ObjectNode source = json("{}");
+            source.put("name", values.get(i));
+            source.putArray("tags").add("t").add(values.get(i));
+            await(store().create(index, "v" + i, source));
+        }
+        await(store().create(index, "prefix", json("{name: 'he said'}")));
+
+        for (int i = 0; i < values.size(); i++) {
+            assertThat(ids(Query.where().term("name", values.get(i)))).as(values.get(i)).containsExactly("v" + i);
+            assertThat(ids(Query.where().term("tags", values.get(i)))).as(values.get(i)).containsExactly("v" + i);
+        }
+        assertThat(ids(Query.where().terms("name", List.of(values.get(0), values.get(4), "absent"))))
+                .containsExactly("v0", "v4");
+        assertThat(ids(Query.where().term("name", "he said"))).containsExactly("prefix");
+    }
+
+    @Test
+    void aStringTermMatchesTheNumberOrBooleanItSpells() throws Exception {
+        await(store().create(index, "n", json("{revision_idx: 5, active: true}")));
+        await(store().create(index, "s", json("{revision_idx: '5', active: 'true'}")));
+
+        assertThat(ids(Query.where().term("revision_idx", "5"))).containsExactly("n", "s");
+        assertThat(ids(Query.where().term("active", "true"))).containsExactly("n", "s");
+    }
+
+    @Test
     void existsMatchesPresentNonNullFields() throws Exception {
         await(store().create(index, "set", json("{unenrolled_at: '2024-01-01T00:00:00Z'}")));
         await(store().create(index, "null", json("{unenrolled_at: null}")));

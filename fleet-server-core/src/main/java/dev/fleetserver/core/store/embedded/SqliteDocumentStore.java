@@ -80,6 +80,7 @@ public final class SqliteDocumentStore implements DocumentStore {
     private static final int BUSY_TIMEOUT_MILLIS = 10_000;
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
     private static final int MAX_ID_NARROWING = 500;
+    private static final int MAX_TEXT_NARROWING = 50;
 
     private final String url;
     private final Connection writeConnection;
@@ -272,6 +273,38 @@ public final class SqliteDocumentStore implements DocumentStore {
         });
     }
 
+    /**
+     * Lets SQLite skip, before any JSON is parsed, the documents a string term cannot match: a document whose field
+     * holds the string holds it, encoded as this store always writes it, somewhere in its text. Only a pre-filter —
+     * the filters are still evaluated on each document left — so a string that merely appears elsewhere costs a parse,
+     * never a wrong answer. Terms that may match numbers or booleans ({@code "5"}, {@code "true"}) are left alone.
+     */
+    private static void narrowByText(List<Filter> filters, StringBuilder sql, List<Object> params) throws IOException {
+        for (Filter filter : filters) {
+            List<JsonNode> values;
+            String field;
+            if (filter instanceof Filter.Term t) {
+                values = List.of(t.value());
+                field = t.field();
+            } else if (filter instanceof Filter.Terms t && !t.values().isEmpty() && t.values().size() <= MAX_TEXT_NARROWING) {
+                values = t.values();
+                field = t.field();
+            } else {
+                continue;
+            }
+            if (field.equals("_id") || field.equals(Query.SEQ_NO)
+                    || !values.stream().allMatch(FilterEvaluator::matchesOnlyEqualText)) {
+                continue;
+            }
+            sql.append(" AND (");
+            for (int i = 0; i < values.size(); i++) {
+                sql.append(i == 0 ? "" : " OR ").append("instr(source, ?) > 0");
+                params.add(MAPPER.writeValueAsString(values.get(i)));
+            }
+            sql.append(')');
+        }
+    }
+
     private static Doc projected(Doc d, List<String> fields) {
         ObjectNode source = d.source().objectNode();
         for (String field : fields) {
@@ -369,6 +402,7 @@ public final class SqliteDocumentStore implements DocumentStore {
             sql.append(" AND id IN (").append("?,".repeat(ids.size() - 1)).append("?)");
             params.addAll(ids);
         }
+        narrowByText(filters, sql, params);
         sql.append(" ORDER BY seq");
         List<Doc> hits = new ArrayList<>();
         try (PreparedStatement s = connection.prepareStatement(sql.toString())) {
