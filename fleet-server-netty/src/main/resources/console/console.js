@@ -189,7 +189,7 @@ async function signOut() {
 /** The policies, cached for a few seconds: several views name them. */
 async function policies(fresh) {
   if (fresh || !state.policies || Date.now() - state.policiesAt > 10000) {
-    state.policies = (await api('GET', '/api/fleet/agent_policies')).items;
+    state.policies = (await api('GET', '/api/fleet/agent_policies?full=false')).items;
     state.policiesAt = Date.now();
     for (const select of document.querySelectorAll('.policy-select')) {
       const value = select.value;

@@ -357,13 +357,23 @@ public final class PolicyAdminService {
                 });
     }
 
-    /** Latest revision of every policy, as Kibana lists agent policies. */
-    public CompletableFuture<ObjectNode> listPolicies() {
+    /**
+     * Latest revision of every policy, as Kibana lists agent policies.
+     *
+     * @param full whether each item carries the policy's content ({@link #CONTENT_KEYS}, often hundreds of KiB); without
+     *             it, what names and dates a policy
+     */
+    public CompletableFuture<ObjectNode> listPolicies(boolean full) {
         return repo.latestPolicies().thenApply(latest -> {
             ObjectNode out = Json.object();
             ArrayNode items = out.putArray("items");
-            latest.values().stream().sorted(java.util.Comparator.comparing(PolicyRevision::policyId))
-                    .forEach(p -> items.add(policyItem(p).get("item")));
+            latest.values().stream().sorted(java.util.Comparator.comparing(PolicyRevision::policyId)).forEach(p -> {
+                ObjectNode item = (ObjectNode) policyItem(p).get("item");
+                if (!full) {
+                    item.remove(CONTENT_KEYS);
+                }
+                items.add(item);
+            });
             out.put("total", latest.size());
             out.put("page", 1);
             out.put("perPage", latest.size());

@@ -187,13 +187,19 @@ class PolicyAdminServiceTest {
         await(service.createPolicy(json("{\"id\":\"p2\",\"name\":\"Two\"}")));
         await(service.updatePolicy("p1", json("{\"name\":\"One, latest\"}")));
 
-        JsonNode listed = service.listPolicies().get(60, TimeUnit.SECONDS);
+        JsonNode listed = service.listPolicies(true).get(60, TimeUnit.SECONDS);
 
         assertThat(listed.get("total").asInt()).isEqualTo(2);
         assertThat(listed.at("/items/0/id").asText()).isEqualTo("p1");
         assertThat(listed.at("/items/0/revision").asLong()).isEqualTo(10_002);
         assertThat(listed.at("/items/0/name").asText()).isEqualTo("One, latest");
         assertThat(listed.at("/items/1/id").asText()).isEqualTo("p2");
+        assertThat(listed.at("/items/0/outputs").isObject()).isTrue();
+
+        JsonNode light = service.listPolicies(false).get(60, TimeUnit.SECONDS);
+        assertThat(light.at("/items/0/revision").asLong()).isEqualTo(10_002);
+        assertThat(light.at("/items/0/name").asText()).isEqualTo("One, latest");
+        assertThat(light.get("items")).allSatisfy(item -> assertThat(item.has("outputs") || item.has("inputs")).isFalse());
     }
 
     @Test

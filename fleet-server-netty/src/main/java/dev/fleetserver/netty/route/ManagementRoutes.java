@@ -68,7 +68,8 @@ public final class ManagementRoutes {
         var keys = core.enrollmentKeyAdmin();
         var admin = core.agentAdmin();
         return new Routes()
-                .add(HttpMethod.GET, "/api/fleet/agent_policies", BodyLimits.DEFAULT, r.json(ex -> policies.listPolicies()))
+                .add(HttpMethod.GET, "/api/fleet/agent_policies", BodyLimits.DEFAULT, r.json(ex -> policies.listPolicies(
+                        boolParam(Routes.query(ex.uri()), "full", true))))
                 .add(HttpMethod.POST, "/api/fleet/agent_policies/delete", BodyLimits.DEFAULT, r.withBody((ex, body) -> policies.deletePolicy(body)))
                 .add(HttpMethod.GET, "/api/fleet/enrollment_api_keys", BodyLimits.DEFAULT, r.json(ex -> {
                     Map<String, String> q = Routes.query(ex.uri());
@@ -296,6 +297,17 @@ public final class ManagementRoutes {
     private static boolean wantsYaml(Exchange ex) {
         String accept = ex.header(HttpHeaderNames.ACCEPT);
         return accept != null && accept.contains("yaml") && !accept.contains("json");
+    }
+
+    private static boolean boolParam(Map<String, String> q, String name, boolean dflt) {
+        String v = q.get(name);
+        if (v == null || v.isEmpty()) {
+            return dflt;
+        }
+        if (v.equals("true") || v.equals("false")) {
+            return Boolean.parseBoolean(v);
+        }
+        throw new FleetException(FleetError.MANAGEMENT_BAD_REQUEST, "[request query." + name + "]: expected true or false");
     }
 
     private static int intParam(Map<String, String> q, String name, int dflt) {

@@ -68,6 +68,21 @@ class ManagementApiTest {
     }
 
     @Test
+    void thePolicyListCarriesEachPolicysContentUnlessAskedWithFullFalse() {
+        managementOk(fleet.daemon(), "POST", "/api/fleet/agent_policies", POLICY);
+
+        JsonNode full = managementOk(fleet.daemon(), "GET", "/api/fleet/agent_policies", null);
+        assertThat(full.get("items")).extracting(i -> i.get("id").asText()).containsExactly("default", "p1");
+        assertThat(full.at("/items/1/inputs/0/id").asText()).isEqualTo("logs-1");
+
+        JsonNode light = managementOk(fleet.daemon(), "GET", "/api/fleet/agent_policies?full=false", null);
+        assertThat(light.at("/items/1/name").asText()).isEqualTo("Policy one");
+        assertThat(light.at("/items/1/revision").asLong()).isEqualTo(1);
+        assertThat(light.get("items")).allSatisfy(i -> assertThat(i.has("inputs") || i.has("outputs")).isFalse());
+        assertManagementError(management(fleet.daemon(), "GET", "/api/fleet/agent_policies?full=yes", null), 400);
+    }
+
+    @Test
     void policiesTravelAsYamlBothWaysAndAYamlErrorSaysItsLine() {
         AgentClient.Reply created = E2eSupport.managementWith(fleet.daemon(), "POST", "/api/fleet/agent_policies",
                 "id: py\nname: From YAML\nagent:\n  logging:\n    level: debug\n", "Content-Type", "application/yaml");
