@@ -57,8 +57,9 @@ public final class BenchRunner {
                 [--quiet-below-cores 0.5 --quiet-wait-seconds 0]   (wait, bounded, for other load to calm down)
                 [--noisy-above-cores 0.5 --noisy-retries 1]  (a run during which other processes used more CPU
                                                               is marked noisy and run again)
-                [--scenario park-fanout|action-fanout|storm|enroll|artifact-storm|steady|console|chaos|upload]  (default park-fanout; chaos: see
-                                                                   --scenario chaos --help)
+                [--scenario park-fanout|action-fanout|storm|enroll|artifact-storm|steady|console|chaos|upload|store-search]
+                                      (default park-fanout; chaos, upload and store-search take options of their own:
+                                       --scenario <name> --help)
                 [--store embedded|es] [--servers 1]   (es: starts the real test Elasticsearch via EsNode;
                                                        servers > 1: agents round-robin over them, ours only)
                 [--es-classpath bench/target/test-classes:fleet-server-es/target/test-classes] [--es-heap 1g]
@@ -95,6 +96,10 @@ public final class BenchRunner {
         for (int i = 0; i + 1 < argv.length; i++) {
             if (argv[i].equals("--scenario") && argv[i + 1].equals("upload")) {
                 UploadBench.main(argv);
+                return;
+            }
+            if (argv[i].equals("--scenario") && argv[i + 1].equals("store-search")) {
+                StoreSearchBench.main(argv);
                 return;
             }
             if (argv[i].equals("--scenario") && argv[i + 1].equals("chaos")) {

@@ -262,7 +262,7 @@ final class UploadBench {
         }
     }
 
-    private static void deleteTree(Path dir) throws Exception {
+    static void deleteTree(Path dir) throws Exception {
         if (!Files.exists(dir)) {
             return;
         }
