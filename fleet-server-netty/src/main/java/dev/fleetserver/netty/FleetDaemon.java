@@ -267,7 +267,9 @@ public final class FleetDaemon implements AutoCloseable {
         try {
             return ServerTls.start(m.ssl(), null);
         } catch (IOException e) {
-            throw new IOException("management." + e.getMessage(), e);
+            // The TLS code names the agent listener's keys ("ssl.key: ..."); these are management's.
+            String message = String.valueOf(e.getMessage());
+            throw new IOException(message.startsWith("ssl.") ? "management." + message : "management.ssl: " + message, e);
         }
     }
 
