@@ -226,7 +226,7 @@ public final class FleetDaemon implements AutoCloseable {
         ServerTls managementTls;
         try {
             managementTls = managementTls(m);
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             if (tls != null) {
                 tls.close();
             }

@@ -90,7 +90,17 @@ public final class FleetServer implements AutoCloseable {
     public static FleetServer start(ServerConfig server, ManagementConfig management, String managementToken, FleetCore core,
                                     ServerTls tls, ServerTls managementTls, PgpKeyRoute pgp, DaemonMetrics metrics)
             throws InterruptedException {
-        FleetServer fleet = new FleetServer(core);
+        FleetServer fleet;
+        try {
+            fleet = new FleetServer(core);
+        } catch (RuntimeException | Error e) {
+            for (ServerTls t : new ServerTls[] {tls, managementTls}) {
+                if (t != null) {
+                    t.close();
+                }
+            }
+            throw e;
+        }
         fleet.tls = tls;
         fleet.managementTls = managementTls;
         try {
@@ -115,7 +125,7 @@ public final class FleetServer implements AutoCloseable {
                 }
             }
             return fleet;
-        } catch (RuntimeException | InterruptedException e) {
+        } catch (RuntimeException | InterruptedException | Error e) {
             fleet.close();
             throw e;
         }

@@ -361,7 +361,7 @@ public final class PolicyAdminService {
      * Latest revision of every policy, as Kibana lists agent policies.
      *
      * @param full whether each item carries the policy's content ({@link #CONTENT_KEYS}, often hundreds of KiB); without
-     *             it an item only names the policy (id, name, namespace, flags, revision, updated_at)
+     *             it an item only describes the policy (id, name, namespace, description, status, flags, revision, updated_at)
      */
     public CompletableFuture<ObjectNode> listPolicies(boolean full) {
         return repo.latestPolicies().thenApply(latest -> {

@@ -18,11 +18,9 @@ import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
@@ -220,15 +218,24 @@ public final class FleetRepository {
     }
 
     /**
-     * The latest revision of every policy, however many revisions are stored: which policies exist is read from one
-     * small field of every revision, then each policy's latest revision whole (one search each), so older revisions'
-     * content — up to hundreds of KiB each — is never read.
+     * The latest revision of every policy, past one search window of revisions too (up to the walk's
+     * {@value #MAX_WALK_PAGES} pages): two small fields of every revision say which revision of each policy is the
+     * latest (the first stored of equal numbers), then those revisions alone are read whole, by id. Older revisions'
+     * content (up to hundreds of KiB each) is never sent by Elasticsearch nor built by the embedded store.
      */
     public CompletableFuture<Map<String, PolicyRevision>> latestPolicies() {
-        return walk(FleetIndex.POLICIES, q -> q.exists("policy_id").fields("policy_id")).thenCompose(revisions -> {
-            Set<String> ids = new LinkedHashSet<>();
-            revisions.forEach(d -> ids.add(d.source().path("policy_id").asText()));
-            return latestPolicies(ids);
+        return walk(FleetIndex.POLICIES, q -> q.exists("policy_id").fields("policy_id", "revision_idx")).thenCompose(revisions -> {
+            Map<String, PolicyRevision> newest = new LinkedHashMap<>();
+            revisions.stream().map(PolicyRevision::new).filter(p -> p.policyId() != null)
+                    .forEach(p -> newest.merge(p.policyId(), p, (a, b) -> b.revisionIdx() > a.revisionIdx() ? b : a));
+            List<CompletableFuture<Optional<Doc>>> reads = newest.values().stream()
+                    .map(p -> store.get(FleetIndex.POLICIES, p.doc().id())).toList();
+            return CompletableFuture.allOf(reads.toArray(CompletableFuture[]::new)).thenApply(v -> {
+                Map<String, PolicyRevision> latest = new HashMap<>();
+                // A revision deleted since (its policy deleted) is left out.
+                reads.forEach(read -> read.join().map(PolicyRevision::new).ifPresent(p -> latest.put(p.policyId(), p)));
+                return latest;
+            });
         });
     }
 

@@ -190,6 +190,9 @@ public final class FilterEvaluator {
 
     private static BigDecimal asNumber(JsonNode node) {
         if (node.isNumber()) {
+            if ((node.isDouble() || node.isFloat()) && !Double.isFinite(node.doubleValue())) {
+                return null; // an out-of-range number read back as infinity has no decimal value
+            }
             return node.isIntegralNumber() && node.canConvertToLong()
                 ? BigDecimal.valueOf(node.longValue()) : node.decimalValue();
         }

@@ -94,9 +94,9 @@ public final class Query {
     }
 
     /**
-     * Reads only these top-level fields of each hit's source (a hit's source then holds those it has, and nothing
-     * else): for searches that need a few small fields of large documents. Filters and sort still see the whole
-     * document.
+     * Returns only these top-level fields of each hit's source (a hit's source then holds those it has, and nothing
+     * else): for searches that need a few small fields of large documents, which a store may then skip reading in full.
+     * Filters and sort still decide on the whole document.
      */
     public Query fields(String... names) {
         this.fields = List.of(names);

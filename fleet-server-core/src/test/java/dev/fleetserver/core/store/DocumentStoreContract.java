@@ -331,6 +331,61 @@ public abstract class DocumentStoreContract {
     }
 
     @Test
+    void aSearchNamingFieldsStillFiltersAndSortsOnNestedDottedAndNegatedPaths() throws Exception {
+        await(store().create(index, "d1", json("{name: 'one', 'meta.os': 'linux', host: {name: 'h1', rank: 2}, "
+                + "tags: ['x'], big: {inputs: ['a', 'b']}}")));
+        await(store().create(index, "d2", json("{name: 'two', 'meta.os': 'linux', host: {name: 'h2', rank: 1}, "
+                + "tags: ['y'], big: {inputs: ['c']}}")));
+        await(store().create(index, "d3", json("{name: 'three', 'meta.os': 'mac', host: {name: 'h3', rank: 3}}")));
+
+        List<Doc> hits = await(store().search(index, Query.where().term("meta.os", "linux")
+                .not(new Filter.Term("tags", TextNode.valueOf("z"))).sortAsc("host.rank").fields("name")));
+
+        assertThat(hits).extracting(Doc::id).containsExactly("d2", "d1");
+        assertThat(hits).extracting(Doc::source).containsExactly(json("{name: 'two'}"), json("{name: 'one'}"));
+        assertThat(await(store().search(index, Query.where().exists("big.inputs").fields("host"))))
+                .extracting(Doc::source).containsExactly(json("{host: {name: 'h1', rank: 2}}"), json("{host: {name: 'h2', rank: 1}}"));
+    }
+
+    @Test
+    void pagesInSequenceOrderSkipAndStopAtTheRightHitsBothWays() throws Exception {
+        for (int i = 0; i < 10; i++) {
+            await(store().create(index, "d" + i, json("{even: " + (i % 2 == 0) + "}")));
+        }
+
+        assertThat(ids(Query.where().term("even", true).from(1).size(2))).containsExactly("d2", "d4");
+        assertThat(ids(Query.where().term("even", true).sortDesc(Query.SEQ_NO).from(1).size(2))).containsExactly("d6", "d4");
+        assertThat(ids(Query.where().sortDesc(Query.SEQ_NO).size(3))).containsExactly("d9", "d8", "d7");
+        assertThat(ids(Query.where().term("even", false).from(4).size(5))).containsExactly("d9");
+        assertThat(ids(Query.where().term("even", false).size(0))).isEmpty();
+        assertThat(await(store().count(index, Query.where().term("even", false).size(1)))).isEqualTo(5);
+    }
+
+    @Test
+    void hitsAreWholeDocumentsHoweverTheSearchIsSortedPagedOrSelective() throws Exception {
+        List<WriteOp> ops = new java.util.ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            ops.add(new WriteOp.Create(index, "d" + i, source(i)));
+        }
+        assertThat(await(store().bulk(ops))).allSatisfy(r -> assertThat(r.ok()).isTrue());
+
+        assertThat(await(store().search(index, Query.where().term("kind", "many").sortDesc("n").size(3))))
+                .extracting(Doc::source).containsExactly(source(149), source(148), source(147));
+        List<Doc> most = await(store().search(index, Query.where().term("kind", "many").size(1000)));
+        assertThat(most).hasSize(150).allSatisfy(d -> assertThat(d.source()).isEqualTo(source(d.source().get("n").asInt())));
+        assertThat(await(store().search(index, Query.where().term("kind", "few").sortAsc("n").size(1000))))
+                .hasSize(50).allSatisfy(d -> assertThat(d.source()).isEqualTo(source(d.source().get("n").asInt())));
+        assertThat(await(store().search(index, Query.where().term("even", true).from(10).size(2))))
+                .extracting(Doc::source).containsExactly(source(20), source(22));
+        assertThat(await(store().count(index, Query.where().term("kind", "few")))).isEqualTo(50);
+    }
+
+    private static ObjectNode source(int i) {
+        return json("{n: " + i + ", even: " + (i % 2 == 0) + ", kind: '" + (i < 150 ? "many" : "few") + "', "
+                + "body: {text: 'text of " + i + "', list: [" + i + ", " + (i + 1) + "], deep: {flag: true}}}");
+    }
+
+    @Test
     void countIgnoresPaging() throws Exception {
         for (int i = 0; i < 5; i++) {
             await(store().create(index, "d" + i, json("{even: " + (i % 2 == 0) + "}")));

@@ -1,6 +1,7 @@
 package dev.fleetserver.core.store;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.BooleanNode;
 import com.fasterxml.jackson.databind.node.DoubleNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -66,6 +68,18 @@ class FilterEvaluatorTest {
         assertThat(matches(doc, term("n", "x"))).isFalse();
         assertThat(matches(doc, term("text", "5"))).isTrue();
         assertThat(matches(doc, term("text", "5.0"))).as("text compares as text").isFalse();
+    }
+
+    @Test
+    void aNumberTooLargeForADoubleMatchesNoNumberAndFailsNothing() {
+        ObjectNode source = JsonNodeFactory.instance.objectNode().put("huge", Double.POSITIVE_INFINITY).put("n", 1);
+        Doc doc = new Doc("idx", "a1", 0, 1, source);
+
+        assertThat(matches(doc, new Filter.Term("huge", LongNode.valueOf(5)))).isFalse();
+        assertThatCode(() -> matches(doc, new Filter.Range("huge", LongNode.valueOf(0), null, null, null)))
+                .doesNotThrowAnyException();
+        assertThat(matches(doc, term("huge", "5"))).isFalse();
+        assertThat(matches(doc, new Filter.Term("n", LongNode.valueOf(1)))).isTrue();
     }
 
     @Test

@@ -34,6 +34,8 @@ public final class ResponseGzip {
     static final long SHARED_CACHE_BYTES = 64L * 1024 * 1024;
     /** RFC 1952 header: magic, deflate, no flags, no time, no extra flags, OS unknown. */
     private static final byte[] HEADER = {0x1f, (byte) 0x8b, Deflater.DEFLATED, 0, 0, 0, 0, 0, 0, (byte) 0xff};
+    /** Where the deflater writes, one per thread: a fan-out compresses a member or two for every agent. */
+    private static final ThreadLocal<byte[]> OUTPUT_BUFFERS = ThreadLocal.withInitial(() -> new byte[8192]);
 
     private final int level;
     private final int threshold;
@@ -119,7 +121,7 @@ public final class ResponseGzip {
         long size = 0;
         ByteArrayOutputStream out = new ByteArrayOutputStream(64);
         out.writeBytes(HEADER);
-        byte[] buf = new byte[8192];
+        byte[] buf = OUTPUT_BUFFERS.get();
         try {
             for (int i = from; i < to; i++) {
                 byte[] p = parts[i];

@@ -1,6 +1,8 @@
 package dev.fleetserver.core.store.embedded;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -24,6 +26,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -44,6 +48,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 import dev.fleetserver.core.util.OwnerOnly;
 import org.sqlite.SQLiteConfig;
 import org.slf4j.Logger;
@@ -61,8 +66,10 @@ import org.slf4j.LoggerFactory;
  * <p>Sequence numbers come from a per-index counter table, so they are never reused, even after deletes or a
  * restart. The writer commits in sequence order, so the checkpoint is simply the index's last number.
  *
- * <p>Filters, sorting and paging are evaluated in Java by {@link FilterEvaluator}; SQL only narrows by index,
- * {@code _id} and {@code _seq_no}. That suits Fleet's indices, which hold at most tens of thousands of documents.
+ * <p>Filters, sorting and paging are evaluated in Java by {@link FilterEvaluator}; SQL only narrows the rows read —
+ * by index, {@code _id}, {@code _seq_no} and the strings of string terms ({@code instr}) — and a search in sequence
+ * order stops at the last hit of its page. That suits Fleet's indices, which hold at most tens of thousands of
+ * documents.
  *
  * <p>The database file and SQLite's {@code -wal} and {@code -shm} files (which take the database file's mode) are
  * readable by their owner only: they hold enrollment tokens and API key hashes. A damaged database file
@@ -81,6 +88,8 @@ public final class SqliteDocumentStore implements DocumentStore {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(30);
     private static final int MAX_ID_NARROWING = 500;
     private static final int MAX_TEXT_NARROWING = 50;
+    /** Pages up to this many hits parse only their own documents whole. */
+    private static final int SMALL_PAGE = 1000;
 
     private final String url;
     private final Connection writeConnection;
@@ -261,15 +270,20 @@ public final class SqliteDocumentStore implements DocumentStore {
     @Override
     public CompletableFuture<List<Doc>> search(String index, Query query) {
         return read(connection -> {
-            List<Doc> hits = matching(connection, index, query);
-            hits.sort(FilterEvaluator.sortOrder(query));
             int from = Math.max(0, query.from());
-            int to = (int) Math.min(hits.size(), (long) from + Math.max(0, query.size()));
-            if (from >= to) {
-                return List.of();
+            long pageEnd = from + (long) Math.max(0, query.size());
+            boolean bySeqNo = Query.SEQ_NO.equals(query.sortField());
+            // Rows come in sequence order: a search in that order may stop at the last hit of its page.
+            List<Hit> hits = matching(connection, index, query, bySeqNo ? pageEnd : Long.MAX_VALUE,
+                query.fields() == null, !bySeqNo && pageEnd <= SMALL_PAGE);
+            hits.sort(Comparator.comparing(Hit::doc, FilterEvaluator.sortOrder(query)));
+            int to = (int) Math.min(hits.size(), pageEnd);
+            List<Doc> page = new ArrayList<>(Math.max(0, to - from));
+            for (int i = from; i < to; i++) {
+                Hit hit = hits.get(i);
+                page.add(query.fields() == null ? hit.whole() : projected(hit.doc(), query.fields()));
             }
-            List<Doc> page = hits.subList(from, to);
-            return query.fields() == null ? List.copyOf(page) : page.stream().map(d -> projected(d, query.fields())).toList();
+            return List.copyOf(page);
         });
     }
 
@@ -284,7 +298,7 @@ public final class SqliteDocumentStore implements DocumentStore {
             List<JsonNode> values;
             String field;
             if (filter instanceof Filter.Term t) {
-                values = List.of(t.value());
+                values = Collections.singletonList(t.value());
                 field = t.field();
             } else if (filter instanceof Filter.Terms t && !t.values().isEmpty() && t.values().size() <= MAX_TEXT_NARROWING) {
                 values = t.values();
@@ -327,7 +341,7 @@ public final class SqliteDocumentStore implements DocumentStore {
                     }
                 }
             }
-            return (long) matching(connection, index, query).size();
+            return (long) matching(connection, index, query, Long.MAX_VALUE, false, false).size();
         });
     }
 
@@ -357,8 +371,28 @@ public final class SqliteDocumentStore implements DocumentStore {
         });
     }
 
-    /** Rows of the index that match every filter, unsorted. SQL narrows by {@code _seq_no} and {@code _id}. */
-    private List<Doc> matching(Connection connection, String index, Query query) throws SQLException, IOException {
+    /** A matching row: its document as far as it was parsed, and its text while the whole is still to be parsed. */
+    private record Hit(Doc doc, String unparsed) {
+        Doc whole() throws IOException {
+            return unparsed == null ? doc : new Doc(doc.index(), doc.id(), doc.seqNo(), doc.primaryTerm(), parse(unparsed));
+        }
+    }
+
+    /**
+     * Rows of the index that match every filter, in sequence order (descending when the query sorts by sequence
+     * number descending), at most {@code limit}. SQL narrows by {@code _seq_no}, {@code _id} and string terms.
+     *
+     * <p>Each row is first parsed only as far as the filters and the sort read (other keys are skipped unparsed), and
+     * its whole document only when it is returned: a count never parses a whole document, a small page of a large
+     * index parses its own few. When most rows match and all will be returned, parsing twice would cost more than it
+     * saves, so the rest are parsed whole at once.
+     *
+     * @param whole        whether the caller returns whole documents ({@link Hit#whole}); else the parsed part holds
+     *                     all it needs (counts, and {@linkplain Query#fields() fields} searches)
+     * @param fewReturned  whether only a small page of the hits will be returned, whatever their number
+     */
+    private List<Hit> matching(Connection connection, String index, Query query, long limit, boolean whole,
+                               boolean fewReturned) throws SQLException, IOException {
         List<Filter> filters = query.filters();
         StringBuilder sql = new StringBuilder("SELECT id, seq, source FROM documents WHERE idx = ?");
         List<Object> params = new ArrayList<>();
@@ -403,17 +437,34 @@ public final class SqliteDocumentStore implements DocumentStore {
             params.addAll(ids);
         }
         narrowByText(filters, sql, params);
-        sql.append(" ORDER BY seq");
-        List<Doc> hits = new ArrayList<>();
+        boolean descending = Query.SEQ_NO.equals(query.sortField()) && !query.ascending();
+        sql.append(descending ? " ORDER BY seq DESC" : " ORDER BY seq");
+        Predicate<String> keys = neededKeys(query);
+        boolean partly = keys != null;
+        List<Hit> hits = new ArrayList<>();
+        if (limit <= 0) {
+            return hits;
+        }
         try (PreparedStatement s = connection.prepareStatement(sql.toString())) {
             for (int i = 0; i < params.size(); i++) {
                 s.setObject(i + 1, params.get(i));
             }
             try (ResultSet rows = s.executeQuery()) {
+                int scanned = 0;
                 while (rows.next()) {
-                    Doc doc = doc(index, rows);
-                    if (FilterEvaluator.matchesAll(doc, filters)) {
-                        hits.add(doc);
+                    scanned++;
+                    String json = rows.getString("source");
+                    ObjectNode source = partly ? parseKeeping(json, keys) : whole ? parse(json) : MAPPER.createObjectNode();
+                    Doc doc = new Doc(index, rows.getString("id"), rows.getLong("seq"), 1, source);
+                    if (!FilterEvaluator.matchesAll(doc, filters)) {
+                        continue;
+                    }
+                    hits.add(new Hit(doc, partly && whole ? json : null));
+                    if (hits.size() >= limit) {
+                        break;
+                    }
+                    if (partly && whole && !fewReturned && scanned >= 64 && hits.size() * 2L > scanned) {
+                        partly = false;
                     }
                 }
             }
@@ -437,6 +488,63 @@ public final class SqliteDocumentStore implements DocumentStore {
 
     private static Doc doc(String index, ResultSet row) throws SQLException, IOException {
         return new Doc(index, row.getString("id"), row.getLong("seq"), 1, parse(row.getString("source")));
+    }
+
+    /**
+     * The top-level keys a query's filters, sort and fields may read, or null when they read none (only {@code _id}
+     * and {@code _seq_no}). A path {@code a.b.c} may start at a key {@code a}, {@code a.b} or {@code a.b.c} (a key may
+     * itself hold dots), so each of those is kept.
+     */
+    private static Predicate<String> neededKeys(Query query) {
+        List<String> paths = new ArrayList<>(query.fields() == null ? List.of() : query.fields());
+        query.filters().forEach(f -> addPaths(f, paths));
+        paths.add(query.sortField());
+        paths.removeIf(path -> path.equals("_id") || path.equals(Query.SEQ_NO));
+        if (paths.isEmpty()) {
+            return null;
+        }
+        return key -> {
+            for (String path : paths) {
+                if (path.equals(key) || path.startsWith(key) && path.length() > key.length() && path.charAt(key.length()) == '.') {
+                    return true;
+                }
+            }
+            return false;
+        };
+    }
+
+    private static void addPaths(Filter filter, List<String> paths) {
+        if (filter instanceof Filter.Term t) {
+            paths.add(t.field());
+        } else if (filter instanceof Filter.Terms t) {
+            paths.add(t.field());
+        } else if (filter instanceof Filter.Range r) {
+            paths.add(r.field());
+        } else if (filter instanceof Filter.Exists e) {
+            paths.add(e.field());
+        } else if (filter instanceof Filter.Not n) {
+            addPaths(n.filter(), paths);
+        }
+    }
+
+    /** A stored document with only the top-level keys {@code keep} accepts; the others are skipped unparsed. */
+    private static ObjectNode parseKeeping(String json, Predicate<String> keep) throws IOException {
+        try (JsonParser p = MAPPER.getFactory().createParser(json)) {
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                throw new IOException("stored document is not a JSON object");
+            }
+            ObjectNode out = MAPPER.createObjectNode();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String key = p.currentName();
+                p.nextToken();
+                if (keep.test(key)) {
+                    out.set(key, MAPPER.readTree(p));
+                } else {
+                    p.skipChildren();
+                }
+            }
+            return out;
+        }
     }
 
     private static ObjectNode parse(String json) throws IOException {
