@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.fleetserver.core.model.FleetRepository;
+import dev.fleetserver.core.model.PolicyRevision;
 import dev.fleetserver.core.store.FleetIndex;
 import dev.fleetserver.core.store.Query;
 import dev.fleetserver.core.store.WriteOp;
@@ -21,14 +23,17 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@code --scenario store-search}: the embedded store's searches alone, in this process, without a server or agents.
  * {@code --agents} agent documents shaped like Elastic Agent's (metadata, six components with a unit each, about
- * 2 KiB) are written to a fresh store; each search the management API makes is run a few times unmeasured, then
- * timed {@code --reps} times (the searches in turn, a collection before each), and its median kept. To compare two versions of the store, put the other version's
+ * 2 KiB) and {@code --policies} policies of {@code --revisions} revisions of about {@code --policy-kb} KiB each are
+ * written to a fresh store; each search the management API makes, and the policy list's reading (the latest revision
+ * of every policy), is run a few times unmeasured, then timed {@code --reps} times (in turn, a collection before
+ * each), and its median kept. To compare two versions of the store, put the other version's
  * {@code fleet-server-core/target/classes} before the bench jar on the class path.
  */
 final class StoreSearchBench {
     private static final String USAGE = """
             java -cp [other/fleet-server-core/target/classes:]bench/target/bench.jar dev.fleetserver.bench.BenchRunner \\
-                --scenario store-search [--agents 19000] [--reps 11] [--out bench/results/store-search.json]
+                --scenario store-search [--agents 19000] [--policies 5] [--revisions 40] [--policy-kb 250] [--reps 11]
+                [--out bench/results/store-search.json]
                 [--work-dir /tmp/fleet-bench-store-search]
             """;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -38,8 +43,12 @@ final class StoreSearchBench {
     }
 
     static void main(String[] argv) throws Exception {
-        Args args = new Args(argv, USAGE, List.of("scenario", "agents", "reps", "out", "work-dir"));
+        Args args = new Args(argv, USAGE, List.of("scenario", "agents", "policies", "revisions", "policy-kb", "reps", "out",
+                "work-dir"));
         int agents = args.integer("agents", 19_000);
+        int policies = args.integer("policies", 5);
+        int revisions = args.integer("revisions", 40);
+        int policyKb = args.integer("policy-kb", 250);
         int reps = args.integer("reps", 11);
         Path work = Path.of(args.get("work-dir", "/tmp/fleet-bench-store-search"));
         UploadBench.deleteTree(work);
@@ -50,24 +59,38 @@ final class StoreSearchBench {
                 .term("local_metadata.host.hostname", "bench-host-" + agents / 2).sortDesc("enrolled_at").size(50));
         searches.put("one policy every agent is on", Query.where().term("policy_id", "default").size(10_000));
         searches.put("every agent", Query.where().size(10_000));
+        String policyList = "policy list (latest revision of each policy)";
         ObjectNode result = JSON.createObjectNode();
         result.put("agents", agents);
         result.put("reps", reps);
+        result.put("policies", policies);
+        result.put("revisions", revisions);
+        result.put("policyKb", policyKb);
         try (SqliteDocumentStore store = SqliteDocumentStore.open(work)) {
             List<WriteOp> docs = new ArrayList<>();
             for (int i = 0; i < agents; i++) {
                 docs.add(new WriteOp.Create(FleetIndex.AGENTS, "agent-" + i, agent(i)));
             }
             store.bulk(docs).get(10, TimeUnit.MINUTES);
+            for (int r = 1; r <= revisions; r++) {
+                List<WriteOp> revs = new ArrayList<>();
+                for (int p = 0; p < policies; p++) {
+                    revs.add(new WriteOp.Create(FleetIndex.POLICIES, "policy-" + p + ":" + r, revision(p, r, policyKb)));
+                }
+                store.bulk(revs).get(10, TimeUnit.MINUTES);
+            }
+            FleetRepository repo = new FleetRepository(store);
             // Unmeasured rounds first, so that what the JIT has compiled does not depend on which search came first.
             for (int r = 0; r < WARM_UP_ROUNDS; r++) {
                 for (Query q : searches.values()) {
                     store.search(FleetIndex.AGENTS, q).get(5, TimeUnit.MINUTES);
                 }
+                repo.latestPolicies().get(5, TimeUnit.MINUTES);
             }
             // Searches taken in turn within each round, so drift over the run spreads over all of them.
             Map<String, double[]> millis = new LinkedHashMap<>();
             searches.keySet().forEach(name -> millis.put(name, new double[reps]));
+            millis.put(policyList, new double[reps]);
             for (int r = 0; r < reps; r++) {
                 for (Map.Entry<String, Query> search : searches.entrySet()) {
                     System.gc();
@@ -77,6 +100,13 @@ final class StoreSearchBench {
                     if (hits == 0) {
                         throw new IllegalStateException(search.getKey() + " found nothing");
                     }
+                }
+                System.gc();
+                long start = System.nanoTime();
+                Map<String, PolicyRevision> latest = repo.latestPolicies().get(5, TimeUnit.MINUTES);
+                millis.get(policyList)[r] = (System.nanoTime() - start) / 1e6;
+                if (latest.size() != policies || latest.values().stream().anyMatch(p -> p.revisionIdx() != revisions)) {
+                    throw new IllegalStateException("the policy list read the wrong revisions: " + latest.keySet());
                 }
             }
             ObjectNode medians = result.putObject("medianMillis");
@@ -97,6 +127,22 @@ final class StoreSearchBench {
             }
             Files.writeString(file, text + "\n");
         }
+    }
+
+    /** A policy revision as the store keeps it, its inputs padded to about {@code kb} KiB. */
+    private static ObjectNode revision(int policy, int revision, int kb) {
+        ObjectNode d = JSON.createObjectNode();
+        d.put("policy_id", "policy-" + policy).put("revision_idx", revision).put("coordinator_idx", 1)
+                .put("@timestamp", "2026-01-01T00:00:00Z").put("default_fleet_server", false);
+        ObjectNode data = d.putObject("data");
+        data.put("id", "policy-" + policy).put("revision", revision);
+        ArrayNode inputs = data.putArray("inputs");
+        String padding = "x".repeat(1000);
+        for (int i = 0; i < kb; i++) {
+            inputs.addObject().put("id", "input-" + i).put("type", "filestream").putArray("streams").addObject()
+                    .put("id", "stream-" + i).put("paths", "/var/log/app-" + i + "/*.log").put("processors", padding);
+        }
+        return d;
     }
 
     private static ObjectNode agent(int i) {

@@ -68,8 +68,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Filters, sorting and paging are evaluated in Java by {@link FilterEvaluator}; SQL only narrows the rows read —
  * by index, {@code _id}, {@code _seq_no} and the strings of string terms ({@code instr}) — and a search in sequence
- * order stops at the last hit of its page. That suits Fleet's indices, which hold at most tens of thousands of
- * documents.
+ * order stops at the last hit of its page. Rows are parsed only as far as the filters and sort read, and whole only
+ * when returned. That suits Fleet's indices, which hold at most tens of thousands of documents.
  *
  * <p>The database file and SQLite's {@code -wal} and {@code -shm} files (which take the database file's mode) are
  * readable by their owner only: they hold enrollment tokens and API key hashes. A damaged database file
