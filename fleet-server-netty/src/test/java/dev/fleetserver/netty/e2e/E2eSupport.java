@@ -63,6 +63,20 @@ final class E2eSupport {
         await(count + " parked checkin(s)", () -> fleet.core().checkin().registry().size() == count);
     }
 
+    /** An HTTP exchange: {@code body} (JSON, or none when null) and header name/value pairs, answered as text. */
+    static HttpResponse<String> send(HttpClient client, URI uri, String method, String body, String... headers)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (body != null) {
+            b.header("Content-Type", "application/json");
+        }
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
     /**
      * Waits until the server's action feed has read up to {@code seqNo}. The server follows the actions index
      * asynchronously, so a checkin right after indexing may answer with only the actions it has seen so far.

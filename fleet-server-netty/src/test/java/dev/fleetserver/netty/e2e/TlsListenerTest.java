@@ -9,11 +9,9 @@ import dev.fleetserver.netty.e2e.E2eSupport.Enrolled;
 import dev.fleetserver.netty.tls.TestCertificates;
 import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Locale;
 import java.util.function.Consumer;
 import javax.net.ssl.SSLHandshakeException;
@@ -103,17 +101,8 @@ class TlsListenerTest {
 
     private HttpResponse<String> management(HttpClient client, String scheme, String method, String path, String body,
                                             String... headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(
-                        URI.create(scheme + "://127.0.0.1:" + fleet.daemon().managementPort() + path))
-                .timeout(Duration.ofSeconds(30))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
-        if (body != null) {
-            b.header("Content-Type", "application/json");
-        }
-        for (int i = 0; i < headers.length; i += 2) {
-            b.header(headers[i], headers[i + 1]);
-        }
-        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return E2eSupport.send(client, URI.create(scheme + "://127.0.0.1:" + fleet.daemon().managementPort() + path),
+                method, body, headers);
     }
 
     @Test
