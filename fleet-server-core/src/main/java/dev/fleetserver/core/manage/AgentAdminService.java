@@ -75,22 +75,17 @@ public final class AgentAdminService {
             return repo.countAgents(terms.apply(Query.where())).thenCombine(repo.agents(one),
                     (total, agents) -> Pages.of(agents, total, page, perPage, a -> agentItem(a, now)));
         }
-        return repo.agents(terms.apply(Query.where().sortDesc("enrolled_at").size(LIST_WINDOW))).thenCompose(window -> {
-            if (window.size() < LIST_WINDOW) {
-                return CompletableFuture.completedFuture(window);
-            }
-            // More agents than one search window: read them all and sort here, so every page can be reached.
-            return repo.everyAgent(terms).thenApply(all -> all.stream()
+        // A computed clause, or a page past one search window: read every agent and cut the page here.
+        return repo.everyAgent(terms).thenApply(all -> {
+            List<Agent> matching = all.stream().filter(a -> filter.matchesComputed(a, now))
                     .sorted(java.util.Comparator.comparing((Agent a) -> Json.text(a.source(), "enrolled_at"),
                             java.util.Comparator.nullsLast(java.util.Comparator.reverseOrder())))
-                    .toList());
-        }).thenApply(all -> {
-            List<Agent> matching = all.stream().filter(a -> filter.matchesComputed(a, now)).toList();
+                    .toList();
             return Pages.page(matching, page, perPage, a -> agentItem(a, now));
         });
     }
 
-    /** The agents one search returns: a listing of more reads them all. */
+    /** The agents one search may return: a page past them reads every agent. */
     static final int LIST_WINDOW = 10_000;
 
     public CompletableFuture<ObjectNode> getAgent(String id) {
@@ -592,7 +587,7 @@ public final class AgentAdminService {
     private CompletableFuture<ObjectNode> statusOf(String actionId, List<Action> parts) {
         return repo.everyActionResult(actionId).thenApply(results -> {
             int targeted = parts.stream().mapToInt(p -> p.agents().size()).sum();
-            long failed = results.stream().filter(r -> r.hasNonNull("error") && !r.get("error").asText().isEmpty()).count();
+            long failed = results.stream().filter(r -> errorOf(r) != null).count();
             long acked = results.size() - failed;
             Action first = parts.get(0);
             boolean expired = first.expiredAt(clock.instant());

@@ -339,12 +339,6 @@ public final class FleetRepository {
                 .thenApply(docs -> docs.stream().map(Doc::source).toList());
     }
 
-    /** The result documents of an action (at most 10 000), as stored. */
-    public CompletableFuture<List<ObjectNode>> actionResults(String actionId) {
-        Query q = Query.where().term("action_id", actionId).size(10_000);
-        return store.search(FleetIndex.ACTION_RESULTS, q).thenApply(ds -> ds.stream().map(Doc::source).toList());
-    }
-
     /** Up to {@code size} action documents whose {@code expiration} is before {@code cutoff}. */
     public CompletableFuture<List<Action>> actionsExpiredBefore(Instant cutoff, int size) {
         Query q = Query.where().filter(new Filter.Range("expiration", null, null, null, TextNode.valueOf(Times.millis(cutoff))))

@@ -95,26 +95,25 @@ class ManagementApiTest {
         assertThat(yaml.header("content-type")).startsWith("application/yaml");
         assertThat(yaml.body()).contains("name: \"From YAML\"").contains("level: \"debug\"");
 
-        AgentClient.Reply broken = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
-                "name: ok\nagent: [unclosed\n", "Content-Type", "application/yaml; charset=utf-8");
-        assertManagementError(broken, 400);
-        assertThat(broken.json().get("message").asText()).startsWith("invalid YAML at line 2");
-        AgentClient.Reply duplicate = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
-                "name: a\nname: b\n", "Content-Type", "application/yaml");
-        assertManagementError(duplicate, 400);
-        assertThat(duplicate.json().get("message").asText()).contains("Duplicate field 'name'");
-        AgentClient.Reply alias = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
-                "agent: &a {logging: {level: info}}\nfleet: *a\n", "Content-Type", "application/yaml");
-        assertManagementError(alias, 400);
-        assertThat(alias.json().get("message").asText()).contains("aliases (*a) are not accepted");
-        AgentClient.Reply twoDocuments = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
-                "name: one\n---\nname: two\n", "Content-Type", "application/yaml");
-        assertManagementError(twoDocuments, 400);
+        assertThat(refused("name: ok\nagent: [unclosed\n", "application/yaml; charset=utf-8"))
+                .startsWith("invalid YAML at line 2");
+        assertThat(refused("name: a\nname: b\n", "application/yaml")).contains("Duplicate field 'name'");
+        assertThat(refused("agent: &a {logging: {level: info}}\nfleet: *a\n", "application/yaml"))
+                .contains("aliases (*a) are not accepted");
+        refused("name: one\n---\nname: two\n", "application/yaml");
         AgentClient.Reply badJson = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py",
                 "{\n  \"name\": }", "Content-Type", "application/json");
         assertThat(badJson.json().get("message").asText()).startsWith("invalid JSON at line 2");
         assertThat(managementOk(fleet.daemon(), "GET", "/api/fleet/agent_policies/py", null).at("/item/revision").asInt())
                 .as("nothing written by a refused body").isEqualTo(1);
+    }
+
+    /** The message of the 400 a policy update sent as {@code body} gets. */
+    private String refused(String body, String contentType) {
+        AgentClient.Reply r = E2eSupport.managementWith(fleet.daemon(), "PUT", "/api/fleet/agent_policies/py", body,
+                "Content-Type", contentType);
+        assertManagementError(r, 400);
+        return r.json().get("message").asText();
     }
 
     @Test
